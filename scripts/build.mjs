@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Builds dist/ with esbuild: the library for Node and browsers, the scheduler entry, the CLIs and
+// the browser test/bench pages. Shaders are embedded as text in browser bundles (virtual module
+// "qsched:shaders"); Node bundles read them from shaders/ on disk.
+import { build } from "esbuild";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+
+function wgslFiles(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? wgslFiles(p) : name.endsWith(".wgsl") ? [p] : [];
+  });
+}
+
+const shadersPlugin = {
+  name: "qsched-shaders",
+  setup(b) {
+    b.onResolve({ filter: /^qsched:shaders$/ }, () => ({ path: "shaders", namespace: "qsched-shaders" }));
+    b.onLoad({ filter: /.*/, namespace: "qsched-shaders" }, () => {
+      const dir = join(root, "shaders");
+      const files = Object.fromEntries(wgslFiles(dir).map((p) => [relative(dir, p), readFileSync(p, "utf8")]));
+      return { contents: `export default ${JSON.stringify(files)};`, loader: "js", watchFiles: wgslFiles(dir) };
+    });
+  },
+};
+
+const common = { bundle: true, format: "esm", sourcemap: true, logLevel: "warning", target: "es2022", plugins: [shadersPlugin] };
+const node = { ...common, platform: "node", external: ["webgpu", "puppeteer-core"] };
+const browser = { ...common, platform: "browser", conditions: ["browser"] };
+const cli = { ...node, banner: { js: "#!/usr/bin/env node" } };
+
+const exists = (p) => {
+  try {
+    statSync(join(root, p));
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const jobs = [
+  build({ ...node, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/node/index.js") }),
+  build({ ...browser, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/browser/index.js") }),
+  build({ ...browser, platform: "neutral", entryPoints: [join(root, "src/scheduler/index.ts")], outfile: join(root, "dist/scheduler/index.js") }),
+  build({ ...cli, entryPoints: [join(root, "src/cli/qsched-gpu.ts")], outfile: join(root, "dist/cli/qsched-gpu.js") }),
+  build({ ...cli, entryPoints: [join(root, "src/cli/demo.ts")], outfile: join(root, "dist/cli/demo.js") }),
+  build({ ...browser, entryPoints: [join(root, "test/browser/page.ts")], outfile: join(root, "dist/test/browser-tests.js") }),
+];
+if (exists("weights-tools/cli.ts")) jobs.push(build({ ...cli, entryPoints: [join(root, "weights-tools/cli.ts")], outfile: join(root, "dist/cli/weights-tools.js") }));
+if (exists("kernels-bench/page.ts")) jobs.push(build({ ...browser, entryPoints: [join(root, "kernels-bench/page.ts")], outfile: join(root, "dist/bench/kernels-page.js") }));
+await Promise.all(jobs);

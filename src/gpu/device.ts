@@ -1,0 +1,125 @@
+import { platformGpu, platformName, type NodeAdapterChoice } from "#platform";
+import { GpuDeviceError } from "./errors.ts";
+
+/** Optional features we use when the adapter has them. */
+const WANTED_FEATURES = ["shader-f16", "subgroups", "timestamp-query"] as const;
+
+/** Limits we raise to the adapter's maximum (big weight tensors, big workgroup tiles). */
+const WANTED_LIMITS = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "maxComputeWorkgroupStorageSize",
+  "maxComputeInvocationsPerWorkgroup",
+  "maxComputeWorkgroupSizeX",
+  "maxComputeWorkgroupSizeY",
+  "maxComputeWorkgroupsPerDimension",
+  "maxStorageBuffersPerShaderStage",
+] as const;
+
+export interface GpuCapabilities {
+  f16: boolean;
+  subgroups: boolean;
+  timestamps: boolean;
+  /** All features the device was created with. */
+  features: string[];
+  limits: Record<(typeof WANTED_LIMITS)[number] | "minStorageBufferOffsetAlignment" | "minUniformBufferOffsetAlignment", number>;
+  adapter: { vendor: string; architecture: string; device: string; description: string };
+  platform: string;
+  /** The Vulkan ICD chosen in Node (lavapipe or SwiftShader), if any. */
+  icd?: string;
+}
+
+export interface DeviceOptions {
+  /** Node only: which CPU/GPU Vulkan driver to use. Default: $QSCHED_ADAPTER or lavapipe, then SwiftShader. */
+  adapter?: NodeAdapterChoice;
+  /** Do not request shader-f16 even when present (tests the f32 path). */
+  disableF16?: boolean;
+  powerPreference?: GPUPowerPreference;
+}
+
+/**
+ * A WebGPU device plus what we know about it. Device loss and uncaptured errors are recorded and
+ * re-thrown by `check()`, which every submit and read-back calls, so they surface as errors with
+ * context instead of hangs or silent garbage.
+ */
+export class GpuContext {
+  private failure: GpuDeviceError | undefined;
+  lost = false;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly caps: GpuCapabilities,
+  ) {
+    device.lost.then((info) => {
+      this.lost = true;
+      if (info.reason !== "destroyed") this.failure ??= new GpuDeviceError(`WebGPU device lost (${info.reason}): ${info.message}`);
+    });
+    device.addEventListener("uncapturederror", (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.failure ??= new GpuDeviceError(`uncaptured WebGPU ${err.constructor?.name ?? "error"}: ${err.message}`);
+    });
+  }
+
+  /** Throws the first recorded device failure, naming what we were doing. */
+  check(during: string): void {
+    if (this.failure) {
+      const f = this.failure;
+      throw new GpuDeviceError(`${f.message} (noticed during ${during})`);
+    }
+    if (this.lost) throw new GpuDeviceError(`WebGPU device was destroyed (during ${during})`);
+  }
+
+  /** One line for logs: adapter, driver, features. */
+  describe(): string {
+    const a = this.caps.adapter;
+    const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(" ") || "unknown adapter";
+    return `${name} [${this.caps.platform}${this.caps.icd ? `, ${this.caps.icd.split("/").pop()}` : ""}] f16=${this.caps.f16} subgroups=${this.caps.subgroups} timestamps=${this.caps.timestamps}`;
+  }
+
+  destroy(): void {
+    this.device.destroy();
+  }
+}
+
+let shared: Promise<GpuContext> | undefined;
+
+/** The process-wide shared device (created on first use). */
+export function getDevice(options: DeviceOptions = {}): Promise<GpuContext> {
+  shared ??= createDevice(options).catch((e) => {
+    shared = undefined;
+    throw e;
+  });
+  return shared;
+}
+
+/** A new device, independent of the shared one. */
+export async function createDevice(options: DeviceOptions = {}): Promise<GpuContext> {
+  const { gpu, icd } = await platformGpu(options.adapter);
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? "high-performance" });
+  if (!adapter) {
+    throw new GpuDeviceError(
+      `no WebGPU adapter on ${platformName}` +
+        (platformName === "node" ? ` (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? "unset"}; run \`npm run setup\` to install lavapipe)` : ""),
+    );
+  }
+  const features = WANTED_FEATURES.filter((f) => adapter.features.has(f) && !(f === "shader-f16" && options.disableF16));
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const device = await adapter.requestDevice({ requiredFeatures: features as GPUFeatureName[], requiredLimits });
+  const info = adapter.info ?? ({} as GPUAdapterInfo);
+  const limits = {} as GpuCapabilities["limits"];
+  for (const name of [...WANTED_LIMITS, "minStorageBufferOffsetAlignment", "minUniformBufferOffsetAlignment"] as const) {
+    limits[name] = device.limits[name];
+  }
+  const caps: GpuCapabilities = {
+    f16: device.features.has("shader-f16"),
+    subgroups: device.features.has("subgroups"),
+    timestamps: device.features.has("timestamp-query"),
+    features: [...device.features].sort(),
+    limits,
+    adapter: { vendor: info.vendor ?? "", architecture: info.architecture ?? "", device: info.device ?? "", description: info.description ?? "" },
+    platform: platformName,
+    icd,
+  };
+  return new GpuContext(device, caps);
+}

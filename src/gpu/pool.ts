@@ -1,0 +1,71 @@
+import type { GpuContext } from "./device.ts";
+import { GpuLimitError } from "./errors.ts";
+
+/** Size classes: powers of two from 256 B, with quarter steps above 1 MiB so big buffers waste ≤ 25 %. */
+export function sizeClass(bytes: number): number {
+  const min = 256;
+  if (bytes <= min) return min;
+  let p = min;
+  while (p * 2 < bytes) p *= 2;
+  if (p * 2 === bytes || p < 1 << 20) return p * 2;
+  const step = p / 4;
+  return Math.ceil(bytes / step) * step;
+}
+
+/**
+ * Storage buffers recycled by size class. `live` counts bytes handed out, `held` bytes owned (live
+ * plus cached free buffers); `peakLive` is the high-water mark a memory report quotes.
+ */
+export class BufferPool {
+  private free = new Map<number, GPUBuffer[]>();
+  private sizes = new WeakMap<GPUBuffer, number>();
+  live = 0;
+  held = 0;
+  peakLive = 0;
+
+  constructor(private readonly ctx: GpuContext) {}
+
+  acquire(bytes: number, label = "tensor"): GPUBuffer {
+    const maxBuffer = this.ctx.caps.limits.maxBufferSize;
+    if (bytes > maxBuffer) {
+      throw new GpuLimitError("maxBufferSize", `${label}: needs a ${bytes}-byte buffer, over the adapter's maxBufferSize of ${maxBuffer} bytes`);
+    }
+    // Near the limit a size class could overshoot it: then take exactly what is needed.
+    const cls = sizeClass(bytes);
+    const size = cls <= maxBuffer ? cls : Math.ceil(bytes / 4) * 4;
+    const list = this.free.get(size);
+    let buf = list?.pop();
+    if (!buf) {
+      buf = this.ctx.device.createBuffer({
+        size,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        label,
+      });
+      this.held += size;
+      this.sizes.set(buf, size);
+    }
+    this.live += size;
+    if (this.live > this.peakLive) this.peakLive = this.live;
+    return buf;
+  }
+
+  release(buf: GPUBuffer): void {
+    const size = this.sizes.get(buf);
+    if (size === undefined) throw new Error("BufferPool.release: buffer was not acquired from this pool");
+    this.live -= size;
+    let list = this.free.get(size);
+    if (!list) this.free.set(size, (list = []));
+    list.push(buf);
+  }
+
+  /** Destroys cached free buffers (live ones stay). */
+  trim(): void {
+    for (const [size, list] of this.free) {
+      for (const b of list) {
+        b.destroy();
+        this.held -= size;
+      }
+    }
+    this.free.clear();
+  }
+}

@@ -1,0 +1,229 @@
+import { GpuContext, getDevice, type DeviceOptions } from "./device.ts";
+import { numel, storageBytes, type DType } from "./dtype.ts";
+import { BindingMismatchError, GpuLimitError } from "./errors.ts";
+import type { CompiledKernel } from "./kernel-registry.ts";
+import { KernelRegistry } from "./kernel-registry.ts";
+import type { KernelSpec } from "./kernel.ts";
+import { BufferPool } from "./pool.ts";
+import { Profiler, type KernelTime } from "./profiler.ts";
+import { Tensor, checkBindingSize, checkHostLength, decodeHost, encodeHost, type HostData } from "./tensor.ts";
+import { packUniforms } from "./uniforms.ts";
+
+const UNIFORM_CHUNK = 64 * 1024;
+
+/** Bit patterns written into fresh outputs when poisoning is on: NaN for floats, 0xDEADBEEF for ints. */
+const POISON_WORD: Record<DType, number> = { f32: 0x7fc00000, f16: 0x7e007e00, i32: 0xdeadbeef, u32: 0xdeadbeef, i8x4: 0xdeadbeef, i4x8: 0xdeadbeef };
+
+/**
+ * The eager execution layer: tensors from a pool, kernels from the registry, dispatches recorded
+ * into one command encoder and submitted on `flush()` (or before any read-back). Uniforms go into
+ * reused 64 KiB chunks; each dispatch's slice is written with `queue.writeBuffer`, which the queue
+ * orders before the submit that uses it, so chunks are safely reused after every flush.
+ */
+export class Gpu {
+  readonly pool: BufferPool;
+  readonly kernels: KernelRegistry;
+  /** Fill every new output with NaN / 0xDEADBEEF before kernels write it (tests turn this on). */
+  poisonOutputs = false;
+  private encoder?: GPUCommandEncoder;
+  private pass?: GPUComputePassEncoder;
+  private uniformChunks: GPUBuffer[] = [];
+  private uniformCursor = 0;
+  private profiler?: Profiler;
+  dispatches = 0;
+
+  constructor(readonly ctx: GpuContext) {
+    this.pool = new BufferPool(ctx);
+    this.kernels = new KernelRegistry(ctx);
+  }
+
+  static async create(options?: DeviceOptions): Promise<Gpu> {
+    return new Gpu(await getDevice(options));
+  }
+
+  get device(): GPUDevice {
+    return this.ctx.device;
+  }
+
+  kernel<Key>(spec: KernelSpec<Key>, key: Key): Promise<CompiledKernel> {
+    return this.kernels.get(spec, key);
+  }
+
+  /** An uninitialized (or poisoned) tensor from the pool. */
+  empty(shape: readonly number[], dtype: DType, label = "tensor"): Tensor {
+    const bytes = storageBytes(shape, dtype);
+    checkBindingSize(this.ctx, bytes, `${label} [${shape}] ${dtype}`);
+    const buffer = this.pool.acquire(Math.max(bytes, 4), label);
+    const t = new Tensor([...shape], dtype, buffer, 0, Math.max(bytes, 4), this.pool);
+    if (this.poisonOutputs) {
+      const words = new Uint32Array(t.byteLength / 4).fill(POISON_WORD[dtype]);
+      this.device.queue.writeBuffer(buffer, 0, words);
+    }
+    return t;
+  }
+
+  upload(data: HostData, shape: readonly number[], dtype: DType = "f32", label = "input"): Tensor {
+    checkHostLength(shape, dtype, data);
+    const t = this.empty(shape, dtype, label);
+    const bytes = encodeHost(data, dtype, numel(shape));
+    this.device.queue.writeBuffer(t.buffer, t.byteOffset, bytes, 0, Math.min(bytes.byteLength, t.byteLength));
+    return t;
+  }
+
+  /** Flushes pending work and reads a tensor back (floats as Float32Array, f16 widened). */
+  async download(t: Tensor): Promise<Float32Array | Int32Array | Uint32Array> {
+    this.flush();
+    const size = Math.ceil(t.byteLength / 4) * 4;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "readback" });
+    const enc = this.device.createCommandEncoder({ label: "readback" });
+    enc.copyBufferToBuffer(t.buffer, t.byteOffset, staging, 0, size);
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.ctx.check(`read-back of ${t}`);
+      throw e;
+    }
+    const bytes = new Uint8Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    this.ctx.check(`read-back of ${t}`);
+    return decodeHost(bytes, t.dtype, t.numel);
+  }
+
+  /** Floats of a tensor as Float32Array (throws for integer tensors). */
+  async read(t: Tensor): Promise<Float32Array> {
+    const out = await this.download(t);
+    if (!(out instanceof Float32Array)) throw new Error(`read(): ${t} is not a float tensor; use download()`);
+    return out;
+  }
+
+  /**
+   * Records one dispatch. `bindings` must name exactly the shader's storage bindings; the uniform
+   * struct (if the shader has one) is filled from `uniforms`.
+   */
+  dispatch(k: CompiledKernel, bindings: Record<string, Tensor>, uniforms: Record<string, number | readonly number[]> | undefined, workgroups: readonly number[]): void {
+    const entries: GPUBindGroupEntry[] = [];
+    const bound = Object.keys(bindings);
+    const given = new Set(bound);
+    for (const slot of k.slots) {
+      if (slot.kind === "uniform") {
+        if (!k.uniforms) throw new BindingMismatchError(`kernel ${k.label}: uniform slot without layout`);
+        if (!uniforms) throw new BindingMismatchError(`kernel ${k.label} (shaders/${k.file}): binding ${slot.binding} "${slot.name}" is a uniform struct but the op passed no uniforms`);
+        entries.push({ binding: slot.binding, resource: this.uniformSlice(packUniforms(k.uniforms.layout, uniforms, `kernel ${k.label}`)) });
+        continue;
+      }
+      const t = bindings[slot.name];
+      if (!t) {
+        throw new BindingMismatchError(
+          `kernel ${k.label} (shaders/${k.file}): binding ${slot.binding} "${slot.name}" (${slot.kind}) was not bound; the op bound [${bound.join(", ")}]`,
+        );
+      }
+      given.delete(slot.name);
+      entries.push({ binding: slot.binding, resource: t.binding() });
+    }
+    if (given.size) {
+      throw new BindingMismatchError(
+        `kernel ${k.label} (shaders/${k.file}): the op bound [${[...given].join(", ")}] which the shader does not declare; it declares [${k.slots.map((s) => s.name).join(", ")}]`,
+      );
+    }
+    if (uniforms && !k.uniforms) throw new BindingMismatchError(`kernel ${k.label} (shaders/${k.file}): the op passed uniforms but the shader has no uniform struct`);
+    const max = this.ctx.caps.limits.maxComputeWorkgroupsPerDimension;
+    const [x = 1, y = 1, z = 1] = workgroups;
+    if (x > max || y > max || z > max) {
+      throw new GpuLimitError("maxComputeWorkgroupsPerDimension", `kernel ${k.label}: dispatch (${x}, ${y}, ${z}) exceeds maxComputeWorkgroupsPerDimension = ${max}`);
+    }
+    if (x === 0 || y === 0 || z === 0) return; // empty tensors: nothing to do
+    const bindGroup = this.device.createBindGroup({ layout: k.bindGroupLayout, entries, label: k.label });
+    const pass = this.passFor(k.label);
+    pass.setPipeline(k.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatches++;
+    if (this.profiler) this.endProfiledDispatch(k.label);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.pass?.end();
+    this.pass = undefined;
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = undefined;
+    }
+    this.uniformCursor = 0;
+    this.ctx.check("submit");
+  }
+
+  /** Waits until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.ctx.check("sync");
+  }
+
+  /** Starts collecting per-kernel times for the dispatches that follow. */
+  startProfiling(): Profiler {
+    this.flush();
+    this.profiler ??= new Profiler(this.ctx);
+    return this.profiler;
+  }
+
+  /** Stops profiling and returns per-kernel times (slowest first). */
+  async stopProfiling(): Promise<KernelTime[]> {
+    await this.sync();
+    await Promise.all(this.pendingCpu);
+    this.pendingCpu = [];
+    const p = this.profiler;
+    this.profiler = undefined;
+    return p ? p.read() : [];
+  }
+
+  private passFor(label: string): GPUComputePassEncoder {
+    if (this.profiler) {
+      this.encoder ??= this.device.createCommandEncoder();
+      this.pass?.end();
+      const timestampWrites = this.profiler.passTimestamps(label);
+      this.pass = this.encoder.beginComputePass(timestampWrites ? { timestampWrites, label } : { label });
+      this.cpuStart = performance.now();
+      return this.pass;
+    }
+    this.encoder ??= this.device.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private cpuStart = 0;
+  private pendingCpu: Promise<void>[] = [];
+
+  private endProfiledDispatch(label: string): void {
+    this.pass!.end();
+    this.pass = undefined;
+    if (this.profiler!.source === "cpu") {
+      // Without timestamps each dispatch is submitted alone and timed until the queue drains.
+      this.device.queue.submit([this.encoder!.finish()]);
+      this.encoder = undefined;
+      const start = this.cpuStart;
+      const prof = this.profiler!;
+      this.pendingCpu.push(this.device.queue.onSubmittedWorkDone().then(() => prof.recordCpu(label, performance.now() - start)));
+    }
+  }
+
+  private uniformSlice(data: ArrayBuffer): GPUBufferBinding {
+    const align = this.ctx.caps.limits.minUniformBufferOffsetAlignment;
+    const chunkIndex = Math.floor(this.uniformCursor / UNIFORM_CHUNK);
+    let offset = this.uniformCursor % UNIFORM_CHUNK;
+    if (offset + data.byteLength > UNIFORM_CHUNK) {
+      this.uniformCursor = (chunkIndex + 1) * UNIFORM_CHUNK;
+      return this.uniformSlice(data);
+    }
+    let chunk = this.uniformChunks[chunkIndex];
+    if (!chunk) {
+      chunk = this.device.createBuffer({ size: UNIFORM_CHUNK, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "uniforms" });
+      this.uniformChunks.push(chunk);
+    }
+    this.device.queue.writeBuffer(chunk, offset, data);
+    this.uniformCursor += Math.ceil(data.byteLength / align) * align;
+    return { buffer: chunk, offset, size: data.byteLength };
+  }
+}

@@ -1,0 +1,120 @@
+import type { GpuContext } from "./device.ts";
+import { DTYPE_BITS, numel, storageBytes, f32ToF16Bits, f16BitsToF32, type DType } from "./dtype.ts";
+import { GpuLimitError, OpInputError } from "./errors.ts";
+import type { BufferPool } from "./pool.ts";
+
+/**
+ * A GPU tensor: a view of `byteLength` bytes at `byteOffset` in `buffer`, row-major, with a logical
+ * shape and dtype. Tensors from a pool go back to it on `dispose()`.
+ */
+export class Tensor {
+  private disposed = false;
+
+  constructor(
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly buffer: GPUBuffer,
+    readonly byteOffset = 0,
+    readonly byteLength = storageBytes(shape, dtype),
+    private readonly pool?: BufferPool,
+  ) {}
+
+  get numel(): number {
+    return numel(this.shape);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** The binding a bind group needs for this tensor. */
+  binding(): GPUBufferBinding {
+    if (this.disposed) throw new Error(`tensor [${this.shape}] ${this.dtype} used after dispose()`);
+    return { buffer: this.buffer, offset: this.byteOffset, size: this.byteLength };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.pool) this.pool.release(this.buffer);
+  }
+
+  toString(): string {
+    return `Tensor[${this.shape.join("×")}] ${this.dtype}`;
+  }
+}
+
+/** Checks a tensor fits one storage binding; names the limit when it does not. */
+export function checkBindingSize(ctx: GpuContext, bytes: number, what: string): void {
+  const max = ctx.caps.limits.maxStorageBufferBindingSize;
+  if (bytes > max) {
+    throw new GpuLimitError(
+      "maxStorageBufferBindingSize",
+      `${what}: ${bytes} bytes exceeds the adapter's maxStorageBufferBindingSize of ${max} bytes (split the tensor or use a smaller batch/size)`,
+    );
+  }
+}
+
+/** Host data accepted by `upload` for each dtype. */
+export type HostData = Float32Array | Int32Array | Uint32Array | Uint16Array | number[];
+
+/** Converts host values to the bytes a tensor of `dtype` stores (f16 from floats is rounded to nearest even). */
+export function encodeHost(data: HostData, dtype: DType, count: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(storageBytes([count], dtype));
+  switch (dtype) {
+    case "f32":
+      new Float32Array(bytes.buffer).set(data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>));
+      break;
+    case "f16": {
+      const out = new Uint16Array(bytes.buffer, 0, count);
+      if (data instanceof Uint16Array) out.set(data);
+      else for (let i = 0; i < count; i++) out[i] = f32ToF16Bits((data as ArrayLike<number>)[i]!);
+      break;
+    }
+    case "i32":
+      new Int32Array(bytes.buffer).set(data as ArrayLike<number>);
+      break;
+    case "u32":
+    case "i8x4":
+    case "i4x8":
+      // Packed weights arrive as their u32 words already.
+      new Uint32Array(bytes.buffer).set(data as ArrayLike<number>);
+      break;
+  }
+  return bytes;
+}
+
+/** Host element count a `upload` of this shape and dtype expects (words for packed dtypes). */
+export function hostLength(shape: readonly number[], dtype: DType): number {
+  return dtype === "i8x4" || dtype === "i4x8" ? Math.ceil((numel(shape) * DTYPE_BITS[dtype]) / 32) : numel(shape);
+}
+
+export function checkHostLength(shape: readonly number[], dtype: DType, data: HostData): void {
+  const want = hostLength(shape, dtype);
+  if (data.length !== want) {
+    throw new OpInputError("upload", `shape [${shape}] ${dtype} needs ${want} host values, got ${data.length}`);
+  }
+}
+
+/** Decodes read-back bytes to float32 (f16 widened) or the integer view. */
+export function decodeHost(bytes: Uint8Array, dtype: DType, count: number): Float32Array | Int32Array | Uint32Array {
+  const copy = bytes.slice().buffer;
+  switch (dtype) {
+    case "f32":
+      return new Float32Array(copy, 0, count);
+    case "f16": {
+      const h = new Uint16Array(copy, 0, count);
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = f16BitsToF32(h[i]!);
+      return out;
+    }
+    case "i32":
+      return new Int32Array(copy, 0, count);
+    default:
+      return new Uint32Array(copy, 0, Math.ceil((count * DTYPE_BITS[dtype]) / 32));
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * qsched-gpu: few-step text-to-image diffusion on WebGPU with hand-written WGSL kernels,
+ * int8/int4 weights and Q-Sched coefficients. This entry exports the device layer and ops;
+ * the scheduler is also importable alone as `qsched-gpu/scheduler`.
+ */
+export { getDevice, createDevice, GpuContext, type GpuCapabilities, type DeviceOptions } from "./gpu/device.ts";
+export { Gpu } from "./gpu/runtime.ts";
+export { Tensor } from "./gpu/tensor.ts";
+export type { DType } from "./gpu/dtype.ts";
+export type { KernelTime } from "./gpu/profiler.ts";
+export { GpuDeviceError, ShaderCompileError, BindingMismatchError, OpInputError, GpuLimitError } from "./gpu/errors.ts";
+export * as ops from "./ops/index.ts";

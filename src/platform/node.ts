@@ -1,0 +1,63 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Where Debian's mesa-vulkan-drivers puts the lavapipe ICD, and Chromium's SwiftShader ICD. */
+const LAVAPIPE_ICD = "/usr/share/vulkan/icd.d/lvp_icd.json";
+const SWIFTSHADER_ICDS = ["/usr/lib/chromium/vk_swiftshader_icd.json", "/usr/lib/chromium-browser/vk_swiftshader_icd.json"];
+
+export type NodeAdapterChoice = "auto" | "lavapipe" | "swiftshader" | "system";
+
+/**
+ * Points the Vulkan loader at a CPU driver when nothing else is configured: lavapipe first (f16,
+ * subgroups, timestamps), SwiftShader as fallback. Must run before Dawn enumerates adapters.
+ */
+function chooseVulkanIcd(choice: NodeAdapterChoice): string | undefined {
+  if (choice === "system") return process.env.VK_ICD_FILENAMES;
+  if (choice === "auto" && process.env.VK_ICD_FILENAMES) return process.env.VK_ICD_FILENAMES;
+  const candidates = choice === "swiftshader" ? SWIFTSHADER_ICDS : choice === "lavapipe" ? [LAVAPIPE_ICD] : [LAVAPIPE_ICD, ...SWIFTSHADER_ICDS];
+  const found = candidates.find((p) => existsSync(p));
+  if (found) process.env.VK_ICD_FILENAMES = found;
+  return found;
+}
+
+let gpuPromise: Promise<{ gpu: GPU; icd?: string }> | undefined;
+
+/** Node's `navigator.gpu`, from the `webgpu` package (Dawn). */
+export async function platformGpu(choice: NodeAdapterChoice = "auto"): Promise<{ gpu: GPU; icd?: string }> {
+  gpuPromise ??= (async () => {
+    const icd = chooseVulkanIcd((process.env.QSCHED_ADAPTER as NodeAdapterChoice | undefined) ?? choice);
+    let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+    try {
+      mod = (await import("webgpu")) as unknown as typeof mod;
+    } catch (e) {
+      throw new Error(`WebGPU for Node is missing: the "webgpu" package could not be loaded (${(e as Error).message}); run \`npm run setup\``);
+    }
+    // Dawn's classes (GPUBufferUsage, GPUMapMode, ...) are expected as globals by WebGPU code.
+    for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    return { gpu: mod.create([]), icd };
+  })();
+  return gpuPromise;
+}
+
+export const platformName = "node";
+
+let shaderRoot: string | undefined;
+
+/** Finds `shaders/` by walking up from this module (works from src/ and from dist/). */
+function findShaderRoot(): string {
+  if (shaderRoot) return shaderRoot;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, "shaders", "include"))) return (shaderRoot = join(dir, "shaders"));
+    dir = dirname(dir);
+  }
+  throw new Error(`cannot find the shaders/ folder above ${fileURLToPath(import.meta.url)}`);
+}
+
+/** Reads a `.wgsl` file (path relative to shaders/) from disk. */
+export function readShaderText(file: string): string {
+  const path = join(findShaderRoot(), file);
+  if (!existsSync(path)) throw new Error(`shader file shaders/${file} does not exist`);
+  return readFileSync(path, "utf8");
+}

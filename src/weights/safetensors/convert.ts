@@ -1,0 +1,121 @@
+import type { SafetensorsDtype } from "./dtypes.ts";
+
+/** Converts IEEE half bits to a float32 value (exact). */
+export function f16BitsToF32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+export type TypedArrayOf =
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/** A copy of little-endian tensor bytes as the natural typed array for its dtype (F16/BF16 as raw Uint16Array). */
+export function bytesToTypedArray(dtype: SafetensorsDtype, bytes: Uint8Array): TypedArrayOf {
+  const copy = bytes.slice(); // aligned, owned
+  const b = copy.buffer;
+  switch (dtype) {
+    case "F64": return new Float64Array(b);
+    case "F32": return new Float32Array(b);
+    case "F16": case "BF16": case "U16": return new Uint16Array(b);
+    case "I64": return new BigInt64Array(b);
+    case "U64": return new BigUint64Array(b);
+    case "I32": return new Int32Array(b);
+    case "U32": return new Uint32Array(b);
+    case "I16": return new Int16Array(b);
+    case "I8": return new Int8Array(b);
+    case "U8": case "BOOL": return new Uint8Array(b);
+  }
+}
+
+/** Tensor bytes converted to float32 (F16/BF16 widened exactly; F64 and integers rounded to nearest float32). */
+export function bytesToFloat32(dtype: SafetensorsDtype, bytes: Uint8Array): Float32Array {
+  const a = bytesToTypedArray(dtype, bytes);
+  if (a instanceof Float32Array) return a;
+  const out = new Float32Array(a.length);
+  if (dtype === "F16") {
+    for (let i = 0; i < a.length; i++) out[i] = f16BitsToF32(a[i] as number);
+  } else if (dtype === "BF16") {
+    const u = new Uint32Array(out.buffer);
+    for (let i = 0; i < a.length; i++) u[i] = (a[i] as number) << 16;
+  } else {
+    for (let i = 0; i < a.length; i++) out[i] = Number(a[i]);
+  }
+  return out;
+}
+
+/** Rounds a float32 value to IEEE half bits, round-to-nearest-even; overflow goes to ±Infinity. */
+export function f32ToF16Bits(x: number): number {
+  F32_SCRATCH[0] = x;
+  const bits = U32_SCRATCH[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf, or a quiet NaN
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    // Subnormal half (or zero): shift the mantissa with its implicit bit into place, rounding to even.
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    let half = m >>> shift;
+    const rem = m & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  // A carry out of the mantissa correctly bumps the exponent (and may reach Infinity).
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
+  return sign | half;
+}
+
+const F32_SCRATCH = new Float32Array(1);
+const U32_SCRATCH = new Uint32Array(F32_SCRATCH.buffer);
+
+/** Bfloat16 bits to IEEE half bits: exact widening to float32, then round-to-nearest-even to half. */
+export function bf16BitsToF16Bits(b: number): number {
+  U32_SCRATCH[0] = (b & 0xffff) << 16;
+  return f32ToF16Bits(F32_SCRATCH[0]!);
+}
+
+/** Float32 values to IEEE half bits (round-to-nearest-even). */
+export function float32ToF16(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = f32ToF16Bits(values[i]!);
+  return out;
+}
+
+/** Float32 values to bfloat16 bits (round-to-nearest-even; NaN stays NaN). */
+export function float32ToBf16(values: Float32Array): Uint16Array {
+  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < u.length; i++) {
+    const x = u[i]!;
+    if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) out[i] = (x >>> 16) | 0x40;
+    else out[i] = (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  }
+  return out;
+}
+
+/** Tensor bytes of a BF16 tensor as F16 bytes (for GPUs whose kernels take half). */
+export function bf16BytesToF16(bytes: Uint8Array): Uint16Array {
+  const src = bytesToTypedArray("BF16", bytes) as Uint16Array;
+  const out = new Uint16Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = bf16BitsToF16Bits(src[i]!);
+  return out;
+}

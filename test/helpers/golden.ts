@@ -1,0 +1,31 @@
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Repository root (this file lives in test/helpers/). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** The full oracle: $QSCHED_GOLDEN, else ../shared/golden beside the repo. Null when absent. */
+export function fullGoldenDir(): string | null {
+  const dir = process.env.QSCHED_GOLDEN ? resolve(process.env.QSCHED_GOLDEN) : resolve(REPO_ROOT, "../shared/golden");
+  return existsSync(join(dir, "README.md")) ? dir : null;
+}
+
+/** The compact subset shipped in the repo (always present). */
+export const FIXTURE_GOLDEN = join(REPO_ROOT, "test/fixtures/golden");
+
+/**
+ * Folders to run a kind's cases from: the shipped subset always, and the full oracle when present.
+ * Prints once per kind whether the full oracle ran, so a log says what was checked.
+ */
+export function goldenFolders(kind: string): { label: string; dir: string }[] {
+  const out = [{ label: "fixtures", dir: join(FIXTURE_GOLDEN, kind) }];
+  const full = fullGoldenDir();
+  if (full && existsSync(join(full, kind, "manifest.json"))) {
+    out.push({ label: "full-oracle", dir: join(full, kind) });
+    console.log(`[golden] ${kind}: full oracle at ${join(full, kind)} RUNS`);
+  } else {
+    console.log(`[golden] ${kind}: full oracle NOT available (set QSCHED_GOLDEN); only the shipped subset runs`);
+  }
+  return out;
+}
