@@ -18,6 +18,8 @@ export function sizeClass(bytes: number): number {
  */
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
+  /** While a plan records, its buffers come from and return to this arena (see `beginArena`). */
+  private arena?: Arena;
   private sizes = new WeakMap<GPUBuffer, number>();
   live = 0;
   held = 0;
@@ -33,8 +35,8 @@ export class BufferPool {
     // Near the limit a size class could overshoot it: then take exactly what is needed.
     const cls = sizeClass(bytes);
     const size = cls <= maxBuffer ? cls : Math.ceil(bytes / 4) * 4;
-    const list = this.free.get(size);
-    let buf = list?.pop();
+    const list = (this.arena?.free ?? this.free).get(size);
+    let buf = list?.pop() ?? (this.arena ? this.free.get(size)?.pop() : undefined);
     if (!buf) {
       buf = this.ctx.device.createBuffer({
         size,
@@ -46,6 +48,7 @@ export class BufferPool {
     }
     this.live += size;
     if (this.live > this.peakLive) this.peakLive = this.live;
+    this.arena?.owned.add(buf);
     return buf;
   }
 
@@ -53,9 +56,44 @@ export class BufferPool {
     const size = this.sizes.get(buf);
     if (size === undefined) throw new Error("BufferPool.release: buffer was not acquired from this pool");
     this.live -= size;
-    let list = this.free.get(size);
-    if (!list) this.free.set(size, (list = []));
+    const lists = this.arena?.owned.has(buf) ? this.arena.free : this.free;
+    let list = lists.get(size);
+    if (!list) lists.set(size, (list = []));
     list.push(buf);
+  }
+
+  /**
+   * Starts an arena: buffers acquired until `endArena()` belong to it, and buffers it releases are
+   * reused only inside it. A recorded plan owns its arena, so replaying the plan can never clobber
+   * a tensor allocated elsewhere, while intermediates still share buffers by liveness.
+   */
+  beginArena(): void {
+    if (this.arena) throw new Error("BufferPool: arenas do not nest (a plan is already recording)");
+    this.arena = { owned: new Set(), free: new Map() };
+  }
+
+  /** Ends the arena; returns the buffers it owns that are not live (the plan's scratch). */
+  endArena(): { owned: GPUBuffer[]; scratch: GPUBuffer[] } {
+    const a = this.arena;
+    if (!a) throw new Error("BufferPool: no arena to end");
+    this.arena = undefined;
+    const scratch = [...a.free.values()].flat();
+    return { owned: [...a.owned], scratch };
+  }
+
+  /** Gives a finished plan's scratch buffers back to the shared free lists (their bytes are not live). */
+  releaseScratch(buffers: GPUBuffer[]): void {
+    for (const b of buffers) {
+      const size = this.sizes.get(b)!;
+      let list = this.free.get(size);
+      if (!list) this.free.set(size, (list = []));
+      list.push(b);
+    }
+  }
+
+  /** Scratch bytes held by plans (not live, not reusable until the plan is disposed). */
+  sizeOf(buf: GPUBuffer): number {
+    return this.sizes.get(buf) ?? 0;
   }
 
   /** Destroys cached free buffers (live ones stay). */
@@ -68,4 +106,9 @@ export class BufferPool {
     }
     this.free.clear();
   }
+}
+
+interface Arena {
+  owned: Set<GPUBuffer>;
+  free: Map<number, GPUBuffer[]>;
 }

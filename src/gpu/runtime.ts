@@ -11,6 +11,23 @@ import { packUniforms } from "./uniforms.ts";
 
 const UNIFORM_CHUNK = 64 * 1024;
 
+/** One dispatch as a plan replays it. */
+export interface RecordedDispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+  label: string;
+  /** Model module path at record time (e.g. "down_blocks.0/resnets.1"). */
+  scope: string;
+  /** Tensors the dispatch writes (for NaN/Inf debugging). */
+  outputs: Tensor[];
+}
+
+export interface DispatchRecorder {
+  dispatches: RecordedDispatch[];
+  uniformBuffers: GPUBuffer[];
+}
+
 /** Bit patterns written into fresh outputs when poisoning is on: NaN for floats, 0xDEADBEEF for ints. */
 const POISON_WORD: Record<DType, number> = { f32: 0x7fc00000, f16: 0x7e007e00, i32: 0xdeadbeef, u32: 0xdeadbeef, i8x4: 0xdeadbeef, i4x8: 0xdeadbeef };
 
@@ -30,6 +47,10 @@ export class Gpu {
   private uniformChunks: GPUBuffer[] = [];
   private uniformCursor = 0;
   private profiler?: Profiler;
+  /** Set while a plan records (src/graph/plan.ts): dispatches are captured as well as run. */
+  recorder?: DispatchRecorder;
+  /** Names of the model modules being run (models push them; recorded with each dispatch). */
+  private scopes: string[] = [];
   dispatches = 0;
 
   constructor(readonly ctx: GpuContext) {
@@ -140,6 +161,14 @@ export class Gpu {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
+    this.recorder?.dispatches.push({
+      pipeline: k.pipeline,
+      bindGroup,
+      workgroups: [x, y, z],
+      label: k.label,
+      scope: this.scopes.join("/"),
+      outputs: k.slots.filter((s) => s.kind === "storage").map((s) => bindings[s.name]!),
+    });
     if (this.profiler) this.endProfiledDispatch(k.label);
   }
 
@@ -209,7 +238,31 @@ export class Gpu {
     }
   }
 
+  /** Runs `fn` with `name` pushed on the module scope (dispatch labels, NaN reports). */
+  async scope<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    this.scopes.push(name);
+    try {
+      return await fn();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  /** Overwrites a tensor's contents from the host (plan inputs between runs). */
+  write(t: Tensor, data: HostData): void {
+    checkHostLength(t.shape, t.dtype, data);
+    const bytes = encodeHost(data, t.dtype, t.numel);
+    this.device.queue.writeBuffer(t.buffer, t.byteOffset, bytes, 0, Math.min(bytes.byteLength, t.byteLength));
+  }
+
   private uniformSlice(data: ArrayBuffer): GPUBufferBinding {
+    if (this.recorder) {
+      // A plan keeps its uniforms for its whole life: one small buffer per dispatch.
+      const buffer = this.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "plan-uniforms" });
+      this.device.queue.writeBuffer(buffer, 0, data);
+      this.recorder.uniformBuffers.push(buffer);
+      return { buffer, offset: 0, size: data.byteLength };
+    }
     const align = this.ctx.caps.limits.minUniformBufferOffsetAlignment;
     const chunkIndex = Math.floor(this.uniformCursor / UNIFORM_CHUNK);
     let offset = this.uniformCursor % UNIFORM_CHUNK;

@@ -3,3 +3,9 @@ declare module "qsched:shaders" {
   const files: Record<string, string>;
   export default files;
 }
+
+// wgsl_reflect's CommonJS-labelled node build breaks under ESM; we import its ESM roll-up, whose
+// types are the package's own.
+declare module "wgsl_reflect/wgsl_reflect.module.js" {
+  export * from "wgsl_reflect";
+}

@@ -1,0 +1,96 @@
+import { OpInputError } from "../gpu/errors.ts";
+import type { Gpu } from "../gpu/runtime.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+
+/** Where a model's float tensors come from (a safetensors file, a diffusers component, a pack). */
+export interface WeightSource {
+  /** Description for errors (e.g. the file path). */
+  where: string;
+  names(): string[];
+  has(name: string): boolean;
+  shape(name: string): number[];
+  /** The tensor as float32 (F16/BF16 widened). */
+  f32(name: string): Float32Array;
+}
+
+/** A WeightSource over any reader with the SafetensorsInMemory / LoadedSafetensors shape. */
+export function weightSourceFrom(where: string, st: { entries: Map<string, unknown>; shape(n: string): number[]; f32(n: string): Float32Array }): WeightSource {
+  return {
+    where,
+    names: () => [...st.entries.keys()],
+    has: (n) => st.entries.has(n),
+    shape: (n) => st.shape(n),
+    f32: (n) => st.f32(n),
+  };
+}
+
+/**
+ * A model's weights on the GPU, uploaded on first request by checkpoint name. Shapes are checked
+ * against what the model code expects (the error names the tensor and both shapes), and `unused()`
+ * lists tensors the model never asked for, so a checkpoint/config mismatch is an error, not a
+ * silently wrong model.
+ */
+export class ModelWeights {
+  private uploaded = new Map<string, Tensor>();
+  private requested = new Set<string>();
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly source: WeightSource,
+    /** Storage type of float weights on the GPU. */
+    readonly dtype: "f32" | "f16" = "f32",
+    /** Prefix prepended to every name (e.g. "text_model." or "decoder."). */
+    readonly prefix = "",
+  ) {}
+
+  /** A view of the same weights under a name prefix (e.g. `w.scope("down_blocks.0.")`). */
+  scope(prefix: string): ModelWeights {
+    const child = Object.create(this) as ModelWeights;
+    (child as { prefix: string }).prefix = this.prefix + prefix;
+    return child;
+  }
+
+  has(name: string): boolean {
+    return this.source.has(this.prefix + name);
+  }
+
+  shape(name: string): number[] {
+    return this.source.shape(this.prefix + name);
+  }
+
+  /** The GPU tensor for `name`; `expected` shape (if given) must match exactly. */
+  get(name: string, expected?: readonly number[]): Tensor {
+    const full = this.prefix + name;
+    this.requested.add(full);
+    let t = this.uploaded.get(full);
+    if (!t) {
+      if (!this.source.has(full)) throw new OpInputError("weights", `${this.source.where}: missing tensor "${full}"`);
+      const shape = this.source.shape(full);
+      if (expected && (shape.length !== expected.length || shape.some((d, i) => d !== expected[i]))) {
+        throw new OpInputError("weights", `${this.source.where}: tensor "${full}" has shape [${shape.join(", ")}], the model config expects [${expected.join(", ")}]`);
+      }
+      t = this.gpu.upload(this.source.f32(full), shape, this.dtype, full);
+      this.uploaded.set(full, t);
+    } else if (expected && (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))) {
+      throw new OpInputError("weights", `${this.source.where}: tensor "${full}" has shape [${t.shape.join(", ")}], the model config expects [${expected.join(", ")}]`);
+    }
+    return t;
+  }
+
+  /** Tensors (under this prefix) the model never requested. */
+  unused(): string[] {
+    return this.source.names().filter((n) => n.startsWith(this.prefix) && !this.requested.has(n));
+  }
+
+  /** Bytes of weights uploaded so far. */
+  get bytes(): number {
+    let b = 0;
+    for (const t of this.uploaded.values()) b += t.byteLength;
+    return b;
+  }
+
+  dispose(): void {
+    for (const t of this.uploaded.values()) t.dispose();
+    this.uploaded.clear();
+  }
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { recordPlan } from "../../src/graph/plan.ts";
+import { add } from "../../src/ops/binary.ts";
+import { activation } from "../../src/ops/activation.ts";
+import { scale } from "../../src/ops/scale.ts";
+import { testGpu } from "../helpers/gpu.ts";
+import { seeded } from "../cases/random.ts";
+
+describe("plan recording and replay", () => {
+  it("replays the recorded dispatches on new input values, with intermediates sharing buffers by liveness", async () => {
+    const gpu = await testGpu();
+    const n = 1000;
+    const x = gpu.upload(seeded(n, 1), [n]);
+    const bias = gpu.upload(seeded(n, 2), [n]);
+    // y = silu(2x + 1) + bias through three intermediates; each dies right after its use.
+    const plan = await recordPlan(gpu, async () => {
+      const a = await scale(gpu, x, 2, 1);
+      const b = await activation(gpu, "silu", a);
+      a.dispose();
+      const c = await add(gpu, b, bias);
+      b.dispose();
+      return { y: c };
+    });
+    expect(plan.dispatches.map((d) => d.label)).toEqual(["scale_f32", "activation_silu_f32", "binary_add_f32"]);
+    // a and c can share one buffer (a is dead before c is born): 2 buffers of the 4 KiB class, not 3.
+    expect(plan.arenaBytes).toBe(2 * 4096);
+    const ref = (xs: Float32Array) => Array.from(xs, (v, i) => {
+      const u = 2 * v + 1;
+      return u / (1 + Math.exp(-u)) + bias0[i]!;
+    });
+    const bias0 = seeded(n, 2);
+    for (const seed of [3, 4]) {
+      const input = seeded(n, seed);
+      gpu.write(x, input);
+      plan.run();
+      const got = await gpu.read(plan.outputs.y);
+      const want = ref(input);
+      const err = Math.max(...got.map((g, i) => Math.abs(g - want[i]!)));
+      expect(err).toBeLessThan(1e-5);
+    }
+    const live = gpu.pool.live;
+    plan.dispose();
+    expect(gpu.pool.live).toBeLessThan(live);
+    x.dispose();
+    bias.dispose();
+  });
+
+  it("names the module and kernel that first produced a non-finite value", async () => {
+    const gpu = await testGpu();
+    const x = gpu.upload(new Float32Array([1, 2, 3]), [3]);
+    const plan = await recordPlan(gpu, async () =>
+      gpu.scope("block.0", async () => {
+        const a = await scale(gpu, x, 1e30);
+        const b = await scale(gpu, a, 1e30); // overflows to Inf here
+        a.dispose();
+        return b;
+      }),
+    );
+    await expect(plan.runCheckingFinite()).rejects.toThrow(/dispatch 1 \(scale_f32\) in module "block\.0"/);
+    plan.dispose();
+    x.dispose();
+  });
+});
