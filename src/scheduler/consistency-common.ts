@@ -1,0 +1,37 @@
+import { betaKeys, type ClassKeySpecs } from "./config.ts";
+import { npLinspace } from "./numpy-compat.ts";
+
+/** The v0.30.3 constructor keys LCMScheduler and TCDScheduler share (same signature and defaults). */
+export function consistencyKeySpecs(): ClassKeySpecs {
+  return {
+    ...betaKeys({ beta_start: 0.00085, beta_end: 0.012, beta_schedule: "scaled_linear" }),
+    original_inference_steps: { type: "number", default: 50, integer: true, min: 1 },
+    clip_sample: { type: "boolean", default: false },
+    clip_sample_range: { type: "number", default: 1.0, min: 0 },
+    set_alpha_to_one: { type: "boolean", default: true },
+    steps_offset: { type: "inert", default: 0, why: "not read by set_timesteps or step" },
+    prediction_type: { type: "enum", values: ["epsilon", "sample", "v_prediction"], default: "epsilon" },
+    thresholding: { type: "only", value: false, default: false, why: "dynamic thresholding is not implemented" },
+    dynamic_thresholding_ratio: { type: "inert", default: 0.995, why: "only read when thresholding is true" },
+    sample_max_value: { type: "inert", default: 1.0, why: "only read when thresholding is true" },
+    timestep_spacing: { type: "inert", default: "leading", why: "not read by this class's set_timesteps" },
+    timestep_scaling: { type: "number", default: 10.0 },
+  };
+}
+
+/**
+ * The LCM/TCD timestep schedule: the `original_inference_steps` "skipping" grid (k·j − 1, j = 1..orig, with
+ * k = num_train // orig) reversed, sampled at floor(np.linspace(0, orig, steps, endpoint=False)).
+ */
+export function consistencyTimesteps(cls: string, steps: number, numTrain: number, originalSteps: number): number[] {
+  if (originalSteps > numTrain) {
+    throw new Error(`${cls}: original_inference_steps ${originalSteps} exceeds num_train_timesteps ${numTrain}`);
+  }
+  if (steps > originalSteps) {
+    throw new Error(`${cls}.setTimesteps: steps ${steps} cannot exceed original_inference_steps ${originalSteps}`);
+  }
+  const k = Math.floor(numTrain / originalSteps);
+  const origin: number[] = [];
+  for (let j = originalSteps; j >= 1; j--) origin.push(j * k - 1);
+  return Array.from(npLinspace(0, originalSteps, steps, false), (v) => origin[Math.floor(v)]!);
+}
