@@ -48,6 +48,7 @@ const jobs = [
   build({ ...cli, entryPoints: [join(root, "src/cli/qsched-gpu.ts")], outfile: join(root, "dist/cli/qsched-gpu.js") }),
   build({ ...cli, entryPoints: [join(root, "src/cli/demo.ts")], outfile: join(root, "dist/cli/demo.js") }),
   build({ ...browser, entryPoints: [join(root, "test/browser/page.ts")], outfile: join(root, "dist/test/browser-tests.js") }),
+  build({ ...browser, entryPoints: [join(root, "examples/web-app/main.ts")], outfile: join(root, "dist/examples/web-app.js") }),
 ];
 if (exists("weights-tools/cli.ts")) jobs.push(build({ ...cli, entryPoints: [join(root, "weights-tools/cli.ts")], outfile: join(root, "dist/cli/weights-tools.js") }));
 if (exists("kernels-bench/page.ts")) jobs.push(build({ ...browser, entryPoints: [join(root, "kernels-bench/page.ts")], outfile: join(root, "dist/bench/kernels-page.js") }));

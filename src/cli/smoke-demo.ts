@@ -1,6 +1,5 @@
-#!/usr/bin/env node
 /**
- * `npm run demo`: until the text-to-image pipeline lands, a kernel smoke demo — prints the adapter,
+ * `npm run demo -- --smoke`: a kernel smoke demo — prints the adapter,
  * its features and limits, runs a few kernels on seeded inputs and checks them against float64.
  */
 import { Gpu } from "../gpu/runtime.ts";
@@ -61,10 +60,6 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    console.error(`demo failed: ${(e as Error).message}`);
-    process.exit(1);
-  },
-);
+export function runSmokeDemo(): Promise<number> {
+  return main();
+}

@@ -37,6 +37,16 @@ export class Tensor {
     return { buffer: this.buffer, offset: this.byteOffset, size: this.byteLength };
   }
 
+  /**
+   * The same bytes under another shape (same element count); the view does not own the buffer, so
+   * disposing it is a no-op and it must not outlive this tensor.
+   */
+  view(shape: readonly number[]): Tensor {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n !== this.numel) throw new Error(`view: shape [${shape}] has ${n} elements, tensor ${this} has ${this.numel}`);
+    return new Tensor([...shape], this.dtype, this.binding().buffer, this.byteOffset, this.byteLength);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

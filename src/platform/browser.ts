@@ -17,3 +17,14 @@ export function readShaderText(file: string): string {
   if (text === undefined) throw new Error(`shader file shaders/${file} is not in the bundle`);
   return text;
 }
+
+/** Browsers have no folders: load from a URL or a FileList instead. */
+export async function folderSource(path: string): Promise<never> {
+  throw new Error(`"${path}" is not a URL; in a browser, load a model from a URL or from files the user picked (FileList)`);
+}
+
+/** zlib deflate (PNG IDAT) with the browser's CompressionStream. */
+export async function deflate(data: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([data as BlobPart]).stream().pipeThrough(new CompressionStream("deflate"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}

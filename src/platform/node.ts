@@ -61,3 +61,15 @@ export function readShaderText(file: string): string {
   if (!existsSync(path)) throw new Error(`shader file shaders/${file} does not exist`);
   return readFileSync(path, "utf8");
 }
+
+/** A local diffusers folder as a checkpoint source (Node only). */
+export async function folderSource(path: string) {
+  const { nodeFolderSource } = await import("../weights/sources/node-folder-source.ts");
+  return nodeFolderSource(path);
+}
+
+/** zlib deflate (PNG IDAT). */
+export async function deflate(data: Uint8Array): Promise<Uint8Array> {
+  const { deflateSync } = await import("node:zlib");
+  return new Uint8Array(deflateSync(data, { level: 9 }));
+}

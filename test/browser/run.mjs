@@ -3,60 +3,18 @@
 // puppeteer-core, serving the repo (and the full oracle, when present) on 127.0.0.1.
 // Prints one line per case and "browser: N passed, M failed"; exits non-zero on any failure
 // and when no adapter is found (never a silent skip).
-import { createServer } from "node:http";
-import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
-import { extname, join, normalize, resolve } from "node:path";
-import puppeteer from "puppeteer-core";
+import { existsSync, writeFileSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { launchChromium } from "../../scripts/chromium.mjs";
+import { startStaticServer } from "../../scripts/static-server.mjs";
 
 const root = resolve(new URL("../..", import.meta.url).pathname);
 const golden = resolve(process.env.QSCHED_GOLDEN ?? join(root, "../shared/golden"));
-const types = { ".html": "text/html", ".js": "text/javascript", ".json": "application/json", ".map": "application/json" };
-
-function serve() {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://x");
-    let path = decodeURIComponent(url.pathname);
-    let base = root;
-    if (path.startsWith("/golden-full/")) {
-      base = golden;
-      path = path.slice("/golden-full".length);
-    }
-    const file = normalize(join(base, path));
-    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream" });
-    res.end(readFileSync(file));
-  });
-  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
-}
-
-const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
-if (!chromium) {
-  console.error("browser tests: Debian chromium not found (run `npm test`, which installs it)");
-  process.exit(1);
-}
 mkdirSync(join(root, ".cache"), { recursive: true });
 writeFileSync(join(root, ".cache/browser-tests.html"), `<!doctype html><meta charset="utf-8"><script type="module" src="/dist/test/browser-tests.js"></script>`);
 
-const server = await serve();
-const port = server.address().port;
-const browser = await puppeteer.launch({
-  executablePath: chromium,
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--enable-unsafe-webgpu",
-    "--enable-features=Vulkan",
-    "--use-vulkan=swiftshader",
-    "--use-webgpu-adapter=swiftshader",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-  ],
-});
+const { server, port } = await startStaticServer(root, { "/golden-full": golden });
+const browser = await launchChromium();
 let exitCode = 1;
 try {
   const page = await browser.newPage();

@@ -1,0 +1,68 @@
+import type { PipelineKind } from "./kind.ts";
+import type { GenerateOptions } from "./types.ts";
+
+export interface CheckedGenerate {
+  prompts: string[];
+  negative: string[];
+  steps: number;
+  guidanceScale: number;
+  seed: number | bigint;
+  width: number;
+  height: number;
+}
+
+/** Defaults per family: the turbo models' 1-4 steps without CFG, LCM's 4 steps with w = 8.5. */
+const DEFAULTS: Record<PipelineKind, { steps: number; guidance: number; size: number }> = {
+  sd: { steps: 4, guidance: 0, size: 512 },
+  lcm: { steps: 4, guidance: 8.5, size: 512 },
+  sdxl: { steps: 1, guidance: 0, size: 1024 },
+};
+
+const MAX_SIZE = 2048;
+const MAX_BATCH = 16;
+
+function fail(msg: string): never {
+  throw new Error(`generate: ${msg}`);
+}
+
+/**
+ * Validates generate() options before anything is allocated, including a memory check: the
+ * widest VAE activation (batch × widest channels × H × W floats) must fit one storage binding.
+ */
+export function checkGenerateOptions(o: GenerateOptions, kind: PipelineKind, latentChannels: number, vaeWidest: number, maxBinding: number, defaultSize?: number): CheckedGenerate {
+  const d = DEFAULTS[kind];
+  const asList = (p: unknown, what: string): string[] => {
+    const list = Array.isArray(p) ? p : [p];
+    if (!list.length || list.some((x) => typeof x !== "string")) fail(`${what} must be a string or a non-empty list of strings, got ${JSON.stringify(p)}`);
+    return list as string[];
+  };
+  let prompts = asList(o.prompt, "prompt");
+  if (prompts.some((p) => p.trim() === "")) fail("prompt is empty");
+  const batchSize = o.batchSize ?? 1;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) fail(`batchSize must be an integer in [1, ${MAX_BATCH}], got ${batchSize}`);
+  if (batchSize > 1) {
+    if (prompts.length > 1) fail("batchSize > 1 needs a single prompt");
+    prompts = new Array(batchSize).fill(prompts[0]);
+  }
+  let negative = o.negativePrompt === undefined ? prompts.map(() => "") : asList(o.negativePrompt, "negativePrompt");
+  if (negative.length === 1 && prompts.length > 1) negative = prompts.map(() => negative[0]!);
+  if (negative.length !== prompts.length) fail(`negativePrompt has ${negative.length} entries for ${prompts.length} prompts`);
+  const steps = o.steps ?? d.steps;
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) fail(`steps must be an integer in [1, 1000], got ${steps}`);
+  const guidanceScale = o.guidanceScale ?? d.guidance;
+  if (!Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 50) fail(`guidanceScale must be in [0, 50], got ${guidanceScale}`);
+  const size = defaultSize ?? d.size;
+  const width = o.width ?? size;
+  const height = o.height ?? size;
+  for (const [name, v] of [["width", width], ["height", height]] as const) {
+    if (!Number.isInteger(v) || v < 8 || v > MAX_SIZE || v % 8 !== 0) fail(`${name} must be a multiple of 8 in [8, ${MAX_SIZE}], got ${v}`);
+  }
+  const seed = o.seed ?? 0;
+  if (typeof seed === "number" && (!Number.isInteger(seed) || seed < 0)) fail(`seed must be a non-negative integer, got ${seed}`);
+  const widest = prompts.length * vaeWidest * width * height * 4;
+  if (widest > maxBinding) {
+    fail(`batch ${prompts.length} at ${width}×${height} needs a ${(widest / 2 ** 20).toFixed(0)} MiB VAE activation, over this adapter's maxStorageBufferBindingSize of ${(maxBinding / 2 ** 20).toFixed(0)} MiB; use a smaller batch or size`);
+  }
+  void latentChannels;
+  return { prompts, negative, steps, guidanceScale, seed, width, height };
+}

@@ -1,0 +1,79 @@
+import { folderSource } from "#platform";
+import type { Gpu } from "../gpu/runtime.ts";
+import { createScheduler, type AnyScheduler } from "../scheduler/factory.ts";
+import { CLIPTokenizer } from "../tokenizer/clip-tokenizer.ts";
+import { loadComponent } from "../weights/diffusers/component.ts";
+import { readModelIndex, type ModelIndex } from "../weights/diffusers/model-index.ts";
+import { fileListSource } from "../weights/sources/file-list-source.ts";
+import type { WeightSource } from "../weights/sources/types.ts";
+import { urlSource } from "../weights/sources/url-source.ts";
+import { tensorSourceOf } from "./component-tensors.ts";
+import { pipelineKindOf, type PipelineKind } from "./kind.ts";
+import type { LoadProgress } from "./types.ts";
+
+/** Where a pipeline comes from: a URL, a Node folder path, or files the user picked in a browser. */
+export type PipelineSource = string | ArrayLike<File> | WeightSource;
+
+export async function resolveSource(source: PipelineSource): Promise<WeightSource> {
+  if (typeof source === "string") return /^https?:\/\//.test(source) ? urlSource(source) : folderSource(source);
+  if ("readText" in (source as WeightSource)) return source as WeightSource;
+  return fileListSource(source as ArrayLike<File>);
+}
+
+export interface OpenedPipeline {
+  source: WeightSource;
+  index: ModelIndex;
+  kind: PipelineKind;
+  schedulerConfig: Record<string, unknown>;
+  tokenizers: CLIPTokenizer[];
+}
+
+async function readJson(source: WeightSource, path: string): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await source.readText(path)) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${source.locate(path)}: ${(e as Error).message}`);
+  }
+}
+
+/** The tokenizer of a component folder, with its pad token from special_tokens_map.json ("!" for SD 2.x/SDXL). */
+async function loadTokenizer(source: WeightSource, folder: string): Promise<CLIPTokenizer> {
+  const vocab = await source.readText(`${folder}/vocab.json`);
+  const merges = await source.readText(`${folder}/merges.txt`);
+  let padToken: string | undefined;
+  if (await source.exists(`${folder}/special_tokens_map.json`)) {
+    const map = await readJson(source, `${folder}/special_tokens_map.json`);
+    const pad = map.pad_token;
+    padToken = typeof pad === "string" ? pad : typeof pad === "object" && pad && typeof (pad as { content?: unknown }).content === "string" ? (pad as { content: string }).content : undefined;
+  }
+  return CLIPTokenizer.fromFiles(vocab, merges, { padToken });
+}
+
+/** Reads model_index.json, the scheduler config and the tokenizers (small files only). */
+export async function openPipelineFolder(src: WeightSource): Promise<OpenedPipeline> {
+  const index = await readModelIndex(src);
+  const kind = pipelineKindOf(index, src.label);
+  const schedulerConfig = await readJson(src, "scheduler/scheduler_config.json");
+  const tokenizers = [await loadTokenizer(src, "tokenizer")];
+  if (kind === "sdxl") tokenizers.push(await loadTokenizer(src, "tokenizer_2"));
+  return { source: src, index, kind, schedulerConfig, tokenizers };
+}
+
+/** A component's config and a tensor source over its weights (read once, released after upload). */
+export async function openComponent(src: WeightSource, name: string, onProgress?: (p: LoadProgress) => void) {
+  const comp = await loadComponent(src, name);
+  const total = [...comp.tensors.values()].reduce((a, t) => a + t.byteLength, 0);
+  let done = 0;
+  const tensors = await tensorSourceOf(comp, (n) => {
+    done += n;
+    onProgress?.({ phase: "download", component: name, bytesDone: done, bytesTotal: total });
+  });
+  await comp.close();
+  return { config: comp.config, tensors };
+}
+
+export function newScheduler(p: OpenedPipeline): AnyScheduler {
+  return createScheduler(p.schedulerConfig);
+}
+
+export type { Gpu };

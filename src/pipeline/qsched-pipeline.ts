@@ -1,0 +1,192 @@
+import { Gpu } from "../gpu/runtime.ts";
+import { Unet, latentSizeFor } from "../models/unet/unet.ts";
+import { guidanceScaleEmbedding } from "../ops/embeddings.ts";
+import { imageToRgba8 } from "../ops/image.ts";
+import { scale } from "../ops/scale.ts";
+import { QUANT_FORMATS, type QuantSchemeId } from "../quant/formats.ts";
+import { parseCoefficientFile } from "../scheduler/coefficient-file.ts";
+import type { QSchedSpec } from "../scheduler/qsched.ts";
+import { TorchGenerator } from "../scheduler/rng/torch-generator.ts";
+import { encodeConditioning, type TextStack } from "./conditioning.ts";
+import { denoise } from "./denoise.ts";
+import { checkGenerateOptions, type CheckedGenerate } from "./generate-options.ts";
+import type { PipelineKind } from "./kind.ts";
+import { newScheduler, openComponent, openPipelineFolder, resolveSource, type OpenedPipeline, type PipelineSource } from "./load.ts";
+import { loadTextEncoder, loadVaeDecoder } from "./model-adapters.ts";
+import type { ImageDecoderPort } from "./ports.ts";
+import type { FromPretrainedOptions, GenerateOptions, GenerateResult, QSchedOption, QuantScheme } from "./types.ts";
+
+const SCHEME_IDS: Record<Exclude<QuantScheme, "none">, QuantSchemeId> = { w8a8: "W8A8", w4a8: "W4A8", w8a16: "W8A16", w4a16: "W4A16" };
+
+/** Turns the user's qsched option into a scheduler spec (null = plain scheduler). */
+export function resolveQSchedOption(q: QSchedOption | undefined, warn: (m: string) => void): QSchedSpec | null {
+  if (q === undefined || q === null) return null;
+  if (q === "auto") {
+    warn("qsched: \"auto\" found no coefficient file with this model; using (m, s) = (1, 1)");
+    return null;
+  }
+  if (typeof q === "string") return parseCoefficientFile(q).qsched;
+  if ("m" in q) return { scheme: "linear", m: q.m, s: q.s };
+  return { scheme: "explicit", modelCoeff: q.modelCoeff, sampleCoeff: q.sampleCoeff };
+}
+
+/**
+ * Text-to-image with quantized weights and Q-Sched coefficients:
+ * `const pipe = await QSchedPipeline.fromPretrained(folderOrUrl, { quant: "w4a8", qsched: { m, s } })`,
+ * then `await pipe.generate({ prompt, seed })`. The pipeline type comes from model_index.json.
+ */
+export class QSchedPipeline {
+  private disposed = false;
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly kind: PipelineKind,
+    private readonly opened: OpenedPipeline,
+    private readonly unet: Unet,
+    private readonly text: TextStack[],
+    private readonly vae: ImageDecoderPort,
+    private readonly vaeScalingFactor: number,
+    readonly quant: QuantScheme,
+    private qsched: QSchedSpec | null,
+  ) {}
+
+  static async fromPretrained(source: PipelineSource, opts: FromPretrainedOptions = {}): Promise<QSchedPipeline> {
+    const quant = opts.quant ?? "none";
+    if (!["none", "w8a8", "w4a8", "w8a16", "w4a16"].includes(quant)) throw new Error(`fromPretrained: quant must be none|w8a8|w4a8|w8a16|w4a16, got ${JSON.stringify(quant)}`);
+    const qsched = resolveQSchedOption(opts.qsched, (m) => console.warn(m));
+    const gpu = await Gpu.create({ adapter: opts.adapter });
+    const opened = await openPipelineFolder(await resolveSource(source));
+    const live0 = gpu.pool.live;
+    const loaded: { dispose(): void }[] = [];
+    try {
+      const check = () => {
+        if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("load aborted", "AbortError");
+      };
+      const unetC = await openComponent(opened.source, "unet", opts.onProgress);
+      check();
+      const unet = Unet.load(gpu, unetC.tensors, unetC.config, quant === "none" ? {} : { quant: QUANT_FORMATS[SCHEME_IDS[quant]] });
+      loaded.push(unet);
+      const text: TextStack[] = [];
+      const encoders = opened.kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
+      for (const [i, name] of encoders.entries()) {
+        const c = await openComponent(opened.source, name, opts.onProgress);
+        check();
+        const encoder = await loadTextEncoder(gpu, name, c.config, c.tensors, opened.kind === "sdxl");
+        loaded.push(encoder);
+        text.push({ tokenizer: opened.tokenizers[i]!, encoder, module: name });
+      }
+      const vaeC = await openComponent(opened.source, "vae", opts.onProgress);
+      check();
+      const vae = await loadVaeDecoder(gpu, vaeC.config, vaeC.tensors);
+      loaded.push(vae);
+      const sf = Number(vaeC.config.scaling_factor ?? 0.18215);
+      return new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, quant, qsched);
+    } catch (e) {
+      for (const m of loaded) m.dispose();
+      if (gpu.pool.live !== live0) console.warn(`fromPretrained: ${gpu.pool.live - live0} bytes still allocated after a failed load`);
+      throw e;
+    }
+  }
+
+  /** Sets the Q-Sched coefficients used by the next generate() calls (null = plain scheduler). */
+  setQSched(q: QSchedOption): void {
+    this.qsched = resolveQSchedOption(q, (m) => console.warn(m));
+  }
+
+  async generate(options: GenerateOptions): Promise<GenerateResult> {
+    if (this.disposed) throw new Error("generate(): the pipeline was disposed");
+    const t0 = performance.now();
+    const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, this.vae.widestChannels, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize);
+    const gpu = this.gpu;
+    const peak0 = gpu.pool.live;
+    gpu.pool.peakLive = gpu.pool.live;
+    const scheduler = newScheduler(this.opened);
+    scheduler.setQSched(this.qsched);
+    scheduler.setTimesteps(o.steps);
+    const [h, w] = latentSizeFor(o.height, o.width);
+    const batch = o.prompts.length;
+    const cfg = this.kind !== "lcm" && o.guidanceScale > 1;
+    const cond = await encodeConditioning(gpu, this.kind, this.text, o.prompts, cfg ? o.negative : null, options.trace);
+    const owned: { dispose(): void }[] = [cond];
+    try {
+      const extra = await this.extraConditioning(o, batch, cfg ? 2 : 1, h, w, cond.textEmbeds, options.trace);
+      owned.push(...extra.owned);
+      await options.trace?.("encoder_hidden_states", cond.context);
+      const tText = performance.now();
+      const generator = new TorchGenerator(o.seed);
+      const { latents, stepMs } = await denoise(gpu, {
+        unet: this.unet,
+        scheduler,
+        generator,
+        shape: [batch, this.unet.config.inChannels, h, w],
+        context: cond.context,
+        cfgScale: cfg ? o.guidanceScale : undefined,
+        extra: extra.inputs,
+        outputDenoised: this.kind === "lcm",
+        signal: options.signal,
+        onStep: options.onStep,
+        trace: options.trace,
+      });
+      owned.push(latents);
+      await options.trace?.("final_latents", latents);
+      const tDenoise = performance.now();
+      const scaled = await scale(gpu, latents, 1 / this.vaeScalingFactor);
+      owned.push(scaled);
+      await options.trace?.("vae_decode_in", scaled);
+      const decoded = await this.vae.decode(scaled);
+      owned.push(decoded);
+      await options.trace?.("vae_decode_out", decoded);
+      const rgba = await imageToRgba8(gpu, decoded);
+      owned.push(rgba);
+      const words = (await gpu.download(rgba)) as Uint32Array;
+      const pixels = (o.height * o.width);
+      const images = Array.from({ length: batch }, (_, b) => ({
+        width: o.width,
+        height: o.height,
+        data: new Uint8ClampedArray(words.buffer.slice(b * pixels * 4, (b + 1) * pixels * 4)),
+      }));
+      const tEnd = performance.now();
+      return {
+        images,
+        seed: o.seed,
+        timings: { textMs: tText - t0, denoiseMs: tDenoise - tText, decodeMs: tEnd - tDenoise, totalMs: tEnd - t0, stepMs },
+        peakBytes: gpu.pool.peakLive - peak0,
+      };
+    } finally {
+      for (const t of owned) t.dispose();
+    }
+  }
+
+  /** LCM's guidance embedding, SDXL's pooled embeds and time ids, batched like the context. */
+  private async extraConditioning(o: CheckedGenerate, batch: number, copies: number, h: number, w: number, textEmbeds: import("../gpu/tensor.ts").Tensor | undefined, trace: GenerateOptions["trace"]) {
+    const owned: { dispose(): void }[] = [];
+    const inputs: { timestepCond?: import("../gpu/tensor.ts").Tensor; textEmbeds?: import("../gpu/tensor.ts").Tensor; timeIds?: number[] } = {};
+    if (this.kind === "lcm" && this.unet.config.timeCondProjDim) {
+      const wv = new Array(batch).fill(o.guidanceScale - 1);
+      const emb = guidanceScaleEmbedding(this.gpu, wv, this.unet.config.timeCondProjDim);
+      owned.push(emb);
+      inputs.timestepCond = emb;
+      await trace?.("timestep_cond", emb);
+    }
+    if (this.kind === "sdxl") {
+      const ids = [o.height, o.width, 0, 0, o.height, o.width];
+      inputs.timeIds = Array.from({ length: batch * copies }, () => ids).flat();
+      inputs.textEmbeds = textEmbeds;
+      await trace?.("add_text_embeds", textEmbeds!);
+      await trace?.("add_time_ids", Float32Array.from(inputs.timeIds));
+    }
+    void h;
+    void w;
+    return { owned, inputs };
+  }
+
+  /** Frees every GPU buffer the pipeline holds. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.unet.dispose();
+    for (const t of this.text) t.encoder.dispose();
+    this.vae.dispose();
+    this.gpu.pool.trim();
+  }
+}

@@ -1,0 +1,61 @@
+import type { Tensor } from "../gpu/tensor.ts";
+
+export type QuantScheme = "none" | "w8a8" | "w4a8" | "w8a16" | "w4a16";
+
+/** Q-Sched setting: explicit (m, s) endpoints, a coefficient file's JSON, or "auto" (the pack's file if any). */
+export type QSchedOption = { m: number; s: number } | { modelCoeff: number[]; sampleCoeff: number[] } | string | "auto" | null;
+
+export interface LoadProgress {
+  phase: "download" | "upload" | "quantize";
+  component: string;
+  bytesDone: number;
+  bytesTotal?: number;
+}
+
+export interface FromPretrainedOptions {
+  quant?: QuantScheme;
+  qsched?: QSchedOption;
+  dtype?: "f32" | "f16";
+  onProgress?: (p: LoadProgress) => void;
+  /** Node: which Vulkan driver; browsers ignore it. */
+  adapter?: "auto" | "lavapipe" | "swiftshader" | "system";
+  signal?: AbortSignal;
+}
+
+export interface GenerateOptions {
+  prompt: string | string[];
+  negativePrompt?: string | string[];
+  steps?: number;
+  guidanceScale?: number;
+  seed?: number | bigint;
+  width?: number;
+  height?: number;
+  /** Images per prompt (only with a single prompt). */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onStep?: (e: StepEvent) => void | Promise<void>;
+  /** @internal Receives every intermediate by its diffusers trace name (the verifier uses it). */
+  trace?: (name: string, value: Tensor | Float32Array | Int32Array) => Promise<void>;
+}
+
+export interface StepEvent {
+  step: number;
+  steps: number;
+  timestep: number;
+  elapsedMs: number;
+}
+
+export interface GeneratedImage {
+  width: number;
+  height: number;
+  /** RGBA8, row-major, alpha 255. */
+  data: Uint8ClampedArray;
+}
+
+export interface GenerateResult {
+  images: GeneratedImage[];
+  seed: number | bigint;
+  timings: { textMs: number; denoiseMs: number; decodeMs: number; totalMs: number; stepMs: number[] };
+  /** Peak bytes the buffer pool handed out during this call. */
+  peakBytes: number;
+}
