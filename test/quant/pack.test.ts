@@ -1,0 +1,128 @@
+import { describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { goldenFolders, fullGoldenDir } from "../helpers/golden.ts";
+import { loadQuantCases } from "./golden-cases.ts";
+import { formatForFixtureScheme } from "../../src/quant/formats.ts";
+import { dequantizePacked } from "../../src/quant/packing.ts";
+import { openPack, readPack, tensorFileSource, writePack, type TensorSource } from "../../src/quant/pack.ts";
+import { planPack } from "../../src/quant/pack-format.ts";
+import { parsePolicy } from "../../src/quant/policy.ts";
+import { openTensorFile } from "../../src/quant/tensor-file.ts";
+import { bitExact } from "../../src/verify/compare.ts";
+import { encodeSafetensors } from "../../src/weights/safetensors/index.ts";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "qpack-"));
+
+function memorySource(tensors: Record<string, { shape: number[]; data: Float32Array }>): TensorSource {
+  return {
+    specs: Object.entries(tensors).map(([name, t]) => ({ name, dtype: "F32" as const, shape: t.shape })),
+    read: (name) => new Uint8Array(tensors[name]!.data.buffer.slice(0)),
+  };
+}
+
+for (const { label, dir } of goldenFolders("quant")) {
+  describe(`pack round trip vs golden dequantized weights (${label})`, () => {
+    for (const c of loadQuantCases(dir)) {
+      it(c.name, () => {
+        const f = formatForFixtureScheme(c.scheme);
+        const out = join(tmp(), "p.safetensors");
+        const bias = c.file.f32("bias");
+        writePack(out, memorySource({ "lin.weight": { shape: [c.n, c.k], data: c.file.f32("W") }, "lin.bias": { shape: [c.n], data: bias } }), {
+          scheme: f.scheme,
+          groupSize: f.defaultGroupSize === "per-channel" ? "per-channel" : c.groupSize,
+          policy: parsePolicy("torchao"),
+          sourceModel: "golden/quant",
+          component: c.name,
+        });
+        const pack = readPack(out);
+        expect(pack.info.scheme).toBe(f.scheme);
+        expect([...pack.quantized.keys()]).toEqual(["lin.weight"]);
+        const w = pack.quantized.get("lin.weight")!;
+        expect(w.words).toBeInstanceOf(Uint32Array);
+        expect(bitExact(dequantizePacked(w), c.file.f32("W_deq"))).toBe(true);
+        const b = pack.floats.get("lin.bias")!;
+        expect(b.dtype).toBe("F32");
+        expect(bitExact(new Float32Array(b.bytes.slice().buffer), bias)).toBe(true);
+      });
+    }
+  });
+}
+
+describe("pack policies", () => {
+  const golden = fullGoldenDir();
+  // The tiny pipelines live only in the full oracle: registered where it exists (as goldenFolders does), never skipped.
+  const pipelines = golden ? ["tiny-sd-turbo", "tiny-lcm-sd15", "tiny-sdxl-turbo"] : [];
+  for (const model of pipelines) {
+    for (const scheme of ["W8A8", "W4A8"] as const) {
+      it(`torchao policy selects exactly torchao's quantized_modules (${model} UNet, ${scheme})`, () => {
+        const file = openTensorFile(join(golden!, model, "unet/diffusion_pytorch_model.safetensors"));
+        const plan = planPack(tensorFileSource(file).specs, { scheme, policy: parsePolicy("torchao"), sourceModel: model, component: "unet" });
+        file.close();
+        const manifest = JSON.parse(readFileSync(join(golden!, model, `activations-${scheme.toLowerCase()}/manifest.json`), "utf8")) as { quantized_modules: string[] };
+        const selected = Object.keys(plan.info.layout).map((n) => n.replace(/\.weight$/, "")).sort();
+        expect(selected).toEqual([...manifest.quantized_modules].sort());
+      });
+    }
+  }
+
+  it("policy rules: torchao skips convs, embeddings and the scheme's in_features rule; all flattens convs", () => {
+    const specs = [
+      { name: "a.to_q.weight", dtype: "F32" as const, shape: [8, 16] },
+      { name: "a.ff.weight", dtype: "F32" as const, shape: [8, 48] },
+      { name: "a.conv1.weight", dtype: "F32" as const, shape: [8, 16, 3, 3] },
+      { name: "conv_in.weight", dtype: "F32" as const, shape: [8, 4, 3, 3] },
+      { name: "emb.token_embedding.weight", dtype: "F32" as const, shape: [100, 64] },
+      { name: "a.norm1.weight", dtype: "F32" as const, shape: [8] },
+      { name: "a.ff.bias", dtype: "F32" as const, shape: [8] },
+    ];
+    const opts = { policy: parsePolicy("torchao"), sourceModel: "m", component: "unet" };
+    expect(Object.keys(planPack(specs, { ...opts, scheme: "W8A8" }).info.layout)).toEqual(["a.ff.weight"]); // 16 ≤ 16 skipped
+    expect(Object.keys(planPack(specs, { ...opts, scheme: "W4A8" }).info.layout)).toEqual([]); // 16 and 48 not divisible by 32
+    expect(Object.keys(planPack(specs, { ...opts, scheme: "W4A8", groupSize: 32 }).info.layout)).toEqual([]);
+    // "all" at 8 bits takes linears and the 3×3 conv; conv_in, the embedding table and norms stay float.
+    const all = planPack(specs, { ...opts, policy: parsePolicy("all"), scheme: "W8A8" });
+    expect(Object.keys(all.info.layout)).toEqual(["a.to_q.weight", "a.ff.weight", "a.conv1.weight"]);
+  });
+
+  it("all policy: convs flattened to [Cout, Cin·kh·kw], float-kept list respected, skip reasons recorded", () => {
+    const specs = [
+      { name: "down.conv1.weight", dtype: "F32" as const, shape: [8, 32, 3, 3] },
+      { name: "conv_in.weight", dtype: "F32" as const, shape: [8, 32, 3, 3] },
+      { name: "down.norm1.weight", dtype: "F32" as const, shape: [8] },
+      { name: "down.proj.weight", dtype: "F16" as const, shape: [8, 64] },
+      { name: "down.odd.weight", dtype: "F32" as const, shape: [8, 16, 3, 3] },
+    ];
+    const plan = planPack(specs, { scheme: "W4A8", policy: parsePolicy("all"), sourceModel: "m", component: "unet" });
+    expect(plan.info.layout["down.conv1.weight"]).toMatchObject({ shape: [8, 32, 3, 3], n: 8, k: 288, group_size: 32 });
+    expect(Object.keys(plan.info.layout).sort()).toEqual(["down.conv1.weight", "down.proj.weight"]);
+    expect(plan.skipped.get("conv_in.weight")).toMatch(/float-kept/);
+    expect(plan.skipped.get("down.odd.weight")).toMatch(/144 not divisible by group_size 32/);
+    expect(plan.outputs.find((o) => o.name === "down.conv1.weight.qcodes")).toEqual({ name: "down.conv1.weight.qcodes", dtype: "U32", shape: [8, 36] });
+  });
+});
+
+describe("pack reader errors", () => {
+  it("refuses a plain safetensors file with a message naming the missing version", () => {
+    const p = join(tmp(), "plain.safetensors");
+    writeFileSync(p, encodeSafetensors({ x: { dtype: "F32", shape: [1], data: new Float32Array([1]) } }));
+    expect(() => openPack(p)).toThrow(/qsched_pack_version is undefined, expected "1"/);
+  });
+  it("refuses a pack whose codes tensor has the wrong shape", () => {
+    const dir = tmp();
+    const good = join(dir, "good.safetensors");
+    writePack(good, memorySource({ "l.weight": { shape: [2, 32], data: new Float32Array(64).fill(0.5) } }), {
+      scheme: "W4A8", policy: parsePolicy("torchao"), sourceModel: "m", component: "c",
+    });
+    const src = openPack(good);
+    const meta = { ...openTensorFile(good).metadata };
+    src.close();
+    const bad = join(dir, "bad.safetensors");
+    writeFileSync(bad, encodeSafetensors({
+      "l.weight.qcodes": { dtype: "U32", shape: [2, 3], data: new Uint32Array(6) },
+      "l.weight.qscales": { dtype: "F32", shape: [2, 1], data: new Float32Array(2) },
+    }, meta));
+    expect(() => readPack(bad)).toThrow(/"l.weight.qcodes" of "l.weight" is U32 \[2,3\], layout expects U32 \[2,4\]/);
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * weights-tools quantize <diffusers-folder> --component unet --scheme w4a8 [--policy torchao|all]
+ *   [--group-size N|per-channel] [--keep-float REGEX]... [--variant fp16] [--source-model ID] --out <pack.safetensors>
+ * Streams the component tensor by tensor (read one, quantize it, write it) into a qsched pack.
+ */
+import { basename, resolve } from "node:path";
+import { rmSync, statSync } from "node:fs";
+import { QUANT_FORMATS, parseSchemeId } from "../../src/quant/formats.ts";
+import { DEFAULT_KEEP_FLOAT, parsePolicy } from "../../src/quant/policy.ts";
+import { writePack } from "../../src/quant/pack.ts";
+import { openComponentSource } from "../../src/quant/component-source.ts";
+
+export const USAGE = `usage: weights-tools quantize <diffusers-folder> --component <name> --scheme w8a8|w4a8|w8a16|w4a16 --out <pack.safetensors>
+  [--policy torchao|all]      torchao (default): 2-D Linear weights with torchao's skip rules; all: linears and convs
+  [--group-size N|per-channel] default: the scheme's (W4A8 32, W4A16 128, 8-bit weights per-channel)
+  [--keep-float REGEX]        (policy all, repeatable) names kept float; default ${DEFAULT_KEEP_FLOAT.join(" ")}
+  [--variant fp16]            read <stem>.fp16.safetensors
+  [--source-model ID]         recorded in the pack (default: the folder name)`;
+
+interface QuantizeArgs {
+  folder: string;
+  component: string;
+  scheme: string;
+  out: string;
+  policy: string;
+  groupSize?: number | "per-channel";
+  keepFloat: string[];
+  variant?: string;
+  sourceModel?: string;
+}
+
+function parseArgs(args: string[]): QuantizeArgs {
+  const positional: string[] = [];
+  const opts: Record<string, string> = {};
+  const keepFloat: string[] = [];
+  const known = ["--component", "--scheme", "--out", "--policy", "--group-size", "--keep-float", "--variant", "--source-model"];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith("--")) positional.push(a);
+    else if (!known.includes(a)) throw new Error(`unknown option ${a}`);
+    else if (i + 1 >= args.length) throw new Error(`${a} expects a value`);
+    else if (a === "--keep-float") keepFloat.push(args[++i]!);
+    else opts[a] = args[++i]!;
+  }
+  if (positional.length !== 1) throw new Error(`expected one <diffusers-folder>, got ${positional.length}`);
+  for (const req of ["--component", "--scheme", "--out"]) if (!opts[req]) throw new Error(`${req} is required`);
+  const gs = opts["--group-size"];
+  let groupSize: number | "per-channel" | undefined;
+  if (gs !== undefined) {
+    groupSize = gs === "per-channel" ? gs : Number(gs);
+    if (groupSize !== "per-channel" && !Number.isInteger(groupSize)) throw new Error(`--group-size expects an integer or per-channel, got "${gs}"`);
+  }
+  return {
+    folder: positional[0]!,
+    component: opts["--component"]!,
+    scheme: opts["--scheme"]!,
+    out: opts["--out"]!,
+    policy: opts["--policy"] ?? "torchao",
+    groupSize,
+    keepFloat: keepFloat.length ? keepFloat : DEFAULT_KEEP_FLOAT,
+    variant: opts["--variant"],
+    sourceModel: opts["--source-model"],
+  };
+}
+
+export async function run(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
+  let a: QuantizeArgs;
+  try {
+    a = parseArgs(args);
+  } catch (e) {
+    console.error(`weights-tools quantize: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const started = performance.now();
+  try {
+    const scheme = parseSchemeId(a.scheme);
+    const policy = parsePolicy(a.policy, a.keepFloat);
+    const comp = await openComponentSource(a.folder, a.component, a.variant);
+    let quantized = 0;
+    let kept = 0;
+    try {
+      const plan = writePack(a.out, comp.source, {
+        scheme,
+        groupSize: a.groupSize,
+        policy,
+        sourceModel: a.sourceModel ?? basename(resolve(a.folder)),
+        component: a.component,
+        onTensor: (_name, q) => (q ? quantized++ : kept++),
+      });
+      for (const [name, reason] of plan.skipped) console.log(`float ${name}: ${reason}`);
+    } catch (e) {
+      rmSync(a.out, { force: true }); // never leave a truncated pack behind
+      throw e;
+    } finally {
+      comp.close();
+    }
+    const inBytes = comp.files.reduce((s, f) => s + statSync(resolve(a.folder, f)).size, 0);
+    const outBytes = statSync(a.out).size;
+    const seconds = (performance.now() - started) / 1000;
+    // maxRSS is in kilobytes on Linux and macOS.
+    const peakMiB = process.resourceUsage().maxRSS / 1024;
+    console.log(
+      `${a.component} ${scheme} (${QUANT_FORMATS[scheme].torchao}, policy ${policy.id}): ${quantized} tensors quantized, ${kept} kept float; ` +
+        `${(inBytes / 2 ** 20).toFixed(1)} MiB → ${(outBytes / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)} s, peak RSS ${peakMiB.toFixed(0)} MiB → ${a.out}`,
+    );
+    return 0;
+  } catch (e) {
+    console.error(`weights-tools quantize: ${(e as Error).message}`);
+    return 1;
+  }
+}
