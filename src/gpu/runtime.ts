@@ -3,13 +3,15 @@ import { numel, storageBytes, type DType } from "./dtype.ts";
 import { BindingMismatchError, GpuLimitError } from "./errors.ts";
 import type { CompiledKernel } from "./kernel-registry.ts";
 import { KernelRegistry } from "./kernel-registry.ts";
-import type { KernelSpec } from "./kernel.ts";
+import { defineKernel, type KernelSpec } from "./kernel.ts";
 import { BufferPool } from "./pool.ts";
 import { Profiler, type KernelTime } from "./profiler.ts";
 import { Tensor, checkBindingSize, checkHostLength, decodeHost, encodeHost, type HostData } from "./tensor.ts";
 import { packUniforms } from "./uniforms.ts";
 
 const UNIFORM_CHUNK = 64 * 1024;
+const FILL_WG = 256;
+const fillKernelSpec = defineKernel<Record<string, never>>({ name: "fill", file: "fill.wgsl", defines: () => ({ WG_SIZE: `${FILL_WG}u` }), label: () => "fill_u32" });
 
 /** One dispatch as a plan replays it. */
 export interface RecordedDispatch {
@@ -59,7 +61,9 @@ export class Gpu {
   }
 
   static async create(options?: DeviceOptions): Promise<Gpu> {
-    return new Gpu(await getDevice(options));
+    const gpu = new Gpu(await getDevice(options));
+    gpu.fillKernel = await gpu.kernel(fillKernelSpec, {});
+    return gpu;
   }
 
   get device(): GPUDevice {
@@ -76,20 +80,52 @@ export class Gpu {
     checkBindingSize(this.ctx, bytes, `${label} [${shape}] ${dtype}`);
     const buffer = this.pool.acquire(Math.max(bytes, 4), label);
     const t = new Tensor([...shape], dtype, buffer, 0, Math.max(bytes, 4), this.pool);
-    if (this.poisonOutputs) {
-      const words = new Uint32Array(t.byteLength / 4).fill(POISON_WORD[dtype]);
-      this.device.queue.writeBuffer(buffer, 0, words);
-    }
+    if (this.poisonOutputs) this.poison(t);
     return t;
   }
 
+  /**
+   * A tensor holding `data`. Pending dispatches are submitted first: queue.writeBuffer runs before
+   * anything still waiting in the unsubmitted encoder, which could otherwise read or overwrite this
+   * recycled buffer after the upload.
+   */
   upload(data: HostData, shape: readonly number[], dtype: DType = "f32", label = "input"): Tensor {
     checkHostLength(shape, dtype, data);
+    this.flush();
+    const poison = this.poisonOutputs;
+    this.poisonOutputs = false; // about to be overwritten anyway
     const t = this.empty(shape, dtype, label);
+    this.poisonOutputs = poison;
     const bytes = encodeHost(data, dtype, numel(shape));
     this.device.queue.writeBuffer(t.buffer, t.byteOffset, bytes, 0, Math.min(bytes.byteLength, t.byteLength));
     return t;
   }
+
+  /** Encodes a fill of `t` with the poison pattern of its dtype (in order with pending dispatches). */
+  private poison(t: Tensor): void {
+    const words = t.byteLength / 4;
+    if (this.fillKernel) {
+      const groups = Math.ceil(words / FILL_WG);
+      const max = this.ctx.caps.limits.maxComputeWorkgroupsPerDimension;
+      const y = Math.ceil(groups / max);
+      // Poisoning is a test aid: neither recorded into plans nor profiled.
+      const [recorder, profiler] = [this.recorder, this.profiler];
+      this.recorder = undefined;
+      this.profiler = undefined;
+      try {
+        this.dispatch(this.fillKernel, { y: t }, { words, pattern: POISON_WORD[t.dtype] }, [Math.ceil(groups / y), y]);
+      } finally {
+        [this.recorder, this.profiler] = [recorder, profiler];
+      }
+    } else {
+      // No fill pipeline (a Gpu built without create()): submit pending work, then write.
+      this.flush();
+      this.device.queue.writeBuffer(t.buffer, t.byteOffset, new Uint32Array(words).fill(POISON_WORD[t.dtype]));
+    }
+  }
+
+  /** Compiled by `create()` so poisoning never has to wait for a compile. */
+  private fillKernel?: CompiledKernel;
 
   /** Flushes pending work and reads a tensor back (floats as Float32Array, f16 widened). */
   async download(t: Tensor): Promise<Float32Array | Int32Array | Uint32Array> {
@@ -251,6 +287,7 @@ export class Gpu {
   /** Overwrites a tensor's contents from the host (plan inputs between runs). */
   write(t: Tensor, data: HostData): void {
     checkHostLength(t.shape, t.dtype, data);
+    this.flush(); // see upload()
     const bytes = encodeHost(data, t.dtype, t.numel);
     this.device.queue.writeBuffer(t.buffer, t.byteOffset, bytes, 0, Math.min(bytes.byteLength, t.byteLength));
   }
