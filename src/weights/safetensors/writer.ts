@@ -40,7 +40,8 @@ export function tensorByteLength(dtype: SafetensorsDtype, shape: number[]): numb
  * the streaming writer emit the header first.
  */
 export function planSafetensorsLayout(specs: TensorSpec[], metadata?: Record<string, string>): SafetensorsLayout {
-  const header: Record<string, unknown> = {};
+  // A null-prototype object, so a tensor named "__proto__" is a plain key, not a prototype change.
+  const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
   const tensors: SafetensorsLayout["tensors"] = [];
   let offset = 0;

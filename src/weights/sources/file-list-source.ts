@@ -1,0 +1,39 @@
+import { blobByteSource } from "../safetensors/byte-source.ts";
+import { WeightsLoadError } from "../errors.ts";
+import { checkRelativePath, type WeightSource } from "./types.ts";
+
+/**
+ * A checkpoint picked in the browser as a folder (`<input type=file webkitdirectory>`) or dropped
+ * files. Files are found by `webkitRelativePath` ("sd-turbo/unet/config.json"); when every path
+ * starts with the same folder name (the folder the user picked), that first part is dropped so
+ * paths match the checkpoint layout. Files without a relative path are found by name.
+ */
+export function fileListSource(files: ArrayLike<File> | Iterable<File>, label = "selected files"): WeightSource {
+  const list = Array.from(files as ArrayLike<File>);
+  const rel = list.map((f) => (f.webkitRelativePath || f.name).replace(/\\/g, "/"));
+  const firsts = new Set(rel.map((p) => (p.includes("/") ? p.split("/")[0] : "")));
+  const strip = firsts.size === 1 && !firsts.has("") && list.length > 0;
+  const byPath = new Map<string, File>();
+  list.forEach((f, i) => {
+    const p = strip ? rel[i]!.slice(rel[i]!.indexOf("/") + 1) : rel[i]!;
+    byPath.set(p, f);
+  });
+  const find = (path: string): File => {
+    const f = byPath.get(checkRelativePath(path, label));
+    if (!f) throw new WeightsLoadError(`no file "${path}" among the ${byPath.size} selected`, label);
+    return f;
+  };
+  return {
+    label,
+    locate: (path) => `${label}/${path}`,
+    async exists(path) {
+      return byPath.has(checkRelativePath(path, label));
+    },
+    async readText(path) {
+      return find(path).text();
+    },
+    async open(path) {
+      return blobByteSource(find(path), `${label}/${path}`);
+    },
+  };
+}
