@@ -1,0 +1,53 @@
+// GroupNorm over NCHW: one workgroup per (n, group); the group's C/G·H·W values are contiguous.
+// Two passes in f32 (mean, then Σ(x−mean)²) avoid the cancellation of E[x²]−E[x]²; a third writes
+// (x−mean)·rstd·gamma[c] + beta[c], optionally followed by SiLU (SILU define).
+#include "include/elem.wgsl"
+#include "include/math.wgsl"
+
+struct Params { groups: u32, channels_per_group: u32, hw: u32, eps: f32 }
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<elem>;
+@group(0) @binding(2) var<storage, read> gamma: array<elem>;
+@group(0) @binding(3) var<storage, read> beta: array<elem>;
+@group(0) @binding(4) var<storage, read_write> y: array<elem>;
+
+var<workgroup> scratch: array<f32, WG_SIZE>;
+
+fn reduce_sum(v: f32, lid: u32) -> f32 {
+  scratch[lid] = v;
+  workgroupBarrier();
+  for (var s = WG_SIZE / 2u; s > 0u; s = s / 2u) {
+    if (lid < s) { scratch[lid] = scratch[lid] + scratch[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = scratch[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+  let lid = lid3.x;
+  // wid.x = group, wid.y = batch index.
+  let group_len = params.channels_per_group * params.hw;
+  let base = (wid.y * params.groups + wid.x) * group_len;
+  var s = 0.0;
+  for (var i = lid; i < group_len; i = i + WG_SIZE) { s = s + f32(x[base + i]); }
+  let mean = reduce_sum(s, lid) / f32(group_len);
+  var q = 0.0;
+  for (var i = lid; i < group_len; i = i + WG_SIZE) {
+    let d = f32(x[base + i]) - mean;
+    q = q + d * d;
+  }
+  let rstd = inverseSqrt(reduce_sum(q, lid) / f32(group_len) + params.eps);
+  let c0 = wid.x * params.channels_per_group;
+  for (var i = lid; i < group_len; i = i + WG_SIZE) {
+    let c = c0 + i / params.hw;
+    var v = (f32(x[base + i]) - mean) * rstd * f32(gamma[c]) + f32(beta[c]);
+#if SILU
+    v = v * sigmoid_f32(v);
+#endif
+    y[base + i] = elem(v);
+  }
+}

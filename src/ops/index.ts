@@ -1,0 +1,12 @@
+export * from "./activation.ts";
+export * from "./binary.ts";
+export * from "./scale.ts";
+export * from "./softmax.ts";
+export * from "./upsample.ts";
+export * from "./concat.ts";
+export { gridFor } from "./common.ts";
+export * from "./conv2d.ts";
+export * from "./norms.ts";
+export * from "./geglu.ts";
+export * from "./embeddings.ts";
+export * from "./attention.ts";

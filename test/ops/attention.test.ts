@@ -1,0 +1,140 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { attention, channelVec4s } from "../../src/ops/attention.ts";
+import { relativeMaxError } from "../../src/verify/compare.ts";
+import { OPS_CASE_RUNNERS } from "../../src/verify/ops-cases/index.ts";
+import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
+import { parseSafetensorsBytes } from "../../src/weights/safetensors/memory.ts";
+import { goldenFolders } from "../helpers/golden.ts";
+import { seededFloats, testGpu } from "../helpers/gpu.ts";
+
+function casesOf(dir: string, op: string): OpsCase[] {
+  const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { cases: OpsCase[] };
+  return m.cases.filter((c) => c.op === op);
+}
+
+/** float64 softmax(q kᵀ/√d) v per (batch, head), layout [B, L, H·d]. */
+function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, b: number, lq: number, lk: number, heads: number, d: number): Float64Array {
+  const w = heads * d;
+  const out = new Float64Array(b * lq * w);
+  const s = new Float64Array(lk);
+  for (let bi = 0; bi < b; bi++) {
+    for (let h = 0; h < heads; h++) {
+      for (let i = 0; i < lq; i++) {
+        const qb = (bi * lq + i) * w + h * d;
+        let m = -Infinity;
+        for (let j = 0; j < lk; j++) {
+          const kb = (bi * lk + j) * w + h * d;
+          let dot = 0;
+          for (let c = 0; c < d; c++) dot += q[qb + c]! * k[kb + c]!;
+          s[j] = dot / Math.sqrt(d);
+          m = Math.max(m, s[j]!);
+        }
+        let l = 0;
+        for (let j = 0; j < lk; j++) l += (s[j] = Math.exp(s[j]! - m));
+        for (let j = 0; j < lk; j++) {
+          const vb = (bi * lk + j) * w + h * d;
+          for (let c = 0; c < d; c++) out[qb + c]! += (s[j]! / l) * v[vb + c]!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** README bound for attention vs float64 (f32 math): 2e-5. */
+const ATTENTION_TOL = 2e-5;
+/** f16 storage on f16-rounded inputs: output rounding 2^-12·|out| (|out| < 1) dominates; measured 2.4e-4 on lavapipe, bound 1e-3. */
+const ATTENTION_F16_TOL = 1e-3;
+
+describe("attention golden cases", () => {
+  for (const { label, dir } of goldenFolders("ops")) {
+    for (const c of casesOf(dir, "attention")) {
+      it(`${label}: ${c.file}`, async () => {
+        const st = parseSafetensorsBytes(new Uint8Array(readFileSync(join(dir, c.file))), c.file);
+        const r = await OPS_CASE_RUNNERS.attention!(await testGpu(), st, c, undefined);
+        expect(r.ok, `${r.name}: ${r.detail}`).toBe(true);
+      });
+    }
+  }
+});
+
+describe("attention vs float64", () => {
+  // [B, Lq, Lk, H, d]: Lq past one workgroup (64) and Lk past K/V tiles, d not a multiple of 4,
+  // d = 160 (SD's widest; 16-key tiles), single query / single key, cross-attention Lk = 77.
+  const cases: [number, number, number, number, number][] = [
+    [2, 70, 33, 3, 8],
+    [1, 65, 77, 2, 40],
+    [1, 5, 45, 1, 6],
+    [1, 3, 20, 2, 160],
+    [2, 1, 1, 4, 16],
+    [1, 1, 130, 1, 80],
+  ];
+  for (const [b, lq, lk, heads, d] of cases) {
+    it(`B${b} Lq${lq} Lk${lk} H${heads} d${d} (channel vec4s ${channelVec4s(d)})`, async () => {
+      const gpu = await testGpu();
+      const w = heads * d;
+      const qs = seededFloats(b * lq * w, 1 + lq, -2, 2);
+      const ks = seededFloats(b * lk * w, 2 + lk, -2, 2);
+      const vs = seededFloats(b * lk * w, 3 + lk, -1, 1);
+      const q = gpu.upload(qs, [b, lq, w]);
+      const k = gpu.upload(ks, [b, lk, w]);
+      const v = gpu.upload(vs, [b, lk, w]);
+      const y = await attention(gpu, q, k, v, heads);
+      expect(y.shape).toEqual([b, lq, w]);
+      expect(relativeMaxError(await gpu.read(y), attentionRef(qs, ks, vs, b, lq, lk, heads, d))).toBeLessThanOrEqual(ATTENTION_TOL);
+      for (const t of [q, k, v, y]) t.dispose();
+    });
+  }
+
+  it("large scores (|q·k|/√d ≈ 100) stay finite and exact: the online max rescales", async () => {
+    const gpu = await testGpu();
+    const [lq, lk, d] = [9, 100, 16];
+    const qs = seededFloats(lq * d, 71, -10, 10);
+    const ks = seededFloats(lk * d, 72, -10, 10);
+    const vs = seededFloats(lk * d, 73, -1, 1);
+    const q = gpu.upload(qs, [1, lq, d]);
+    const k = gpu.upload(ks, [1, lk, d]);
+    const v = gpu.upload(vs, [1, lk, d]);
+    const y = await attention(gpu, q, k, v, 1);
+    // Scores ~100 amplify f32 rounding of q·k (|error| ≈ 1e-5·100 in the exponent): bound 1e-4.
+    expect(relativeMaxError(await gpu.read(y), attentionRef(qs, ks, vs, 1, lq, lk, 1, d))).toBeLessThanOrEqual(1e-4);
+    for (const t of [q, k, v, y]) t.dispose();
+  });
+
+  it("f16 storage when the adapter has shader-f16", async () => {
+    const gpu = await testGpu();
+    if (!gpu.ctx.caps.f16) {
+      const t = gpu.upload(new Float32Array(8), [1, 1, 8], "f16");
+      await expect(attention(gpu, t, t, t, 1)).rejects.toThrow(/f16/);
+      return;
+    }
+    const [lq, lk, heads, d] = [37, 50, 2, 40];
+    const q = gpu.upload(seededFloats(lq * heads * d, 81, -2, 2), [1, lq, heads * d], "f16");
+    const k = gpu.upload(seededFloats(lk * heads * d, 82, -2, 2), [1, lk, heads * d], "f16");
+    const v = gpu.upload(seededFloats(lk * heads * d, 83, -1, 1), [1, lk, heads * d], "f16");
+    const y = await attention(gpu, q, k, v, heads);
+    expect(y.dtype).toBe("f16");
+    const ref = attentionRef(await gpu.read(q), await gpu.read(k), await gpu.read(v), 1, lq, lk, heads, d);
+    expect(relativeMaxError(await gpu.read(y), ref)).toBeLessThanOrEqual(ATTENTION_F16_TOL);
+    for (const t of [q, k, v, y]) t.dispose();
+  });
+
+  it("rejects heads that do not divide the channels, and mismatched q/k/v", async () => {
+    const gpu = await testGpu();
+    const q = gpu.upload(new Float32Array(2 * 3 * 40), [2, 3, 40]);
+    const k = gpu.upload(new Float32Array(2 * 5 * 48), [2, 5, 48]);
+    const k1 = gpu.upload(new Float32Array(1 * 5 * 40), [1, 5, 40]);
+    const v = gpu.upload(new Float32Array(2 * 4 * 40), [2, 4, 40]);
+    const k40 = gpu.upload(new Float32Array(2 * 5 * 40), [2, 5, 40]);
+    await expect(attention(gpu, q, q, q, 3)).rejects.toThrow("attention: heads 3 do not divide the channel dim 40");
+    await expect(attention(gpu, q, k, k, 5)).rejects.toThrow("attention: channel mismatch: q has 40 channels, k 48, v 48");
+    await expect(attention(gpu, q, k1, k1, 5)).rejects.toThrow("attention: batch mismatch");
+    await expect(attention(gpu, q, k40, v, 5)).rejects.toThrow("attention: k has 5 tokens but v has 4");
+    const wide = gpu.upload(new Float32Array(168), [1, 1, 168]);
+    await expect(attention(gpu, wide, wide, wide, 1)).rejects.toThrow("attention: head dim 168 > 160 is not supported");
+    wide.dispose();
+    for (const t of [q, k, k1, v, k40]) t.dispose();
+  });
+});

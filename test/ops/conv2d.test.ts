@@ -1,0 +1,171 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Gpu } from "../../src/gpu/runtime.ts";
+import { conv2d, convOutSize, type QuantizedConvWeight } from "../../src/ops/conv2d.ts";
+import { QUANT_FORMATS, type QuantSchemeId } from "../../src/quant/formats.ts";
+import { dequantizePacked, packWeight } from "../../src/quant/packing.ts";
+import { quantizeWeight } from "../../src/quant/quantize.ts";
+import { relativeMaxError } from "../../src/verify/compare.ts";
+import { OPS_CASE_RUNNERS } from "../../src/verify/ops-cases/index.ts";
+import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
+import { parseSafetensorsBytes } from "../../src/weights/safetensors/memory.ts";
+import { goldenFolders } from "../helpers/golden.ts";
+import { seededFloats, testGpu } from "../helpers/gpu.ts";
+
+function casesOf(dir: string, op: string): OpsCase[] {
+  const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { cases: OpsCase[] };
+  return m.cases.filter((c) => c.op === op);
+}
+
+interface ConvShape { n: number; cin: number; h: number; w: number; cout: number; kh: number; kw: number; stride: number; pad: number }
+
+/** float64 NCHW cross-correlation with zero padding. */
+function conv2dRef(x: Float32Array, wt: Float32Array, bias: Float32Array | null, s: ConvShape): Float64Array {
+  const ho = convOutSize(s.h, s.kh, s.stride, s.pad);
+  const wo = convOutSize(s.w, s.kw, s.stride, s.pad);
+  const y = new Float64Array(s.n * s.cout * ho * wo);
+  for (let n = 0; n < s.n; n++) for (let co = 0; co < s.cout; co++) for (let oh = 0; oh < ho; oh++) for (let ow = 0; ow < wo; ow++) {
+    let acc = bias ? bias[co]! : 0;
+    for (let ci = 0; ci < s.cin; ci++) for (let ky = 0; ky < s.kh; ky++) for (let kx = 0; kx < s.kw; kx++) {
+      const ih = oh * s.stride - s.pad + ky;
+      const iw = ow * s.stride - s.pad + kx;
+      if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+      acc += x[((n * s.cin + ci) * s.h + ih) * s.w + iw]! * wt[((co * s.cin + ci) * s.kh + ky) * s.kw + kx]!;
+    }
+    y[((n * s.cout + co) * ho + oh) * wo + ow] = acc;
+  }
+  return y;
+}
+
+/** README bound for conv vs float64: 1e-5·√K·max|x|·max|w| (inputs here lie in [−1, 1]). */
+const convTol = (s: ConvShape) => 1e-5 * Math.sqrt(s.cin * s.kh * s.kw);
+
+async function runConv(gpu: Gpu, s: ConvShape, withBias: boolean, seed: number) {
+  const xs = seededFloats(s.n * s.cin * s.h * s.w, seed, -1, 1);
+  const ws = seededFloats(s.cout * s.cin * s.kh * s.kw, seed + 1, -1, 1);
+  const bs = withBias ? seededFloats(s.cout, seed + 2, -1, 1) : null;
+  const x = gpu.upload(xs, [s.n, s.cin, s.h, s.w]);
+  const w = gpu.upload(ws, [s.cout, s.cin, s.kh, s.kw]);
+  const b = bs ? gpu.upload(bs, [s.cout]) : null;
+  const y = await conv2d(gpu, x, w, b, { stride: s.stride, padding: s.pad });
+  const got = await gpu.read(y);
+  const shape = y.shape;
+  for (const t of [x, w, b, y]) t?.dispose();
+  return { got, shape, want: conv2dRef(xs, ws, bs, s) };
+}
+
+describe("conv2d golden cases", () => {
+  for (const { label, dir } of goldenFolders("ops")) {
+    for (const c of casesOf(dir, "conv2d")) {
+      it(`${label}: ${c.file}`, async () => {
+        const st = parseSafetensorsBytes(new Uint8Array(readFileSync(join(dir, c.file))), c.file);
+        const r = await OPS_CASE_RUNNERS.conv2d!(await testGpu(), st, c, undefined);
+        expect(r.ok, `${r.name}: ${r.detail}`).toBe(true);
+      });
+    }
+  }
+});
+
+describe("conv2d vs float64", () => {
+  // Not tile multiples (64 pixels × 64 channels × 16 K), Cout past one tile, odd sizes for stride 2,
+  // a valid (pad 0) conv, a non-square kernel, 1×1 maps.
+  const shapes: ConvShape[] = [
+    { n: 2, cin: 5, h: 9, w: 7, cout: 7, kh: 3, kw: 3, stride: 1, pad: 1 },
+    { n: 1, cin: 3, h: 9, w: 7, cout: 4, kh: 3, kw: 3, stride: 2, pad: 1 },
+    { n: 1, cin: 70, h: 5, w: 3, cout: 67, kh: 1, kw: 1, stride: 1, pad: 0 },
+    { n: 2, cin: 4, h: 6, w: 8, cout: 3, kh: 3, kw: 3, stride: 1, pad: 0 },
+    { n: 1, cin: 2, h: 5, w: 6, cout: 3, kh: 1, kw: 3, stride: 1, pad: 1 },
+    { n: 3, cin: 1, h: 1, w: 1, cout: 1, kh: 3, kw: 3, stride: 1, pad: 1 },
+    { n: 1, cin: 20, h: 12, w: 11, cout: 65, kh: 3, kw: 3, stride: 2, pad: 1 },
+  ];
+  for (const s of shapes) {
+    for (const withBias of [true, false]) {
+      it(`[${s.n},${s.cin},${s.h},${s.w}] → ${s.cout} k${s.kh}x${s.kw} s${s.stride} p${s.pad}${withBias ? " +bias" : ""}`, async () => {
+        const r = await runConv(await testGpu(), s, withBias, s.cin * 7 + s.cout);
+        expect(r.shape).toEqual([s.n, s.cout, convOutSize(s.h, s.kh, s.stride, s.pad), convOutSize(s.w, s.kw, s.stride, s.pad)]);
+        expect(relativeMaxError(r.got, r.want)).toBeLessThanOrEqual(convTol(s));
+      });
+    }
+  }
+
+  it("f16 storage when the adapter has shader-f16", async () => {
+    const gpu = await testGpu();
+    if (!gpu.ctx.caps.f16) {
+      const t = gpu.upload(new Float32Array(9), [1, 1, 3, 3], "f16");
+      await expect(conv2d(gpu, t, t, null)).rejects.toThrow(/f16/);
+      return;
+    }
+    const s: ConvShape = { n: 1, cin: 6, h: 7, w: 5, cout: 9, kh: 3, kw: 3, stride: 1, pad: 1 };
+    const x = gpu.upload(seededFloats(6 * 35, 91, -1, 1), [1, 6, 7, 5], "f16");
+    const w = gpu.upload(seededFloats(9 * 54, 92, -1, 1), [9, 6, 3, 3], "f16");
+    const b = gpu.upload(seededFloats(9, 93, -1, 1), [9], "f16");
+    const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1 });
+    expect(y.dtype).toBe("f16");
+    const want = conv2dRef(await gpu.read(x), await gpu.read(w), await gpu.read(b), s);
+    // f32 accumulation; the f16 output rounding (2^-12·|y|, |y| ≲ 6) dominates: measured 2.6e-4 of
+    // max(|y|, 1) on lavapipe, bound 1e-3.
+    expect(relativeMaxError(await gpu.read(y), want)).toBeLessThanOrEqual(1e-3);
+    for (const t of [x, w, b, y]) t.dispose();
+  });
+
+  it("rejects mismatched channels, bias and a kernel larger than the input", async () => {
+    const gpu = await testGpu();
+    const x = gpu.upload(new Float32Array(640 * 4), [1, 640, 2, 2]);
+    const w = gpu.upload(new Float32Array(2 * 320 * 9), [2, 320, 3, 3]);
+    const w640 = gpu.upload(new Float32Array(2 * 640 * 9), [2, 640, 3, 3]);
+    const b = gpu.upload(new Float32Array(3), [3]);
+    await expect(conv2d(gpu, x, w, null, { padding: 1 })).rejects.toThrow("conv2d: weight has 320 input channels, input has 640");
+    await expect(conv2d(gpu, x, w640, b, { padding: 1 })).rejects.toThrow("conv2d: bias must have shape [2], got [3]");
+    await expect(conv2d(gpu, x, w640, null, { padding: 0 })).rejects.toThrow("does not fit input 2x2");
+    await expect(conv2d(gpu, x, w640, null, { stride: 0 })).rejects.toThrow("stride must be a positive integer");
+    for (const t of [x, w, w640, b]) t.dispose();
+  });
+});
+
+describe("conv2d with quantized weights (dequantized in the weight read)", () => {
+  // K = Cin·9 = 288 splits into groups of 32; Cout 19 and 9×7 maps are not tile multiples.
+  const s: ConvShape = { n: 1, cin: 32, h: 9, w: 7, cout: 19, kh: 3, kw: 3, stride: 1, pad: 1 };
+  const cases: { scheme: QuantSchemeId; groupSize: number | "per-channel" }[] = [
+    { scheme: "W8A16", groupSize: "per-channel" },
+    { scheme: "W4A8", groupSize: 32 },
+    { scheme: "W4A16", groupSize: 32 },
+  ];
+  for (const { scheme, groupSize } of cases) {
+    it(`${scheme} group ${groupSize} matches the float conv of the dequantized weight`, async () => {
+      const gpu = await testGpu();
+      const format = QUANT_FORMATS[scheme];
+      const k = s.cin * s.kh * s.kw;
+      const xs = seededFloats(s.cin * s.h * s.w, 101, -1, 1);
+      const wf = seededFloats(s.cout * k, 102, -1, 1);
+      const packed = packWeight(format, quantizeWeight(wf, s.cout, k, format, groupSize));
+      const weight: QuantizedConvWeight = {
+        format,
+        shape: [s.cout, s.cin, s.kh, s.kw],
+        groupSize: packed.groupSize,
+        codes: gpu.upload(packed.words, [s.cout, packed.words.length / s.cout], "u32"),
+        scales: gpu.upload(packed.scales, [s.cout, packed.scales.length / s.cout]),
+        zeroPoints: packed.zeroPoints ? gpu.upload(packed.zeroPoints, [s.cout, packed.zeroPoints.length / s.cout]) : null,
+      };
+      const x = gpu.upload(xs, [1, s.cin, s.h, s.w]);
+      const bs = seededFloats(s.cout, 103, -1, 1);
+      const b = gpu.upload(bs, [s.cout]);
+      const y = await conv2d(gpu, x, weight, b, { stride: 1, padding: 1 });
+      const want = conv2dRef(xs, dequantizePacked(packed), bs, s);
+      // Same bound as the float conv: the dequantized weight is exact up to one f32 rounding (|w| ≤ 1).
+      expect(relativeMaxError(await gpu.read(y), want)).toBeLessThanOrEqual(convTol(s));
+      for (const t of [x, b, y, weight.codes, weight.scales, weight.zeroPoints]) t?.dispose();
+    });
+  }
+
+  it("rejects a group size that does not divide K", async () => {
+    const gpu = await testGpu();
+    const format = QUANT_FORMATS.W4A8;
+    const x = gpu.upload(new Float32Array(5 * 4), [1, 5, 2, 2]);
+    const codes = gpu.upload(new Uint32Array(2 * 6), [2, 6], "u32");
+    const scales = gpu.upload(new Float32Array(2), [2, 1]);
+    const weight: QuantizedConvWeight = { format, shape: [2, 5, 3, 3], groupSize: 32, codes, scales };
+    await expect(conv2d(gpu, x, weight, null, { padding: 1 })).rejects.toThrow("conv2d: K = Cin·kh·kw = 45 is not a multiple of the group size 32");
+    for (const t of [x, codes, scales]) t.dispose();
+  });
+});

@@ -1,0 +1,187 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { Gpu } from "../../src/gpu/runtime.ts";
+import { groupNorm, groupNormSilu, layerNorm } from "../../src/ops/norms.ts";
+import { relativeMaxError } from "../../src/verify/compare.ts";
+import { OPS_CASE_RUNNERS } from "../../src/verify/ops-cases/index.ts";
+import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
+import { parseSafetensorsBytes } from "../../src/weights/safetensors/memory.ts";
+import { goldenFolders } from "../helpers/golden.ts";
+import { seededFloats, testGpu } from "../helpers/gpu.ts";
+
+/** Golden cases of one op from a folder's manifest. */
+function casesOf(dir: string, op: string): OpsCase[] {
+  const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { cases: OpsCase[] };
+  return m.cases.filter((c) => c.op === op);
+}
+
+async function runGolden(gpu: Gpu, dir: string, c: OpsCase) {
+  const st = parseSafetensorsBytes(new Uint8Array(readFileSync(join(dir, c.file))), c.file);
+  return OPS_CASE_RUNNERS[c.op]!(gpu, st, c, undefined);
+}
+
+/** float64 GroupNorm of NCHW data (biased variance), optionally followed by SiLU. */
+function groupNormRef(x: Float32Array, shape: number[], gamma: Float32Array, beta: Float32Array, groups: number, eps: number, silu: boolean): Float64Array {
+  const [n, c] = shape as [number, number];
+  const hw = x.length / (n * c);
+  const len = (c / groups) * hw;
+  const y = new Float64Array(x.length);
+  for (let g = 0; g < n * groups; g++) {
+    const base = g * len;
+    let s = 0;
+    for (let i = 0; i < len; i++) s += x[base + i]!;
+    const mean = s / len;
+    let q = 0;
+    for (let i = 0; i < len; i++) q += (x[base + i]! - mean) ** 2;
+    const rstd = 1 / Math.sqrt(q / len + eps);
+    for (let i = 0; i < len; i++) {
+      const ch = ((g % groups) * (c / groups)) + Math.floor(i / hw);
+      const v = (x[base + i]! - mean) * rstd * gamma[ch]! + beta[ch]!;
+      y[base + i] = silu ? v / (1 + Math.exp(-v)) : v;
+    }
+  }
+  return y;
+}
+
+function layerNormRef(x: Float32Array, cols: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let r = 0; r < x.length / cols; r++) {
+    const row = x.subarray(r * cols, (r + 1) * cols);
+    const mean = row.reduce((a, b) => a + b, 0) / cols;
+    const rstd = 1 / Math.sqrt(row.reduce((a, b) => a + (b - mean) ** 2, 0) / cols + eps);
+    for (let i = 0; i < cols; i++) y[r * cols + i] = (row[i]! - mean) * rstd * (gamma ? gamma[i]! : 1) + (beta ? beta[i]! : 0);
+  }
+  return y;
+}
+
+/** f32 norms vs float64: README bound 1e-5. */
+const NORM_TOL = 1e-5;
+/**
+ * f16 storage vs float64 on the same (f16-rounded) inputs: the f16 output rounding (2^-12·|y|, |y| ≲ 4)
+ * dominates; measured 3.8e-4 (group norm + SiLU) and 3.6e-4 (layer norm) on lavapipe, bound 1e-3.
+ */
+const NORM_F16_TOL = 1e-3;
+
+describe("group_norm / layer_norm golden cases", () => {
+  for (const { label, dir } of goldenFolders("ops")) {
+    for (const op of ["group_norm", "layer_norm"]) {
+      for (const c of casesOf(dir, op)) {
+        it(`${label}: ${c.file}`, async () => {
+          const r = await runGolden(await testGpu(), dir, c);
+          expect(r.ok, `${r.name}: ${r.detail}`).toBe(true);
+        });
+      }
+    }
+  }
+});
+
+describe("groupNorm vs float64", () => {
+  // Awkward shapes: one channel per group, a group longer than the workgroup (1292 values), 1×1 maps.
+  const shapes: { shape: number[]; groups: number }[] = [
+    { shape: [2, 6, 5, 3], groups: 3 },
+    { shape: [1, 8, 17, 19], groups: 2 },
+    { shape: [3, 4, 1, 1], groups: 4 },
+    { shape: [1, 5, 1, 7], groups: 5 },
+  ];
+  for (const { shape, groups } of shapes) {
+    for (const silu of [false, true]) {
+      it(`[${shape}] groups ${groups}${silu ? " + silu" : ""}`, async () => {
+        const gpu = await testGpu();
+        const n = shape.reduce((a, b) => a * b, 1);
+        // Offset +3: a large mean tests the two-pass variance (E[x²]−E[x]² would cancel).
+        const xs = seededFloats(n, 11 + groups, 2, 4);
+        const gs = seededFloats(shape[1]!, 5, 0.5, 1.5);
+        const bs = seededFloats(shape[1]!, 6, -0.5, 0.5);
+        const x = gpu.upload(xs, shape);
+        const gamma = gpu.upload(gs, [shape[1]!]);
+        const beta = gpu.upload(bs, [shape[1]!]);
+        const y = silu ? await groupNormSilu(gpu, x, gamma, beta, { groups, eps: 1e-6 }) : await groupNorm(gpu, x, gamma, beta, { groups, eps: 1e-6 });
+        expect(y.shape).toEqual(shape);
+        expect(y.dtype).toBe("f32");
+        expect(relativeMaxError(await gpu.read(y), groupNormRef(xs, shape, gs, bs, groups, 1e-6, silu))).toBeLessThanOrEqual(NORM_TOL);
+        for (const t of [x, gamma, beta, y]) t.dispose();
+      });
+    }
+  }
+
+  it("f16 storage when the adapter has shader-f16", async () => {
+    const gpu = await testGpu();
+    if (!gpu.ctx.caps.f16) {
+      // The f32 path is what runs on such adapters; make the f16 request fail loudly instead.
+      const x = gpu.upload(new Float32Array(8), [1, 2, 2, 2], "f16");
+      await expect(groupNorm(gpu, x, x, x, { groups: 1, eps: 1e-5 })).rejects.toThrow(/f16/);
+      return;
+    }
+    const shape = [2, 6, 7, 5];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = gpu.upload(seededFloats(n, 21, -2, 2), shape, "f16");
+    const gamma = gpu.upload(seededFloats(6, 22, 0.5, 1.5), [6], "f16");
+    const beta = gpu.upload(seededFloats(6, 23, -0.5, 0.5), [6], "f16");
+    const y = await groupNormSilu(gpu, x, gamma, beta, { groups: 3, eps: 1e-5 });
+    expect(y.dtype).toBe("f16");
+    const ref = groupNormRef(await gpu.read(x), shape, await gpu.read(gamma), await gpu.read(beta), 3, 1e-5, true);
+    expect(relativeMaxError(await gpu.read(y), ref)).toBeLessThanOrEqual(NORM_F16_TOL);
+    for (const t of [x, gamma, beta, y]) t.dispose();
+  });
+
+  it("rejects channels not divisible by groups, and wrong gamma", async () => {
+    const gpu = await testGpu();
+    const x = gpu.upload(new Float32Array(6 * 4), [1, 6, 2, 2]);
+    const g6 = gpu.upload(new Float32Array(6), [6]);
+    const g5 = gpu.upload(new Float32Array(5), [5]);
+    await expect(groupNorm(gpu, x, g6, g6, { groups: 4, eps: 1e-5 })).rejects.toThrow("groupNorm: channels 6 are not divisible by groups 4");
+    await expect(groupNorm(gpu, x, g5, g6, { groups: 3, eps: 1e-5 })).rejects.toThrow("gamma must have shape [6], got [5]");
+    for (const t of [x, g6, g5]) t.dispose();
+  });
+});
+
+describe("layerNorm vs float64", () => {
+  const shapes = [[3, 300], [1, 1], [2, 3, 77], [4, 1025]];
+  for (const shape of shapes) {
+    for (const affine of [true, false]) {
+      it(`[${shape}]${affine ? " affine" : ""}`, async () => {
+        const gpu = await testGpu();
+        const cols = shape[shape.length - 1]!;
+        const n = shape.reduce((a, b) => a * b, 1);
+        const xs = seededFloats(n, 31 + cols, -3, 5);
+        const gs = seededFloats(cols, 32, 0.5, 1.5);
+        const bs = seededFloats(cols, 33, -0.5, 0.5);
+        const x = gpu.upload(xs, shape);
+        const gamma = affine ? gpu.upload(gs, [cols]) : null;
+        const beta = affine ? gpu.upload(bs, [cols]) : null;
+        const y = await layerNorm(gpu, x, gamma, beta, 1e-5);
+        expect(y.shape).toEqual(shape);
+        expect(relativeMaxError(await gpu.read(y), layerNormRef(xs, cols, affine ? gs : null, affine ? bs : null, 1e-5))).toBeLessThanOrEqual(NORM_TOL);
+        for (const t of [x, gamma, beta, y]) t?.dispose();
+      });
+    }
+  }
+
+  it("f16 storage when the adapter has shader-f16", async () => {
+    const gpu = await testGpu();
+    if (!gpu.ctx.caps.f16) {
+      const h = gpu.upload(new Float32Array(4), [1, 4], "f16");
+      await expect(layerNorm(gpu, h, null, null, 1e-5)).rejects.toThrow(/f16/);
+      return;
+    }
+    const x = gpu.upload(seededFloats(5 * 320, 41, -2, 2), [5, 320], "f16");
+    const gamma = gpu.upload(seededFloats(320, 42, 0.5, 1.5), [320], "f16");
+    const beta = gpu.upload(seededFloats(320, 43, -0.5, 0.5), [320], "f16");
+    const y = await layerNorm(gpu, x, gamma, beta, 1e-5);
+    expect(y.dtype).toBe("f16");
+    const ref = layerNormRef(await gpu.read(x), 320, await gpu.read(gamma), await gpu.read(beta), 1e-5);
+    expect(relativeMaxError(await gpu.read(y), ref)).toBeLessThanOrEqual(NORM_F16_TOL);
+    for (const t of [x, gamma, beta, y]) t.dispose();
+  });
+
+  it("rejects a wrong gamma and gamma without beta", async () => {
+    const gpu = await testGpu();
+    const x = gpu.upload(new Float32Array(12), [3, 4]);
+    const g3 = gpu.upload(new Float32Array(3), [3]);
+    const g4 = gpu.upload(new Float32Array(4), [4]);
+    await expect(layerNorm(gpu, x, g3, g3, 1e-5)).rejects.toThrow("layerNorm: gamma must have shape [4], got [3]");
+    await expect(layerNorm(gpu, x, g4, null, 1e-5)).rejects.toThrow("gamma and beta come together");
+    for (const t of [x, g3, g4]) t.dispose();
+  });
+});
