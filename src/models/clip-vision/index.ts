@@ -1,0 +1,2 @@
+export { ClipVisionModel, parseClipVisionConfig, type ClipVisionConfig, type ClipVisionOutputs } from "./clip-vision.ts";
+export { clipPixelValues, clipPixelValuesFromFloat01, resizeAndCrop, resizeBicubicPillow, shortestEdgeSize, CLIP_MEAN, CLIP_STD, type RgbImage } from "./preprocess.ts";

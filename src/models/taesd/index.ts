@@ -1,0 +1,1 @@
+export { TaesdDecoder, parseTaesdConfig, relu, type TaesdConfig } from "./taesd.ts";

@@ -1,0 +1,146 @@
+/**
+ * diffusers AutoencoderTiny decoder (TAESD / TAESDXL): x = tanh(z/3)·3, conv + ReLU, then per stage
+ * `num_decoder_blocks[i]` blocks relu(conv(relu(conv(relu(conv x)))) + skip x), nearest 2× upsample and a
+ * bias-free conv (the last stage: no upsample, conv to RGB with bias); output x·2 − 1 (image in [-1, 1]).
+ * Weight names `decoder.layers.<index in the nn.Sequential>.*`. scaling_factor is 1: latents go in as they are.
+ */
+import type { Gpu } from "../../gpu/runtime.ts";
+import { Tensor } from "../../gpu/tensor.ts";
+import { sigmoid, silu } from "../../ops/activation.ts";
+import { add } from "../../ops/binary.ts";
+import { conv2d } from "../../ops/conv2d.ts";
+import { scale } from "../../ops/scale.ts";
+import { upsampleNearest2x } from "../../ops/upsample.ts";
+import { ModelWeights, type WeightSource } from "../weights.ts";
+
+export interface TaesdConfig {
+  latentChannels: number;
+  outChannels: number;
+  decoderChannels: number[];
+  decoderBlocks: number[];
+  upsampleFactor: number;
+}
+
+export function parseTaesdConfig(raw: Record<string, unknown>): TaesdConfig {
+  const list = (key: string): number[] => {
+    const v = raw[key];
+    if (!Array.isArray(v) || v.some((c) => typeof c !== "number")) throw new Error(`TAESD config: "${key}" must be a list of numbers, found ${JSON.stringify(v)}`);
+    return v as number[];
+  };
+  const act = raw.act_fn ?? "relu";
+  if (act !== "relu") throw new Error(`TAESD config: act_fn ${JSON.stringify(act)} is not supported (expected "relu")`);
+  if ((raw.upsample_fn ?? "nearest") !== "nearest") throw new Error(`TAESD config: upsample_fn ${JSON.stringify(raw.upsample_fn)} is not supported (expected "nearest")`);
+  const factor = raw.upsampling_scaling_factor ?? 2;
+  if (factor !== 2) throw new Error(`TAESD config: upsampling_scaling_factor ${JSON.stringify(factor)} is not supported (expected 2)`);
+  const cfg = {
+    latentChannels: (raw.latent_channels as number) ?? 4,
+    outChannels: (raw.out_channels as number) ?? 3,
+    decoderChannels: list(raw.decoder_block_out_channels !== undefined ? "decoder_block_out_channels" : "block_out_channels"),
+    decoderBlocks: list("num_decoder_blocks"),
+    upsampleFactor: 2,
+  };
+  if (cfg.decoderChannels.length !== cfg.decoderBlocks.length) {
+    throw new Error(`TAESD config: ${cfg.decoderChannels.length} decoder_block_out_channels but ${cfg.decoderBlocks.length} num_decoder_blocks`);
+  }
+  return cfg;
+}
+
+/** 2^60: scaling by a power of two is exact, and pushes every |x| > 1e-16 where SiLU is x or −0. */
+const RELU_GAIN = 2 ** 60;
+
+/**
+ * ReLU from the ops we have (no relu activation yet): silu(x·2^60)/2^60 equals max(x, 0) exactly for
+ * |x| > ~1e-16 (sigmoid saturates to exactly 1 or 0 there) and is within 1e-16 of it below.
+ */
+export async function relu(gpu: Gpu, x: Tensor): Promise<Tensor> {
+  const up = await scale(gpu, x, RELU_GAIN);
+  const s = await silu(gpu, up);
+  up.dispose();
+  const y = await scale(gpu, s, 1 / RELU_GAIN);
+  s.dispose();
+  return y;
+}
+
+/** tanh(x/3)·3 = 6·sigmoid(2x/3) − 3 (no tanh op; absolute error ~4e-7 from the cancellation near 0). */
+async function clampLatents(gpu: Gpu, z: Tensor): Promise<Tensor> {
+  const a = await scale(gpu, z, 2 / 3);
+  const s = await sigmoid(gpu, a);
+  a.dispose();
+  const y = await scale(gpu, s, 6, -3);
+  s.dispose();
+  return y;
+}
+
+export class TaesdDecoder {
+  private constructor(
+    readonly gpu: Gpu,
+    readonly config: TaesdConfig,
+    readonly weights: ModelWeights,
+  ) {}
+
+  /** Uploads every decoder weight now (uploads during a forward could race recycled pool buffers). */
+  static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: { prefix?: string } = {}): TaesdDecoder {
+    const config = parseTaesdConfig(rawConfig);
+    const weights = new ModelWeights(gpu, source, "f32", (opts.prefix ?? "") + "decoder.layers.");
+    for (const n of source.names()) if (n.startsWith(weights.prefix)) weights.get(n.slice(weights.prefix.length));
+    return new TaesdDecoder(gpu, config, weights);
+  }
+
+  private async conv(index: string, x: Tensor, out: number, bias: boolean): Promise<Tensor> {
+    const w = this.weights.get(`${index}.weight`, [out, x.shape[1]!, 3, 3]);
+    return conv2d(this.gpu, x, w, bias ? this.weights.get(`${index}.bias`, [out]) : null, { stride: 1, padding: 1 });
+  }
+
+  /** AutoencoderTinyBlock: relu(conv.4(relu(conv.2(relu(conv.0 x)))) + skip(x)); skip is identity (in = out). */
+  private async block(index: number, x: Tensor, c: number): Promise<Tensor> {
+    if (x.shape[1] !== c) throw new Error(`TAESD: block ${index} expects ${c} channels, got ${x.shape[1]} (a channel-changing skip conv is not supported)`);
+    let h = x;
+    for (const [j, last] of [[0, false], [2, false], [4, true]] as const) {
+      const c1 = await this.conv(`${index}.conv.${j}`, h, c, true);
+      if (h !== x) h.dispose();
+      if (last) {
+        h = c1;
+        break;
+      }
+      h = await relu(this.gpu, c1);
+      c1.dispose();
+    }
+    const sum = await add(this.gpu, h, x);
+    h.dispose();
+    const y = await relu(this.gpu, sum);
+    sum.dispose();
+    return y;
+  }
+
+  /** Latents [B, 4, h, w] → image [B, 3, 8h, 8w] in [-1, 1]. `z` is not disposed. */
+  async decode(z: Tensor): Promise<Tensor> {
+    const { gpu, config: cfg } = this;
+    if (z.rank !== 4 || z.shape[1] !== cfg.latentChannels) throw new Error(`TAESD decode: latents must be [B, ${cfg.latentChannels}, h, w], got [${z.shape.join(", ")}]`);
+    return gpu.scope("taesd.decoder", async () => {
+      let x = await clampLatents(gpu, z);
+      let index = 0;
+      const step = async (t: Promise<Tensor>) => {
+        const y = await t;
+        x.dispose();
+        x = y;
+        index++;
+      };
+      await step(this.conv(`${index}`, x, cfg.decoderChannels[0]!, true));
+      await step(relu(gpu, x));
+      for (let i = 0; i < cfg.decoderBlocks.length; i++) {
+        const c = cfg.decoderChannels[i]!;
+        const final = i === cfg.decoderBlocks.length - 1;
+        for (let b = 0; b < cfg.decoderBlocks[i]!; b++) await step(this.block(index, x, c));
+        if (!final) await step(upsampleNearest2x(gpu, x));
+        await step(this.conv(`${index}`, x, final ? cfg.outChannels : c, final));
+      }
+      const out = await scale(gpu, x, 2, -1);
+      x.dispose();
+      return out;
+    });
+  }
+
+  dispose(): void {
+    this.weights.dispose();
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * diffusers AutoencoderKL decoder: post_quant_conv → decoder.conv_in → mid block (resnet, attention,
+ * resnet) → up blocks (resnets + nearest-2× upsampler) → conv_norm_out + SiLU → conv_out.
+ * `decode(z)` expects z = latents / scaling_factor (+ shift): dividing is the caller's job, as in
+ * diffusers' pipelines (`vae.decode(latents / vae.config.scaling_factor)`); see `config.scalingFactor`.
+ */
+import type { Gpu } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { silu } from "../../ops/activation.ts";
+import { conv2d } from "../../ops/conv2d.ts";
+import { ModelWeights, type WeightSource } from "../weights.ts";
+import { convLayer, groupNormLayer, midAttention, resnet, upsample, type VaeBlockContext, type VaeTestVariants } from "./blocks.ts";
+import { parseVaeConfig, VAE_NORM_EPS, type VaeConfig } from "./config.ts";
+
+/** Receives each hooked module's output (names as in the activations README); read it before returning. */
+export type VaeHook = (module: string, t: Tensor) => void | Promise<void>;
+
+export interface VaeDecodeOptions {
+  hook?: VaeHook;
+  /** @internal */
+  testVariants?: VaeTestVariants;
+}
+
+export class VaeDecoder {
+  private constructor(
+    readonly gpu: Gpu,
+    readonly config: VaeConfig,
+    readonly weights: ModelWeights,
+  ) {}
+
+  /**
+   * Checks the decoder's block count against the config, then uploads every decoder weight now (an
+   * upload during a forward could take a pool buffer a recorded, unsubmitted dispatch still writes).
+   */
+  static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: { prefix?: string } = {}): VaeDecoder {
+    const config = parseVaeConfig(rawConfig);
+    const weights = new ModelWeights(gpu, source, "f32", opts.prefix ?? "");
+    const blocks = new Set(source.names().map((n) => /decoder\.up_blocks\.(\d+)\./.exec(n)?.[1]).filter((x) => x !== undefined)).size;
+    if (blocks !== config.blockOutChannels.length) {
+      throw new Error(`VAE: ${source.where} has ${blocks} decoder up blocks, the config's block_out_channels has ${config.blockOutChannels.length}`);
+    }
+    const mine = (n: string) => n.startsWith("decoder.") || n.startsWith("post_quant_conv.");
+    for (const n of source.names()) {
+      const local = n.slice(weights.prefix.length);
+      if (n.startsWith(weights.prefix) && mine(local)) weights.get(local);
+    }
+    return new VaeDecoder(gpu, config, weights);
+  }
+
+  /** z [B, latent_channels, h, w] (already divided by scaling_factor) → image [B, out_channels, 8h, 8w] in about [-1, 1]. `z` is not disposed. */
+  async decode(z: Tensor, opts: VaeDecodeOptions = {}): Promise<Tensor> {
+    const { gpu, config: cfg } = this;
+    if (z.rank !== 4 || z.shape[1] !== cfg.latentChannels) {
+      throw new Error(`VAE decode: z must be [B, ${cfg.latentChannels}, h, w] (latent_channels), got [${z.shape.join(", ")}]`);
+    }
+    const hook = opts.hook ?? (() => {});
+    const ctx: VaeBlockContext = { gpu, weights: this.weights, groups: cfg.normGroups, eps: opts.testVariants?.groupNormEps ?? VAE_NORM_EPS, variants: opts.testVariants ?? {} };
+    const w = this.weights;
+    const lc = cfg.latentChannels;
+    let x = z;
+    if (cfg.usePostQuantConv) {
+      x = await gpu.scope("post_quant_conv", () => conv2d(gpu, z, w.get("post_quant_conv.weight", [lc, lc, 1, 1]), w.get("post_quant_conv.bias", [lc])));
+      await hook("post_quant_conv", x);
+    }
+    const dctx: VaeBlockContext = { ...ctx, weights: w.scope("decoder.") };
+    const rev = [...cfg.blockOutChannels].reverse();
+    let h = await gpu.scope("decoder.conv_in", () => convLayer(dctx, "conv_in", x, rev[0]!, 3));
+    if (x !== z) x.dispose();
+    await hook("decoder.conv_in", h);
+    h = await gpu.scope("decoder.mid_block", async () => {
+      const r0 = await resnet(dctx, "mid_block.resnets.0", h, rev[0]!);
+      h.dispose();
+      let a = r0;
+      if (cfg.midBlockAttention) {
+        a = await midAttention(dctx, "mid_block.attentions.0", r0);
+        r0.dispose();
+      }
+      const r1 = await resnet(dctx, "mid_block.resnets.1", a, rev[0]!);
+      a.dispose();
+      return r1;
+    });
+    await hook("decoder.mid_block", h);
+    for (let i = 0; i < rev.length; i++) {
+      h = await gpu.scope(`decoder.up_blocks.${i}`, async () => {
+        let y = h;
+        for (let j = 0; j <= cfg.layersPerBlock; j++) {
+          const r = await resnet(dctx, `up_blocks.${i}.resnets.${j}`, y, rev[i]!);
+          y.dispose();
+          y = r;
+        }
+        if (i < rev.length - 1) {
+          const u = await upsample(dctx, `up_blocks.${i}.upsamplers.0`, y);
+          y.dispose();
+          y = u;
+        }
+        return y;
+      });
+      await hook(`decoder.up_blocks.${i}`, h);
+    }
+    const n = await gpu.scope("decoder.conv_norm_out", () => groupNormLayer(dctx, "conv_norm_out", h, false));
+    h.dispose();
+    await hook("decoder.conv_norm_out", n);
+    // Not fused into the GroupNorm: conv_norm_out's output is hooked before the SiLU.
+    const s = await silu(gpu, n);
+    n.dispose();
+    const out = await gpu.scope("decoder.conv_out", () => convLayer(dctx, "conv_out", s, cfg.outChannels, 3));
+    s.dispose();
+    await hook("decoder.conv_out", out);
+    return out;
+  }
+
+  dispose(): void {
+    this.weights.dispose();
+  }
+}
