@@ -1,0 +1,213 @@
+/**
+ * `qsched-gpu calibrate`: finds Q-Sched (m, s) for a quantized model by JAQ and writes a coefficient file.
+ * `main(argv)` takes the arguments after "calibrate" and returns the exit code (0 ok, 1 failed, 2 bad usage).
+ * The CLIP scorer and the generator are injectable so the bin can wire the GPU CLIP models and tests can use fakes.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { calibrate, type CalibrationProgress, type CandidateGenerator } from "../calibration/calibrate.ts";
+import { heatmapPng } from "../calibration/heatmap.ts";
+import type { ImageScorer } from "../calibration/image-scorer.ts";
+import { fileJournalStore } from "../calibration/journal-file.ts";
+import { FAST_MIN_BUDGET } from "../calibration/search/fast.ts";
+import { parsePromptFile } from "../calibration/prompts.ts";
+import { serializeCoefficientFile } from "../scheduler/coefficient-file.ts";
+import type { QuantScheme } from "../pipeline/types.ts";
+
+export const CALIBRATE_USAGE = `usage: qsched-gpu calibrate --model <src> [--quant w4a8] [--steps 4] [--prompts file] [--search grid|fast]
+                           [--budget N] [--out coeffs.json] [--heatmap file.png] [--journal file]
+                           [--guidance X] [--k X] [--clip <src>]
+  Searches Q-Sched endpoints (m, s) ∈ [0.8, 1.2]² maximising JAQ = ln(CLIPScore) + k·mean CLIP-IQA over a fixed
+  prompt set (one image per prompt, seeds 100, 101, …). --search fast (default, 8 candidates) or grid (9×9 = 81).
+  --prompts: one prompt per line (default: 25 built-in captions for the toy-shapes model). --journal: resume an
+  interrupted run. Without --out the coefficient file goes to stdout; progress goes to stderr.`;
+
+const QUANT_SCHEMES: readonly QuantScheme[] = ["none", "w8a8", "w4a8", "w8a16", "w4a16"];
+
+export interface GeneratorRequest {
+  model: string;
+  quant: QuantScheme;
+  steps: number;
+  guidanceScale?: number;
+}
+
+export interface CalibrateCliDeps {
+  /** Builds the CLIP scorer; the default reports that none is wired yet. */
+  loadScorer?: (clipSource: string | undefined, modelSource: string) => Promise<ImageScorer>;
+  /** Loads the pipeline; the default uses QSchedPipeline. */
+  loadGenerator?: (req: GeneratorRequest) => Promise<{ generate: CandidateGenerator; dispose?: () => void }>;
+  /** Progress and messages (default process.stderr). */
+  stderr?: { write(s: string): unknown; isTTY?: boolean };
+  /** Coefficient file when --out is absent (default process.stdout). */
+  stdout?: { write(s: string): unknown };
+}
+
+export class UsageError extends Error {}
+
+interface CliOptions {
+  model: string;
+  quant: QuantScheme;
+  steps: number;
+  prompts?: string;
+  search: "grid" | "fast";
+  budget?: number;
+  out?: string;
+  heatmap?: string;
+  journal?: string;
+  guidance?: number;
+  k?: number;
+  clip?: string;
+}
+
+function positiveInt(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || !Number.isInteger(n) || n < 1) throw new UsageError(`${flag} expects a positive integer, found ${JSON.stringify(v)}`);
+  return n;
+}
+
+function finiteNumber(flag: string, v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || v.trim() === "" || !Number.isFinite(n)) throw new UsageError(`${flag} expects a number, found ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function parseCalibrateArgs(argv: readonly string[]): CliOptions {
+  const args = argv[0] === "calibrate" ? argv.slice(1) : [...argv];
+  const o: Partial<CliOptions> = { quant: "w4a8", steps: 4, search: "fast" };
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} expects a value`);
+      return v;
+    };
+    switch (flag) {
+      case "--model": o.model = value(); break;
+      case "--quant": {
+        const q = value() as QuantScheme;
+        if (!QUANT_SCHEMES.includes(q)) throw new UsageError(`--quant expects one of ${QUANT_SCHEMES.join("|")}, found ${JSON.stringify(q)}`);
+        o.quant = q;
+        break;
+      }
+      case "--steps": o.steps = positiveInt(flag, value()); break;
+      case "--prompts": o.prompts = value(); break;
+      case "--search": {
+        const s = value();
+        if (s !== "grid" && s !== "fast") throw new UsageError(`--search expects grid or fast, found ${JSON.stringify(s)}`);
+        o.search = s;
+        break;
+      }
+      case "--budget": o.budget = positiveInt(flag, value()); break;
+      case "--out": o.out = value(); break;
+      case "--heatmap": o.heatmap = value(); break;
+      case "--journal": o.journal = value(); break;
+      case "--guidance": o.guidance = finiteNumber(flag, value()); break;
+      case "--k": o.k = finiteNumber(flag, value()); break;
+      case "--clip": o.clip = value(); break;
+      default: throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
+    }
+  }
+  if (!o.model) throw new UsageError("--model <src> is required");
+  // Checked here so a too-small budget fails before a model is loaded.
+  const minimum = o.search === "grid" ? 81 : FAST_MIN_BUDGET;
+  if (o.budget !== undefined && o.budget < minimum) {
+    throw new UsageError(`--budget ${o.budget} is below the ${o.search} search's minimum of ${minimum} evaluations${o.search === "grid" ? " (9×9)" : ""}`);
+  }
+  return o as CliOptions;
+}
+
+/** Default scorer: none until the GPU CLIP models are wired in by the bin. */
+async function unavailableScorer(): Promise<ImageScorer> {
+  throw new Error("CLIP scorer not available: calibration needs a CLIP image/text scorer (src/models/clip-vision, src/models/clip-text), which is not wired into this build yet");
+}
+
+async function pipelineGenerator(req: GeneratorRequest): Promise<{ generate: CandidateGenerator; dispose?: () => void }> {
+  // Imported lazily: argument errors and a missing scorer should not start a GPU device.
+  const { QSchedPipeline } = await import("../pipeline/qsched-pipeline.ts");
+  const pipe = await QSchedPipeline.fromPretrained(req.model, { quant: req.quant });
+  return {
+    generate: async (m, s, prompt, seed) => {
+      pipe.setQSched({ m, s });
+      const r = await pipe.generate({ prompt, seed, steps: req.steps, guidanceScale: req.guidanceScale });
+      return r.images[0]!;
+    },
+    dispose: () => pipe.dispose(),
+  };
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}
+
+/** One progress line: bar, count, the candidate just finished, best so far, ETA from newly generated candidates. */
+export function formatProgress(p: CalibrationProgress, generated: number, generatedMs: number, width = 20): string {
+  const filled = Math.round((width * Math.min(p.done, p.planned)) / p.planned);
+  const bar = `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
+  const pt = p.point;
+  const score = pt.failed ? "failed" : `JAQ ${pt.jaq!.toFixed(4)}`;
+  const best = p.best ? ` best (${p.best.m.toFixed(2)}, ${p.best.s.toFixed(2)}) ${p.best.jaq.toFixed(4)}` : "";
+  const eta = generated > 0 && p.done < p.planned ? ` ETA ${formatDuration((generatedMs / generated) * (p.planned - p.done))}` : "";
+  return `${bar} ${p.done}/${p.planned} m=${pt.m.toFixed(2)} s=${pt.s.toFixed(2)} ${score}${pt.resumed ? " (journal)" : ""}${best}${eta}`;
+}
+
+export async function main(argv: readonly string[], deps: CalibrateCliDeps = {}): Promise<number> {
+  const err = deps.stderr ?? process.stderr;
+  const out = deps.stdout ?? process.stdout;
+  let opts: CliOptions;
+  try {
+    opts = parseCalibrateArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    err.write(`qsched-gpu calibrate: ${e.message}\n${CALIBRATE_USAGE}\n`);
+    return 2;
+  }
+  let dispose: (() => void) | undefined;
+  try {
+    const prompts = opts.prompts ? parsePromptFile(await readFile(opts.prompts, "utf8"), opts.prompts) : undefined;
+    const scorer = await (deps.loadScorer ?? unavailableScorer)(opts.clip, opts.model);
+    const gen = await (deps.loadGenerator ?? pipelineGenerator)({ model: opts.model, quant: opts.quant, steps: opts.steps, guidanceScale: opts.guidance });
+    dispose = gen.dispose;
+    let generated = 0;
+    let generatedMs = 0;
+    let last = Date.now();
+    const result = await calibrate({
+      model: opts.model,
+      scheme: opts.quant,
+      steps: opts.steps,
+      generate: gen.generate,
+      scorer,
+      prompts,
+      k: opts.k,
+      search: opts.search,
+      budget: opts.budget,
+      extraKey: { guidance: opts.guidance ?? null },
+      journal: opts.journal ? fileJournalStore(opts.journal) : undefined,
+      onProgress: (p) => {
+        const now = Date.now();
+        if (!p.point.resumed) {
+          generated++;
+          generatedMs += now - last;
+        }
+        last = now;
+        const line = formatProgress(p, generated, generatedMs);
+        // A terminal gets one bar redrawn in place; logs and pipes get one line per candidate.
+        err.write(err.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
+      },
+    });
+    if (err.isTTY) err.write("\n");
+    const text = serializeCoefficientFile(result.coefficients);
+    if (opts.out) await writeFile(opts.out, text);
+    else out.write(text);
+    // calibrate() always returns the linear scheme.
+    const q = result.coefficients.qsched as { m: number; s: number };
+    if (opts.heatmap) await writeFile(opts.heatmap, await heatmapPng(result.landscape, { chosen: q }));
+    err.write(`qsched-gpu calibrate: m=${q.m} s=${q.s} JAQ ${result.coefficients.calibration!.score.toFixed(4)} (${result.landscape.length} candidates, ${result.generatedCandidates} generated this run)${opts.out ? `, wrote ${opts.out}` : ""}${opts.heatmap ? `, ${opts.heatmap}` : ""}\n`);
+    return 0;
+  } catch (e) {
+    if (err.isTTY) err.write("\n"); // end a progress bar drawn in place
+    err.write(`qsched-gpu calibrate: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    dispose?.();
+  }
+}

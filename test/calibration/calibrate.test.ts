@@ -1,0 +1,96 @@
+import { describe, expect, it } from "vitest";
+import { calibrate } from "../../src/calibration/calibrate.ts";
+import { DEFAULT_CALIBRATION_PROMPTS, defaultSeeds, parsePromptFile } from "../../src/calibration/prompts.ts";
+import { parseCoefficientFile, serializeCoefficientFile } from "../../src/scheduler/coefficient-file.ts";
+import { MemoryJournalStore } from "../../src/calibration/journal.ts";
+import { bowl, fakeGenerator, fakeScorer } from "./fakes.ts";
+
+const PROMPTS = ["a red circle", "two blue squares", "a green star on a white background"];
+const base = { model: "toy-shapes", scheme: "w4a8", steps: 4, prompts: PROMPTS };
+
+describe("calibrate", () => {
+  it("grid search finds the known optimum and writes a coefficient file that parses back", async () => {
+    const calls = { count: 0 };
+    const r = await calibrate({ ...base, generate: fakeGenerator(calls), scorer: fakeScorer(bowl), search: "grid", date: new Date("2026-11-25T12:00:00Z") });
+    expect(calls.count).toBe(81 * PROMPTS.length); // one image per prompt per candidate
+    expect(r.landscape).toHaveLength(81);
+    const file = parseCoefficientFile(serializeCoefficientFile(r.coefficients));
+    expect(file).toMatchObject({ model: "toy-shapes", steps: 4, qsched: { scheme: "linear", m: 0.95, s: 0.9 }, calibration: { metric: "JAQ" }, date: "2026-11-25T12:00:00.000Z" });
+    // Fake scores: CLIPScore = 100·0.8, CLIP-IQA = sigmoid(100·0.6) = 1 to double precision ⇒ JAQ = ln 80 + 2;
+    // the embeddings are float32 (0.8 stored with ~1e-8 relative error), hence 6 decimals.
+    expect(file.calibration!.score).toBeCloseTo(Math.log(80) + 2, 6);
+    const top = r.landscape.find((p) => p.m === 0.95 && p.s === 0.9)!;
+    expect(top.clipScore).toBeCloseTo(80, 4); // float32 embeddings: 1e-4 relative
+    expect(top.meanClipIqa).toBeCloseTo(1, 9);
+  });
+
+  it("fast search (default) uses 8 candidates and lands within 0.5 % JAQ of the optimum", async () => {
+    const calls = { count: 0 };
+    const r = await calibrate({ ...base, generate: fakeGenerator(calls), scorer: fakeScorer(bowl) });
+    expect(r.landscape).toHaveLength(8);
+    expect(r.generatedCandidates).toBe(8);
+    expect(calls.count).toBe(8 * PROMPTS.length);
+    // Same bound as the search tests: the noise-free bowl is fitted exactly; the lattice costs < 0.5 %.
+    expect(Math.log(80) + 2 - r.coefficients.calibration!.score).toBeLessThan(0.005 * (Math.log(80) + 2));
+  });
+
+  it("embeds the prompt and anchor texts once for the whole run", async () => {
+    const scorer = fakeScorer(bowl);
+    await calibrate({ ...base, generate: fakeGenerator(), scorer });
+    expect(scorer.textCalls).toBe(1);
+  });
+
+  it("marks non-finite candidates failed, keeps going, and never chooses one", async () => {
+    const failAt = (m: number) => m >= 1.1; // zero image embeddings ⇒ NaN cosines ⇒ NaN JAQ
+    const r = await calibrate({ ...base, generate: fakeGenerator(), scorer: fakeScorer(bowl, failAt), search: "grid" });
+    const failed = r.landscape.filter((p) => p.failed);
+    expect(failed).toHaveLength(3 * 9);
+    expect(failed.every((p) => p.jaq === null && p.m >= 1.1)).toBe(true);
+    expect(r.coefficients.qsched).toMatchObject({ m: 0.95, s: 0.9 });
+  });
+
+  it("reports progress after each candidate", async () => {
+    const seen: number[] = [];
+    await calibrate({ ...base, generate: fakeGenerator(), scorer: fakeScorer(bowl), onProgress: (p) => seen.push(p.done) });
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("refuses a budget below the search's minimum before generating or opening a journal", async () => {
+    const calls = { count: 0 };
+    const store = new MemoryJournalStore();
+    await expect(calibrate({ ...base, budget: 4, journal: store, generate: fakeGenerator(calls), scorer: fakeScorer(bowl) })).rejects.toThrow(
+      /fast search needs a budget of at least 6 evaluations, found 4/,
+    );
+    expect(calls.count).toBe(0);
+    expect(store.text).toBeUndefined();
+  });
+
+  it("refuses an empty prompt set and mismatched seeds", async () => {
+    await expect(calibrate({ ...base, prompts: [], generate: fakeGenerator(), scorer: fakeScorer(bowl) })).rejects.toThrow(/prompt set is empty/);
+    await expect(calibrate({ ...base, seeds: [1, 2], generate: fakeGenerator(), scorer: fakeScorer(bowl) })).rejects.toThrow(/2 seeds for 3 prompts/);
+  });
+
+  it("passes prompt k with seed k to the generator (common random numbers across candidates)", async () => {
+    const pairs = new Set<string>();
+    const gen = fakeGenerator();
+    await calibrate({ ...base, generate: (m, s, p, seed) => (pairs.add(`${p}|${seed}`), gen(m, s, p, seed)), scorer: fakeScorer(bowl) });
+    expect([...pairs].sort()).toEqual(PROMPTS.map((p, i) => `${p}|${100 + i}`).sort());
+  });
+});
+
+describe("prompts", () => {
+  it("has about 25 distinct built-in captions in the toy model's vocabulary", () => {
+    expect(DEFAULT_CALIBRATION_PROMPTS.length).toBe(25);
+    expect(new Set(DEFAULT_CALIBRATION_PROMPTS).size).toBe(25);
+    const vocab = new Set(
+      "a an and on the at in of two three small large background center top bottom left right red green blue yellow white black orange purple circle circles square squares triangle triangles star stars ring rings".split(" "),
+    );
+    for (const p of DEFAULT_CALIBRATION_PROMPTS) for (const w of p.split(" ")) expect(vocab.has(w), `"${w}" in "${p}"`).toBe(true);
+  });
+
+  it("parses one prompt per line, ignoring blank lines, and refuses an empty file", () => {
+    expect(parsePromptFile("a red circle\r\n\n  two blue squares  \n")).toEqual(["a red circle", "two blue squares"]);
+    expect(() => parsePromptFile(" \n\n", "p.txt")).toThrow(/p.txt: no prompts found/);
+    expect(defaultSeeds(3)).toEqual([100, 101, 102]);
+  });
+});
