@@ -10,3 +10,6 @@ export * from "./norms.ts";
 export * from "./geglu.ts";
 export * from "./embeddings.ts";
 export * from "./attention.ts";
+export * from "./linear.ts";
+export * from "./matmul.ts";
+export * from "./quant-linear.ts";

@@ -1,0 +1,24 @@
+// The activation of a matmul epilogue, picked by one ACT_* define (NONE, SILU, GELU_ERF, GELU_TANH,
+// QUICK_GELU, SIGMOID); same formulas as activation.wgsl.
+#include "include/math.wgsl"
+
+fn apply_activation(v: f32) -> f32 {
+#if ACT_SILU
+  return v * sigmoid_f32(v);
+#endif
+#if ACT_GELU_ERF
+  return 0.5 * v * (1.0 + erf_f32(v * 0.70710678118654752));
+#endif
+#if ACT_GELU_TANH
+  return 0.5 * v * (1.0 + tanh_f32(0.79788456080286536 * (v + 0.044715 * v * v * v)));
+#endif
+#if ACT_QUICK_GELU
+  return v * sigmoid_f32(1.702 * v);
+#endif
+#if ACT_SIGMOID
+  return sigmoid_f32(v);
+#endif
+#if ACT_NONE
+  return v;
+#endif
+}

@@ -1,0 +1,124 @@
+// The operands of every matmul-shaped kernel and their hooks: y[b, m, n] = Σ_k A[b, m, k]·B[b, k, n].
+// read_a / read_b hide the storage (layout, dequantization); write_y is the fused epilogue
+// (per-channel scale, bias, activation, residual). The tile loops never look at storage directly.
+// Defines: B_LAYOUT_NK (B stored as [N, K], i.e. a PyTorch linear weight), B_INT8 / B_INT4 (packed
+// codes, see quant_formats.wgsl) with B_ZERO_POINT (W4A16 float zero points) and SCALE_IN_EPILOGUE
+// (one scale per output channel, applied once after the sum), HAS_BIAS, HAS_RESIDUAL, ACT_*.
+#include "include/quant_formats.wgsl"
+#include "include/matmul_activation.wgsl"
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  // Elements between consecutive batch matrices; 0 broadcasts one matrix over the batch.
+  a_batch_stride: u32,
+  b_batch_stride: u32,
+  // Quantized B only: codes per scale group, groups per row of N, u32 words per packed row.
+  group_size: u32,
+  groups_per_row: u32,
+  words_per_row: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+// VEC4_AB (float [N, K] B only, K a multiple of 4): A and B bound as vec4s along K, so a load op
+// brings 4 values (lavapipe pays per load, see matmul_rows.wgsl). The bindings stay whole vec4s:
+// every row holds a multiple of 4 values.
+#if VEC4_AB
+@group(0) @binding(1) var<storage, read> a: array<vec4<elem>>;
+#else
+@group(0) @binding(1) var<storage, read> a: array<elem>;
+#endif
+#if B_QUANT
+@group(0) @binding(2) var<storage, read> b: array<u32>;
+@group(0) @binding(3) var<storage, read> b_scales: array<f32>;
+#if B_ZERO_POINT
+@group(0) @binding(4) var<storage, read> b_zeros: array<f32>;
+#endif
+#else
+#if VEC4_AB
+@group(0) @binding(2) var<storage, read> b: array<vec4<elem>>;
+#else
+@group(0) @binding(2) var<storage, read> b: array<elem>;
+#endif
+#endif
+#if HAS_BIAS
+@group(0) @binding(5) var<storage, read> bias: array<elem>;
+#endif
+#if HAS_RESIDUAL
+@group(0) @binding(6) var<storage, read> residual: array<elem>;
+#endif
+@group(0) @binding(7) var<storage, read_write> y: array<elem>;
+
+// A[batch, row, k] with row < m and k < k guaranteed by the caller.
+fn read_a_unchecked(batch: u32, row: u32, k: u32) -> f32 {
+  let i = batch * params.a_batch_stride + row * params.k + k;
+#if VEC4_AB
+  return f32(a[i / 4u][i % 4u]);
+#else
+  return f32(a[i]);
+#endif
+}
+
+// A with zero outside the matrix, so partial edge tiles add nothing.
+fn read_a(batch: u32, row: u32, k: u32) -> f32 {
+  if (row >= params.m || k >= params.k) { return 0.0; }
+  return read_a_unchecked(batch, row, k);
+}
+
+// B[batch, k, col] as f32; quantized codes are dequantized here, in registers.
+fn read_b_unchecked(batch: u32, k: u32, col: u32) -> f32 {
+#if B_INT8
+  let code = f32(unpack_int8(b[col * params.words_per_row + k / INT8_PER_WORD], k % INT8_PER_WORD));
+#if SCALE_IN_EPILOGUE
+  return code;
+#else
+  return code * b_scales[col * params.groups_per_row + k / params.group_size];
+#endif
+#endif
+#if B_INT4
+  let s = f32(unpack_int4(b[col * params.words_per_row + k / INT4_PER_WORD], k % INT4_PER_WORD));
+  let g = col * params.groups_per_row + k / params.group_size;
+#if B_ZERO_POINT
+  // torchao int4_weight_only: (q − 8)·scale + zero_point, zero point in the float domain.
+  return s * b_scales[g] + b_zeros[g];
+#else
+  return s * b_scales[g];
+#endif
+#endif
+#if B_FLOAT
+#if B_LAYOUT_NK
+  let i = batch * params.b_batch_stride + col * params.k + k;
+#else
+  let i = batch * params.b_batch_stride + k * params.n + col;
+#endif
+#if VEC4_AB
+  return f32(b[i / 4u][i % 4u]);
+#else
+  return f32(b[i]);
+#endif
+#endif
+}
+
+fn read_b(batch: u32, k: u32, col: u32) -> f32 {
+  if (col >= params.n || k >= params.k) { return 0.0; }
+  return read_b_unchecked(batch, k, col);
+}
+
+// The epilogue: y = act(sum·scale + bias) + residual, in that order; drops outputs outside [m, n].
+fn write_y(batch: u32, row: u32, col: u32, sum: f32) {
+  if (row >= params.m || col >= params.n) { return; }
+  var v = sum;
+#if SCALE_IN_EPILOGUE
+  v = v * b_scales[col];
+#endif
+#if HAS_BIAS
+  v = v + f32(bias[col]);
+#endif
+  v = apply_activation(v);
+  let idx = (batch * params.m + row) * params.n + col;
+#if HAS_RESIDUAL
+  v = v + f32(residual[idx]);
+#endif
+  y[idx] = elem(v);
+}

@@ -1,0 +1,106 @@
+// Integer-path quantized linear for per-token int8 activations (codes from quant_blocks.wgsl):
+// W8A8: acc = Σ x_q·w_q in i32, y = (f32(acc)·x_scale)·w_scale + bias (torchao's order).
+// W4A8 (W_INT4): per group g, acc_g = Σ (x_q − x_zp)·w_q exactly in i32, then
+// y = x_scale·Σ_g w_scale[g]·acc_g + bias, which is dequantize-both-then-linear up to f32 rounding.
+// A thread owns one output column and INT_ROWS rows, so each weight word is read once per INT_ROWS rows.
+#include "include/elem.wgsl"
+#include "include/quant_formats.wgsl"
+#include "include/matmul_activation.wgsl"
+
+struct Params {
+  m: u32,
+  n: u32,
+  // u32 words per row of x codes (K padded to 4) and of weight codes.
+  x_words: u32,
+  w_words: u32,
+  group_size: u32,
+  groups_per_row: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x_codes: array<u32>;
+@group(0) @binding(2) var<storage, read> x_scales: array<f32>;
+#if W_INT4
+@group(0) @binding(3) var<storage, read> x_zeros: array<f32>;
+#endif
+@group(0) @binding(4) var<storage, read> w_codes: array<u32>;
+@group(0) @binding(5) var<storage, read> w_scales: array<f32>;
+#if HAS_BIAS
+@group(0) @binding(6) var<storage, read> bias: array<elem>;
+#endif
+#if HAS_RESIDUAL
+@group(0) @binding(7) var<storage, read> residual: array<elem>;
+#endif
+@group(0) @binding(8) var<storage, read_write> y: array<elem>;
+
+const ONES: u32 = 0x01010101u; // dot with this = sum of the 4 signed bytes
+
+fn write_y(row: u32, col: u32, v_in: f32) {
+  var v = v_in;
+#if HAS_BIAS
+  v = v + f32(bias[col]);
+#endif
+  v = apply_activation(v);
+  let idx = row * params.n + col;
+#if HAS_RESIDUAL
+  v = v + f32(residual[idx]);
+#endif
+  y[idx] = elem(v);
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let col = gid.x;
+  let row0 = wid.y * INT_ROWS;
+  if (col >= params.n) { return; }
+  // Rows past m read row m−1 (valid memory) and are dropped at the write.
+  var rows: array<u32, INT_ROWS>;
+  for (var r = 0u; r < INT_ROWS; r = r + 1u) { rows[r] = min(row0 + r, params.m - 1u); }
+  let wbase = col * params.w_words;
+#if W_INT4
+  var sum: array<f32, INT_ROWS>;
+  for (var r = 0u; r < INT_ROWS; r = r + 1u) { sum[r] = 0.0; }
+  let words_per_group = params.group_size / INT4_PER_WORD;
+  for (var g = 0u; g < params.groups_per_row; g = g + 1u) {
+    // Zeroed explicitly per group: lavapipe kept the previous group's sums without it (measured).
+    var s_xn: array<i32, INT_ROWS>;
+    var s_x: array<i32, INT_ROWS>;
+    for (var r = 0u; r < INT_ROWS; r = r + 1u) { s_xn[r] = 0; s_x[r] = 0; }
+    var s_n = 0;
+    for (var j = g * words_per_group; j < (g + 1u) * words_per_group; j = j + 1u) {
+      let ww = w_codes[wbase + j];
+      let lo = int4_nibbles_as_bytes(ww, 0u);
+      let hi = int4_nibbles_as_bytes(ww, 1u);
+      s_n = s_n + dot4_int8(lo, ONES) + dot4_int8(hi, ONES);
+      for (var r = 0u; r < INT_ROWS; r = r + 1u) {
+        let x0 = x_codes[rows[r] * params.x_words + 2u * j];
+        let x1 = x_codes[rows[r] * params.x_words + 2u * j + 1u];
+        s_xn[r] = s_xn[r] + dot4_int8(x0, lo) + dot4_int8(x1, hi);
+        s_x[r] = s_x[r] + dot4_int8(x0, ONES) + dot4_int8(x1, ONES);
+      }
+    }
+    let ws = w_scales[col * params.groups_per_row + g];
+    let gs = i32(params.group_size);
+    for (var r = 0u; r < INT_ROWS; r = r + 1u) {
+      // Σ (x − z)(nibble − 8) = Σ x·nib − 8·Σx − z·Σnib + 8·z·gs, all exact integers.
+      let z = i32(x_zeros[rows[r]]);
+      let acc = s_xn[r] - INT4_UNPACK_BIAS * s_x[r] - z * (s_n - INT4_UNPACK_BIAS * gs);
+      sum[r] = sum[r] + ws * f32(acc);
+    }
+  }
+  for (var r = 0u; r < INT_ROWS; r = r + 1u) {
+    if (row0 + r < params.m) { write_y(row0 + r, col, x_scales[rows[r]] * sum[r]); }
+  }
+#else
+  var acc: array<i32, INT_ROWS>;
+  for (var r = 0u; r < INT_ROWS; r = r + 1u) { acc[r] = 0; }
+  for (var j = 0u; j < params.w_words; j = j + 1u) {
+    let ww = w_codes[wbase + j];
+    for (var r = 0u; r < INT_ROWS; r = r + 1u) { acc[r] = acc[r] + dot4_int8(x_codes[rows[r] * params.x_words + j], ww); }
+  }
+  let ws = w_scales[col];
+  for (var r = 0u; r < INT_ROWS; r = r + 1u) {
+    if (row0 + r < params.m) { write_y(row0 + r, col, (f32(acc[r]) * x_scales[rows[r]]) * ws); }
+  }
+#endif
+}

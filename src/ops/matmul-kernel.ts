@@ -1,0 +1,168 @@
+/**
+ * The matmul kernel family (shaders/matmul.wgsl tiled, shaders/matmul_gemv.wgsl for few rows), shared
+ * by `matmul`, `linear` and the weight-only quantized linears. One typed key picks the storage of B,
+ * the fused epilogue and the tile shape; the key also names the pipeline.
+ */
+import { OpInputError } from "../gpu/errors.ts";
+import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
+import type { Gpu } from "../gpu/runtime.ts";
+import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
+import type { Activation } from "./activation.ts";
+import type { FloatDType } from "./common.ts";
+
+/** A tile shape of the tiled kernel: the workgroup computes TILE_M × TILE_N of y with (TILE_N/4)·(TILE_M/THREAD_M) threads. */
+export interface MatmulTiles {
+  tileM: number;
+  tileN: number;
+  /** K advanced per workgroup-memory tile. */
+  tileK: number;
+  /** Rows per thread (4 or 8); each thread always owns 4 columns (one vec4). */
+  threadM: 4 | 8;
+}
+
+/**
+ * The tunable tile shapes (tests run all of them). Workgroup memory = 4·TILE_K·(TILE_M + TILE_N)
+ * bytes, within lavapipe's 32 KiB for all.
+ */
+export const MATMUL_TILE_VARIANTS = {
+  /** 64 threads of 4×4 outputs: less waste on small outputs. */
+  t32x32k16: { tileM: 32, tileN: 32, tileK: 16, threadM: 4 },
+  /** 128 threads of 8×4: the most FMAs per workgroup-memory load (loads, not FMAs, bound lavapipe). */
+  t64x64k16r8: { tileM: 64, tileN: 64, tileK: 16, threadM: 8 },
+} as const satisfies Record<string, MatmulTiles>;
+
+export type MatmulTileVariant = keyof typeof MATMUL_TILE_VARIANTS;
+/**
+ * "regs4x4v4" (shaders/matmul_rows.wgsl): 4×4 outputs per thread from vec4 loads along K, no workgroup
+ * memory. Only for a float [N, K] B with K a multiple of 4 (linear weights); elsewhere a request for
+ * it falls back to DEFAULT_TILE_VARIANT. "gemv": one thread per output (a handful of rows).
+ */
+export type MatmulVariant = MatmulTileVariant | "regs4x4v4" | "gemv";
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = [...(Object.keys(MATMUL_TILE_VARIANTS) as MatmulTileVariant[]), "regs4x4v4", "gemv"];
+
+/**
+ * The workgroup-memory tiles serve matmul ([K, N] B), int weights and K % 4 ≠ 0; linears with
+ * K % 4 == 0 default to "regs4x4v4" (~3× faster on lavapipe). Of the tiles, the fastest measured on
+ * lavapipe at 1024×320×1280 f32 (~0.5 GFLOP/s under load);
+ * 4×4, 2×4, 1×4 per thread, TILE_K 32/64, 8×256 / 8×128 tiles, a no-workgroup-memory row-block kernel
+ * and vec4 global tile loads were all slower or equal. On lavapipe, workgroup-memory loads and
+ * barriers, not FMAs, bound this loop (an FMA-only copy of it reaches the FMA probe's rate).
+ */
+export const DEFAULT_TILE_VARIANT: MatmulTileVariant = "t64x64k16r8";
+/** Up to this many rows per batch the GEMV path beats the tiles. */
+export const GEMV_MAX_ROWS = 1;
+const GEMV_WG = 64;
+
+/** How B is stored: float [K, N] (matmul), float [N, K] (linear weight), packed int8/int4 [N, K] codes. */
+export type MatmulB = "float-kn" | "float-nk" | "int8" | "int4";
+
+export interface MatmulKey {
+  variant: MatmulVariant;
+  dtype: FloatDType;
+  b: MatmulB;
+  /** int4 with float zero points (W4A16). */
+  zeroPoint: boolean;
+  /** Per-output-channel scale applied once in the epilogue (int8 weight-only, torchao's order). */
+  scaleInEpilogue: boolean;
+  bias: boolean;
+  residual: boolean;
+  act: Activation | "none";
+}
+
+export const matmulKernel = defineKernel<MatmulKey>({
+  name: "matmul",
+  file: "matmul.wgsl",
+  defines: (k) => {
+    const quant = k.b === "int8" || k.b === "int4";
+    const base = {
+      ...dtypeDefines(k.dtype),
+      B_QUANT: quant,
+      B_FLOAT: !quant,
+      B_INT8: k.b === "int8",
+      B_INT4: k.b === "int4",
+      B_LAYOUT_NK: k.b !== "float-kn",
+      B_ZERO_POINT: k.zeroPoint,
+      SCALE_IN_EPILOGUE: k.scaleInEpilogue,
+      HAS_BIAS: k.bias,
+      HAS_RESIDUAL: k.residual,
+      [`ACT_${k.act.toUpperCase()}`]: true,
+    };
+    if (k.variant === "gemv") return { ...base, WG_SIZE: `${GEMV_WG}u` };
+    if (k.variant === "regs4x4v4") return { ...base, WG_SIZE: `${GEMV_WG}u`, VEC4_AB: true };
+    const t = MATMUL_TILE_VARIANTS[k.variant as MatmulTileVariant];
+    return { ...base, TILE_M: `${t.tileM}u`, TILE_N: `${t.tileN}u`, TILE_K: `${t.tileK}u`, THREAD_M: `${t.threadM}u`, THREAD_ROWS_8: t.threadM === 8 };
+  },
+  label: (k) =>
+    `matmul_${k.variant}_${k.dtype}_b${k.b}${k.zeroPoint ? "_zp" : ""}${k.scaleInEpilogue ? "_colscale" : ""}` +
+    `${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
+});
+
+/** The gemv variant lives in its own file; same key, same hooks. */
+export const matmulGemvKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: "matmul_gemv", file: "matmul_gemv.wgsl" });
+export const matmulRowsKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: "matmul_rows", file: "matmul_rows.wgsl" });
+
+/** Everything one matmul-family dispatch needs; shapes are already checked by the op. */
+export interface MatmulRun {
+  op: string;
+  a: Tensor;
+  b: Tensor;
+  scales?: Tensor;
+  zeros?: Tensor;
+  bias?: Tensor;
+  residual?: Tensor;
+  /** Output shape (its last two dims are m, n; the rest is the batch). */
+  outShape: number[];
+  m: number;
+  n: number;
+  k: number;
+  batch: number;
+  aBatchStride: number;
+  bBatchStride: number;
+  groupSize?: number;
+  wordsPerRow?: number;
+  key: Omit<MatmulKey, "variant" | "dtype" | "bias" | "residual">;
+  dtype: FloatDType;
+  variant?: MatmulVariant;
+}
+
+/** Picks the variant, checks binding sizes, dispatches, returns y. */
+export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
+  // vec4 views along K need K % 4 == 0 and 16-byte aligned bindings (pool tensors start at 0).
+  const regsEligible = r.key.b === "float-nk" && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
+  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT);
+  if (variant === "regs4x4v4" && !regsEligible) variant = DEFAULT_TILE_VARIANT;
+  if (!MATMUL_VARIANTS.includes(variant)) {
+    throw new OpInputError(r.op, `unknown variant "${variant}"; expected one of ${MATMUL_VARIANTS.join(", ")}`);
+  }
+  const bound: Record<string, Tensor> = { a: r.a, b: r.b };
+  if (r.scales) bound.b_scales = r.scales;
+  if (r.zeros) bound.b_zeros = r.zeros;
+  if (r.bias) bound.bias = r.bias;
+  if (r.residual) bound.residual = r.residual;
+  // Tensors made elsewhere (views, imported buffers) may exceed one binding: fail here, naming the limit.
+  for (const [name, t] of Object.entries(bound)) checkBindingSize(gpu.ctx, t.byteLength, `${r.op}: ${name} ${t}`);
+  const key: MatmulKey = { ...r.key, variant, dtype: r.dtype, bias: !!r.bias, residual: !!r.residual };
+  const kernel = await gpu.kernel(variant === "gemv" ? matmulGemvKernel : variant === "regs4x4v4" ? matmulRowsKernel : matmulKernel, key);
+  const y = gpu.empty(r.outShape, r.dtype, r.op);
+  bound.y = y;
+  const gs = r.groupSize ?? Math.max(r.k, 1);
+  const uniforms = {
+    m: r.m,
+    n: r.n,
+    k: r.k,
+    a_batch_stride: r.aBatchStride,
+    b_batch_stride: r.bBatchStride,
+    group_size: gs,
+    groups_per_row: Math.max(1, Math.ceil(r.k / gs)),
+    words_per_row: r.wordsPerRow ?? 0,
+  };
+  let grid: number[];
+  if (variant === "gemv") grid = [Math.ceil(r.n / GEMV_WG), r.m, r.batch];
+  else if (variant === "regs4x4v4") grid = [Math.ceil(r.n / 4 / GEMV_WG), Math.ceil(r.m / 4), r.batch];
+  else {
+    const t = MATMUL_TILE_VARIANTS[variant as MatmulTileVariant];
+    grid = [Math.ceil(r.n / t.tileN), Math.ceil(r.m / t.tileM), r.batch];
+  }
+  gpu.dispatch(kernel, bound, uniforms, grid);
+  return y;
+}

@@ -1,0 +1,176 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { GpuLimitError, OpInputError } from "../../src/gpu/errors.ts";
+import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
+import { Tensor } from "../../src/gpu/tensor.ts";
+import { linear } from "../../src/ops/linear.ts";
+import { MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { maxAbsError } from "../../src/verify/compare.ts";
+import { runLinear, runMatmul } from "../../src/verify/ops-cases/linear.ts";
+import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
+import { parseSafetensorsBytes } from "../../src/weights/safetensors/memory.ts";
+import { goldenFolders } from "../helpers/golden.ts";
+import { seededFloats, testGpu } from "../helpers/gpu.ts";
+
+/** float64 y = act(x·Wᵀ + b) + residual. */
+function refLinear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: number, k: number, n: number, act?: (v: number) => number, res?: Float32Array): Float64Array {
+  const y = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = bias ? bias[j]! : 0;
+      for (let c = 0; c < k; c++) s += x[i * k + c]! * w[j * k + c]!;
+      y[i * n + j] = (act ? act(s) : s) + (res ? res[i * n + j]! : 0);
+    }
+  return y;
+}
+
+const silu = (v: number) => v / (1 + Math.exp(-v));
+/** README bound for float32 matmul/linear vs float64 with inputs in [−1, 1): 1e-5·√K absolute. */
+const f32Bound = (k: number) => 1e-5 * Math.sqrt(Math.max(k, 1));
+const toF16 = (v: Float32Array) => Float32Array.from(v, (x) => f16BitsToF32(f32ToF16Bits(x)));
+
+// One row (gemv), a tile-crossing 13 and 70 rows, K = 1, K = 37 (not a multiple of 4), N = 5; K = 320
+// and 64 take the vec4 regs4x4v4 path (other K fall back to tiles there), with M and N not multiples of 4.
+const SHAPES: [number, number, number][] = [
+  [1, 37, 19],
+  [13, 320, 5],
+  [3, 1, 7],
+  [70, 37, 67],
+  [70, 64, 67],
+];
+
+describe("linear golden cases (ops oracle)", () => {
+  for (const { label, dir } of goldenFolders("ops")) {
+    it(`${label}: every linear and matmul case passes at the README bound`, async () => {
+      const gpu = await testGpu();
+      const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as { cases: OpsCase[] };
+      const cases = manifest.cases.filter((c) => c.op === "linear" || c.op === "matmul");
+      expect(cases.length).toBeGreaterThanOrEqual(6);
+      for (const c of cases) {
+        const st = parseSafetensorsBytes(new Uint8Array(readFileSync(join(dir, c.file))), c.file);
+        const r = await (c.op === "linear" ? runLinear : runMatmul)(gpu, st, c, undefined);
+        expect(r.ok, `${c.file}: ${r.detail}`).toBe(true);
+      }
+    });
+  }
+});
+
+describe("linear (f32) vs float64", () => {
+  for (const variant of MATMUL_VARIANTS) {
+    it(`${variant}: awkward shapes, with and without bias`, async () => {
+      const gpu = await testGpu();
+      for (const [m, k, n] of SHAPES) {
+        const xv = seededFloats(m * k, 7 + m);
+        const wv = seededFloats(n * k, 8 + k);
+        const bv = seededFloats(n, 9);
+        const x = gpu.upload(xv, [m, k]);
+        const w = gpu.upload(wv, [n, k]);
+        const b = gpu.upload(bv, [n]);
+        for (const bias of [b, null]) {
+          const y = await linear(gpu, x, w, bias, { variant });
+          expect(y.shape).toEqual([m, n]);
+          const err = maxAbsError(await gpu.read(y), refLinear(xv, wv, bias ? bv : null, m, k, n));
+          expect(err, `${variant} M${m} K${k} N${n} bias=${!!bias}`).toBeLessThanOrEqual(f32Bound(k));
+          y.dispose();
+        }
+        for (const t of [x, w, b]) t.dispose();
+      }
+    });
+  }
+
+  it("batched x [2, 7, 45] and the fused epilogue: silu(x·Wᵀ + b) + residual", async () => {
+    const gpu = await testGpu();
+    const [m, k, n] = [14, 45, 13];
+    const xv = seededFloats(m * k, 1, -2, 2);
+    const wv = seededFloats(n * k, 2);
+    const bv = seededFloats(n, 3);
+    const rv = seededFloats(m * n, 4);
+    const x = gpu.upload(xv, [2, 7, k]);
+    const w = gpu.upload(wv, [n, k]);
+    const b = gpu.upload(bv, [n]);
+    const res = gpu.upload(rv, [2, 7, n]);
+    for (const variant of ["t32x32k16", "gemv"] as const) {
+      const y = await linear(gpu, x, w, b, { activation: "silu", residual: res, variant });
+      expect(y.shape).toEqual([2, 7, n]);
+      // silu is 1-Lipschitz-ish (|silu'| ≤ 1.1), so the linear bound carries over; + 1e-6 for the f32 exp.
+      expect(maxAbsError(await gpu.read(y), refLinear(xv, wv, bv, m, k, n, silu, rv))).toBeLessThanOrEqual(1.1 * 2 * f32Bound(k) + 1e-6);
+      y.dispose();
+    }
+    for (const t of [x, w, b, res]) t.dispose();
+  });
+
+  it("f16 storage (f32 accumulate) matches float64 on f16 inputs", async () => {
+    const gpu = await testGpu();
+    if (!gpu.ctx.caps.f16) {
+      // Without shader-f16 the op must refuse f16 tensors rather than compute garbage.
+      expect(gpu.ctx.caps.features).not.toContain("shader-f16");
+      return;
+    }
+    for (const variant of ["t32x32k16", "regs4x4v4", "gemv"] as const) {
+      for (const [m, k, n] of SHAPES) {
+        const xv = toF16(seededFloats(m * k, 5));
+        const wv = toF16(seededFloats(n * k, 6));
+        const bv = toF16(seededFloats(n, 7));
+        const x = gpu.upload(xv, [m, k], "f16");
+        const w = gpu.upload(wv, [n, k], "f16");
+        const b = gpu.upload(bv, [n], "f16");
+        const y = await linear(gpu, x, w, b, { variant });
+        expect(y.dtype).toBe("f16");
+        const want = refLinear(xv, wv, bv, m, k, n);
+        const maxRef = want.reduce((p, v) => Math.max(p, Math.abs(v)), 0);
+        // Exact f16 inputs and f32 sums; y is rounded once to f16: half an ulp = 2^-11 relative.
+        expect(maxAbsError(await gpu.read(y), want), `${variant} M${m} K${k} N${n}`).toBeLessThanOrEqual(2 ** -11 * maxRef + f32Bound(k));
+        for (const t of [x, w, b, y]) t.dispose();
+      }
+    }
+  });
+});
+
+describe("linear kernel choice", () => {
+  it("linears with K % 4 == 0 run regs4x4v4 by default; K % 4 ≠ 0 falls back to tiles, one row to gemv", async () => {
+    const gpu = await testGpu();
+    const labels: string[] = [];
+    for (const [m, k] of [[13, 64], [13, 37], [1, 64]]) {
+      const x = gpu.upload(seededFloats(m! * k!, 1), [m!, k!]);
+      const w = gpu.upload(seededFloats(5 * k!, 2), [5, k!]);
+      gpu.startProfiling();
+      const y = await linear(gpu, x, w);
+      labels.push(...(await gpu.stopProfiling()).map((t) => t.label));
+      for (const t of [x, w, y]) t.dispose();
+    }
+    expect(labels).toEqual(["matmul_regs4x4v4_f32_bfloat-nk_none", "matmul_t64x64k16r8_f32_bfloat-nk_none", "matmul_gemv_f32_bfloat-nk_none"]);
+  });
+});
+
+describe("linear input errors", () => {
+  it("names both shapes on a K mismatch, and checks bias, residual and dtypes", async () => {
+    const gpu = await testGpu();
+    const x = gpu.upload(seededFloats(12, 1), [3, 4]);
+    const w = gpu.upload(seededFloats(10, 2), [2, 5]);
+    await expect(linear(gpu, x, w)).rejects.toThrow(/x \[3, 4\] has K = 4 but weight \[2, 5\] has K = 5/);
+    const w4 = gpu.upload(seededFloats(8, 2), [2, 4]);
+    const badBias = gpu.upload(seededFloats(3, 3), [3]);
+    await expect(linear(gpu, x, w4, badBias)).rejects.toThrow(/bias must be \[2\] \(N\), got \[3\]/);
+    const badRes = gpu.upload(seededFloats(6, 3), [2, 3]);
+    await expect(linear(gpu, x, w4, null, { residual: badRes })).rejects.toThrow(/residual must have the output shape \[3, 2\], got \[2, 3\]/);
+    const wi = gpu.upload([1, 2, 3, 4, 5, 6, 7, 8], [2, 4], "i32");
+    await expect(linear(gpu, x, wi)).rejects.toThrow(OpInputError);
+    for (const t of [x, w, w4, badBias, badRes, wi]) t.dispose();
+  });
+
+  it("refuses a tensor larger than one storage binding, naming maxStorageBufferBindingSize", async () => {
+    const gpu = await testGpu();
+    const max = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
+    // A weight whose view claims more bytes than one binding may hold (the op must stop before binding it).
+    const k = 4;
+    const n = Math.floor(max / (4 * k)) + 1;
+    const buffer = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
+    const huge = new Tensor([n, k], "f32", buffer, 0, n * k * 4);
+    const x = gpu.upload(seededFloats(4, 1), [1, 4]);
+    await expect(linear(gpu, x, huge)).rejects.toThrow(GpuLimitError);
+    await expect(linear(gpu, x, huge)).rejects.toThrow(/maxStorageBufferBindingSize/);
+    x.dispose();
+    buffer.destroy();
+  });
+});

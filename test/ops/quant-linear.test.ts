@@ -1,0 +1,205 @@
+import { describe, expect, it } from "vitest";
+import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
+import { linear } from "../../src/ops/linear.ts";
+import { MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { quantizeActivationsPerToken, quantizeWeightOnGpu } from "../../src/ops/quant-blocks.ts";
+import { hasPackedIntegerDot } from "../../src/ops/quant-features.ts";
+import { QUANT_Y_TOL, runQuantCaseOnGpu } from "../../src/ops/quant-golden.ts";
+import { quantizedLinear, type QuantizedLinearOptions } from "../../src/ops/quant-linear.ts";
+import { codesShape, disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
+import { QUANT_FORMATS, type QuantSchemeId } from "../../src/quant/formats.ts";
+import { quantizedLinearReference } from "../../src/quant/linear.ts";
+import { dequantizePacked, packCodes, packWeight } from "../../src/quant/packing.ts";
+import { quantizeActivations, quantizeWeight } from "../../src/quant/quantize.ts";
+import { bitExact, relativeMaxError } from "../../src/verify/compare.ts";
+import { seededFloats } from "../helpers/gpu.ts";
+import { loadQuantCases } from "../quant/golden-cases.ts";
+import { goldenFolders } from "../helpers/golden.ts";
+import { testGpu } from "../helpers/gpu.ts";
+
+const SCHEMES: QuantSchemeId[] = ["W8A16", "W4A16", "W8A8", "W4A8"];
+
+it("reports which int8 dot path the adapter has (both are tested below)", async () => {
+  const packed = await hasPackedIntegerDot();
+  console.log(`[quant] packed_4x8_integer_dot_product: ${packed}`);
+  expect(typeof packed).toBe("boolean");
+});
+
+describe("quantized linear golden cases (GPU quantizer + kernels vs torchao fixtures)", () => {
+  for (const { label, dir } of goldenFolders("quant")) {
+    for (const scalarDot of [false, true]) {
+      it(`${label}: every case passes (${scalarDot ? "scalar int8 dot" : "dot4I8Packed where available"})`, async () => {
+        const gpu = await testGpu();
+        const cases = loadQuantCases(dir);
+        expect(cases.length).toBeGreaterThanOrEqual(9);
+        for (const c of cases) {
+          const r = await runQuantCaseOnGpu(gpu, c.file, { file: c.name, scheme: c.scheme, group_size: c.groupSize, M: c.m, N: c.n, K: c.k }, undefined, { scalarDot });
+          expect(r.ok, `${r.name}: ${r.detail}`).toBe(true);
+        }
+      });
+    }
+  }
+});
+
+describe("quant formats: GPU decode and GPU quantizer agree with src/quant bit for bit", () => {
+  // Identity rows pick single weight columns, so y = x·Wᵀ is exactly the decoded weight (sums of one term and zeros).
+  const identity = (k: number) => Float32Array.from({ length: k * k }, (_, i) => (i % (k + 1) === 0 ? 1 : 0));
+
+  for (const scheme of SCHEMES) {
+    it(`${scheme}: CPU-packed weights decode on the GPU to dequantizePacked`, async () => {
+      const gpu = await testGpu();
+      const f = QUANT_FORMATS[scheme];
+      const [n, k] = f.weight.bits === 4 ? [5, 64] : [5, 37];
+      const wv = seededFloats(n * k, 31, -2, 2);
+      const packed = packWeight(f, quantizeWeight(wv, n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
+      // The weight-only kernel dequantizes in its B read; activation-quantizing formats are decoded through it too.
+      const qw = { ...uploadQuantizedWeight(gpu, packed), format: { ...f, activation: null } };
+      const x = gpu.upload(identity(k), [k, k]);
+      const y = await quantizedLinear(gpu, x, qw, undefined, { variant: "t32x32k16" });
+      const got = await gpu.read(y);
+      const want = dequantizePacked(packed);
+      const transposed = Float32Array.from({ length: n * k }, (_, i) => got[(i % k) * n + Math.floor(i / k)]!);
+      expect(bitExact(transposed, want), `${scheme} decode`).toBe(true);
+      for (const t of [x, y]) t.dispose();
+      disposeQuantizedWeight(qw);
+    });
+
+    it(`${scheme}: quantizeWeightOnGpu packs the same words, scales and zero points as the CPU`, async () => {
+      const gpu = await testGpu();
+      const f = QUANT_FORMATS[scheme];
+      for (const [n, k] of f.weight.bits === 4 ? [[5, 96], [1, 32]] : [[5, 37], [3, 1], [2, 130]]) {
+        const wv = seededFloats(n! * k!, 17 + k!, -3, 1);
+        const gs = f.weight.bits === 4 ? 32 : "per-channel";
+        const cpu = packWeight(f, quantizeWeight(wv, n!, k!, f, gs));
+        const w = gpu.upload(wv, [n!, k!]);
+        const qw = await quantizeWeightOnGpu(gpu, w, f, gs);
+        expect(qw.codes.shape).toEqual(codesShape(f, n!, k!));
+        expect(bitExact((await gpu.download(qw.codes)) as Uint32Array, cpu.words), `${scheme} words [${n}, ${k}]`).toBe(true);
+        expect(bitExact(await gpu.read(qw.scales), cpu.scales), `${scheme} scales`).toBe(true);
+        if (cpu.zeroPoints) expect(bitExact(await gpu.read(qw.zeroPoints!), cpu.zeroPoints), `${scheme} zero points`).toBe(true);
+        else expect(qw.zeroPoints).toBeNull();
+        w.dispose();
+        disposeQuantizedWeight(qw);
+      }
+    });
+  }
+
+  for (const scheme of ["W8A8", "W4A8"] as const) {
+    it(`${scheme}: quantizeActivationsPerToken equals the CPU per-token quantizer`, async () => {
+      const gpu = await testGpu();
+      const f = QUANT_FORMATS[scheme];
+      for (const shape of [[13, 37], [2, 3, 64], [1, 1]]) {
+        const k = shape.at(-1)!;
+        const m = shape.reduce((p, d) => p * d, 1) / k;
+        const xv = seededFloats(m * k, 5 + k, -4, 3);
+        const cpu = quantizeActivations(xv, m, k, f);
+        const x = gpu.upload(xv, shape);
+        const q = await quantizeActivationsPerToken(gpu, x, f);
+        // Activation codes are int8 −128..127: the W8A8 weight packer lays them out exactly like the GPU.
+        expect(bitExact((await gpu.download(q.codes)) as Uint32Array, packCodes(QUANT_FORMATS.W8A8, cpu.codes, m, k)), `${scheme} codes ${shape}`).toBe(true);
+        expect(bitExact(await gpu.read(q.scales), cpu.scales)).toBe(true);
+        expect(bitExact(await gpu.read(q.zeroPoints), cpu.zeroPoints)).toBe(true);
+        for (const t of [x, q.codes, q.scales, q.zeroPoints]) t.dispose();
+      }
+    });
+  }
+});
+
+describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward shapes", () => {
+  for (const scheme of SCHEMES) {
+    it(`${scheme}: M = 1, 13, batched; every kernel variant or dot path`, async () => {
+      const gpu = await testGpu();
+      const f = QUANT_FORMATS[scheme];
+      const [n, k] = f.weight.bits === 4 ? [5, 64] : [5, 37];
+      const wv = seededFloats(n * k, 3, -1, 1);
+      const bv = seededFloats(n, 4);
+      const packed = packWeight(f, quantizeWeight(wv, n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
+      const qw = uploadQuantizedWeight(gpu, packed);
+      const b = gpu.upload(bv, [n]);
+      const runs: QuantizedLinearOptions[] = f.activation ? [{ scalarDot: false }, { scalarDot: true }] : MATMUL_VARIANTS.map((variant) => ({ variant }));
+      for (const shape of [[1, k], [13, k], [2, 3, k]]) {
+        const m = shape.reduce((p, d) => p * d, 1) / k;
+        const xv = seededFloats(m * k, 9 + m, -2, 2);
+        const x = gpu.upload(xv, shape);
+        const want = quantizedLinearReference(xv, packed, bv);
+        for (const opts of runs) {
+          const y = await linear(gpu, x, qw, b, opts);
+          expect(y.shape).toEqual([...shape.slice(0, -1), n]);
+          // README: Y ≤ 1e-5 relative to max|Y| (float32 summation order differs from the reference's).
+          expect(relativeMaxError(await gpu.read(y), want), `${scheme} ${shape} ${JSON.stringify(opts)}`).toBeLessThanOrEqual(QUANT_Y_TOL);
+          y.dispose();
+        }
+        x.dispose();
+      }
+      b.dispose();
+      disposeQuantizedWeight(qw);
+    });
+  }
+
+  it("fused epilogue on both paths: gelu_erf(x·Wᵀ + b) + residual", async () => {
+    const gpu = await testGpu();
+    const gelu = (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2));
+    for (const scheme of ["W4A16", "W8A8"] as const) {
+      const f = QUANT_FORMATS[scheme];
+      const [m, n, k] = [6, 7, 64];
+      const packed = packWeight(f, quantizeWeight(seededFloats(n * k, 1), n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
+      const qw = uploadQuantizedWeight(gpu, packed);
+      const xv = seededFloats(m * k, 2);
+      const bv = seededFloats(n, 3);
+      const rv = seededFloats(m * n, 4);
+      const [x, b, res] = [gpu.upload(xv, [m, k]), gpu.upload(bv, [n]), gpu.upload(rv, [m, n])];
+      const y = await linear(gpu, x, qw, b, { activation: "gelu_erf", residual: res });
+      const base = quantizedLinearReference(xv, packed, bv);
+      const want = Float64Array.from(base, (v, i) => gelu(v) + rv[i]!);
+      // |gelu'| ≤ 1.13, so the linear's 1e-5 bound grows by that; + 2e-7 for the f32 erf (math.wgsl).
+      expect(relativeMaxError(await gpu.read(y), want), scheme).toBeLessThanOrEqual(1.13 * QUANT_Y_TOL + 2e-7);
+      for (const t of [x, b, res, y]) t.dispose();
+      disposeQuantizedWeight(qw);
+    }
+  });
+
+  it("f16 activations (f32 accumulate) on the weight-only and integer paths", async () => {
+    const gpu = await testGpu();
+    if (!gpu.ctx.caps.f16) {
+      expect(gpu.ctx.caps.features).not.toContain("shader-f16");
+      return;
+    }
+    for (const scheme of ["W8A16", "W4A8"] as const) {
+      const f = QUANT_FORMATS[scheme];
+      const [m, n, k] = [13, 5, 64];
+      const packed = packWeight(f, quantizeWeight(seededFloats(n * k, 8), n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
+      const qw = uploadQuantizedWeight(gpu, packed);
+      const xv = Float32Array.from(seededFloats(m * k, 9), (v) => f16BitsToF32(f32ToF16Bits(v)));
+      const x = gpu.upload(xv, [m, k], "f16");
+      const y = await linear(gpu, x, qw);
+      expect(y.dtype).toBe("f16");
+      // Same codes as the f32 reference on the f16-exact x; y is rounded once to f16 (2^-11 relative).
+      expect(relativeMaxError(await gpu.read(y), quantizedLinearReference(xv, packed, null)), scheme).toBeLessThanOrEqual(2 ** -11 + QUANT_Y_TOL);
+      x.dispose();
+      y.dispose();
+      disposeQuantizedWeight(qw);
+    }
+  });
+});
+
+describe("quantized linear input errors", () => {
+  it("K not a multiple of the int4 group size, and x/weight K mismatch, name both values", async () => {
+    const gpu = await testGpu();
+    const w = gpu.upload(seededFloats(2 * 40, 1), [2, 40]);
+    await expect(quantizeWeightOnGpu(gpu, w, QUANT_FORMATS.W4A16, 32)).rejects.toThrow(/K = 40 is not a multiple of the group size 32/);
+    const w64 = gpu.upload(seededFloats(2 * 64, 1), [2, 64]);
+    const qw = await quantizeWeightOnGpu(gpu, w64, QUANT_FORMATS.W4A8, 32);
+    const x = gpu.upload(seededFloats(3 * 32, 2), [3, 32]);
+    await expect(linear(gpu, x, qw)).rejects.toThrow(/x \[3, 32\] has K = 32 but weight \[2, 64\] has K = 64/);
+    await expect(quantizeActivationsPerToken(gpu, x, QUANT_FORMATS.W8A16)).rejects.toThrow(/weight-only/);
+    for (const t of [w, w64, x]) t.dispose();
+    disposeQuantizedWeight(qw);
+  });
+});
+
+/** erf via its Maclaurin/continued series is overkill here: Abramowitz–Stegun 7.1.26 is 1.5e-7, below the test bound's 2e-7 slack. */
+function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return x >= 0 ? y : -y;
+}
