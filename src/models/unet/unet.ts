@@ -1,0 +1,175 @@
+/**
+ * diffusers UNet2DConditionModel forward: conv_in → conditioning embedding → down blocks → mid block
+ * → up blocks (skip concatenation) → GroupNorm + SiLU → conv_out. Float weights, or nn.Linear
+ * weights quantized at load under the torchao policy (everything else stays float).
+ */
+import type { Gpu } from "../../gpu/runtime.ts";
+import type { Tensor } from "../../gpu/tensor.ts";
+import { silu } from "../../ops/activation.ts";
+import type { QuantFormat } from "../../quant/formats.ts";
+import { ModelWeights, type WeightSource } from "../weights.ts";
+import { parseUnetConfig, type UnetConfig } from "./config.ts";
+import { convLayer, emit, groupNormLayer, type UnetContext, type UnetHook, type UnetTestVariants } from "./context.ts";
+import { downBlock } from "./down-block.ts";
+import { conditioningEmbedding, timeProjections, type TimeProjections } from "./embeddings.ts";
+import { midBlock } from "./mid-block.ts";
+import { quantizeLinears, type QuantizedLinears } from "./quantized-linears.ts";
+import { upBlock } from "./up-block.ts";
+
+/** VAE downscale between pixels and latents. */
+export const LATENT_SCALE = 8;
+
+/** Latent [h, w] for an image size in pixels; both must be multiples of 8 (the VAE factor). */
+export function latentSizeFor(heightPx: number, widthPx: number): [number, number] {
+  for (const [name, v] of [["height", heightPx], ["width", widthPx]] as const) {
+    if (!Number.isInteger(v) || v < LATENT_SCALE || v % LATENT_SCALE !== 0) {
+      throw new Error(`unet: image ${name} ${v} px is not a positive multiple of ${LATENT_SCALE} (latents are 1/${LATENT_SCALE} of the pixel size)`);
+    }
+  }
+  return [heightPx / LATENT_SCALE, widthPx / LATENT_SCALE];
+}
+
+export interface UnetInputs {
+  /** Noisy latents [B, in_channels, h, w]. */
+  sample: Tensor;
+  /** One timestep for the whole batch, or one per row. */
+  timestep: number | readonly number[];
+  /** Text conditioning [B, L, cross_attention_dim]. */
+  encoderHiddenStates: Tensor;
+  /** LCM (time_cond_proj_dim): guidance embedding [B, time_cond_proj_dim]. */
+  timestepCond?: Tensor;
+  /** SDXL: pooled text embeds [B, P]. */
+  textEmbeds?: Tensor;
+  /** SDXL: add_time_ids, row-major [B, 6]. */
+  timeIds?: ArrayLike<number>;
+  /**
+   * Pre-uploaded `timeProjections()` for this call (a recorded plan writes new values into them each
+   * step); when omitted they are computed from `timestep` / `timeIds` and uploaded first thing.
+   */
+  projections?: TimeProjections;
+}
+
+export interface UnetForwardOptions {
+  /** Receives each hooked module's output (read it before returning; the model disposes it later). */
+  hook?: UnetHook;
+  /** @internal Deliberately wrong numerics for the discriminating tests. */
+  testVariants?: UnetTestVariants;
+}
+
+export interface UnetLoadOptions {
+  /** Quantize nn.Linear weights (torchao policy) in this format; float when omitted. */
+  quant?: QuantFormat;
+  /** Group size of 4-bit formats (default: the format's, 32 for W4A8). */
+  groupSize?: number;
+  /** Name prefix of the UNet's tensors in the source (e.g. "unet." in a pack), default none. */
+  prefix?: string;
+}
+
+export class Unet {
+  private readonly used = new Set<string>();
+
+  private constructor(
+    readonly gpu: Gpu,
+    readonly config: UnetConfig,
+    readonly weights: ModelWeights,
+    readonly quantized: QuantizedLinears | null,
+  ) {}
+
+  /** Parses the config (rejecting unsupported options by name) and quantizes linears if asked; float weights upload on first use. */
+  static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: UnetLoadOptions = {}): Unet {
+    const config = parseUnetConfig(rawConfig);
+    const prefix = opts.prefix ?? "";
+    const weights = new ModelWeights(gpu, source, "f32", prefix);
+    const quantized = opts.quant ? quantizeLinears(gpu, source, opts.quant, prefix, opts.groupSize) : null;
+    // Upload every float weight now: an upload during a forward could take a pool buffer that a
+    // recorded-but-unsubmitted dispatch still reads. Shapes are checked when the forward asks.
+    for (const full of source.names()) {
+      if (!full.startsWith(prefix)) continue;
+      const name = full.slice(prefix.length);
+      if (name.endsWith(".weight") && quantized?.weights.has(name.slice(0, -".weight".length))) continue;
+      weights.get(name);
+    }
+    return new Unet(gpu, config, weights, quantized);
+  }
+
+  /** One UNet call → noise prediction [B, out_channels, h, w]. */
+  async forward(inputs: UnetInputs, opts: UnetForwardOptions = {}): Promise<Tensor> {
+    const cfg = this.config;
+    const { sample, encoderHiddenStates: context } = inputs;
+    const timesteps = this.checkInputs(inputs);
+    const ctx: UnetContext = {
+      gpu: this.gpu,
+      weights: this.weights,
+      quantized: this.quantized?.weights ?? new Map(),
+      config: cfg,
+      hook: opts.hook,
+      variants: opts.testVariants ?? {},
+      used: this.used,
+    };
+    const given = inputs.projections;
+    if (given && given.timeProj.shape.join() !== [timesteps.length, cfg.timeProjDim].join()) {
+      throw new Error(`unet: projections.timeProj must be [${timesteps.length}, ${cfg.timeProjDim}] (batch, time_proj dim), got [${given.timeProj.shape.join(", ")}]`);
+    }
+    const projections = given ?? timeProjections(this.gpu, cfg, timesteps, inputs.timeIds);
+    const temb = await conditioningEmbedding(ctx, { ...projections, timestepCond: inputs.timestepCond, textEmbeds: inputs.textEmbeds });
+    if (!inputs.projections) {
+      projections.timeProj.dispose();
+      projections.addTimeProj?.dispose();
+    }
+    // Every resnet reads silu(temb): computed once per call.
+    const tembAct = await silu(this.gpu, temb);
+    temb.dispose();
+
+    let h = await convLayer(ctx, "conv_in", sample, cfg.blockOutChannels[0]!, cfg.convInKernel);
+    await emit(ctx, "conv_in", h);
+    const skips: Tensor[] = [h];
+    for (let i = 0; i < cfg.blockOutChannels.length; i++) h = await downBlock(ctx, i, h, tembAct, context, skips);
+    // h is the last skip here: the mid block reads it without taking it over.
+    h = await midBlock(ctx, h, tembAct, context);
+    for (let i = 0; i < cfg.upBlockTypes.length; i++) h = await upBlock(ctx, i, h, tembAct, context, skips);
+    tembAct.dispose();
+
+    const normed = await this.normOut(ctx, h);
+    h.dispose();
+    const out = await convLayer(ctx, "conv_out", normed, cfg.outChannels, cfg.convOutKernel);
+    normed.dispose();
+    await emit(ctx, "conv_out", out);
+    return out;
+  }
+
+  /** conv_norm_out + SiLU, fused; unfused when hooked, since the hook reports the norm before the SiLU. */
+  private async normOut(ctx: UnetContext, h: Tensor): Promise<Tensor> {
+    if (!ctx.hook) return groupNormLayer(ctx, "conv_norm_out", h, this.config.normEps, true);
+    const normed = await groupNormLayer(ctx, "conv_norm_out", h, this.config.normEps, false);
+    await emit(ctx, "conv_norm_out", normed);
+    const act = await silu(this.gpu, normed);
+    normed.dispose();
+    return act;
+  }
+
+  /** Checkpoint tensors no forward has read so far: after one call, a config/checkpoint mismatch shows up here. */
+  unused(): string[] {
+    const prefix = this.weights.prefix;
+    return this.weights.source.names().filter((n) => n.startsWith(prefix) && !this.used.has(n.slice(prefix.length)));
+  }
+
+  dispose(): void {
+    this.weights.dispose();
+    this.quantized?.dispose();
+  }
+
+  private checkInputs(inputs: UnetInputs): number[] {
+    const cfg = this.config;
+    const { sample, encoderHiddenStates: ctx } = inputs;
+    if (sample.rank !== 4 || sample.shape[1] !== cfg.inChannels) {
+      throw new Error(`unet: sample must be [B, ${cfg.inChannels}, h, w] (in_channels), got [${sample.shape.join(", ")}]`);
+    }
+    const batch = sample.shape[0]!;
+    if (ctx.rank !== 3 || ctx.shape[0] !== batch || ctx.shape[2] !== cfg.crossAttentionDim) {
+      throw new Error(`unet: encoder_hidden_states must be [${batch}, L, ${cfg.crossAttentionDim}] (batch, cross_attention_dim), got [${ctx.shape.join(", ")}]`);
+    }
+    const ts = typeof inputs.timestep === "number" ? [inputs.timestep] : [...inputs.timestep];
+    if (ts.length !== 1 && ts.length !== batch) throw new Error(`unet: timestep must have 1 or ${batch} (batch) values, got ${ts.length}`);
+    return ts.length === batch ? ts : Array(batch).fill(ts[0]);
+  }
+}
