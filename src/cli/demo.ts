@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `npm run demo`: text-to-image with the embedded toy-shapes model (or `--model <folder|url>`),
  * writes a PNG, prints timings and peak GPU memory. `--smoke` runs the kernel smoke demo instead.

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { verifyFolder, formatResult } from "../verify/run.ts";
 import { verifyKinds } from "../verify/registry.ts";
 

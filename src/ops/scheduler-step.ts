@@ -67,12 +67,12 @@ export async function schedulerStep(
   return { prevSample, denoised };
 }
 
-/** The UNet input: latents·scale, repeated `copies` times along the batch (2 with CFG). */
-export async function scaleModelInput(gpu: Gpu, latents: Tensor, scale: number, copies = 1): Promise<Tensor> {
+/** The UNet input: latents / divisor, repeated `copies` times along the batch (2 with CFG). */
+export async function scaleModelInput(gpu: Gpu, latents: Tensor, divisor: number, copies = 1): Promise<Tensor> {
   const dtype = floatDType(gpu, "scaleModelInput", "latents", latents);
   const k = await gpu.kernel(scaleModelInputKernel, { dtype });
   const [n, ...rest] = latents.shape as number[];
   const y = gpu.empty([n! * copies, ...rest], dtype, "unet_in");
-  gpu.dispatch(k, { x: latents, y }, { count: latents.numel, copies, scale }, gridFor(gpu, latents.numel * copies));
+  gpu.dispatch(k, { x: latents, y }, { count: latents.numel, copies, divisor }, gridFor(gpu, latents.numel * copies));
   return y;
 }

@@ -48,9 +48,8 @@ export async function denoise(gpu: Gpu, d: DenoiseInputs): Promise<{ latents: Te
       if (d.signal?.aborted) throw d.signal.reason ?? new DOMException("generation aborted", "AbortError");
       const t0 = performance.now();
       const t = scheduler.timesteps[i]!;
-      // The CPU scheduler's own scale for this step (1/sqrt(sigma²+1) for Euler, 1 for LCM).
-      const scale = scheduler.scaleModelInput(new Float32Array([1]), t)[0]!;
-      const unetIn = await scaleModelInput(gpu, latents, scale, copies);
+      // What the scheduler's scale_model_input divides by at this step (sqrt(sigma²+1) for Euler, 1 for LCM).
+      const unetIn = await scaleModelInput(gpu, latents, scheduler.modelInputDivisor(i), copies);
       await trace?.(`step${i}.timestep`, new Float32Array([t]));
       await trace?.(`step${i}.unet_in`, unetIn);
       const unetOut = await d.unet.forward({ sample: unetIn, timestep: t, encoderHiddenStates: d.context, ...d.extra });

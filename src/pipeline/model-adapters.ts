@@ -1,13 +1,36 @@
 import type { Gpu } from "../gpu/runtime.ts";
+import { ClipTextModel } from "../models/clip-text/clip-text.ts";
+import { VaeDecoder } from "../models/vae/decoder.ts";
 import type { WeightSource as TensorSource } from "../models/weights.ts";
 import type { ImageDecoderPort, TextEncoderPort } from "./ports.ts";
 
-/** CLIP text encoder for a pipeline component (wired to src/models/clip-text). */
-export async function loadTextEncoder(_gpu: Gpu, name: string, _config: Record<string, unknown>, _tensors: TensorSource, _sdxl: boolean): Promise<TextEncoderPort> {
-  throw new Error(`${name}: the CLIP text encoder is not available in this build`);
+/**
+ * A CLIP text encoder as the pipeline uses it: last_hidden_state always; SDXL also needs the
+ * penultimate hidden state (no final LN) and, from the projection model, text_embeds.
+ */
+export async function loadTextEncoder(gpu: Gpu, _name: string, config: Record<string, unknown>, tensors: TensorSource & { release?(): void }, sdxl: boolean): Promise<TextEncoderPort> {
+  const model = ClipTextModel.load(gpu, tensors, config);
+  tensors.release?.();
+  return {
+    async encode(ids) {
+      const out = await model.forward(ids, sdxl ? { hiddenStates: [-2] } : {});
+      const penultimate = sdxl ? out.hiddenStates.get(model.config.numLayers - 1) : undefined;
+      // Hand over the tensors the pipeline takes; dispose the rest.
+      for (const t of out.hiddenStates.values()) if (t !== penultimate) t.dispose();
+      return { lastHiddenState: out.lastHiddenState, penultimate, pooled: out.pooled, textEmbeds: out.textEmbeds };
+    },
+    dispose: () => model.weights.dispose(),
+  };
 }
 
-/** AutoencoderKL decoder for a pipeline (wired to src/models/vae). */
-export async function loadVaeDecoder(_gpu: Gpu, _config: Record<string, unknown>, _tensors: TensorSource): Promise<ImageDecoderPort> {
-  throw new Error("vae: the AutoencoderKL decoder is not available in this build");
+/** The AutoencoderKL decoder (its weights uploaded at load). */
+export async function loadVaeDecoder(gpu: Gpu, config: Record<string, unknown>, tensors: TensorSource & { release?(): void }): Promise<ImageDecoderPort> {
+  const model = VaeDecoder.load(gpu, tensors, config);
+  tensors.release?.();
+  const channels = (config.block_out_channels as number[] | undefined) ?? [128];
+  return {
+    decode: (z) => model.decode(z),
+    widestChannels: Math.max(...channels),
+    dispose: () => model.weights.dispose(),
+  };
 }

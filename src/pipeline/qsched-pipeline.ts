@@ -6,6 +6,7 @@ import { scale } from "../ops/scale.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../quant/formats.ts";
 import { parseCoefficientFile } from "../scheduler/coefficient-file.ts";
 import type { QSchedSpec } from "../scheduler/qsched.ts";
+import type { SchedulerClassName } from "../scheduler/types.ts";
 import { TorchGenerator } from "../scheduler/rng/torch-generator.ts";
 import { encodeConditioning, type TextStack } from "./conditioning.ts";
 import { denoise } from "./denoise.ts";
@@ -46,6 +47,8 @@ export class QSchedPipeline {
     private readonly text: TextStack[],
     private readonly vae: ImageDecoderPort,
     private readonly vaeScalingFactor: number,
+    /** Default image size: unet sample_size × the VAE's 2^(levels−1) (as diffusers computes it). */
+    readonly defaultSize: number,
     readonly quant: QuantScheme,
     private qsched: QSchedSpec | null,
   ) {}
@@ -80,12 +83,29 @@ export class QSchedPipeline {
       const vae = await loadVaeDecoder(gpu, vaeC.config, vaeC.tensors);
       loaded.push(vae);
       const sf = Number(vaeC.config.scaling_factor ?? 0.18215);
-      return new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, quant, qsched);
+      const levels = (vaeC.config.block_out_channels as unknown[] | undefined)?.length ?? 4;
+      const sampleSize = Number(unetC.config.sample_size ?? 64);
+      return new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, sampleSize * 2 ** (levels - 1), quant, qsched);
     } catch (e) {
       for (const m of loaded) m.dispose();
       if (gpu.pool.live !== live0) console.warn(`fromPretrained: ${gpu.pool.live - live0} bytes still allocated after a failed load`);
       throw e;
     }
+  }
+
+  /** The scheduler class generate() uses (from scheduler_config.json unless swapped). */
+  get schedulerClass(): SchedulerClassName {
+    return this.opened.schedulerConfig._class_name as SchedulerClassName;
+  }
+
+  /**
+   * Swaps the scheduler class, keeping the folder's scheduler config (diffusers'
+   * `pipe.scheduler = X.from_config(pipe.scheduler.config)`), e.g. "EulerAncestralDiscreteScheduler".
+   */
+  setSchedulerClass(className: SchedulerClassName): void {
+    const config = { ...this.opened.schedulerConfig, _class_name: className };
+    newScheduler({ ...this.opened, schedulerConfig: config }); // validates class vs config now, not at generate()
+    this.opened.schedulerConfig = config;
   }
 
   /** Sets the Q-Sched coefficients used by the next generate() calls (null = plain scheduler). */
@@ -96,7 +116,7 @@ export class QSchedPipeline {
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     if (this.disposed) throw new Error("generate(): the pipeline was disposed");
     const t0 = performance.now();
-    const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, this.vae.widestChannels, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize);
+    const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, this.vae.widestChannels, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize, this.defaultSize);
     const gpu = this.gpu;
     const peak0 = gpu.pool.live;
     gpu.pool.peakLive = gpu.pool.live;

@@ -72,6 +72,11 @@ export class EulerAncestralDiscreteScheduler extends SchedulerBase implements Di
     return scaleBySigma(sample, this.sigmaTable[i]!);
   }
 
+  override modelInputDivisor(stepIndex: number): number {
+    const sigma = this.sigmaTable[stepIndex]!;
+    return sqrtF32(f32(f32(sigma * sigma) + 1));
+  }
+
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, opts: StepOptions = {}): StepOutput {
     const i = this.currentIndex(timestep);
     const { e, x } = this.scaledInputs(i, modelOutput, sample);

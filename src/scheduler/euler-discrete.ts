@@ -3,7 +3,7 @@ import {
   eulerInitNoiseSigma, eulerSharedKeySpecs, eulerTimesteps, interpolatedSigmas, scaleBySigma, trainingSigmas,
   vPredictionWeights, type TimestepSpacing,
 } from "./euler-common.ts";
-import { f32 } from "./float32.ts";
+import { f32, sqrtF32 } from "./float32.ts";
 import { computeNoiseTables, type BetaScheduleConfig } from "./noise-schedule.ts";
 import { SchedulerBase } from "./scheduler-base.ts";
 import type { DiffusionScheduler, StepCoefficients, StepOptions, StepOutput } from "./types.ts";
@@ -75,6 +75,11 @@ export class EulerDiscreteScheduler extends SchedulerBase implements DiffusionSc
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
     const i = this.initIndex(timestep);
     return scaleBySigma(sample, this.sigmaTable[i]!);
+  }
+
+  override modelInputDivisor(stepIndex: number): number {
+    const sigma = this.sigmaTable[stepIndex]!;
+    return sqrtF32(f32(f32(sigma * sigma) + 1));
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, opts: StepOptions = {}): StepOutput {

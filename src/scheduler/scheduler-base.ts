@@ -45,6 +45,14 @@ export abstract class SchedulerBase {
     return this;
   }
 
+  /**
+   * What `scaleModelInput` divides the sample by at step `i` (1 unless the class scales), so a GPU
+   * pipeline can scale without running the CPU method, whose step index only `step()` advances.
+   */
+  modelInputDivisor(_stepIndex: number): number {
+    return 1;
+  }
+
   setBeginIndex(index: number): void {
     if (!Number.isInteger(index) || index < 0) throw new Error(`${this.className}: begin index must be a non-negative integer, got ${index}`);
     this.begin = index;

@@ -71,6 +71,8 @@ export interface DiffusionScheduler {
   setTimesteps(steps: number): void;
   setBeginIndex(index: number): void;
   scaleModelInput(sample: Float32Array, timestep: number): Float32Array;
+  /** The divisor `scaleModelInput` applies at step i (1 where the class does not scale). */
+  modelInputDivisor(stepIndex: number): number;
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, opts?: StepOptions): StepOutput;
   /** Per-step scalars for a GPU step kernel (after `setTimesteps`); `eta` applies to TCD. */
   stepCoefficients(opts?: { eta?: number }): StepCoefficients[];

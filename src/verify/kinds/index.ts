@@ -9,3 +9,4 @@ registerVerifyKind("schedulers", async () => (await import("./schedulers.ts")).d
 registerVerifyKind("rng", async () => (await import("./rng.ts")).default);
 registerVerifyKind("taesd", async () => (await import("./taesd.ts")).default);
 registerVerifyKind("clip", async () => (await import("./clip.ts")).default);
+registerVerifyKind("pipeline", async () => (await import("./pipeline.ts")).default);

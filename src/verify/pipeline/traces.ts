@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { QSchedPipeline } from "../../pipeline/qsched-pipeline.ts";
 import type { QuantScheme } from "../../pipeline/types.ts";
+import type { SchedulerClassName } from "../../scheduler/types.ts";
 import { readSafetensorsFileSync } from "../../weights/safetensors/node-file.ts";
 import { relativeMaxError } from "../compare.ts";
 import type { CaseResult } from "../types.ts";
@@ -21,6 +22,24 @@ interface TraceCase {
   model_coeff: number[];
   sample_coeff: number[];
   num_images_per_prompt?: number | null;
+  /** Short scheduler family of the case ("euler", "euler_ancestral"); absent = the folder's scheduler. */
+  scheduler?: string;
+}
+
+const SCHEDULER_BY_FAMILY: Record<string, SchedulerClassName> = {
+  euler: "EulerDiscreteScheduler",
+  euler_ancestral: "EulerAncestralDiscreteScheduler",
+  euler_a: "EulerAncestralDiscreteScheduler",
+  lcm: "LCMScheduler",
+  tcd: "TCDScheduler",
+  flow: "FlowMatchEulerDiscreteScheduler",
+};
+
+function schedulerClassOf(c: TraceCase): SchedulerClassName | null {
+  if (c.scheduler === undefined) return null;
+  const cls = SCHEDULER_BY_FAMILY[c.scheduler];
+  if (!cls) throw new Error(`case ${c.name}: unknown scheduler family "${c.scheduler}" (known: ${Object.keys(SCHEDULER_BY_FAMILY).join(", ")})`);
+  return cls;
 }
 
 /**
@@ -52,10 +71,11 @@ export async function runTraces(pipelineFolder: string, partManifest: string, to
   const quant = (manifest.quantization?.scheme?.toLowerCase() ?? "none") as QuantScheme;
   const bounds = traceBounds(quant, tol);
   const pipe = await QSchedPipeline.fromPretrained(pipelineFolder, { quant });
+  const folderScheduler = pipe.schedulerClass;
   const results: CaseResult[] = [];
   try {
     for (const c of manifest.cases) {
-      results.push(await runTraceCase(pipe, partDir, c, bounds));
+      results.push(await runTraceCase(pipe, partDir, c, bounds, folderScheduler));
       log?.(`traces: ${c.name}`);
     }
   } finally {
@@ -64,11 +84,12 @@ export async function runTraces(pipelineFolder: string, partManifest: string, to
   return results;
 }
 
-async function runTraceCase(pipe: QSchedPipeline, partDir: string, c: TraceCase, bounds: ReturnType<typeof traceBounds>): Promise<CaseResult> {
+async function runTraceCase(pipe: QSchedPipeline, partDir: string, c: TraceCase, bounds: ReturnType<typeof traceBounds>, folderScheduler: SchedulerClassName): Promise<CaseResult> {
   const name = `${partDir.split("/").slice(-2).join("/")}/${c.name}`;
   try {
     const ref = readSafetensorsFileSync(join(partDir, c.file));
     const got = new Map<string, Float32Array | Int32Array>();
+    pipe.setSchedulerClass(schedulerClassOf(c) ?? folderScheduler);
     pipe.setQSched({ modelCoeff: c.model_coeff, sampleCoeff: c.sample_coeff });
     const res = await pipe.generate({
       prompt: c.prompt,
@@ -102,10 +123,13 @@ async function runTraceCase(pipe: QSchedPipeline, partDir: string, c: TraceCase,
       const e = relativeMaxError(mine, w);
       const m = meanRel(mine, w);
       worst = Math.max(worst, e);
-      if (!(e <= bounds.maxRel) || !(m <= bounds.meanRel)) failures.push(`${key}: max-rel ${e.toExponential(2)} (bound ${bounds.maxRel}), mean-rel ${m.toExponential(2)}`);
+      // LCM's guidance embedding has sin/cos arguments up to ~7000 rad: torch's float32 exp/sin/cos
+      // there differ from correctly rounded float32 by up to 4.9e-4 (ops/README.md), so its bound is 1e-3.
+      const bound = key === "timestep_cond" ? Math.max(bounds.maxRel, 1e-3) : bounds.maxRel;
+      if (!(e <= bound) || !(m <= bounds.meanRel)) failures.push(`${key}: max-rel ${e.toExponential(2)} (bound ${bound}), mean-rel ${m.toExponential(2)}`);
     }
     if (ref.entries.has("image")) failures.push(...checkImage(res.images.map((i) => i.data), ref.f32("image"), ref.shape("image"), bounds));
-    return { name, ok: failures.length === 0, error: worst, detail: failures.length ? failures.slice(0, 6).join("; ") : `${ref.entries.size} tensors` };
+    return { name, ok: failures.length === 0, error: worst, detail: failures.length ? failures.slice(0, 40).join("; ") : `${ref.entries.size} tensors` };
   } catch (e) {
     return { name, ok: false, detail: `error: ${(e as Error).message}` };
   }
