@@ -36,6 +36,17 @@ let browserFailed = 1;
 if (existsSync(browserResults)) ({ passed: browserPassed, failed: browserFailed } = JSON.parse(readFileSync(browserResults, "utf8")));
 if (browserStatus !== 0 && browserFailed === 0) browserFailed = 1;
 
+// The web-app example generating in Chromium, compared with the Node result.
+const webResults = join(root, ".cache/web-app-results.json");
+rmSync(webResults, { force: true });
+const webStatus = run("node", ["test/browser/web-app.mjs"]);
+let webPassed = 0;
+let webFailed = 1;
+if (existsSync(webResults)) ({ passed: webPassed, failed: webFailed } = JSON.parse(readFileSync(webResults, "utf8")));
+if (webStatus !== 0 && webFailed === 0) webFailed = 1;
+browserPassed += webPassed;
+browserFailed += webFailed;
+
 const secs = ((Date.now() - t0) / 1000).toFixed(0);
 console.log(`\nnode (Dawn): ${nodePassed} passed, ${nodeFailed} failed; browser (Chromium): ${browserPassed} passed, ${browserFailed} failed; ${secs} s`);
 const passed = nodePassed + browserPassed;
