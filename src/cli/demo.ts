@@ -79,6 +79,11 @@ async function main(argv: string[]): Promise<number> {
   const args = parseDemoArgs(argv);
   if (args.smoke) return runSmokeDemo();
   const model = args.model ?? defaultModelFolder();
+  // The toy model's recommended call (model card): 4 steps, classifier-free guidance 2.
+  if (!args.model) {
+    args.steps ??= 4;
+    args.guidance ??= 2;
+  }
   const t0 = performance.now();
   let qsched = args.qsched;
   if (typeof qsched === "string" && qsched !== "auto") qsched = (await import("node:fs")).readFileSync(qsched, "utf8");
