@@ -5,7 +5,7 @@
 // A thread owns one output column and INT_ROWS rows, so each weight word is read once per INT_ROWS rows.
 #include "include/elem.wgsl"
 #include "include/quant_formats.wgsl"
-#include "include/matmul_activation.wgsl"
+#include "include/activation_fn.wgsl"
 
 struct Params {
   m: u32,

@@ -5,7 +5,7 @@
 // codes, see quant_formats.wgsl) with B_ZERO_POINT (W4A16 float zero points) and SCALE_IN_EPILOGUE
 // (one scale per output channel, applied once after the sum), HAS_BIAS, HAS_RESIDUAL, ACT_*.
 #include "include/quant_formats.wgsl"
-#include "include/matmul_activation.wgsl"
+#include "include/activation_fn.wgsl"
 
 struct Params {
   m: u32,

@@ -3,8 +3,8 @@ import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { ELEMENTWISE_WG, floatDType, gridFor, type FloatDType } from "./common.ts";
 
-export type Activation = "silu" | "gelu_erf" | "gelu_tanh" | "quick_gelu" | "sigmoid";
-export const ACTIVATIONS: readonly Activation[] = ["silu", "gelu_erf", "gelu_tanh", "quick_gelu", "sigmoid"];
+export type Activation = "silu" | "gelu_erf" | "gelu_tanh" | "quick_gelu" | "sigmoid" | "relu" | "tanh";
+export const ACTIVATIONS: readonly Activation[] = ["silu", "gelu_erf", "gelu_tanh", "quick_gelu", "sigmoid", "relu", "tanh"];
 
 interface ActivationKey {
   act: Activation;
@@ -32,3 +32,5 @@ export const geluErf = (gpu: Gpu, x: Tensor) => activation(gpu, "gelu_erf", x);
 export const geluTanh = (gpu: Gpu, x: Tensor) => activation(gpu, "gelu_tanh", x);
 export const quickGelu = (gpu: Gpu, x: Tensor) => activation(gpu, "quick_gelu", x);
 export const sigmoid = (gpu: Gpu, x: Tensor) => activation(gpu, "sigmoid", x);
+export const relu = (gpu: Gpu, x: Tensor) => activation(gpu, "relu", x);
+export const tanh = (gpu: Gpu, x: Tensor) => activation(gpu, "tanh", x);

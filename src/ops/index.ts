@@ -13,3 +13,4 @@ export * from "./attention.ts";
 export * from "./linear.ts";
 export * from "./matmul.ts";
 export * from "./quant-linear.ts";
+export * from "./gather.ts";

@@ -59,6 +59,8 @@ const ACT64: Record<Activation, (x: number) => number> = {
   gelu_tanh: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
   quick_gelu: (x) => x / (1 + Math.exp(-1.702 * x)),
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  relu: (x) => Math.max(x, 0),
+  tanh: (x) => Math.tanh(x),
 };
 
 // Elementwise bound in f32: README's 1e-6 (relative to max(|ref|,1)). In f16 only the output

@@ -12,7 +12,8 @@ import { matmul } from "../../ops/matmul.ts";
 import { ModelWeights, type WeightSource } from "../weights.ts";
 import { parseClipTextConfig, type ClipTextConfig } from "./config.ts";
 import { clipEncoderLayer, layerNormLayer, leadingRows, view, type ClipHook } from "./encoder-layer.ts";
-import { idRows, oneHot, poolSelection, type TokenIds } from "./ids.ts";
+import { checkedIds, idRows, pooledRows, type TokenIds } from "./ids.ts";
+import { gatherRows } from "../../ops/gather.ts";
 
 /** Deliberately wrong numerics for the discriminating tests (each must make a comparison FAIL). */
 export interface ClipTextTestVariants {
@@ -111,13 +112,10 @@ export class ClipTextModel {
     const hook = opts.hook ?? (() => {});
     const act = opts.testVariants?.activation ?? cfg.activation;
 
-    // Host inputs go up first, after a flush, for the same reason weights upload at load.
-    gpu.flush();
-    const hot = gpu.upload(oneHot(rows, cfg.vocabSize), [batch, len, cfg.vocabSize], "f32", "token_one_hot");
-    const sel = gpu.upload(poolSelection(rows, cfg.eosTokenId), [batch, 1, len], "f32", "pool_selection");
+    const flatIds = checkedIds(rows, cfg.vocabSize);
     let x = await gpu.scope("text_model.embeddings", async () => {
-      const tok = await matmul(gpu, hot, w.get("embeddings.token_embedding.weight", [cfg.vocabSize, d]));
-      hot.dispose();
+      const rowsOut = await gatherRows(gpu, w.get("embeddings.token_embedding.weight", [cfg.vocabSize, d]), flatIds);
+      const tok = Object.assign(rowsOut.view([batch, len, d]), { dispose: () => rowsOut.dispose() });
       const pos = leadingRows(w.get("embeddings.position_embedding.weight", [cfg.maxPositions, d]), len);
       const e = await add(gpu, tok, pos);
       tok.dispose();
@@ -136,9 +134,7 @@ export class ClipTextModel {
     await hook("final_layer_norm", last);
     const poolFrom = opts.testVariants?.pooledWithoutFinalNorm ? x : last;
     const pooled = await gpu.scope("text_model.pooler", async () => {
-      const p = await matmul(gpu, sel, poolFrom);
-      sel.dispose();
-      return view(p, [batch, d]);
+      return gatherRows(gpu, poolFrom.view([batch * len, d]), pooledRows(rows, cfg.eosTokenId));
     });
     if (keep.has(cfg.numLayers)) hiddenStates.set(cfg.numLayers, x);
     else x.dispose();

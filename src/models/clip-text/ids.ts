@@ -35,26 +35,17 @@ export function pooledIndex(row: readonly number[], eosTokenId: number): number 
   return i < 0 ? 0 : i;
 }
 
-/**
- * One-hot rows [B·L, V]: there is no gather op, and a one-hot matmul against the embedding table is
- * exact (every output is 1·w plus zeros), so it reproduces torch's embedding lookup bit for bit.
- */
-export function oneHot(rows: readonly (readonly number[])[], vocab: number): Float32Array {
-  const len = rows[0]?.length ?? 0;
-  const out = new Float32Array(rows.length * len * vocab);
+/** Flat ids [B·L] after checking every id is inside the vocabulary (errors name row and position). */
+export function checkedIds(rows: readonly (readonly number[])[], vocab: number): number[] {
   rows.forEach((r, b) =>
     r.forEach((id, i) => {
       if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`clip text: token id ${id} (row ${b}, position ${i}) is outside the vocabulary [0, ${vocab})`);
-      out[(b * len + i) * vocab + id] = 1;
     }),
   );
-  return out;
+  return rows.flat();
 }
 
-/** Selection rows [B, 1, L] with a 1 at each row's pooled position (again an exact one-hot matmul). */
-export function poolSelection(rows: readonly (readonly number[])[], eosTokenId: number): Float32Array {
-  const len = rows[0]?.length ?? 0;
-  const out = new Float32Array(rows.length * len);
-  rows.forEach((r, b) => (out[b * len + pooledIndex(r, eosTokenId)] = 1));
-  return out;
+/** Flat row index of each sequence's pooled position in the [B·L, D] hidden states. */
+export function pooledRows(rows: readonly (readonly number[])[], eosTokenId: number): number[] {
+  return rows.map((r, b) => b * r.length + pooledIndex(r, eosTokenId));
 }

@@ -1,1 +1,1 @@
-export { TaesdDecoder, parseTaesdConfig, relu, type TaesdConfig } from "./taesd.ts";
+export { TaesdDecoder, parseTaesdConfig, type TaesdConfig } from "./taesd.ts";

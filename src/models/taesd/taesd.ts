@@ -6,7 +6,7 @@
  */
 import type { Gpu } from "../../gpu/runtime.ts";
 import { Tensor } from "../../gpu/tensor.ts";
-import { sigmoid, silu } from "../../ops/activation.ts";
+import { relu, tanh } from "../../ops/activation.ts";
 import { add } from "../../ops/binary.ts";
 import { conv2d } from "../../ops/conv2d.ts";
 import { scale } from "../../ops/scale.ts";
@@ -45,29 +45,13 @@ export function parseTaesdConfig(raw: Record<string, unknown>): TaesdConfig {
   return cfg;
 }
 
-/** 2^60: scaling by a power of two is exact, and pushes every |x| > 1e-16 where SiLU is x or −0. */
-const RELU_GAIN = 2 ** 60;
-
-/**
- * ReLU from the ops we have (no relu activation yet): silu(x·2^60)/2^60 equals max(x, 0) exactly for
- * |x| > ~1e-16 (sigmoid saturates to exactly 1 or 0 there) and is within 1e-16 of it below.
- */
-export async function relu(gpu: Gpu, x: Tensor): Promise<Tensor> {
-  const up = await scale(gpu, x, RELU_GAIN);
-  const s = await silu(gpu, up);
-  up.dispose();
-  const y = await scale(gpu, s, 1 / RELU_GAIN);
-  s.dispose();
-  return y;
-}
-
-/** tanh(x/3)·3 = 6·sigmoid(2x/3) − 3 (no tanh op; absolute error ~4e-7 from the cancellation near 0). */
+/** diffusers' latent clamp tanh(x/3)·3 (x/3 as a multiply by 1/3: within 1 ulp of torch's division). */
 async function clampLatents(gpu: Gpu, z: Tensor): Promise<Tensor> {
-  const a = await scale(gpu, z, 2 / 3);
-  const s = await sigmoid(gpu, a);
+  const a = await scale(gpu, z, 1 / 3);
+  const t = await tanh(gpu, a);
   a.dispose();
-  const y = await scale(gpu, s, 6, -3);
-  s.dispose();
+  const y = await scale(gpu, t, 3);
+  t.dispose();
   return y;
 }
 

@@ -1,5 +1,6 @@
-// The activation of a matmul epilogue, picked by one ACT_* define (NONE, SILU, GELU_ERF, GELU_TANH,
-// QUICK_GELU, SIGMOID); same formulas as activation.wgsl.
+// The activation function, picked by one ACT_* define (NONE, SILU, GELU_ERF, GELU_TANH, QUICK_GELU,
+// SIGMOID, RELU, TANH). Defined once: the elementwise activation kernel and the matmul/conv epilogues
+// both include it.
 #include "include/math.wgsl"
 
 fn apply_activation(v: f32) -> f32 {
@@ -17,6 +18,12 @@ fn apply_activation(v: f32) -> f32 {
 #endif
 #if ACT_SIGMOID
   return sigmoid_f32(v);
+#endif
+#if ACT_RELU
+  return max(v, 0.0);
+#endif
+#if ACT_TANH
+  return tanh_f32(v);
 #endif
 #if ACT_NONE
   return v;
