@@ -47,6 +47,14 @@ export class Tensor {
     return new Tensor([...shape], this.dtype, this.binding().buffer, this.byteOffset, this.byteLength);
   }
 
+  /** The same buffer under another shape, taking over ownership (this tensor must not be used after). */
+  reshape(shape: readonly number[]): Tensor {
+    const v = this.view(shape);
+    const moved = new Tensor(v.shape, this.dtype, this.buffer, this.byteOffset, this.byteLength, this.pool);
+    this.disposed = true; // ownership moved: disposing the old handle must not release the buffer
+    return moved;
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

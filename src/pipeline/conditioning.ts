@@ -25,19 +25,12 @@ export interface Conditioning {
 async function concatRows(gpu: Gpu, a: Tensor, b: Tensor, along: "batch" | "last"): Promise<Tensor> {
   if (along === "batch") {
     const out = await concatChannels(gpu, a.view([1, a.numel, 1, 1]), b.view([1, b.numel, 1, 1]));
-    return viewOwned(out, [a.shape[0]! + b.shape[0]!, ...a.shape.slice(1)]);
+    return out.reshape([a.shape[0]! + b.shape[0]!, ...a.shape.slice(1)]);
   }
   const last = (t: Tensor) => t.shape[t.rank - 1]!;
   const rows = a.numel / last(a);
   const out = await concatChannels(gpu, a.view([rows, last(a), 1, 1]), b.view([rows, last(b), 1, 1]));
-  return viewOwned(out, [...a.shape.slice(0, -1), last(a) + last(b)]);
-}
-
-/** Reshapes a freshly made tensor, keeping pool ownership with the new shape. */
-function viewOwned(t: Tensor, shape: number[]): Tensor {
-  const v = t.view(shape);
-  // The view shares the buffer; give it the dispose of the original.
-  return Object.assign(v, { dispose: () => t.dispose() });
+  return out.reshape([...a.shape.slice(0, -1), last(a) + last(b)]);
 }
 
 let traceCall = 0;

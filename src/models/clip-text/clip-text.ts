@@ -11,7 +11,7 @@ import { linear } from "../../ops/linear.ts";
 import { matmul } from "../../ops/matmul.ts";
 import { ModelWeights, type WeightSource } from "../weights.ts";
 import { parseClipTextConfig, type ClipTextConfig } from "./config.ts";
-import { clipEncoderLayer, layerNormLayer, leadingRows, view, type ClipHook } from "./encoder-layer.ts";
+import { clipEncoderLayer, layerNormLayer, leadingRows, type ClipHook } from "./encoder-layer.ts";
 import { checkedIds, idRows, pooledRows, type TokenIds } from "./ids.ts";
 import { gatherRows } from "../../ops/gather.ts";
 
@@ -114,8 +114,7 @@ export class ClipTextModel {
 
     const flatIds = checkedIds(rows, cfg.vocabSize);
     let x = await gpu.scope("text_model.embeddings", async () => {
-      const rowsOut = await gatherRows(gpu, w.get("embeddings.token_embedding.weight", [cfg.vocabSize, d]), flatIds);
-      const tok = Object.assign(rowsOut.view([batch, len, d]), { dispose: () => rowsOut.dispose() });
+      const tok = (await gatherRows(gpu, w.get("embeddings.token_embedding.weight", [cfg.vocabSize, d]), flatIds)).reshape([batch, len, d]);
       const pos = leadingRows(w.get("embeddings.position_embedding.weight", [cfg.maxPositions, d]), len);
       const e = await add(gpu, tok, pos);
       tok.dispose();

@@ -14,13 +14,6 @@ import type { ClipEncoderConfig } from "./config.ts";
 /** Called with each hooked module's output (transformers module names); read it before returning. */
 export type ClipHook = (module: string, t: Tensor) => void | Promise<void>;
 
-/** A reshaped view sharing `t`'s buffer (no copy, never frees it): dispose `t` once both are dead. */
-export function view(t: Tensor, shape: readonly number[]): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (n !== t.numel) throw new Error(`clip: cannot view ${t} as [${shape.join(", ")}] (${n} elements)`);
-  return new Tensor([...shape], t.dtype, t.buffer, t.byteOffset, t.byteLength);
-}
-
 /** The first `rows` rows of a row-major [R, C] tensor as a view (offset 0, so no alignment issue). */
 export function leadingRows(t: Tensor, rows: number): Tensor {
   const [r, c] = t.shape as [number, number];

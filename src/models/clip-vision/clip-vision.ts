@@ -12,7 +12,7 @@ import { linear } from "../../ops/linear.ts";
 import { matmul } from "../../ops/matmul.ts";
 import { nchwToTokens } from "../../ops/transpose.ts";
 import { parseEncoderConfig, type ClipEncoderConfig } from "../clip-text/config.ts";
-import { clipEncoderLayer, layerNormLayer, view, type ClipHook } from "../clip-text/encoder-layer.ts";
+import { clipEncoderLayer, layerNormLayer, type ClipHook } from "../clip-text/encoder-layer.ts";
 import { ModelWeights, type WeightSource } from "../weights.ts";
 
 export interface ClipVisionConfig extends ClipEncoderConfig {
@@ -87,11 +87,11 @@ export class ClipVisionModel {
       p.dispose();
       await hook("patch_embeds", patches);
       // [B, 1, D] class rows and [B, 49, D] patches, concatenated along tokens as NCHW channels with W = 1.
-      const cls = await add(gpu, zeros, view(w.get("embeddings.class_embedding", [d]), [1, 1, d, 1]));
-      const cat = await concatChannels(gpu, cls, view(patches, [b, tokens - 1, d, 1]));
+      const cls = await add(gpu, zeros, w.get("embeddings.class_embedding", [d]).view([1, 1, d, 1]));
+      const cat = await concatChannels(gpu, cls, patches.view([b, tokens - 1, d, 1]));
       cls.dispose();
       patches.dispose();
-      const e = await add(gpu, view(cat, [b, tokens, d]), w.get("embeddings.position_embedding.weight", [tokens, d]));
+      const e = await add(gpu, cat.view([b, tokens, d]), w.get("embeddings.position_embedding.weight", [tokens, d]));
       cat.dispose();
       return e;
     });
@@ -111,7 +111,7 @@ export class ClipVisionModel {
     const cls = await matmul(gpu, select, x);
     select.dispose();
     x.dispose();
-    const pooled = await layerNormLayer(gpu, w, "post_layernorm", view(cls, [b, d]), cfg.layerNormEps);
+    const pooled = await layerNormLayer(gpu, w, "post_layernorm", cls.view([b, d]), cfg.layerNormEps);
     cls.dispose();
     await hook("pooler_output", pooled);
     const p = cfg.projectionDim;

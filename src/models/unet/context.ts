@@ -50,13 +50,6 @@ export function weight(ctx: UnetContext, name: string, shape: readonly number[])
   return ctx.weights.get(name, shape);
 }
 
-/** A reshaped view sharing `t`'s buffer (no copy). The view never frees the buffer: dispose `t` once both are dead. */
-export function view(t: Tensor, shape: readonly number[]): Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (n !== t.numel) throw new Error(`unet: cannot view ${t} as [${shape.join(", ")}] (${n} elements)`);
-  return new Tensor([...shape], t.dtype, t.buffer, t.byteOffset, t.byteLength);
-}
-
 export async function emit(ctx: UnetContext, module: string, t: Tensor): Promise<void> {
   if (ctx.hook) await ctx.hook(module, t);
 }

@@ -8,7 +8,7 @@ import { add } from "../../ops/binary.ts";
 import { concatChannels } from "../../ops/concat.ts";
 import { addTimeEmbedding, timestepEmbedding } from "../../ops/embeddings.ts";
 import type { UnetConfig } from "./config.ts";
-import { emit, linearLayer, view, type UnetContext } from "./context.ts";
+import { emit, linearLayer, type UnetContext } from "./context.ts";
 
 /** The host-computed sinusoidal embeddings of one call, uploaded (the only per-step CPU work). */
 export interface TimeProjections {
@@ -73,10 +73,10 @@ export async function conditioningEmbedding(ctx: UnetContext, inputs: Conditioni
       `unet: text_embeds [${text.shape.join(", ")}] + time_ids embedding [${timeProj.shape.join(", ")}] must give [${batch}, ${projectionInputDim}] (projection_class_embeddings_input_dim)`,
     );
   }
-  await emit(ctx, "add_time_proj", view(timeProj, [(batch * timeWidth) / timeEmbedDim, timeEmbedDim]));
+  await emit(ctx, "add_time_proj", timeProj.view([(batch * timeWidth) / timeEmbedDim, timeEmbedDim]));
   // concat([text_embeds, time embeds], -1) as a channel concat of [B, C, 1, 1] views.
-  const cat = await concatChannels(gpu, view(text, [batch, text.shape[1]!, 1, 1]), view(timeProj, [batch, timeWidth, 1, 1]));
-  const aug = await timestepMlp(ctx, "add_embedding", view(cat, [batch, projectionInputDim]), cfg.timeEmbedDim);
+  const cat = await concatChannels(gpu, text.view([batch, text.shape[1]!, 1, 1]), timeProj.view([batch, timeWidth, 1, 1]));
+  const aug = await timestepMlp(ctx, "add_embedding", cat.view([batch, projectionInputDim]), cfg.timeEmbedDim);
   cat.dispose();
   await emit(ctx, "add_embedding", aug);
   const out = await add(gpu, temb, aug);

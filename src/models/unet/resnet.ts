@@ -1,7 +1,7 @@
 /** diffusers ResnetBlock2D (time_embedding_norm "default", SiLU, output_scale_factor 1). */
 import type { Tensor } from "../../gpu/tensor.ts";
 import { add } from "../../ops/binary.ts";
-import { convLayer, groupNormLayer, linearLayer, view, type UnetContext } from "./context.ts";
+import { convLayer, groupNormLayer, linearLayer, type UnetContext } from "./context.ts";
 
 /**
  * h = conv2(silu(norm2(conv1(silu(norm1(x))) + time_emb_proj(silu(temb))))), out = shortcut(x) + h.
@@ -16,7 +16,7 @@ export async function resnetBlock(ctx: UnetContext, module: string, x: Tensor, t
   n1.dispose();
   const t = await linearLayer(ctx, `${module}.time_emb_proj`, tembAct, outChannels);
   // [B, C] → [B, C, 1, 1] so the add broadcasts over H, W.
-  const withTime = await add(gpu, c1, view(t, [batch, outChannels, 1, 1]));
+  const withTime = await add(gpu, c1, t.view([batch, outChannels, 1, 1]));
   c1.dispose();
   t.dispose();
   const n2 = await groupNormLayer(ctx, `${module}.norm2`, withTime, eps, true);

@@ -71,7 +71,7 @@ function projection(ctx: VaeBlockContext, module: string, names: readonly [strin
   const name = ctx.weights.has(`${module}.${names[0]}.weight`) ? names[0] : names[1];
   const shape = ctx.weights.shape(`${module}.${name}.weight`);
   const w = ctx.weights.get(`${module}.${name}.weight`, shape.length === 4 ? [c, c, 1, 1] : [c, c]);
-  return linear(ctx.gpu, x, shape.length === 4 ? view(w, [c, c]) : w, ctx.weights.get(`${module}.${name}.bias`, [c]));
+  return linear(ctx.gpu, x, shape.length === 4 ? w.view([c, c]) : w, ctx.weights.get(`${module}.${name}.bias`, [c]));
 }
 
 /**
@@ -96,7 +96,7 @@ export async function midAttention(ctx: VaeBlockContext, module: string, x: Tens
   } else {
     // kᵀ per batch is k's NCHW layout [B, C, H·W].
     const kt = await tokensToNchw(gpu, k, h, w);
-    const s = await matmul(gpu, q, view(kt, [b, c, h * w]));
+    const s = await matmul(gpu, q, kt.view([b, c, h * w]));
     kt.dispose();
     const scaled = await scale(gpu, s, 1 / Math.sqrt(c));
     s.dispose();
