@@ -41,7 +41,7 @@ type Measured = Pick<Row, "status" | "detail" | "timing">;
 
 function failure(e: unknown): Measured {
   const msg = (e as Error).message ?? String(e);
-  // A missing module is stubbed by build.mjs with this message: the op is not written yet.
+  // A peer without the op (or a variant we do not have) says so in its message.
   if (/not implemented/i.test(msg)) return { status: "not implemented", detail: msg.split("\n")[0] };
   return { status: "error", detail: msg.split("\n")[0] };
 }

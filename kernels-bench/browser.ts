@@ -33,7 +33,7 @@ function serve(root: string): Promise<Server> {
 export async function runInChromium(root: string, opts: { quick: boolean; only?: string }): Promise<PageResults> {
   const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
   if (!chromium) return { adapter: "", rows: [], done: true, error: "Debian chromium not found (npm test installs it)" };
-  if (!existsSync(join(root, "dist/bench/kernels-page.js"))) return { adapter: "", rows: [], done: true, error: "dist/bench/kernels-page.js is not built (node kernels-bench/build.mjs)" };
+  if (!existsSync(join(root, "dist/bench/kernels-page.js"))) return { adapter: "", rows: [], done: true, error: "dist/bench/kernels-page.js is not built (node scripts/build.mjs)" };
   mkdirSync(join(root, ".cache"), { recursive: true });
   writeFileSync(join(root, ".cache/kernels-bench.html"), `<!doctype html><meta charset="utf-8"><script type="module" src="/dist/bench/kernels-page.js"></script>`);
   const { default: puppeteer } = await import("puppeteer-core");

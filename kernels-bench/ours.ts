@@ -1,8 +1,7 @@
 /**
  * Runs a case with our ops (src/ops) on a `Gpu`: builds seeded inputs once, then each timed run
  * records the op, waits for the queue, and reads the GPU time from timestamp queries when the
- * adapter has them (gpu.startProfiling / stopProfiling). An op whose module does not exist yet is
- * stubbed by build.mjs and throws "not implemented", which the bench reports as such.
+ * adapter has them (gpu.startProfiling / stopProfiling).
  */
 import { attention } from "../src/ops/attention.ts";
 import { conv2d } from "../src/ops/conv2d.ts";

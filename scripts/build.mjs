@@ -32,14 +32,6 @@ const node = { ...common, platform: "node", external: ["webgpu", "puppeteer-core
 const browser = { ...common, platform: "browser", conditions: ["browser"] };
 const cli = { ...node, banner: { js: "#!/usr/bin/env node" } };
 
-const exists = (p) => {
-  try {
-    statSync(join(root, p));
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const jobs = [
   build({ ...node, entryPoints: [join(root, "src/index.ts")], outfile: join(root, "dist/node/index.js") }),
@@ -50,6 +42,10 @@ const jobs = [
   build({ ...browser, entryPoints: [join(root, "test/browser/page.ts")], outfile: join(root, "dist/test/browser-tests.js") }),
   build({ ...browser, entryPoints: [join(root, "examples/web-app/main.ts")], outfile: join(root, "dist/examples/web-app.js") }),
 ];
-if (exists("weights-tools/cli.ts")) jobs.push(build({ ...cli, entryPoints: [join(root, "weights-tools/cli.ts")], outfile: join(root, "dist/cli/weights-tools.js") }));
-if (exists("kernels-bench/page.ts")) jobs.push(build({ ...browser, entryPoints: [join(root, "kernels-bench/page.ts")], outfile: join(root, "dist/bench/kernels-page.js") }));
+jobs.push(build({ ...cli, entryPoints: [join(root, "weights-tools/cli.ts")], outfile: join(root, "dist/cli/weights-tools.js") }));
+// Kernel benchmarks: the Node runner (peers stay external, loaded from node_modules) and its page.
+jobs.push(
+  build({ ...node, entryPoints: [join(root, "kernels-bench/run.ts")], outfile: join(root, "dist/bench/run.js"), external: [...node.external, "@tensorflow/*", "onnxruntime-web", "onnxruntime-web/*"] }),
+  build({ ...browser, entryPoints: [join(root, "kernels-bench/page.ts")], outfile: join(root, "dist/bench/kernels-page.js") }),
+);
 await Promise.all(jobs);
