@@ -1,6 +1,6 @@
 /**
  * qsched-gpu: few-step text-to-image diffusion on WebGPU with hand-written WGSL kernels,
- * int8/int4 weights and Q-Sched coefficients. This entry exports the device layer and ops;
+ * int8/int4 weights and Q-Sched coefficients. This entry exports the pipeline, the device layer and ops;
  * the scheduler is also importable alone as `qsched-gpu/scheduler`.
  */
 export { getDevice, createDevice, GpuContext, type GpuCapabilities, type DeviceOptions } from "./gpu/device.ts";

@@ -1,4 +1,5 @@
-import { platformGpu, platformName, type NodeAdapterChoice } from "#platform";
+import { platformGpu, platformName } from "#platform";
+import type { NodeAdapterChoice } from "./adapter-choice.ts";
 import { GpuDeviceError } from "./errors.ts";
 
 /** Optional features we use when the adapter has them. */

@@ -1,6 +1,6 @@
 import shaderFiles from "qsched:shaders";
 
-export type NodeAdapterChoice = "auto" | "lavapipe" | "swiftshader" | "system";
+import type { NodeAdapterChoice } from "../gpu/adapter-choice.ts";
 
 /** The browser's `navigator.gpu`. */
 export async function platformGpu(_choice?: NodeAdapterChoice): Promise<{ gpu: GPU; icd?: string }> {

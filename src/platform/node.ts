@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 const LAVAPIPE_ICD = "/usr/share/vulkan/icd.d/lvp_icd.json";
 const SWIFTSHADER_ICDS = ["/usr/lib/chromium/vk_swiftshader_icd.json", "/usr/lib/chromium-browser/vk_swiftshader_icd.json"];
 
-export type NodeAdapterChoice = "auto" | "lavapipe" | "swiftshader" | "system";
+import type { NodeAdapterChoice } from "../gpu/adapter-choice.ts";
 
 /**
  * Points the Vulkan loader at a CPU driver when nothing else is configured: lavapipe first (f16,
