@@ -68,6 +68,7 @@ export class QSchedPipeline {
       const unetC = await openComponent(opened.source, "unet", opts.onProgress);
       check();
       const unet = Unet.load(gpu, unetC.tensors, unetC.config, quant === "none" ? {} : { quant: QUANT_FORMATS[SCHEME_IDS[quant]] });
+      unetC.tensors.release(); // every weight is on the GPU now (Unet.load uploads all of them)
       loaded.push(unet);
       const text: TextStack[] = [];
       const encoders = opened.kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];

@@ -75,7 +75,7 @@ export class Unet {
     readonly quantized: QuantizedLinears | null,
   ) {}
 
-  /** Parses the config (rejecting unsupported options by name) and quantizes linears if asked; float weights upload on first use. */
+  /** Parses the config (rejecting unsupported options by name), quantizes linears if asked, uploads every weight. */
   static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: UnetLoadOptions = {}): Unet {
     const config = parseUnetConfig(rawConfig);
     const prefix = opts.prefix ?? "";
