@@ -115,9 +115,15 @@ export function parseCalibrateArgs(argv: readonly string[]): CliOptions {
   return o as CliOptions;
 }
 
-/** Default scorer: none until the GPU CLIP models are wired in by the bin. */
+/** Library callers must pass `loadScorer` (the qsched-gpu bin passes the GPU CLIP scorer). */
 async function unavailableScorer(): Promise<ImageScorer> {
-  throw new Error("CLIP scorer not available: calibration needs a CLIP image/text scorer (src/models/clip-vision, src/models/clip-text), which is not wired into this build yet");
+  throw new Error("CLIP scorer not available: pass deps.loadScorer (the qsched-gpu bin uses loadClipScorer from src/calibration/clip-scorer.ts)");
+}
+
+/** The model's id in coefficient files and journals: a URL as is, a folder by its name (not its absolute path). */
+export function modelId(src: string): string {
+  if (/^https?:\/\//.test(src)) return src;
+  return src.replace(/[\\/]+$/, "").split(/[\\/]/).pop() || src;
 }
 
 async function pipelineGenerator(req: GeneratorRequest): Promise<{ generate: CandidateGenerator; dispose?: () => void }> {
@@ -171,7 +177,7 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
     let generatedMs = 0;
     let last = Date.now();
     const result = await calibrate({
-      model: opts.model,
+      model: modelId(opts.model),
       scheme: opts.quant,
       steps: opts.steps,
       generate: gen.generate,

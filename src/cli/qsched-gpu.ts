@@ -1,12 +1,64 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ImageScorer } from "../calibration/image-scorer.ts";
 import { verifyFolder, formatResult } from "../verify/run.ts";
 import { verifyKinds } from "../verify/registry.ts";
 
 const USAGE = `usage: qsched-gpu verify <fixture-folder> [--tol X] [--quiet]
   Runs every case of a fixture folder (its manifest.json "kind" picks the checks) and ends with
-  "N passed, M failed". --tol sets the per-tensor bound on max|a-b| / max(max|b|, 1).`;
+  "N passed, M failed". --tol sets the per-tensor bound on max|a-b| / max(max|b|, 1).
+       qsched-gpu calibrate [--model <src>] [--clip <src>] [options]   (qsched-gpu calibrate --help)
+  Finds Q-Sched (m, s) by JAQ. Default model: the embedded toy-shapes; default scorer: <model>/clip-scorer.`;
+
+/** The embedded toy-shapes model: models/toy-shapes above this file (src/cli or dist/cli). */
+function embeddedToyFolder(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++, dir = dirname(dir)) {
+    const p = join(dir, "models", "toy-shapes");
+    if (existsSync(join(p, "model_index.json"))) return p;
+  }
+  return undefined;
+}
+
+/**
+ * The calibration scorer: `--clip <src>`, else the model's own `clip-scorer/` (the toy ships one). A scorer without
+ * a text tower borrows the model's text_encoder and tokenizer. The scorer gets its own Gpu on the shared device.
+ */
+async function loadScorer(clipSource: string | undefined, modelSource: string): Promise<ImageScorer> {
+  const { Gpu } = await import("../gpu/runtime.ts");
+  const { loadClipScorer } = await import("../calibration/clip-scorer.ts");
+  const { resolveSource } = await import("../pipeline/load.ts");
+  let clip = clipSource;
+  if (!clip) {
+    if (!(await (await resolveSource(modelSource)).exists("clip-scorer/config.json"))) {
+      throw new Error(`${modelSource} has no clip-scorer/ folder; pass --clip <CLIPModel folder or URL>`);
+    }
+    clip = `${modelSource.replace(/[\\/]+$/, "")}/clip-scorer`;
+  }
+  return loadClipScorer(await Gpu.create(), clip, modelSource);
+}
+
+async function calibrate(rest: string[]): Promise<number> {
+  const { main: calibrateMain, CALIBRATE_USAGE } = await import("./calibrate.ts");
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(CALIBRATE_USAGE.replace("--model <src>", "[--model <src>]"));
+    return 0;
+  }
+  if (!rest.includes("--model")) {
+    const toy = embeddedToyFolder();
+    if (!toy) {
+      console.error("qsched-gpu calibrate: no --model given and the embedded toy-shapes model (models/toy-shapes) is missing");
+      return 2;
+    }
+    rest = ["--model", toy, ...rest];
+  }
+  return calibrateMain(rest, { loadScorer });
+}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === "calibrate") return calibrate(rest);
   if (cmd !== "verify") {
     console.error(USAGE);
     return 2;

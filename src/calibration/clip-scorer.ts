@@ -1,0 +1,192 @@
+/**
+ * The real `ImageScorer`: our GPU CLIP towers. Image embeds = visual_projection(post-LN class token) of the
+ * CLIPImageProcessor-preprocessed image; text embeds = text_projection(pooled EOS row).
+ *
+ * A scorer folder may ship without its text tower (the toy's `clip-scorer/` keeps only `vision_model.*`,
+ * `visual_projection.weight`, `text_projection.weight`, `logit_scale`, because its text tower is the pipeline's
+ * text_encoder bit for bit). Then the `text_model.*` weights and the tokenizer come from `textTowerFolder`.
+ */
+import type { Gpu } from "../gpu/runtime.ts";
+import { ClipTextModel } from "../models/clip-text/clip-text.ts";
+import { tokenizePrompts } from "../models/clip-text/prompt.ts";
+import { ClipVisionModel } from "../models/clip-vision/clip-vision.ts";
+import { clipPixelValues } from "../models/clip-vision/preprocess.ts";
+import type { WeightSource as TensorSource } from "../models/weights.ts";
+import { tensorSourceOf } from "../pipeline/component-tensors.ts";
+import { resolveSource } from "../pipeline/load.ts";
+import type { GeneratedImage } from "../pipeline/types.ts";
+import { CLIPTokenizer } from "../tokenizer/clip-tokenizer.ts";
+import { loadComponent } from "../weights/diffusers/component.ts";
+import type { WeightSource as FileSource } from "../weights/sources/types.ts";
+import type { ImageScorer } from "./image-scorer.ts";
+
+/** Rows per text forward: bounds the [B, 77, D] activations; prompt sets are embedded once, so this is not tuned. */
+const TEXT_BATCH = 16;
+/** Images per vision forward; small images, so this only bounds activation memory for large batches. */
+const IMAGE_BATCH = 16;
+
+export interface ClipScorer extends ImageScorer {
+  /** Processor sizes the images are brought to (shortest edge, then center crop). */
+  readonly imageSize: { shortestEdge: number; crop: number };
+  dispose(): void;
+}
+
+async function readJson(src: FileSource, path: string): Promise<Record<string, unknown>> {
+  try {
+    return JSON.parse(await src.readText(path)) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`CLIP scorer: ${src.locate(path)}: ${(e as Error).message}`);
+  }
+}
+
+/** A component's tensors, read into memory (the caller uploads, then releases them). */
+async function componentTensors(src: FileSource, component: string) {
+  const comp = await loadComponent(src, component);
+  try {
+    return { config: comp.config, tensors: await tensorSourceOf(comp) };
+  } finally {
+    await comp.close();
+  }
+}
+
+/** The CLIPImageProcessor sizes, with the transformers defaults (224) when the file or a field is missing. */
+async function processorSizes(src: FileSource): Promise<{ shortestEdge: number; crop: number }> {
+  if (!(await src.exists("preprocessor_config.json"))) return { shortestEdge: 224, crop: 224 };
+  const p = await readJson(src, "preprocessor_config.json");
+  const size = p.size as { shortest_edge?: number } | number | undefined;
+  const crop = p.crop_size as { height?: number; width?: number } | number | undefined;
+  const shortestEdge = typeof size === "number" ? size : (size?.shortest_edge ?? 224);
+  const c = typeof crop === "number" ? crop : (crop?.height ?? 224);
+  if (typeof crop === "object" && crop.width !== undefined && crop.width !== c) throw new Error(`CLIP scorer: non-square crop_size ${JSON.stringify(crop)} is not supported`);
+  return { shortestEdge, crop: c };
+}
+
+/** The tokenizer in the first of `candidates` (source, folder) that holds vocab.json and merges.txt. */
+async function findTokenizer(candidates: readonly [FileSource, string][]): Promise<CLIPTokenizer> {
+  for (const [src, folder] of candidates) {
+    const at = (f: string) => (folder ? `${folder}/${f}` : f);
+    if ((await src.exists(at("vocab.json"))) && (await src.exists(at("merges.txt")))) {
+      // Pad token left at the default: the text tower is causal and pools at the EOS, so what follows the EOS
+      // never changes text_embeds (toy model card; the "!"-padded fixture rows check the same).
+      return CLIPTokenizer.fromFiles(await src.readText(at("vocab.json")), await src.readText(at("merges.txt")));
+    }
+  }
+  throw new Error(`CLIP scorer: no tokenizer (vocab.json + merges.txt) in ${candidates.map(([s, f]) => s.locate(f || ".")).join(", ")}`);
+}
+
+/** Tensor names of `a`, then of `b` where `a` lacks them (the text tower spliced into a scorer checkpoint). */
+function mergedSource(a: TensorSource, b: TensorSource): TensorSource {
+  const names = [...new Set([...a.names(), ...b.names()])];
+  const pick = (n: string) => (a.has(n) ? a : b);
+  return { where: `${a.where} + ${b.where}`, names: () => names, has: (n) => a.has(n) || b.has(n), shape: (n) => pick(n).shape(n), f32: (n) => pick(n).f32(n) };
+}
+
+/** Parent of a folder path or URL given as a string ("a/b/text_encoder" → "a/b"). */
+function parentOf(path: string): string {
+  const trimmed = path.replace(/[\\/]+$/, "");
+  const i = Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\"));
+  return i <= 0 ? (i === 0 ? "/" : ".") : trimmed.slice(0, i);
+}
+
+/**
+ * Where the text tower and tokenizer come from when the scorer lacks them: `folder` is either a pipeline folder
+ * (its `text_encoder/` and `tokenizer/`) or a text_encoder folder (tokenizer beside it in `../tokenizer`).
+ */
+async function textTowerFrom(folder: string) {
+  const src = await resolveSource(folder);
+  if (await src.exists("text_encoder/config.json")) {
+    return { ...(await componentTensors(src, "text_encoder")), tokenizerCandidates: [[src, "tokenizer"], [src, "text_encoder"]] as [FileSource, string][] };
+  }
+  const parent = await resolveSource(parentOf(folder));
+  return { ...(await componentTensors(src, "")), tokenizerCandidates: [[src, ""], [parent, "tokenizer"]] as [FileSource, string][] };
+}
+
+/** GeneratedImage (RGBA) → CLIP pixel_values [3, crop, crop], resized/cropped as the processor does. */
+export function imagePixelValues(img: GeneratedImage, sizes: { shortestEdge: number; crop: number }): Float32Array {
+  const rgb = new Uint8Array(img.width * img.height * 3);
+  for (let i = 0; i < img.width * img.height; i++) {
+    rgb[i * 3] = img.data[i * 4]!;
+    rgb[i * 3 + 1] = img.data[i * 4 + 1]!;
+    rgb[i * 3 + 2] = img.data[i * 4 + 2]!;
+  }
+  return clipPixelValues({ data: rgb, height: img.height, width: img.width }, sizes.shortestEdge, sizes.crop);
+}
+
+/**
+ * Loads a CLIP scorer from a CLIPModel folder (config.json with text_config/vision_config, model.safetensors,
+ * preprocessor_config.json, optionally tokenizer files). When the folder has no `text_model.*` weights,
+ * `textTowerFolder` must name the pipeline (or its text_encoder folder) whose text encoder is the scorer's tower.
+ */
+export async function loadClipScorer(gpu: Gpu, clipFolder: string, textTowerFolder?: string): Promise<ClipScorer> {
+  const src = await resolveSource(clipFolder);
+  const config = await readJson(src, "config.json");
+  const sizes = await processorSizes(src);
+  const clip = await componentTensors(src, "");
+  const hasTextTower = clip.tensors.has("text_model.embeddings.token_embedding.weight");
+  if (!clip.tensors.has("text_projection.weight")) throw new Error(`CLIP scorer: ${src.label} has no text_projection.weight (a CLIPModel checkpoint is needed)`);
+  let textSource: TensorSource = clip.tensors;
+  let textConfig: Record<string, unknown> = config;
+  let tokenizerCandidates: [FileSource, string][] = [[src, ""], [src, "tokenizer"]];
+  let tower: Awaited<ReturnType<typeof textTowerFrom>> | undefined;
+  if (!hasTextTower) {
+    if (!textTowerFolder) throw new Error(`CLIP scorer: ${src.label} has no text tower (text_model.*); pass the pipeline folder whose text_encoder it shares`);
+    tower = await textTowerFrom(textTowerFolder);
+    textSource = mergedSource(clip.tensors, tower.tensors);
+    // Widths and layer count come from the tower's own config; the projection size from the scorer's.
+    textConfig = { ...tower.config, projection_dim: (config.text_config as Record<string, unknown> | undefined)?.projection_dim ?? config.projection_dim };
+    tokenizerCandidates = [...tokenizerCandidates, ...tower.tokenizerCandidates];
+  }
+  const tokenizer = await findTokenizer(tokenizerCandidates);
+  const vision = ClipVisionModel.load(gpu, clip.tensors, config);
+  if (vision.config.imageSize !== sizes.crop) throw new Error(`CLIP scorer: crop_size ${sizes.crop} differs from the vision tower's image_size ${vision.config.imageSize}`);
+  let text: ClipTextModel;
+  try {
+    text = ClipTextModel.load(gpu, textSource, textConfig);
+  } catch (e) {
+    vision.dispose();
+    throw e;
+  }
+  if (!text.hasProjection) throw new Error("CLIP scorer: the text tower has no text_projection");
+  clip.tensors.release();
+  tower?.tensors.release();
+  const maxLength = text.config.maxPositions;
+
+  return {
+    imageSize: sizes,
+    async embedImages(images) {
+      const out: Float32Array[] = [];
+      const s = sizes.crop;
+      for (let i0 = 0; i0 < images.length; i0 += IMAGE_BATCH) {
+        const chunk = images.slice(i0, i0 + IMAGE_BATCH);
+        const pixels = new Float32Array(chunk.length * 3 * s * s);
+        chunk.forEach((img, i) => pixels.set(imagePixelValues(img, sizes), i * 3 * s * s));
+        gpu.flush();
+        const t = gpu.upload(pixels, [chunk.length, 3, s, s], "f32", "clip_pixel_values");
+        const r = await vision.forward(t);
+        const flat = await gpu.read(r.imageEmbeds);
+        r.dispose();
+        t.dispose();
+        const p = flat.length / chunk.length;
+        for (let i = 0; i < chunk.length; i++) out.push(flat.slice(i * p, (i + 1) * p));
+      }
+      return out;
+    },
+    async embedTexts(texts) {
+      const ids = tokenizePrompts(tokenizer, texts, { maxLength });
+      const out: Float32Array[] = [];
+      for (let i0 = 0; i0 < ids.length; i0 += TEXT_BATCH) {
+        const rows = ids.slice(i0, i0 + TEXT_BATCH);
+        const r = await text.forward(rows);
+        const flat = await gpu.read(r.textEmbeds!);
+        r.dispose();
+        const p = flat.length / rows.length;
+        for (let i = 0; i < rows.length; i++) out.push(flat.slice(i * p, (i + 1) * p));
+      }
+      return out;
+    },
+    dispose() {
+      vision.dispose();
+      text.dispose();
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The GPU CLIP scorer: the toy's clip-scorer (no text tower) merged with the pipeline's text_encoder must embed
+ * like the full toy CLIP (/work/shared/toy-shapes/clip, when present); scores of generated images are finite and
+ * in range; a scorer without a text tower and no tower to borrow fails with a message.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadClipScorer, imagePixelValues } from "../../src/calibration/clip-scorer.ts";
+import { JaqEvaluator } from "../../src/calibration/image-scorer.ts";
+import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
+import { testGpu } from "../helpers/gpu.ts";
+
+const TOY = join(import.meta.dirname, "..", "..", "models", "toy-shapes");
+const SCORER = join(TOY, "clip-scorer");
+const FULL_CLIP = "/work/shared/toy-shapes/clip";
+/** Same weights, same kernels: only op order could differ, so the bound is float32 noise on O(1) values. */
+const EMBED_TOL = 1e-5;
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+/** A deterministic 64×64 RGBA test image: a disc on a two-tone background. */
+function testImage(seed: number, size = 64) {
+  const data = new Uint8ClampedArray(size * size * 4);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const inDisc = (x - size / 2) ** 2 + (y - size / 2) ** 2 < (size / 4) ** 2;
+      const o = (y * size + x) * 4;
+      data.set(inDisc ? [220, 40 + seed * 30, 40, 255] : x < size / 2 ? [40, 80, 220, 255] : [245, 245, 245 - seed * 20, 255], o);
+    }
+  }
+  return { width: size, height: size, data };
+}
+
+describe("loadClipScorer", () => {
+  it.runIf(existsSync(join(FULL_CLIP, "model.safetensors")))("clip-scorer + pipeline text tower embeds like the full toy CLIP (1e-5)", async () => {
+    const gpu = await testGpu();
+    const merged = await loadClipScorer(gpu, SCORER, TOY);
+    const full = await loadClipScorer(gpu, FULL_CLIP);
+    try {
+      const texts = ["a red circle on a blue background", "Good photo.", "Bad photo."];
+      const [mt, ft] = [await merged.embedTexts(texts), await full.embedTexts(texts)];
+      const images = [testImage(0), testImage(2)];
+      const [mi, fi] = [await merged.embedImages(images), await full.embedImages(images)];
+      const textErr = Math.max(...mt.map((e, i) => maxAbsDiff(e, ft[i]!)));
+      const imageErr = Math.max(...mi.map((e, i) => maxAbsDiff(e, fi[i]!)));
+      console.log(`merged vs full CLIP: text ${textErr.toExponential(2)}, image ${imageErr.toExponential(2)}`);
+      expect(mt[0]!.length).toBe(64);
+      expect(textErr).toBeLessThanOrEqual(EMBED_TOL);
+      expect(imageErr).toBeLessThanOrEqual(EMBED_TOL);
+      // Different images must embed differently (not a constant output).
+      expect(maxAbsDiff(mi[0]!, mi[1]!)).toBeGreaterThan(1e-3);
+    } finally {
+      merged.dispose();
+      full.dispose();
+    }
+  }, 180_000);
+
+  it("64×64 images go in unresized; other sizes are resized and cropped to the processor's 64", () => {
+    const sizes = { shortestEdge: 64, crop: 64 };
+    const px = imagePixelValues(testImage(0), sizes);
+    expect(px.length).toBe(3 * 64 * 64);
+    // Pixel (0, 0) is blue (40, 80, 220): (40/255 − mean_r) / std_r.
+    expect(px[0]).toBeCloseTo((40 / 255 - 0.48145466) / 0.26862954, 5);
+    expect(imagePixelValues(testImage(0, 128), sizes).length).toBe(3 * 64 * 64);
+  });
+
+  it("scores of generated toy images are finite and in range", async () => {
+    const gpu = await testGpu();
+    const scorer = await loadClipScorer(gpu, SCORER, TOY);
+    const pipe = await QSchedPipeline.fromPretrained(TOY, { quant: "none" });
+    try {
+      const prompts = ["a large yellow circle on a black background", "two red squares"];
+      const images = [];
+      for (const [i, prompt] of prompts.entries()) images.push((await pipe.generate({ prompt, seed: 900 + i, steps: 4, guidanceScale: 2 })).images[0]!);
+      const s = await new JaqEvaluator(scorer, prompts).score(images);
+      console.log(`generated: CLIPScore ${s.clipScore.toFixed(2)}, CLIP-IQA ${s.clipIqa.map((x) => x.toFixed(3)).join("/")}, JAQ ${s.jaq.toFixed(3)}`);
+      for (const p of s.pairScores) expect(Math.abs(p)).toBeLessThanOrEqual(100);
+      expect(s.clipScore).toBeGreaterThan(0);
+      for (const q of s.clipIqa) expect(q >= 0 && q <= 1).toBe(true);
+      expect(Number.isFinite(s.jaq)).toBe(true);
+    } finally {
+      pipe.dispose();
+      scorer.dispose();
+    }
+  }, 180_000);
+
+  it("a scorer folder without a text tower and no tower to borrow fails naming the fix", async () => {
+    const gpu = await testGpu();
+    await expect(loadClipScorer(gpu, SCORER)).rejects.toThrow(/no text tower.*pipeline folder/);
+  });
+});
