@@ -27,13 +27,17 @@ export class BufferPool {
 
   constructor(private readonly ctx: GpuContext) {}
 
-  acquire(bytes: number, label = "tensor"): GPUBuffer {
+  /**
+   * A buffer of at least `bytes`. `exact` skips the size classes (up to 25 % slack above 1 MiB):
+   * long-lived tensors such as weights are never recycled into other shapes, so they take what they need.
+   */
+  acquire(bytes: number, label = "tensor", exact = false): GPUBuffer {
     const maxBuffer = this.ctx.caps.limits.maxBufferSize;
     if (bytes > maxBuffer) {
       throw new GpuLimitError("maxBufferSize", `${label}: needs a ${bytes}-byte buffer, over the adapter's maxBufferSize of ${maxBuffer} bytes`);
     }
     // Near the limit a size class could overshoot it: then take exactly what is needed.
-    const cls = sizeClass(bytes);
+    const cls = exact ? Math.ceil(bytes / 16) * 16 : sizeClass(bytes);
     const size = cls <= maxBuffer ? cls : Math.ceil(bytes / 4) * 4;
     const list = (this.arena?.free ?? this.free).get(size);
     let buf = list?.pop() ?? (this.arena ? this.free.get(size)?.pop() : undefined);

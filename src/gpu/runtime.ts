@@ -75,10 +75,10 @@ export class Gpu {
   }
 
   /** An uninitialized (or poisoned) tensor from the pool. */
-  empty(shape: readonly number[], dtype: DType, label = "tensor"): Tensor {
+  empty(shape: readonly number[], dtype: DType, label = "tensor", opts: { exact?: boolean } = {}): Tensor {
     const bytes = storageBytes(shape, dtype);
     checkBindingSize(this.ctx, bytes, `${label} [${shape}] ${dtype}`);
-    const buffer = this.pool.acquire(Math.max(bytes, 4), label);
+    const buffer = this.pool.acquire(Math.max(bytes, 4), label, opts.exact);
     const t = new Tensor([...shape], dtype, buffer, 0, Math.max(bytes, 4), this.pool);
     if (this.poisonOutputs) this.poison(t);
     return t;
@@ -89,12 +89,12 @@ export class Gpu {
    * anything still waiting in the unsubmitted encoder, which could otherwise read or overwrite this
    * recycled buffer after the upload.
    */
-  upload(data: HostData, shape: readonly number[], dtype: DType = "f32", label = "input"): Tensor {
+  upload(data: HostData, shape: readonly number[], dtype: DType = "f32", label = "input", opts: { exact?: boolean } = {}): Tensor {
     checkHostLength(shape, dtype, data);
     this.flush();
     const poison = this.poisonOutputs;
     this.poisonOutputs = false; // about to be overwritten anyway
-    const t = this.empty(shape, dtype, label);
+    const t = this.empty(shape, dtype, label, opts);
     this.poisonOutputs = poison;
     const bytes = encodeHost(data, dtype, numel(shape));
     this.device.queue.writeBuffer(t.buffer, t.byteOffset, bytes, 0, Math.min(bytes.byteLength, t.byteLength));

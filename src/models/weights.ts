@@ -69,7 +69,8 @@ export class ModelWeights {
       if (expected && (shape.length !== expected.length || shape.some((d, i) => d !== expected[i]))) {
         throw new OpInputError("weights", `${this.source.where}: tensor "${full}" has shape [${shape.join(", ")}], the model config expects [${expected.join(", ")}]`);
       }
-      t = this.gpu.upload(this.source.f32(full), shape, this.dtype, full);
+      // Weights live as long as the model: exact-size buffers, no size-class slack.
+      t = this.gpu.upload(this.source.f32(full), shape, this.dtype, full, { exact: true });
       this.uploaded.set(full, t);
     } else if (expected && (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))) {
       throw new OpInputError("weights", `${this.source.where}: tensor "${full}" has shape [${t.shape.join(", ")}], the model config expects [${expected.join(", ")}]`);

@@ -42,9 +42,10 @@ export function uploadQuantizedWeight(gpu: Gpu, p: PackedWeight, label = "qweigh
     n: p.n,
     k: p.k,
     groupSize: p.groupSize,
-    codes: gpu.upload(p.words, codesShape(p.format, p.n, p.k), dtype, `${label}.codes`),
-    scales: gpu.upload(p.scales, [p.n, groups], "f32", `${label}.scales`),
-    zeroPoints: p.zeroPoints ? gpu.upload(p.zeroPoints, [p.n, groups], "f32", `${label}.zeros`) : null,
+    // Weights live as long as the model: exact-size buffers, no size-class slack.
+    codes: gpu.upload(p.words, codesShape(p.format, p.n, p.k), dtype, `${label}.codes`, { exact: true }),
+    scales: gpu.upload(p.scales, [p.n, groups], "f32", `${label}.scales`, { exact: true }),
+    zeroPoints: p.zeroPoints ? gpu.upload(p.zeroPoints, [p.n, groups], "f32", `${label}.zeros`, { exact: true }) : null,
   };
 }
 

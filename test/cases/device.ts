@@ -59,6 +59,13 @@ export const deviceCases: KernelCase[] = [
       const t2 = gpu.empty([1001], "f32"); // same 4 KiB class
       assert(t2.buffer === buf, "a buffer of the same size class should be reused");
       t2.dispose();
+      // Weights take exact-size buffers (16-byte aligned), not a size class with up to 25 % slack.
+      const w = gpu.empty([1_000_003], "f32", "weight", { exact: true });
+      assert(w.buffer.size === Math.ceil((4 * 1_000_003) / 16) * 16, `exact buffer is ${w.buffer.size} bytes`);
+      const c = gpu.empty([1_000_003], "f32", "activation");
+      assert(c.buffer.size > w.buffer.size, `size-class buffer ${c.buffer.size} should exceed the exact one`);
+      w.dispose();
+      c.dispose();
       assert(gpu.pool.live === live0, `live bytes ${gpu.pool.live} != ${live0} after dispose`);
     },
   },
