@@ -2,6 +2,7 @@
 // Two passes in f32 (mean, then Σ(x−mean)²) avoid the cancellation of E[x²]−E[x]²; a third writes
 // (x−mean)·rstd·gamma[c] + beta[c], optionally followed by SiLU (SILU define).
 #include "include/elem.wgsl"
+#include "include/workgroup_reduce.wgsl"
 #include "include/math.wgsl"
 
 struct Params { groups: u32, channels_per_group: u32, hw: u32, eps: f32 }
@@ -11,20 +12,6 @@ struct Params { groups: u32, channels_per_group: u32, hw: u32, eps: f32 }
 @group(0) @binding(2) var<storage, read> gamma: array<elem>;
 @group(0) @binding(3) var<storage, read> beta: array<elem>;
 @group(0) @binding(4) var<storage, read_write> y: array<elem>;
-
-var<workgroup> scratch: array<f32, WG_SIZE>;
-
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  scratch[lid] = v;
-  workgroupBarrier();
-  for (var s = WG_SIZE / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { scratch[lid] = scratch[lid] + scratch[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = scratch[0];
-  workgroupBarrier();
-  return r;
-}
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {

@@ -1,6 +1,7 @@
 // LayerNorm over the last dim: one workgroup per row, two f32 passes (mean, then Σ(x−mean)²),
 // then the write; AFFINE adds gamma/beta (without it the shader declares neither binding).
 #include "include/elem.wgsl"
+#include "include/workgroup_reduce.wgsl"
 
 struct Params { rows: u32, cols: u32, eps: f32 }
 
@@ -11,20 +12,6 @@ struct Params { rows: u32, cols: u32, eps: f32 }
 @group(0) @binding(3) var<storage, read> gamma: array<elem>;
 @group(0) @binding(4) var<storage, read> beta: array<elem>;
 #endif
-
-var<workgroup> scratch: array<f32, WG_SIZE>;
-
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-  scratch[lid] = v;
-  workgroupBarrier();
-  for (var s = WG_SIZE / 2u; s > 0u; s = s / 2u) {
-    if (lid < s) { scratch[lid] = scratch[lid] + scratch[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = scratch[0];
-  workgroupBarrier();
-  return r;
-}
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
