@@ -11,7 +11,8 @@ import type { QSchedOption, QuantScheme } from "../pipeline/types.ts";
 import { runSmokeDemo } from "./smoke-demo.ts";
 
 const USAGE = `usage: npm run demo -- [--prompt TEXT] [--seed N] [--steps N] [--guidance G] [--quant none|w8a8|w4a8|w8a16|w4a16]
-                     [--qsched m,s|auto|coeffs.json] [--width W] [--height H] [--out file.png] [--model folder|url] [--smoke]`;
+                     [--policy torchao|all] [--qsched m,s|auto|coeffs.json] [--width W] [--height H] [--out file.png]
+                     [--model folder|url] [--smoke]`;
 
 /** The embedded default model (models/toy-shapes in the package). */
 export function defaultModelFolder(): string {
@@ -30,6 +31,7 @@ interface DemoArgs {
   steps?: number;
   guidance?: number;
   quant: QuantScheme;
+  policy: "torchao" | "all";
   qsched: QSchedOption;
   width?: number;
   height?: number;
@@ -39,7 +41,7 @@ interface DemoArgs {
 }
 
 export function parseDemoArgs(argv: string[]): DemoArgs {
-  const a: DemoArgs = { prompt: "a red circle on a blue background", seed: 100, quant: "none", qsched: null, out: "demo-output/demo.png", smoke: false };
+  const a: DemoArgs = { prompt: "a red circle on a blue background", seed: 100, quant: "none", policy: "torchao", qsched: null, out: "demo-output/demo.png", smoke: false };
   const num = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n)) throw new Error(`${flag} expects a number, got ${JSON.stringify(v)}\n${USAGE}`);
@@ -56,6 +58,11 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
       case "--width": a.width = num(flag, v); i++; break;
       case "--height": a.height = num(flag, v); i++; break;
       case "--quant": a.quant = (v ?? "") as QuantScheme; i++; break;
+      case "--policy":
+        if (v !== "torchao" && v !== "all") throw new Error(`--policy expects torchao or all, got ${JSON.stringify(v)}`);
+        a.policy = v;
+        i++;
+        break;
       case "--out": a.out = v ?? ""; i++; break;
       case "--model": a.model = v; i++; break;
       case "--qsched": a.qsched = parseQSchedArg(v); i++; break;
@@ -87,9 +94,9 @@ async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
   let qsched = args.qsched;
   if (typeof qsched === "string" && qsched !== "auto") qsched = (await import("node:fs")).readFileSync(qsched, "utf8");
-  const pipe = await QSchedPipeline.fromPretrained(model, { quant: args.quant, qsched });
+  const pipe = await QSchedPipeline.fromPretrained(model, { quant: args.quant, policy: args.policy, qsched });
   const tLoad = performance.now() - t0;
-  console.log(`model:    ${args.model ?? "embedded toy-shapes (models/toy-shapes)"} — ${pipe.kind}, quant ${args.quant}`);
+  console.log(`model:    ${args.model ?? "embedded toy-shapes (models/toy-shapes)"} — ${pipe.kind}, quant ${args.quant}${args.quant !== "none" ? ` (policy ${args.policy})` : ""}`);
   console.log(`adapter:  ${pipe.gpu.ctx.describe()}`);
   const res = await pipe.generate({
     prompt: args.prompt,

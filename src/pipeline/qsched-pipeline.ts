@@ -67,7 +67,7 @@ export class QSchedPipeline {
       };
       const unetC = await openComponent(opened.source, "unet", opts.onProgress);
       check();
-      const unet = Unet.load(gpu, unetC.tensors, unetC.config, quant === "none" ? {} : { quant: QUANT_FORMATS[SCHEME_IDS[quant]] });
+      const unet = Unet.load(gpu, unetC.tensors, unetC.config, quant === "none" ? {} : { quant: QUANT_FORMATS[SCHEME_IDS[quant]], policy: opts.policy ?? "torchao" });
       unetC.tensors.release(); // every weight is on the GPU now (Unet.load uploads all of them)
       loaded.push(unet);
       const text: TextStack[] = [];

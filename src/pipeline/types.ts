@@ -14,6 +14,8 @@ export interface LoadProgress {
 
 export interface FromPretrainedOptions {
   quant?: QuantScheme;
+  /** Which UNet weights `quant` applies to: torchao's nn.Linear set (default) or `all` (convolutions too). */
+  policy?: "torchao" | "all";
   qsched?: QSchedOption;
   dtype?: "f32" | "f16";
   onProgress?: (p: LoadProgress) => void;

@@ -6,7 +6,7 @@
 import type { Gpu } from "../../gpu/runtime.ts";
 import { Tensor } from "../../gpu/tensor.ts";
 import type { Activation } from "../../ops/activation.ts";
-import { conv2d } from "../../ops/conv2d.ts";
+import { conv2d, type QuantizedConvWeight } from "../../ops/conv2d.ts";
 import { linear as linearOp } from "../../ops/linear.ts";
 import { groupNorm as groupNormOp } from "../../ops/norms.ts";
 import type { QuantizedWeight } from "../../ops/quant-weight.ts";
@@ -37,6 +37,8 @@ export interface UnetContext {
   weights: ModelWeights;
   /** Quantized nn.Linear weights by module name (e.g. "mid_block.attentions.0.proj_in"). */
   quantized: ReadonlyMap<string, QuantizedWeight>;
+  /** Convs quantized at load (policy `all`); the conv kernel dequantizes them in its weight read. */
+  quantizedConvs: ReadonlyMap<string, QuantizedConvWeight>;
   config: UnetConfig;
   hook?: UnetHook;
   variants: UnetTestVariants;
@@ -78,7 +80,12 @@ export function linearLayer(ctx: UnetContext, module: string, x: Tensor, outFeat
 /** nn.Conv2d `module` with a square kernel, "same"-style padding (k−1)/2 unless given. */
 export function convLayer(ctx: UnetContext, module: string, x: Tensor, outChannels: number, kernel: number, opts: { stride?: number; padding?: number } = {}): Promise<Tensor> {
   const cin = x.shape[1]!;
-  const w = weight(ctx, `${module}.weight`, [outChannels, cin, kernel, kernel]);
+  const q = ctx.quantizedConvs.get(module);
+  if (q && (q.shape[0] !== outChannels || q.shape[1] !== cin || q.shape[2] !== kernel)) {
+    throw new Error(`unet: quantized "${module}.weight" is [${q.shape.join(", ")}], the model config expects [${outChannels}, ${cin}, ${kernel}, ${kernel}]`);
+  }
+  if (q) ctx.used.add(`${module}.weight`);
+  const w = q ?? weight(ctx, `${module}.weight`, [outChannels, cin, kernel, kernel]);
   const b = weight(ctx, `${module}.bias`, [outChannels]);
   return conv2d(ctx.gpu, x, w, b, { stride: opts.stride ?? 1, padding: opts.padding ?? (kernel - 1) / 2 });
 }

@@ -1,7 +1,7 @@
 /**
  * diffusers UNet2DConditionModel forward: conv_in → conditioning embedding → down blocks → mid block
  * → up blocks (skip concatenation) → GroupNorm + SiLU → conv_out. Float weights, or nn.Linear
- * weights quantized at load under the torchao policy (everything else stays float).
+ * weights quantized at load under the torchao policy, or convolutions too under policy `all`.
  */
 import type { Gpu } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
@@ -57,8 +57,14 @@ export interface UnetForwardOptions {
 }
 
 export interface UnetLoadOptions {
-  /** Quantize nn.Linear weights (torchao policy) in this format; float when omitted. */
+  /** Quantize weights in this format; float when omitted. */
   quant?: QuantFormat;
+  /**
+   * Which weights: `torchao` (default, the paper's: nn.Linear with torchao's skip rules) or `all`
+   * (ours: convolutions too, weight codes dequantized in the conv kernel; norms, embeddings,
+   * conv_in/conv_out and time projections stay float).
+   */
+  policy?: "torchao" | "all";
   /** Group size of 4-bit formats (default: the format's, 32 for W4A8). */
   groupSize?: number;
   /** Name prefix of the UNet's tensors in the source (e.g. "unet." in a pack), default none. */
@@ -80,13 +86,14 @@ export class Unet {
     const config = parseUnetConfig(rawConfig);
     const prefix = opts.prefix ?? "";
     const weights = new ModelWeights(gpu, source, "f32", prefix);
-    const quantized = opts.quant ? quantizeLinears(gpu, source, opts.quant, prefix, opts.groupSize) : null;
+    const quantized = opts.quant ? quantizeLinears(gpu, source, opts.quant, prefix, opts.groupSize, opts.policy ?? "torchao") : null;
     // Upload every float weight now: an upload during a forward could take a pool buffer that a
     // recorded-but-unsubmitted dispatch still reads. Shapes are checked when the forward asks.
     for (const full of source.names()) {
       if (!full.startsWith(prefix)) continue;
       const name = full.slice(prefix.length);
-      if (name.endsWith(".weight") && quantized?.weights.has(name.slice(0, -".weight".length))) continue;
+      const module = name.slice(0, -".weight".length);
+      if (name.endsWith(".weight") && (quantized?.weights.has(module) || quantized?.convs.has(module))) continue;
       weights.get(name);
     }
     return new Unet(gpu, config, weights, quantized);
@@ -101,6 +108,7 @@ export class Unet {
       gpu: this.gpu,
       weights: this.weights,
       quantized: this.quantized?.weights ?? new Map(),
+      quantizedConvs: this.quantized?.convs ?? new Map(),
       config: cfg,
       hook: opts.hook,
       variants: opts.testVariants ?? {},
