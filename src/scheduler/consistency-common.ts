@@ -1,5 +1,18 @@
-import { betaKeys, type ClassKeySpecs } from "./config.ts";
+import { betaKeys, resolveConfig, type ClassKeySpecs } from "./config.ts";
+import { computeNoiseTables, type BetaScheduleConfig } from "./noise-schedule.ts";
 import { npLinspace } from "./numpy-compat.ts";
+import { SchedulerBase } from "./scheduler-base.ts";
+import type { SchedulerClassName } from "./types.ts";
+
+/** The resolved config of LCMScheduler and TCDScheduler (same constructor signature in diffusers). */
+export interface ConsistencyConfig extends BetaScheduleConfig {
+  original_inference_steps: number;
+  clip_sample: boolean;
+  clip_sample_range: number;
+  set_alpha_to_one: boolean;
+  prediction_type: "epsilon" | "sample" | "v_prediction";
+  timestep_scaling: number;
+}
 
 /** The v0.30.3 constructor keys LCMScheduler and TCDScheduler share (same signature and defaults). */
 export function consistencyKeySpecs(): ClassKeySpecs {
@@ -34,4 +47,41 @@ export function consistencyTimesteps(cls: string, steps: number, numTrain: numbe
   const origin: number[] = [];
   for (let j = originalSteps; j >= 1; j--) origin.push(j * k - 1);
   return Array.from(npLinspace(0, originalSteps, steps, false), (v) => origin[Math.floor(v)]!);
+}
+
+/**
+ * What LCM and TCD share: config, alphas_cumprod, the skipping-grid timesteps, no input scaling,
+ * and ᾱ lookup by integer timestep. Subclasses add their step math.
+ */
+export abstract class ConsistencySchedulerBase extends SchedulerBase {
+  readonly timestepsDtype = "int64" as const;
+  readonly config: Readonly<ConsistencyConfig>;
+  readonly alphasCumprod: Float32Array;
+  readonly initNoiseSigma = 1.0;
+  readonly sigmas = undefined;
+
+  /** `cls` is passed in because subclass fields (className) are not set yet while this runs. */
+  constructor(cls: SchedulerClassName, rawConfig: Record<string, unknown>) {
+    super();
+    this.config = resolveConfig(cls, consistencyKeySpecs(), rawConfig) as unknown as ConsistencyConfig;
+    this.alphasCumprod = computeNoiseTables(this.config).alphasCumprod;
+  }
+
+  setTimesteps(steps: number): void {
+    const { num_train_timesteps: numTrain, original_inference_steps: orig } = this.config;
+    this.checkSteps(steps, numTrain);
+    this.commitTimesteps(consistencyTimesteps(this.className, steps, numTrain, orig));
+  }
+
+  /** Consistency models do not scale the model input. */
+  scaleModelInput(sample: Float32Array, _timestep: number): Float32Array {
+    return sample;
+  }
+
+  protected alphaAt(t: number): number {
+    if (t < 0) return this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
+    const a = this.alphasCumprod[t];
+    if (a === undefined || !Number.isInteger(t)) throw new Error(`${this.className}: timestep ${t} is not an index of alphas_cumprod`);
+    return a;
+  }
 }

@@ -1,21 +1,11 @@
-import { resolveConfig } from "./config.ts";
-import { consistencyKeySpecs, consistencyTimesteps } from "./consistency-common.ts";
+import { ConsistencySchedulerBase, type ConsistencyConfig } from "./consistency-common.ts";
 import { f32, sqrtF32 } from "./float32.ts";
-import { computeNoiseTables, type BetaScheduleConfig } from "./noise-schedule.ts";
-import { SchedulerBase } from "./scheduler-base.ts";
 import type { DiffusionScheduler, LinearWeights, StepCoefficients, StepOptions, StepOutput } from "./types.ts";
 
 /** diffusers' LCM boundary-condition sigma_data. */
 const SIGMA_DATA_SQUARED = 0.25;
 
-export interface LcmConfig extends BetaScheduleConfig {
-  original_inference_steps: number;
-  clip_sample: boolean;
-  clip_sample_range: number;
-  set_alpha_to_one: boolean;
-  prediction_type: "epsilon" | "sample" | "v_prediction";
-  timestep_scaling: number;
-}
+export type LcmConfig = ConsistencyConfig;
 
 /** The float32 scalars of one LCM step (shared by `step` and `stepCoefficients`). */
 interface LcmStepScalars {
@@ -29,36 +19,10 @@ interface LcmStepScalars {
 }
 
 /** diffusers v0.30.3 `LCMScheduler` (multistep latent consistency sampling), with Q-Sched coefficients. */
-export class LcmScheduler extends SchedulerBase implements DiffusionScheduler {
+export class LcmScheduler extends ConsistencySchedulerBase implements DiffusionScheduler {
   readonly className = "LCMScheduler" as const;
-  readonly timestepsDtype = "int64" as const;
-  readonly config: Readonly<LcmConfig>;
-  readonly alphasCumprod: Float32Array;
-  readonly initNoiseSigma = 1.0;
-  readonly sigmas = undefined;
-
   constructor(rawConfig: Record<string, unknown> = {}) {
-    super();
-    this.config = resolveConfig(this.className, consistencyKeySpecs(), rawConfig) as unknown as LcmConfig;
-    this.alphasCumprod = computeNoiseTables(this.config).alphasCumprod;
-  }
-
-  setTimesteps(steps: number): void {
-    const { num_train_timesteps: numTrain, original_inference_steps: orig } = this.config;
-    this.checkSteps(steps, numTrain);
-    this.commitTimesteps(consistencyTimesteps(this.className, steps, numTrain, orig));
-  }
-
-  /** LCM does not scale the model input. */
-  scaleModelInput(sample: Float32Array, _timestep: number): Float32Array {
-    return sample;
-  }
-
-  private alphaAt(t: number): number {
-    if (t < 0) return this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
-    const a = this.alphasCumprod[t];
-    if (a === undefined || !Number.isInteger(t)) throw new Error(`${this.className}: timestep ${t} is not an index of alphas_cumprod`);
-    return a;
+    super("LCMScheduler", rawConfig);
   }
 
   private scalars(i: number, timestep: number): LcmStepScalars {

@@ -1,9 +1,6 @@
-import { resolveConfig } from "./config.ts";
-import { consistencyKeySpecs, consistencyTimesteps } from "./consistency-common.ts";
+import { ConsistencySchedulerBase } from "./consistency-common.ts";
 import { f32, sqrtF32 } from "./float32.ts";
-import { computeNoiseTables } from "./noise-schedule.ts";
 import type { LcmConfig } from "./lcm.ts";
-import { SchedulerBase } from "./scheduler-base.ts";
 import type { DiffusionScheduler, LinearWeights, StepCoefficients, StepOptions, StepOutput } from "./types.ts";
 
 /** diffusers' default `eta` (gamma) of TCDScheduler.step. */
@@ -23,35 +20,10 @@ interface TcdStepScalars {
 }
 
 /** diffusers v0.30.3 `TCDScheduler` (trajectory consistency distillation sampling), with Q-Sched coefficients. */
-export class TcdScheduler extends SchedulerBase implements DiffusionScheduler {
+export class TcdScheduler extends ConsistencySchedulerBase implements DiffusionScheduler {
   readonly className = "TCDScheduler" as const;
-  readonly timestepsDtype = "int64" as const;
-  readonly config: Readonly<TcdConfig>;
-  readonly alphasCumprod: Float32Array;
-  readonly initNoiseSigma = 1.0;
-  readonly sigmas = undefined;
-
   constructor(rawConfig: Record<string, unknown> = {}) {
-    super();
-    this.config = resolveConfig(this.className, consistencyKeySpecs(), rawConfig) as unknown as TcdConfig;
-    this.alphasCumprod = computeNoiseTables(this.config).alphasCumprod;
-  }
-
-  setTimesteps(steps: number): void {
-    const { num_train_timesteps: numTrain, original_inference_steps: orig } = this.config;
-    this.checkSteps(steps, numTrain);
-    this.commitTimesteps(consistencyTimesteps(this.className, steps, numTrain, orig));
-  }
-
-  scaleModelInput(sample: Float32Array, _timestep: number): Float32Array {
-    return sample;
-  }
-
-  private alphaAt(t: number): number {
-    if (t < 0) return this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
-    const a = this.alphasCumprod[t];
-    if (a === undefined || !Number.isInteger(t)) throw new Error(`${this.className}: timestep ${t} is not an index of alphas_cumprod`);
-    return a;
+    super("TCDScheduler", rawConfig);
   }
 
   private scalars(i: number, timestep: number, eta: number): TcdStepScalars {
