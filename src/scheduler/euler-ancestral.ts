@@ -1,17 +1,13 @@
-import { resolveConfig, type ClassKeySpecs } from "./config.ts";
+import type { ClassKeySpecs } from "./config.ts";
 import {
-  eulerInitNoiseSigma, eulerSharedKeySpecs, eulerTimesteps, interpolatedSigmas, scaleBySigma, trainingSigmas,
-  vPredictionWeights, type TimestepSpacing,
+  EulerSchedulerBase, eulerSharedKeySpecs, eulerTimesteps, interpolatedSigmas, trainingSigmas, vPredictionWeights,
+  type EulerSharedConfig,
 } from "./euler-common.ts";
 import { f32, sqrtF32 } from "./float32.ts";
-import { computeNoiseTables, type BetaScheduleConfig } from "./noise-schedule.ts";
-import { SchedulerBase } from "./scheduler-base.ts";
 import type { DiffusionScheduler, StepCoefficients, StepOptions, StepOutput } from "./types.ts";
 
-export interface EulerAncestralConfig extends BetaScheduleConfig {
+export interface EulerAncestralConfig extends EulerSharedConfig {
   prediction_type: "epsilon" | "v_prediction";
-  timestep_spacing: TimestepSpacing;
-  steps_offset: number;
 }
 
 function eulerAncestralKeySpecs(): ClassKeySpecs {
@@ -35,28 +31,10 @@ function ancestralSigmas(from: number, to: number): { up: number; down: number }
  * diffusers v0.30.3 `EulerAncestralDiscreteScheduler`, with Q-Sched coefficients (the q-sched repo's modified file:
  * coefficients applied after the float32 upcast). Draws noise on every step, including the last (σ_up = 0 there).
  */
-export class EulerAncestralDiscreteScheduler extends SchedulerBase implements DiffusionScheduler {
+export class EulerAncestralDiscreteScheduler extends EulerSchedulerBase<EulerAncestralConfig> implements DiffusionScheduler {
   readonly className = "EulerAncestralDiscreteScheduler" as const;
-  readonly timestepsDtype = "float32" as const;
-  readonly config: Readonly<EulerAncestralConfig>;
-  readonly alphasCumprod: Float32Array;
-  private sigmaTable: Float32Array;
-
   constructor(rawConfig: Record<string, unknown> = {}) {
-    super();
-    this.config = resolveConfig(this.className, eulerAncestralKeySpecs(), rawConfig) as unknown as EulerAncestralConfig;
-    this.alphasCumprod = computeNoiseTables(this.config).alphasCumprod;
-    const train = trainingSigmas(this.alphasCumprod);
-    this.sigmaTable = new Float32Array(train.length + 1);
-    this.sigmaTable.set(train.slice().reverse());
-  }
-
-  get sigmas(): Float32Array {
-    return this.sigmaTable;
-  }
-
-  get initNoiseSigma(): number {
-    return eulerInitNoiseSigma(this.sigmaTable, this.config.timestep_spacing);
+    super("EulerAncestralDiscreteScheduler", eulerAncestralKeySpecs(), rawConfig);
   }
 
   setTimesteps(steps: number): void {
@@ -65,16 +43,6 @@ export class EulerAncestralDiscreteScheduler extends SchedulerBase implements Di
     const timesteps = eulerTimesteps(c.timestep_spacing, steps, c.num_train_timesteps, c.steps_offset);
     this.sigmaTable = interpolatedSigmas(timesteps, trainingSigmas(this.alphasCumprod), 0);
     this.commitTimesteps(Array.from(timesteps));
-  }
-
-  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
-    const i = this.initIndex(timestep);
-    return scaleBySigma(sample, this.sigmaTable[i]!);
-  }
-
-  override modelInputDivisor(stepIndex: number): number {
-    const sigma = this.sigmaTable[stepIndex]!;
-    return sqrtF32(f32(f32(sigma * sigma) + 1));
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, opts: StepOptions = {}): StepOutput {

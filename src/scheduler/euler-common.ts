@@ -1,4 +1,7 @@
-import { betaKeys, type ClassKeySpecs } from "./config.ts";
+import { betaKeys, resolveConfig, type ClassKeySpecs } from "./config.ts";
+import { computeNoiseTables, type BetaScheduleConfig } from "./noise-schedule.ts";
+import { SchedulerBase } from "./scheduler-base.ts";
+import type { SchedulerClassName } from "./types.ts";
 import { f32, sqrtF32 } from "./float32.ts";
 import { npArange, npInterp, npLinspace, npRoundHalfEven } from "./numpy-compat.ts";
 
@@ -66,4 +69,49 @@ export function scaleBySigma(sample: Float32Array, sigma: number): Float32Array 
 export function vPredictionWeights(sigma: number): { onModel: number; divisor: number } {
   const s2p1 = f32(f32(sigma * sigma) + 1);
   return { onModel: f32(-sigma / sqrtF32(s2p1)), divisor: s2p1 };
+}
+
+/** The config keys both Euler classes read here (each class adds its own). */
+export interface EulerSharedConfig extends BetaScheduleConfig {
+  timestep_spacing: TimestepSpacing;
+  steps_offset: number;
+}
+
+/**
+ * What Euler and Euler-ancestral share: config resolution, alphas_cumprod, the sigma table (the
+ * reversed training sigmas plus a final 0 until set_timesteps, as diffusers holds it), init noise
+ * sigma and the model-input scaling. Subclasses set the sigmas in setTimesteps and add their step math.
+ */
+export abstract class EulerSchedulerBase<C extends EulerSharedConfig> extends SchedulerBase {
+  readonly timestepsDtype = "float32" as const;
+  readonly config: Readonly<C>;
+  readonly alphasCumprod: Float32Array;
+  protected sigmaTable: Float32Array;
+
+  /** `cls` is passed in because subclass fields (className) are not set yet while this runs. */
+  constructor(cls: SchedulerClassName, specs: ClassKeySpecs, rawConfig: Record<string, unknown>) {
+    super();
+    this.config = resolveConfig(cls, specs, rawConfig) as unknown as C;
+    this.alphasCumprod = computeNoiseTables(this.config).alphasCumprod;
+    const train = trainingSigmas(this.alphasCumprod);
+    this.sigmaTable = new Float32Array(train.length + 1);
+    this.sigmaTable.set(train.slice().reverse());
+  }
+
+  get sigmas(): Float32Array {
+    return this.sigmaTable;
+  }
+
+  get initNoiseSigma(): number {
+    return eulerInitNoiseSigma(this.sigmaTable, this.config.timestep_spacing);
+  }
+
+  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
+    return scaleBySigma(sample, this.sigmaTable[this.initIndex(timestep)]!);
+  }
+
+  override modelInputDivisor(stepIndex: number): number {
+    const sigma = this.sigmaTable[stepIndex]!;
+    return sqrtF32(f32(f32(sigma * sigma) + 1));
+  }
 }

@@ -1,18 +1,15 @@
-import { resolveConfig, type ClassKeySpecs } from "./config.ts";
+import type { ClassKeySpecs } from "./config.ts";
 import {
-  eulerInitNoiseSigma, eulerSharedKeySpecs, eulerTimesteps, interpolatedSigmas, scaleBySigma, trainingSigmas,
-  vPredictionWeights, type TimestepSpacing,
+  EulerSchedulerBase, eulerSharedKeySpecs, eulerTimesteps, interpolatedSigmas, trainingSigmas, vPredictionWeights,
+  type EulerSharedConfig,
 } from "./euler-common.ts";
 import { f32, sqrtF32 } from "./float32.ts";
-import { computeNoiseTables, type BetaScheduleConfig } from "./noise-schedule.ts";
-import { SchedulerBase } from "./scheduler-base.ts";
 import type { DiffusionScheduler, StepCoefficients, StepOptions, StepOutput } from "./types.ts";
 
-export interface EulerConfig extends BetaScheduleConfig {
+export interface EulerConfig extends EulerSharedConfig {
   prediction_type: "epsilon" | "v_prediction" | "sample" | "original_sample";
-  timestep_spacing: TimestepSpacing;
-  steps_offset: number;
   final_sigmas_type: "zero" | "sigma_min";
+  timestep_type: "discrete" | "continuous";
 }
 
 function eulerKeySpecs(): ClassKeySpecs {
@@ -33,33 +30,13 @@ function eulerKeySpecs(): ClassKeySpecs {
  * Like diffusers it draws `randn_tensor(shape, generator)` on every step although with s_churn = 0 the noise is
  * unused: the generator still advances.
  */
-export class EulerDiscreteScheduler extends SchedulerBase implements DiffusionScheduler {
+export class EulerDiscreteScheduler extends EulerSchedulerBase<EulerConfig> implements DiffusionScheduler {
   readonly className = "EulerDiscreteScheduler" as const;
-  readonly timestepsDtype = "float32" as const;
-  readonly config: Readonly<EulerConfig>;
-  readonly alphasCumprod: Float32Array;
-  private sigmaTable: Float32Array;
-
   constructor(rawConfig: Record<string, unknown> = {}) {
-    super();
-    const config = resolveConfig(this.className, eulerKeySpecs(), rawConfig);
-    if (config.timestep_type === "continuous" && config.prediction_type === "v_prediction") {
+    super("EulerDiscreteScheduler", eulerKeySpecs(), rawConfig);
+    if (this.config.timestep_type === "continuous" && this.config.prediction_type === "v_prediction") {
       throw new Error(`${this.className} config: "timestep_type" = "continuous" with v_prediction is not implemented`);
     }
-    this.config = config as unknown as EulerConfig;
-    this.alphasCumprod = computeNoiseTables(this.config).alphasCumprod;
-    // Before set_timesteps diffusers holds the reversed training sigmas plus a final 0.
-    const train = trainingSigmas(this.alphasCumprod);
-    this.sigmaTable = new Float32Array(train.length + 1);
-    this.sigmaTable.set(train.slice().reverse());
-  }
-
-  get sigmas(): Float32Array {
-    return this.sigmaTable;
-  }
-
-  get initNoiseSigma(): number {
-    return eulerInitNoiseSigma(this.sigmaTable, this.config.timestep_spacing);
   }
 
   setTimesteps(steps: number): void {
@@ -70,16 +47,6 @@ export class EulerDiscreteScheduler extends SchedulerBase implements DiffusionSc
     const last = c.final_sigmas_type === "zero" ? 0 : train[0]!;
     this.sigmaTable = interpolatedSigmas(timesteps, train, last);
     this.commitTimesteps(Array.from(timesteps));
-  }
-
-  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
-    const i = this.initIndex(timestep);
-    return scaleBySigma(sample, this.sigmaTable[i]!);
-  }
-
-  override modelInputDivisor(stepIndex: number): number {
-    const sigma = this.sigmaTable[stepIndex]!;
-    return sqrtF32(f32(f32(sigma * sigma) + 1));
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, opts: StepOptions = {}): StepOutput {
