@@ -97,8 +97,6 @@ export async function quantizeWeightOnGpu(gpu: Gpu, w: Tensor, format: QuantForm
   }
   let zeroPoints: Tensor | null = q.zeroPoints;
   if (!format.storesWeightZeroPoint) {
-    // Submit first: a reuse's poison fill (queue.writeBuffer) must not land before the quantizer runs.
-    gpu.flush();
     q.zeroPoints.dispose();
     zeroPoints = null;
   }

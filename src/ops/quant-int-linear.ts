@@ -70,9 +70,8 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
     { m: r.m, n: w.n, x_words: Math.ceil(w.k / 4), w_words: wordsPerRow(w.format, w.k), group_size: w.groupSize, groups_per_row: w.k / w.groupSize },
     [Math.ceil(w.n / INT_WG), Math.ceil(r.m / INT_ROWS), 1],
   );
-  // The per-token codes are only needed by this dispatch. Submit before handing them back to the pool:
-  // a reuse's poison fill (queue.writeBuffer) would otherwise land before this dispatch runs.
-  gpu.flush();
+  // Back to the pool right away: later users' writes (encoded fills, uploads that flush first) stay
+  // in order after this dispatch.
   xq.codes.dispose();
   xq.scales.dispose();
   xq.zeroPoints.dispose();

@@ -29,7 +29,6 @@ describe("clip fixtures (README: 1e-4 on hidden states / embeddings, 1e-5 normal
   const full = fullGoldenDir();
   it.runIf(full !== null && existsSync(join(full ?? "", "clip")))("full oracle: pixel_values bit-exact (uint8 and float [0,1] inputs), rows 0/6 of text, images 0/2", async () => {
     const gpu = await testGpu();
-    gpu.poisonOutputs = false;
     const results = await runClipCases(gpu, join(full!, "clip"), { textRows: [0, 6], imageRows: [0, 2] });
     console.log(`clip full: worst ${worst(results.filter((r) => r.name.includes("row"))).toExponential(2)} over ${results.length} checks`);
     for (const r of results) expect(r.ok, `${r.name}: ${r.detail}`).toBe(true);

@@ -55,10 +55,6 @@ function expectSomeFail(results: CaseResult[]): void {
 let gpu: Gpu;
 beforeAll(async () => {
   gpu = await testGpu();
-  // NaN-poisoning writes through the queue, ahead of dispatches still in the open encoder; a model that
-  // disposes tensors as soon as they are dead (as ours must) then gets a consumer's input poisoned.
-  // Off until Gpu.empty flushes before poisoning (reported to the lead).
-  gpu.poisonOutputs = false;
 });
 
 describe("UNet2DConditionModel vs diffusers activations (float32)", () => {

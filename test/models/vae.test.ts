@@ -12,18 +12,7 @@ import { componentSource, readJson } from "../../src/verify/pipeline/component-s
 import { runVaeDecoderActivations, VAE_DECODER_TOL } from "../../src/verify/pipeline/vae-activations.ts";
 import { FIXTURE_GOLDEN, fullGoldenDir } from "../helpers/golden.ts";
 import { testGpu } from "../helpers/gpu.ts";
-import type { Gpu } from "../../src/gpu/runtime.ts";
 
-/**
- * Output poisoning is off here: Gpu.empty() poisons with queue.writeBuffer, which lands before the
- * still-unsubmitted dispatches that read the recycled buffer's previous tensor (one that the hook's
- * read-back had flushed). That corrupts inputs, not outputs; unwritten outputs would fail the comparison anyway.
- */
-async function gpuWithoutPoison(): Promise<Gpu> {
-  const gpu = await testGpu();
-  gpu.poisonOutputs = false;
-  return gpu;
-}
 
 function folders(): { label: string; dir: string }[] {
   const out = [{ label: "fixtures tiny-sd-turbo", dir: join(FIXTURE_GOLDEN, "tiny-sd-turbo") }];
@@ -38,7 +27,7 @@ const worst = (r: { error?: number }[]) => Math.max(...r.map((x) => x.error ?? I
 describe("VAE decoder activations (bound 1e-4 relative)", () => {
   for (const { label, dir } of folders()) {
     it(label, async () => {
-      const gpu = await gpuWithoutPoison();
+      const gpu = await testGpu();
       const results = await runVaeDecoderActivations(gpu, dir);
       console.log(`${label}: worst ${worst(results).toExponential(2)} over ${results.length} tensors`);
       for (const r of results) expect(r.ok, `${r.name}: ${r.detail}`).toBe(true);
@@ -47,7 +36,7 @@ describe("VAE decoder activations (bound 1e-4 relative)", () => {
   }
 
   it("the matmul attention path (used for heads wider than the flash kernel, e.g. SD's 512) agrees too", async () => {
-    const gpu = await gpuWithoutPoison();
+    const gpu = await testGpu();
     const results = await runVaeDecoderActivations(gpu, join(FIXTURE_GOLDEN, "tiny-sd-turbo"), VAE_DECODER_TOL, { testVariants: { attention: "matmul" } });
     for (const r of results) expect(r.ok, `${r.name}: ${r.detail}`).toBe(true);
   });
@@ -58,7 +47,7 @@ describe("discriminating: GroupNorm eps", () => {
   // GroupNorm is insensitive to eps when group variances are large (these activations reach ~1e2), so a wrong
   // eps shows up only from ~1e-2 at the default bound, and from ~3e-4 at a 1e-5 bound (9x the measured 1.1e-6).
   it("eps 1e-2 fails at the default bound and 1e-3 at a 1e-5 bound; 1e-5 (the UNet's norm_eps) is below what these fixtures resolve", async () => {
-    const gpu = await gpuWithoutPoison();
+    const gpu = await testGpu();
     expect(VAE_NORM_EPS).toBe(1e-6);
     for (const [eps, tol] of [[1e-2, VAE_DECODER_TOL], [1e-3, 1e-5]] as const) {
       const wrong = await runVaeDecoderActivations(gpu, dir, tol, { testVariants: { groupNormEps: eps } });
@@ -92,7 +81,7 @@ describe("checkpoint variants and bad input", () => {
   const dir = join(FIXTURE_GOLDEN, "tiny-sd-turbo", "vae");
 
   it("legacy attention names decode to the same image", async () => {
-    const gpu = await gpuWithoutPoison();
+    const gpu = await testGpu();
     const raw = readJson(join(dir, "config.json"));
     const modern = VaeDecoder.load(gpu, componentSource(dir), raw);
     const legacy = VaeDecoder.load(gpu, legacyNames(componentSource(dir)), raw);
@@ -106,7 +95,7 @@ describe("checkpoint variants and bad input", () => {
   });
 
   it("rejects wrong latent channels and a config with a different number of blocks, naming both", async () => {
-    const gpu = await gpuWithoutPoison();
+    const gpu = await testGpu();
     const raw = readJson(join(dir, "config.json"));
     const vae = VaeDecoder.load(gpu, componentSource(dir), raw);
     const z = gpu.upload(new Float32Array(3 * 4), [1, 3, 2, 2]);

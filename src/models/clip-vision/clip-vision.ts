@@ -75,8 +75,6 @@ export class ClipVisionModel {
     const tokens = grid * grid + 1;
     const hook = opts.hook ?? (() => {});
     const w = this.weights.scope("vision_model.");
-    // Host-built constants go up before any dispose (uploads into recycled buffers could race pending work).
-    gpu.flush();
     const zeros = gpu.upload(new Float32Array(b * d), [b, 1, d, 1], "f32", "class_broadcast");
     const sel = new Float32Array(b * tokens);
     for (let i = 0; i < b; i++) sel[i * tokens] = 1; // class row of each image (an exact one-hot matmul)

@@ -63,8 +63,6 @@ async function tanhGegluForTests(ctx: UnetContext, module: string, x: Tensor, in
   const full = ctx.weights.prefix + module;
   const w = src.f32(`${full}.weight`);
   const b = src.f32(`${full}.bias`);
-  // Uploads reuse pool buffers: submit first so no pending dispatch still reads a recycled one.
-  gpu.flush();
   const wh = gpu.upload(w.subarray(0, inner * k), [inner, k]);
   const wg = gpu.upload(w.subarray(inner * k), [inner, k]);
   const bh = gpu.upload(b.subarray(0, inner), [inner]);
