@@ -54,7 +54,13 @@ async function run(): Promise<void> {
     seed: Number($<HTMLInputElement>("seed").value),
     steps,
     guidanceScale: Number($<HTMLInputElement>("guidance").value),
+    preview: true,
     onStep: (e) => {
+      // The step's x0 prediction, decoded (TAESD if loaded, else the VAE): one small canvas per step.
+      const canvas = document.createElement("canvas");
+      canvas.title = `step ${e.step}`;
+      drawImage(canvas, e.preview![0]!);
+      $("previews").append(canvas);
       progress.value = e.step;
       status(`step ${e.step}/${e.steps} (${e.elapsedMs.toFixed(0)} ms)`);
     },

@@ -5,7 +5,7 @@ import { schedulerStep, scaleModelInput } from "../ops/scheduler-step.ts";
 import type { AnyScheduler } from "../scheduler/factory.ts";
 import { randnTensor } from "../scheduler/rng/randn-tensor.ts";
 import type { TorchGenerator } from "../scheduler/rng/torch-generator.ts";
-import type { GenerateOptions } from "./types.ts";
+import type { GenerateOptions, StepEvent } from "./types.ts";
 
 export interface DenoiseInputs {
   unet: Unet;
@@ -22,7 +22,8 @@ export interface DenoiseInputs {
   /** LCM decodes the last step's `denoised`, the others the last `prev_sample`. */
   outputDenoised: boolean;
   signal?: AbortSignal;
-  onStep?: GenerateOptions["onStep"];
+  /** After each step; `denoised` (the step's x0 prediction) is valid only during the call. */
+  onStep?: (e: StepEvent, denoised: Tensor) => void | Promise<void>;
   trace?: GenerateOptions["trace"];
 }
 
@@ -72,7 +73,7 @@ export async function denoise(gpu: Gpu, d: DenoiseInputs): Promise<{ latents: Te
       denoised = out.denoised;
       await gpu.sync();
       stepMs.push(performance.now() - t0);
-      await d.onStep?.({ step: i + 1, steps: coeffs.length, timestep: t, elapsedMs: stepMs[i]! });
+      await d.onStep?.({ step: i + 1, steps: coeffs.length, timestep: t, elapsedMs: stepMs[i]! }, denoised);
     }
   } catch (e) {
     latents.dispose();

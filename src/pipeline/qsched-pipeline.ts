@@ -1,7 +1,6 @@
 import { Gpu } from "../gpu/runtime.ts";
 import { Unet, latentSizeFor } from "../models/unet/unet.ts";
 import { guidanceScaleEmbedding } from "../ops/embeddings.ts";
-import { imageToRgba8 } from "../ops/image.ts";
 import { scale } from "../ops/scale.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../quant/formats.ts";
 import { parseCoefficientFile } from "../scheduler/coefficient-file.ts";
@@ -15,7 +14,9 @@ import type { PipelineKind } from "./kind.ts";
 import { newScheduler, openComponent, openPipelineFolder, resolveSource, type OpenedPipeline, type PipelineSource } from "./load.ts";
 import { loadTextEncoder, loadVaeDecoder } from "./model-adapters.ts";
 import type { ImageDecoderPort } from "./ports.ts";
-import type { FromPretrainedOptions, GenerateOptions, GenerateResult, QSchedOption, QuantScheme } from "./types.ts";
+import { loadTaesdPreview, toImages, vaePreview, type PreviewDecoder } from "./preview.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import type { FromPretrainedOptions, GeneratedImage, GenerateOptions, GenerateResult, QSchedOption, QuantScheme } from "./types.ts";
 
 const SCHEME_IDS: Record<Exclude<QuantScheme, "none">, QuantSchemeId> = { w8a8: "W8A8", w4a8: "W4A8", w8a16: "W8A16", w4a16: "W4A16" };
 
@@ -38,6 +39,8 @@ export function resolveQSchedOption(q: QSchedOption | undefined, warn: (m: strin
  */
 export class QSchedPipeline {
   private disposed = false;
+  /** TAESD for per-step previews (loadPreviewDecoder); null = previews decode with the VAE. */
+  private taesd: PreviewDecoder | null = null;
 
   private constructor(
     readonly gpu: Gpu,
@@ -57,7 +60,7 @@ export class QSchedPipeline {
     const quant = opts.quant ?? "none";
     if (!["none", "w8a8", "w4a8", "w8a16", "w4a16"].includes(quant)) throw new Error(`fromPretrained: quant must be none|w8a8|w4a8|w8a16|w4a16, got ${JSON.stringify(quant)}`);
     const qsched = resolveQSchedOption(opts.qsched, (m) => console.warn(m));
-    const gpu = await Gpu.create({ adapter: opts.adapter });
+    const gpu = opts.gpu ?? (await Gpu.create({ adapter: opts.adapter }));
     const opened = await openPipelineFolder(await resolveSource(source));
     const live0 = gpu.pool.live;
     const loaded: { dispose(): void }[] = [];
@@ -90,6 +93,7 @@ export class QSchedPipeline {
     } catch (e) {
       for (const m of loaded) m.dispose();
       if (gpu.pool.live !== live0) console.warn(`fromPretrained: ${gpu.pool.live - live0} bytes still allocated after a failed load`);
+      gpu.pool.trim(); // cached free buffers of the partial load go back to the driver now
       throw e;
     }
   }
@@ -145,7 +149,10 @@ export class QSchedPipeline {
         extra: extra.inputs,
         outputDenoised: this.kind === "lcm",
         signal: options.signal,
-        onStep: options.onStep,
+        onStep: options.onStep && (async (e, denoised) => {
+          if (options.preview) e.preview = await this.previewImages(denoised);
+          await options.onStep!(e);
+        }),
         trace: options.trace,
       });
       owned.push(latents);
@@ -157,15 +164,7 @@ export class QSchedPipeline {
       const decoded = await this.vae.decode(scaled);
       owned.push(decoded);
       await options.trace?.("vae_decode_out", decoded);
-      const rgba = await imageToRgba8(gpu, decoded);
-      owned.push(rgba);
-      const words = (await gpu.download(rgba)) as Uint32Array;
-      const pixels = (o.height * o.width);
-      const images = Array.from({ length: batch }, (_, b) => ({
-        width: o.width,
-        height: o.height,
-        data: new Uint8ClampedArray(words.buffer.slice(b * pixels * 4, (b + 1) * pixels * 4)),
-      }));
+      const images = await toImages(gpu, decoded);
       const tEnd = performance.now();
       return {
         images,
@@ -175,6 +174,33 @@ export class QSchedPipeline {
       };
     } finally {
       for (const t of owned) t.dispose();
+    }
+  }
+
+  /**
+   * Loads a TAESD (AutoencoderTiny) folder — URL, Node folder or FileList, e.g. madebyollin/taesd for
+   * SD 1.x/2.x, taesdxl for SDXL — to decode `generate({ preview: true })` previews cheaply.
+   */
+  async loadPreviewDecoder(source: PipelineSource): Promise<void> {
+    if (this.disposed) throw new Error("loadPreviewDecoder(): the pipeline was disposed");
+    const decoder = await loadTaesdPreview(this.gpu, source);
+    this.taesd?.dispose();
+    this.taesd = decoder;
+  }
+
+  /** Which decoder `generate({ preview: true })` uses. */
+  get previewDecoderKind(): "taesd" | "vae" {
+    return this.taesd ? "taesd" : "vae";
+  }
+
+  /** A step's x0 prediction (UNet-space latents) → RGBA8 images. */
+  private async previewImages(denoised: Tensor): Promise<GeneratedImage[]> {
+    const decoder = this.taesd ?? vaePreview(this.gpu, this.vae, this.vaeScalingFactor);
+    const image = await decoder.decode(denoised);
+    try {
+      return await toImages(this.gpu, image);
+    } finally {
+      image.dispose();
     }
   }
 
@@ -208,6 +234,7 @@ export class QSchedPipeline {
     this.unet.dispose();
     for (const t of this.text) t.encoder.dispose();
     this.vae.dispose();
+    this.taesd?.dispose();
     this.gpu.pool.trim();
   }
 }

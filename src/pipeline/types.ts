@@ -19,6 +19,11 @@ export interface FromPretrainedOptions {
   qsched?: QSchedOption;
   dtype?: "f32" | "f16";
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * Run on this Gpu (device + buffer pool) instead of a new one on the shared device, e.g. to share
+   * kernels between pipelines or to watch `gpu.pool` bytes. dispose() frees the pipeline's buffers only.
+   */
+  gpu?: import("../gpu/runtime.ts").Gpu;
   /** Node: which Vulkan driver; browsers ignore it. */
   adapter?: "auto" | "lavapipe" | "swiftshader" | "system";
   signal?: AbortSignal;
@@ -36,6 +41,11 @@ export interface GenerateOptions {
   batchSize?: number;
   signal?: AbortSignal;
   onStep?: (e: StepEvent) => void | Promise<void>;
+  /**
+   * Decode each step's x0 prediction into `StepEvent.preview` (TAESD when the pipeline has one, see
+   * `loadPreviewDecoder`, else the pipeline's VAE). Costs one decode per step.
+   */
+  preview?: boolean;
   /** @internal Receives every intermediate by its diffusers trace name (the verifier uses it). */
   trace?: (name: string, value: Tensor | Float32Array | Int32Array) => Promise<void>;
 }
@@ -44,7 +54,10 @@ export interface StepEvent {
   step: number;
   steps: number;
   timestep: number;
+  /** Time of this step (UNet and scheduler, not the preview decode). */
   elapsedMs: number;
+  /** With `generate({ preview: true })`: the step's x0 prediction decoded, one image per batch entry. */
+  preview?: GeneratedImage[];
 }
 
 export interface GeneratedImage {

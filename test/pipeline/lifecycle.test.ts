@@ -1,0 +1,140 @@
+/**
+ * Pipeline lifecycle on the embedded toy model: GPU bytes come back (generate, abort, failed load,
+ * dispose — checked by the pool's byte counts), and per-step previews decode the step's x0 prediction.
+ */
+import { cpSync, mkdtempSync, rmSync, truncateSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Gpu } from "../../src/gpu/runtime.ts";
+import { TaesdDecoder } from "../../src/models/taesd/taesd.ts";
+import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
+import { toImages } from "../../src/pipeline/preview.ts";
+import type { StepEvent } from "../../src/pipeline/types.ts";
+import { componentSource, readJson } from "../../src/verify/pipeline/component-source.ts";
+import { goldenFolders, REPO_ROOT } from "../helpers/golden.ts";
+
+const TOY = join(REPO_ROOT, "models/toy-shapes");
+const PROMPT = "a red circle on a blue background";
+
+/** Fraction of RGB channel values that differ by more than `tol`. */
+function fractionOff(a: Uint8ClampedArray, b: Uint8ClampedArray, tol: number): number {
+  let off = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (i % 4 === 3) continue;
+    n++;
+    if (Math.abs(a[i]! - b[i]!) > tol) off++;
+  }
+  return off / n;
+}
+
+describe("GPU memory comes back", () => {
+  it("generate and an aborted generate leave the pool as they found it; dispose() returns it to zero", async () => {
+    const gpu = await Gpu.create();
+    const pipe = await QSchedPipeline.fromPretrained(TOY, { gpu, quant: "w4a8" });
+    const loaded = gpu.pool.live;
+    expect(loaded).toBeGreaterThan(10 * 2 ** 20); // the toy's weights (~20 MiB as uploaded)
+    const r = await pipe.generate({ prompt: PROMPT, seed: 1, steps: 2, preview: true, onStep: () => {} });
+    expect(r.peakBytes).toBeGreaterThan(0);
+    expect(gpu.pool.live).toBe(loaded);
+
+    const ac = new AbortController();
+    const seen: number[] = [];
+    const aborted = pipe.generate({ prompt: PROMPT, seed: 1, steps: 4, signal: ac.signal, onStep: (e) => {
+      seen.push(e.step);
+      if (e.step === 2) ac.abort();
+    } });
+    await expect(aborted).rejects.toMatchObject({ name: "AbortError" });
+    expect(seen).toEqual([1, 2]); // stops between steps, right after the abort
+    expect(gpu.pool.live).toBe(loaded);
+
+    pipe.dispose();
+    expect(gpu.pool.live).toBe(0);
+    expect(gpu.pool.held).toBe(0); // cached free buffers destroyed too
+    await expect(pipe.generate({ prompt: PROMPT })).rejects.toThrow(/disposed/);
+  });
+
+  it("a load that fails half-way (corrupt VAE file) leaves nothing allocated", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qsched-corrupt-"));
+    try {
+      cpSync(TOY, dir, { recursive: true });
+      const vaeFile = join(dir, "vae/diffusion_pytorch_model.safetensors");
+      truncateSync(vaeFile, statSync(vaeFile).size - 1000);
+      const gpu = await Gpu.create();
+      // The UNet and text encoder are on the GPU before the VAE is read.
+      await expect(QSchedPipeline.fromPretrained(dir, { gpu })).rejects.toThrow(/vae.*diffusion_pytorch_model\.safetensors/s);
+      expect(gpu.pool.live).toBe(0);
+      expect(gpu.pool.held).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("per-step previews", () => {
+  it("decode each step's x0 prediction with the VAE; the last one is the final image", async () => {
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    try {
+      expect(pipe.previewDecoderKind).toBe("vae");
+      const events: StepEvent[] = [];
+      const r = await pipe.generate({ prompt: PROMPT, seed: 100, steps: 4, guidanceScale: 2, preview: true, onStep: (e) => void events.push(e) });
+      expect(events.map((e) => e.step)).toEqual([1, 2, 3, 4]);
+      for (const e of events) {
+        expect(e.preview).toHaveLength(1);
+        expect([e.preview![0]!.width, e.preview![0]!.height]).toEqual([64, 64]);
+      }
+      const final = r.images[0]!.data;
+      // Euler's last step has sigma_next = 0, so prev_sample = x0 mathematically; the fused step kernel
+      // computes the two with different coefficients, hence a ±1 (rounding) allowance, not equality.
+      expect(fractionOff(events[3]!.preview![0]!.data, final, 1)).toBeLessThan(0.001);
+      // Step 1's x0 guess is visibly different from the final image (previews are per step, not a copy).
+      expect(fractionOff(events[0]!.preview![0]!.data, final, 8)).toBeGreaterThan(0.05);
+      // Without `preview`, events carry no image (and no decode is paid).
+      const plain: StepEvent[] = [];
+      await pipe.generate({ prompt: PROMPT, seed: 100, steps: 1, onStep: (e) => void plain.push(e) });
+      expect(plain[0]!.preview).toBeUndefined();
+    } finally {
+      pipe.dispose();
+    }
+  });
+
+  it("decode with a loaded TAESD: equal to TAESD applied to the traced x0 prediction", async () => {
+    const taesdDir = join(goldenFolders("tiny-taesd")[0]!.dir, "taesd"); // a tiny random AutoencoderTiny
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    try {
+      await pipe.loadPreviewDecoder(taesdDir);
+      expect(pipe.previewDecoderKind).toBe("taesd");
+      const previews: Uint8ClampedArray[] = [];
+      const denoised: Float32Array[] = [];
+      await pipe.generate({
+        prompt: PROMPT,
+        seed: 7,
+        steps: 2,
+        guidanceScale: 2,
+        preview: true,
+        onStep: (e) => void previews.push(e.preview![0]!.data),
+        trace: async (name, v) => {
+          if (/^step\d+\.denoised$/.test(name)) denoised.push(v instanceof Float32Array ? v : await pipe.gpu.read(v as never));
+        },
+      });
+      expect(previews).toHaveLength(2);
+      const reference = TaesdDecoder.load(pipe.gpu, componentSource(taesdDir), readJson(join(taesdDir, "config.json")));
+      try {
+        for (let i = 0; i < 2; i++) {
+          const z = pipe.gpu.upload(denoised[i]!, [1, 4, 8, 8]);
+          const image = await reference.decode(z);
+          z.dispose();
+          const expected = (await toImages(pipe.gpu, image))[0]!.data;
+          image.dispose();
+          expect(fractionOff(previews[i]!, expected, 0)).toBe(0); // same kernels, same input: identical
+        }
+      } finally {
+        reference.dispose();
+      }
+      await expect(pipe.loadPreviewDecoder(join(TOY, "vae"))).rejects.toThrow(/AutoencoderTiny/);
+    } finally {
+      pipe.dispose();
+    }
+  });
+});
