@@ -3,9 +3,8 @@
  * same prompts and seeds (common random numbers), so score differences between candidates come from (m, s), not from
  * different noise draws. Returns a coefficient file and every evaluated point (the landscape).
  */
-import type { GeneratedImage } from "../pipeline/types.ts";
 import type { CoefficientFile } from "../scheduler/coefficient-file.ts";
-import { JaqEvaluator, type ImageScorer } from "./image-scorer.ts";
+import { JaqEvaluator, type CandidateImage, type ImageScorer } from "./image-scorer.ts";
 import { CalibrationJournal, hashPrompts, type JournalEntry, type JournalStore } from "./journal.ts";
 import { DEFAULT_CALIBRATION_PROMPTS, defaultSeeds } from "./prompts.ts";
 import { DEFAULT_JAQ_K } from "./scores.ts";
@@ -13,8 +12,8 @@ import { fastSearch, FAST_DEFAULT_BUDGET, FAST_MIN_BUDGET } from "./search/fast.
 import { gridSearch } from "./search/grid.ts";
 import { DEFAULT_BOX, validateBudget, type SearchBox } from "./search/types.ts";
 
-/** Generates one image for one prompt and seed with Q-Sched endpoints (m, s). */
-export type CandidateGenerator = (m: number, s: number, prompt: string, seed: number) => Promise<GeneratedImage>;
+/** Generates one image for one prompt and seed with Q-Sched endpoints (m, s); calibrate() disposes its `rgba`. */
+export type CandidateGenerator = (m: number, s: number, prompt: string, seed: number) => Promise<CandidateImage>;
 
 export interface LandscapePoint {
   m: number;
@@ -127,9 +126,14 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
   const objective = async (m: number, s: number): Promise<number> => {
     const recorded = journal?.lookup(m, s);
     if (recorded) return finish(recorded, true);
-    const images: GeneratedImage[] = [];
-    for (let i = 0; i < prompts.length; i++) images.push(await options.generate(m, s, prompts[i]!, seeds[i]!));
-    const scores = await evaluator.score(images);
+    const images: CandidateImage[] = [];
+    let scores;
+    try {
+      for (let i = 0; i < prompts.length; i++) images.push(await options.generate(m, s, prompts[i]!, seeds[i]!));
+      scores = await evaluator.score(images);
+    } finally {
+      for (const img of images) img.rgba?.dispose();
+    }
     generatedCandidates++;
     const ok = Number.isFinite(scores.jaq);
     const entry: JournalEntry = {

@@ -1,33 +1,44 @@
 /**
  * The real `ImageScorer`: our GPU CLIP towers. Image embeds = visual_projection(post-LN class token) of the
- * CLIPImageProcessor-preprocessed image; text embeds = text_projection(pooled EOS row).
+ * CLIPImageProcessor-preprocessed image (on the GPU: `clipPreprocess` reads the pipeline's RGBA8 tensor when the
+ * image carries one, else the uploaded RGBA bytes); text embeds = text_projection(pooled EOS row).
  *
  * A scorer folder may ship without its text tower (the toy's `clip-scorer/` keeps only `vision_model.*`,
  * `visual_projection.weight`, `text_projection.weight`, `logit_scale`, because its text tower is the pipeline's
  * text_encoder bit for bit). Then the `text_model.*` weights and the tokenizer come from `textTowerFolder`.
  */
 import type { Gpu } from "../gpu/runtime.ts";
+import type { Tensor } from "../gpu/tensor.ts";
 import { ClipTextModel } from "../models/clip-text/clip-text.ts";
 import { tokenizePrompts } from "../models/clip-text/prompt.ts";
 import { ClipVisionModel } from "../models/clip-vision/clip-vision.ts";
-import { clipPixelValues } from "../models/clip-vision/preprocess.ts";
+import { CLIP_MEAN, CLIP_STD } from "../models/clip-vision/preprocess.ts";
+import { clipPreprocess } from "../ops/clip-preprocess.ts";
 import type { WeightSource as TensorSource } from "../models/weights.ts";
 import { tensorSourceOf } from "../pipeline/component-tensors.ts";
 import { resolveSource } from "../pipeline/load.ts";
-import type { GeneratedImage } from "../pipeline/types.ts";
 import { CLIPTokenizer } from "../tokenizer/clip-tokenizer.ts";
 import { loadComponent } from "../weights/diffusers/component.ts";
 import type { WeightSource as FileSource } from "../weights/sources/types.ts";
-import type { ImageScorer } from "./image-scorer.ts";
+import type { CandidateImage, ImageScorer } from "./image-scorer.ts";
 
 /** Rows per text forward: bounds the [B, 77, D] activations; prompt sets are embedded once, so this is not tuned. */
 const TEXT_BATCH = 16;
 /** Images per vision forward; small images, so this only bounds activation memory for large batches. */
 const IMAGE_BATCH = 16;
 
+/** The CLIPImageProcessor settings the scorer applies (preprocessor_config.json, transformers defaults where absent). */
+export interface ClipProcessorSettings {
+  /** Shortest edge after the resize, then the center crop edge. */
+  shortestEdge: number;
+  crop: number;
+  mean: readonly number[];
+  std: readonly number[];
+}
+
 export interface ClipScorer extends ImageScorer {
-  /** Processor sizes the images are brought to (shortest edge, then center crop). */
-  readonly imageSize: { shortestEdge: number; crop: number };
+  /** Processor settings the images are brought to (shortest edge, center crop, normalization). */
+  readonly imageSize: ClipProcessorSettings;
   dispose(): void;
 }
 
@@ -49,16 +60,22 @@ async function componentTensors(src: FileSource, component: string) {
   }
 }
 
-/** The CLIPImageProcessor sizes, with the transformers defaults (224) when the file or a field is missing. */
-async function processorSizes(src: FileSource): Promise<{ shortestEdge: number; crop: number }> {
-  if (!(await src.exists("preprocessor_config.json"))) return { shortestEdge: 224, crop: 224 };
+/** The CLIPImageProcessor settings, with the transformers defaults (224, OpenAI mean/std) when the file or a field is missing. */
+async function processorSizes(src: FileSource): Promise<ClipProcessorSettings> {
+  const defaults = { mean: [...CLIP_MEAN], std: [...CLIP_STD] };
+  if (!(await src.exists("preprocessor_config.json"))) return { shortestEdge: 224, crop: 224, ...defaults };
   const p = await readJson(src, "preprocessor_config.json");
   const size = p.size as { shortest_edge?: number } | number | undefined;
   const crop = p.crop_size as { height?: number; width?: number } | number | undefined;
   const shortestEdge = typeof size === "number" ? size : (size?.shortest_edge ?? 224);
   const c = typeof crop === "number" ? crop : (crop?.height ?? 224);
   if (typeof crop === "object" && crop.width !== undefined && crop.width !== c) throw new Error(`CLIP scorer: non-square crop_size ${JSON.stringify(crop)} is not supported`);
-  return { shortestEdge, crop: c };
+  const triple = (v: unknown, name: string, fallback: number[]) => {
+    if (v === undefined) return fallback;
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === "number")) throw new Error(`CLIP scorer: ${name} must be 3 numbers, found ${JSON.stringify(v)}`);
+    return v as number[];
+  };
+  return { shortestEdge, crop: c, mean: triple(p.image_mean, "image_mean", defaults.mean), std: triple(p.image_std, "image_std", defaults.std) };
 }
 
 /** The tokenizer in the first of `candidates` (source, folder) that holds vocab.json and merges.txt. */
@@ -101,15 +118,40 @@ async function textTowerFrom(folder: string) {
   return { ...(await componentTensors(src, "")), tokenizerCandidates: [[src, ""], [parent, "tokenizer"]] as [FileSource, string][] };
 }
 
-/** GeneratedImage (RGBA) → CLIP pixel_values [3, crop, crop], resized/cropped as the processor does. */
-export function imagePixelValues(img: GeneratedImage, sizes: { shortestEdge: number; crop: number }): Float32Array {
-  const rgb = new Uint8Array(img.width * img.height * 3);
-  for (let i = 0; i < img.width * img.height; i++) {
-    rgb[i * 3] = img.data[i * 4]!;
-    rgb[i * 3 + 1] = img.data[i * 4 + 1]!;
-    rgb[i * 3 + 2] = img.data[i * 4 + 2]!;
+/** The image's RGBA8 pixels as a [1, H, W] u32 tensor: its own GPU copy when it has one, else an upload of `data`. */
+function rgbaTensor(gpu: Gpu, img: CandidateImage): { t: Tensor; owned: boolean } {
+  if (img.rgba) {
+    const [n, h, w] = img.rgba.shape;
+    if (img.rgba.dtype !== "u32" || n !== 1 || h !== img.height || w !== img.width) throw new Error(`CLIP scorer: image.rgba ${img.rgba} is not [1, ${img.height}, ${img.width}] u32`);
+    return { t: img.rgba, owned: false };
   }
-  return clipPixelValues({ data: rgb, height: img.height, width: img.width }, sizes.shortestEdge, sizes.crop);
+  const d = img.data;
+  // RGBA bytes are the little-endian u32 words the kernel unpacks (R in the low byte).
+  const words = d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, img.width * img.height) : new Uint32Array(Uint8Array.from(d).buffer);
+  return { t: gpu.upload(words, [1, img.height, img.width], "u32", "clip_rgba8"), owned: true };
+}
+
+/**
+ * Images (RGBA) → CLIP pixel_values [N, 3, crop, crop] on the GPU, resized/cropped/normalized as the processor
+ * does (`clipPreprocess`; bit-exact with transformers' PIL path). Images may differ in size.
+ */
+export async function imagePixelTensor(gpu: Gpu, images: readonly CandidateImage[], settings: ClipProcessorSettings): Promise<Tensor> {
+  const s = settings.crop;
+  const out = gpu.empty([images.length, 3, s, s], "f32", "clip_pixel_values");
+  try {
+    for (const [at, img] of images.entries()) {
+      const { t, owned } = rgbaTensor(gpu, img);
+      try {
+        await clipPreprocess(gpu, t, { size: settings.shortestEdge, crop: s, mean: settings.mean, std: settings.std, into: { out, at } });
+      } finally {
+        if (owned) t.dispose();
+      }
+    }
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
+  return out;
 }
 
 /**
@@ -155,13 +197,9 @@ export async function loadClipScorer(gpu: Gpu, clipFolder: string, textTowerFold
     imageSize: sizes,
     async embedImages(images) {
       const out: Float32Array[] = [];
-      const s = sizes.crop;
       for (let i0 = 0; i0 < images.length; i0 += IMAGE_BATCH) {
         const chunk = images.slice(i0, i0 + IMAGE_BATCH);
-        const pixels = new Float32Array(chunk.length * 3 * s * s);
-        chunk.forEach((img, i) => pixels.set(imagePixelValues(img, sizes), i * 3 * s * s));
-        gpu.flush();
-        const t = gpu.upload(pixels, [chunk.length, 3, s, s], "f32", "clip_pixel_values");
+        const t = await imagePixelTensor(gpu, chunk, sizes);
         const r = await vision.forward(t);
         const flat = await gpu.read(r.imageEmbeds);
         r.dispose();

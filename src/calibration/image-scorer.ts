@@ -2,12 +2,21 @@
  * The seam between calibration and CLIP: anything that embeds images and texts into one space. The real
  * implementation wraps the GPU CLIP models (src/models/clip-vision, src/models/clip-text); tests use fakes.
  */
+import type { Tensor } from "../gpu/tensor.ts";
 import type { GeneratedImage } from "../pipeline/types.ts";
 import { DEFAULT_JAQ_K, scoreConfig, type ConfigScores } from "./scores.ts";
 
+/**
+ * A generated image, optionally still on the GPU: `rgba` is the same pixels as RGBA8 [1, H, W] u32
+ * (`generate({ keepRgba: true })`), which a GPU scorer reads instead of uploading `data`. The owner disposes it.
+ */
+export interface CandidateImage extends GeneratedImage {
+  rgba?: Tensor;
+}
+
 export interface ImageScorer {
   /** Projected image embeddings (CLIP `image_embeds`), one per image. */
-  embedImages(images: readonly GeneratedImage[]): Promise<Float32Array[]>;
+  embedImages(images: readonly CandidateImage[]): Promise<Float32Array[]>;
   /** Projected text embeddings (CLIP `text_embeds`), one per text. */
   embedTexts(texts: readonly string[]): Promise<Float32Array[]>;
 }
@@ -42,7 +51,7 @@ export class JaqEvaluator {
     return this.textEmbeds;
   }
 
-  async score(images: readonly GeneratedImage[]): Promise<ConfigScores> {
+  async score(images: readonly CandidateImage[]): Promise<ConfigScores> {
     if (images.length !== this.prompts.length) {
       throw new Error(`JAQ evaluator: ${images.length} images for ${this.prompts.length} prompts, expected one image per prompt`);
     }

@@ -133,8 +133,9 @@ async function pipelineGenerator(req: GeneratorRequest): Promise<{ generate: Can
   return {
     generate: async (m, s, prompt, seed) => {
       pipe.setQSched({ m, s });
-      const r = await pipe.generate({ prompt, seed, steps: req.steps, guidanceScale: req.guidanceScale });
-      return r.images[0]!;
+      // The image stays on the GPU too, so the CLIP scorer preprocesses it there (calibrate() disposes it).
+      const r = await pipe.generate({ prompt, seed, steps: req.steps, guidanceScale: req.guidanceScale, keepRgba: true });
+      return { ...r.images[0]!, rgba: r.rgba };
     },
     dispose: () => pipe.dispose(),
   };

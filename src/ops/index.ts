@@ -14,3 +14,4 @@ export * from "./linear.ts";
 export * from "./matmul.ts";
 export * from "./quant-linear.ts";
 export * from "./gather.ts";
+export * from "./clip-preprocess.ts";

@@ -56,17 +56,22 @@ export function vaePreview(gpu: Gpu, vae: ImageDecoderPort, scalingFactor: numbe
 
 /** An image batch [B, 3, H, W] in [-1, 1] → one RGBA8 image per batch entry (read back to the CPU). */
 export async function toImages(gpu: Gpu, image: Tensor): Promise<GeneratedImage[]> {
-  const [batch, , height, width] = image.shape as [number, number, number, number];
   const rgba = await imageToRgba8(gpu, image);
   try {
-    const words = (await gpu.download(rgba)) as Uint32Array;
-    const pixels = height * width;
-    return Array.from({ length: batch }, (_, b) => ({
-      width,
-      height,
-      data: new Uint8ClampedArray(words.buffer.slice(b * pixels * 4, (b + 1) * pixels * 4)),
-    }));
+    return await rgbaToImages(gpu, rgba);
   } finally {
     rgba.dispose();
   }
+}
+
+/** RGBA8 pixels [B, H, W] (one u32 each, `imageToRgba8`) → one image per batch entry, read back; `rgba` stays alive. */
+export async function rgbaToImages(gpu: Gpu, rgba: Tensor): Promise<GeneratedImage[]> {
+  const [batch, height, width] = rgba.shape as [number, number, number];
+  const words = (await gpu.download(rgba)) as Uint32Array;
+  const pixels = height * width;
+  return Array.from({ length: batch }, (_, b) => ({
+    width,
+    height,
+    data: new Uint8ClampedArray(words.buffer.slice(b * pixels * 4, (b + 1) * pixels * 4)),
+  }));
 }

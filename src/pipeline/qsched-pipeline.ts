@@ -14,7 +14,8 @@ import type { PipelineKind } from "./kind.ts";
 import { newScheduler, openComponent, openPipelineFolder, resolveSource, type OpenedPipeline, type PipelineSource } from "./load.ts";
 import { loadTextEncoder, loadVaeDecoder } from "./model-adapters.ts";
 import type { ImageDecoderPort } from "./ports.ts";
-import { loadTaesdPreview, toImages, vaePreview, type PreviewDecoder } from "./preview.ts";
+import { loadTaesdPreview, rgbaToImages, toImages, vaePreview, type PreviewDecoder } from "./preview.ts";
+import { imageToRgba8 } from "../ops/image.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import type { FromPretrainedOptions, GeneratedImage, GenerateOptions, GenerateResult, QSchedOption, QuantScheme } from "./types.ts";
 
@@ -164,13 +165,18 @@ export class QSchedPipeline {
       const decoded = await this.vae.decode(scaled);
       owned.push(decoded);
       await options.trace?.("vae_decode_out", decoded);
-      const images = await toImages(gpu, decoded);
+      // keepRgba: the RGBA8 batch stays on the GPU for the caller (the CLIP scorer reads it there).
+      const rgba = await imageToRgba8(gpu, decoded);
+      owned.push(rgba);
+      const images = await rgbaToImages(gpu, rgba);
+      if (options.keepRgba) owned.pop(); // handed to the caller
       const tEnd = performance.now();
       return {
         images,
         seed: o.seed,
         timings: { textMs: tText - t0, denoiseMs: tDenoise - tText, decodeMs: tEnd - tDenoise, totalMs: tEnd - t0, stepMs },
         peakBytes: gpu.pool.peakLive - peak0,
+        ...(options.keepRgba ? { rgba } : {}),
       };
     } finally {
       for (const t of owned) t.dispose();

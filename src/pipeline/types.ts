@@ -46,6 +46,8 @@ export interface GenerateOptions {
    * `loadPreviewDecoder`, else the pipeline's VAE). Costs one decode per step.
    */
   preview?: boolean;
+  /** Also return the final images on the GPU as `GenerateResult.rgba` (the caller disposes it). */
+  keepRgba?: boolean;
   /** @internal Receives every intermediate by its diffusers trace name (the verifier uses it). */
   trace?: (name: string, value: Tensor | Float32Array | Int32Array) => Promise<void>;
 }
@@ -71,6 +73,8 @@ export interface GenerateResult {
   images: GeneratedImage[];
   seed: number | bigint;
   timings: { textMs: number; denoiseMs: number; decodeMs: number; totalMs: number; stepMs: number[] };
+  /** With `keepRgba`: the images as RGBA8 on the GPU, [B, H, W] u32 (R in the low byte); the caller disposes it. */
+  rgba?: Tensor;
   /** Peak bytes the buffer pool handed out during this call. */
   peakBytes: number;
 }

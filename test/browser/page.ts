@@ -6,6 +6,7 @@
 import { Gpu } from "../../src/gpu/runtime.ts";
 import { runOpsCases } from "../../src/verify/ops-cases/run.ts";
 import type { Manifest } from "../../src/verify/types.ts";
+import { clipPreprocessCases } from "../cases/clip-preprocess.ts";
 import { deviceCases } from "../cases/device.ts";
 import { foundationCases } from "../cases/foundation.ts";
 
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     const gpu = await Gpu.create();
     gpu.poisonOutputs = true;
     state.adapter = gpu.ctx.describe();
-    for (const c of [...foundationCases, ...deviceCases]) {
+    for (const c of [...foundationCases, ...deviceCases, ...clipPreprocessCases]) {
       try {
         await c.run(gpu);
         state.results.push({ name: c.name, ok: true });

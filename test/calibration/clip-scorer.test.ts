@@ -6,7 +6,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadClipScorer, imagePixelValues } from "../../src/calibration/clip-scorer.ts";
+import { imagePixelTensor, loadClipScorer } from "../../src/calibration/clip-scorer.ts";
+import { CLIP_MEAN, CLIP_STD, clipPixelValues } from "../../src/models/clip-vision/preprocess.ts";
 import { JaqEvaluator } from "../../src/calibration/image-scorer.ts";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
 import { testGpu } from "../helpers/gpu.ts";
@@ -61,13 +62,29 @@ describe("loadClipScorer", () => {
     }
   }, 180_000);
 
-  it("64×64 images go in unresized; other sizes are resized and cropped to the processor's 64", () => {
-    const sizes = { shortestEdge: 64, crop: 64 };
-    const px = imagePixelValues(testImage(0), sizes);
-    expect(px.length).toBe(3 * 64 * 64);
-    // Pixel (0, 0) is blue (40, 80, 220): (40/255 − mean_r) / std_r.
-    expect(px[0]).toBeCloseTo((40 / 255 - 0.48145466) / 0.26862954, 5);
-    expect(imagePixelValues(testImage(0, 128), sizes).length).toBe(3 * 64 * 64);
+  it("reads the toy's processor settings (64, not 224) and preprocesses on the GPU like the CPU reference", async () => {
+    const gpu = await testGpu();
+    const scorer = await loadClipScorer(gpu, SCORER, TOY);
+    try {
+      const sizes = scorer.imageSize;
+      expect(sizes).toEqual({ shortestEdge: 64, crop: 64, mean: [...CLIP_MEAN], std: [...CLIP_STD] });
+      // 64×64 goes in unresized, 128×128 and 96×80 are resized and cropped; one batch of mixed sizes.
+      const images = [testImage(0), testImage(0, 128), { ...testImage(1, 96), width: 80, height: 96, data: testImage(1, 96).data.slice(0, 96 * 80 * 4) }];
+      const t = await imagePixelTensor(gpu, images, sizes);
+      expect(t.shape).toEqual([3, 3, 64, 64]);
+      const got = await gpu.read(t);
+      t.dispose();
+      const plane = 3 * 64 * 64;
+      for (const [i, img] of images.entries()) {
+        const rgb = Uint8Array.from({ length: img.width * img.height * 3 }, (_, j) => img.data[Math.floor(j / 3) * 4 + (j % 3)]!);
+        const want = clipPixelValues({ data: rgb, height: img.height, width: img.width }, 64, 64);
+        expect(maxAbsDiff(got.subarray(i * plane, (i + 1) * plane), want), `image ${i}`).toBe(0);
+      }
+      // Pixel (0, 0) of the 64×64 image is blue (40, 80, 220): (40/255 − mean_r) / std_r.
+      expect(got[0]).toBeCloseTo((40 / 255 - 0.48145466) / 0.26862954, 5);
+    } finally {
+      scorer.dispose();
+    }
   });
 
   it("scores of generated toy images are finite and in range", async () => {
@@ -77,8 +94,17 @@ describe("loadClipScorer", () => {
     try {
       const prompts = ["a large yellow circle on a black background", "two red squares"];
       const images = [];
-      for (const [i, prompt] of prompts.entries()) images.push((await pipe.generate({ prompt, seed: 900 + i, steps: 4, guidanceScale: 2 })).images[0]!);
+      for (const [i, prompt] of prompts.entries()) {
+        const r = await pipe.generate({ prompt, seed: 900 + i, steps: 4, guidanceScale: 2, keepRgba: true });
+        expect(r.rgba?.shape).toEqual([1, r.images[0]!.height, r.images[0]!.width]);
+        images.push({ ...r.images[0]!, rgba: r.rgba });
+      }
+      // The GPU-resident RGBA8 and the read-back bytes embed identically.
+      const onGpu = await scorer.embedImages(images);
+      const fromCpu = await scorer.embedImages(images.map(({ rgba: _, ...img }) => img));
+      expect(Math.max(...onGpu.map((e, i) => maxAbsDiff(e, fromCpu[i]!)))).toBe(0);
       const s = await new JaqEvaluator(scorer, prompts).score(images);
+      for (const img of images) img.rgba!.dispose();
       console.log(`generated: CLIPScore ${s.clipScore.toFixed(2)}, CLIP-IQA ${s.clipIqa.map((x) => x.toFixed(3)).join("/")}, JAQ ${s.jaq.toFixed(3)}`);
       for (const p of s.pairScores) expect(Math.abs(p)).toBeLessThanOrEqual(100);
       expect(s.clipScore).toBeGreaterThan(0);

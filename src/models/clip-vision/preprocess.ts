@@ -1,59 +1,22 @@
 /**
  * transformers CLIPImageProcessor (PIL path) for uint8 RGB images: shortest side → 224 with Pillow's
  * bicubic (8-bit fixed point, a = −0.5), center crop (floor), rescale 1/255, normalize, HWC → CHW.
- * Runs on the CPU: it must match Pillow bit for bit, the images are small, and there is no resize op.
+ * The CPU reference of the GPU op src/ops/clip-preprocess.ts (which the CLIP scorer uses); both must match
+ * Pillow bit for bit.
  */
+import { bicubicCoefficients as coefficients, PRECISION_BITS, shortestEdgeSize } from "../../util/pillow-bicubic.ts";
+
+export { shortestEdgeSize };
 
 /** OpenAI CLIP normalization constants (CLIPImageProcessor defaults). */
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
-
-/** Pillow's fixed-point precision for 8-bit resampling (32 − 8 − 2). */
-const PRECISION_BITS = 22;
 
 export interface RgbImage {
   /** Row-major H×W×3 uint8. */
   data: Uint8Array;
   height: number;
   width: number;
-}
-
-/** Pillow's bicubic kernel (a = −0.5). */
-function bicubic(x: number): number {
-  const a = -0.5;
-  x = Math.abs(x);
-  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-  return 0;
-}
-
-/** Pillow precompute_coeffs + normalize_coeffs_8bpc: per output index the first input index and int weights. */
-function coefficients(inSize: number, outSize: number): { start: number[]; weights: Int32Array[] } {
-  const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1);
-  const support = 2 * filterScale;
-  const start: number[] = [];
-  const weights: Int32Array[] = [];
-  for (let o = 0; o < outSize; o++) {
-    const center = (o + 0.5) * scale;
-    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
-    const xmax = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
-    const w: number[] = [];
-    let sum = 0;
-    for (let x = 0; x < xmax; x++) {
-      const v = bicubic((x + xmin - center + 0.5) * (1 / filterScale)); // Pillow multiplies by 1/filterscale
-      w.push(v);
-      sum += v;
-    }
-    const k = new Int32Array(xmax);
-    for (let x = 0; x < xmax; x++) {
-      const v = sum !== 0 ? w[x]! / sum : w[x]!;
-      k[x] = Math.trunc(v < 0 ? -0.5 + v * (1 << PRECISION_BITS) : 0.5 + v * (1 << PRECISION_BITS));
-    }
-    start.push(xmin);
-    weights.push(k);
-  }
-  return { start, weights };
 }
 
 const clip8 = (ss: number) => Math.min(255, Math.max(0, Math.floor(ss / (1 << PRECISION_BITS))));
@@ -87,12 +50,6 @@ export function resizeBicubicPillow(img: RgbImage, height: number, width: number
   if (width !== r.width) r = pass(r, width, "x");
   if (height !== r.height) r = pass(r, height, "y");
   return r;
-}
-
-/** transformers shortest-edge size: short → size, long → int(size · long / short). */
-export function shortestEdgeSize(height: number, width: number, size: number): [number, number] {
-  if (Math.min(height, width) === size) return [height, width];
-  return height <= width ? [size, Math.trunc((size * width) / height)] : [Math.trunc((size * height) / width), size];
 }
 
 /** Resize + center crop (top/left = floor((h − crop)/2)) to crop×crop uint8. */
