@@ -284,6 +284,20 @@ export class Gpu {
     }
   }
 
+  /** Copies `src` into `dst` (same shape and dtype) on the GPU, after everything recorded so far. */
+  copy(src: Tensor, dst: Tensor): void {
+    if (src.dtype !== dst.dtype || src.shape.join() !== dst.shape.join()) {
+      throw new Error(`copy: destination must match the source, got ${src.dtype} [${src.shape}] → ${dst.dtype} [${dst.shape}]`);
+    }
+    if (this.recorder) throw new Error("copy: not recordable in a plan (copies sit outside compute passes)");
+    this.flush();
+    const encoder = this.device.createCommandEncoder({ label: "copy" });
+    // Buffer copies need 4-byte multiples; tensors occupy at least 4 bytes, rounded up.
+    encoder.copyBufferToBuffer(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, Math.ceil(Math.min(src.byteLength, dst.byteLength) / 4) * 4);
+    this.device.queue.submit([encoder.finish()]);
+    this.ctx.check("copy");
+  }
+
   /** Overwrites a tensor's contents from the host (plan inputs between runs). */
   write(t: Tensor, data: HostData): void {
     checkHostLength(t.shape, t.dtype, data);

@@ -6,6 +6,7 @@ import type { AnyScheduler } from "../scheduler/factory.ts";
 import { randnTensor } from "../scheduler/rng/randn-tensor.ts";
 import type { TorchGenerator } from "../scheduler/rng/torch-generator.ts";
 import type { GenerateOptions, StepEvent } from "./types.ts";
+import { UnetStepPlan } from "./unet-plan.ts";
 
 export interface DenoiseInputs {
   unet: Unet;
@@ -21,6 +22,11 @@ export interface DenoiseInputs {
   extra: Pick<UnetInputs, "timestepCond" | "textEmbeds" | "timeIds">;
   /** LCM decodes the last step's `denoised`, the others the last `prev_sample`. */
   outputDenoised: boolean;
+  /**
+   * Record the UNet once and replay it each step (default). Tracing needs the eager path, which
+   * reports every module's output; results are the same either way.
+   */
+  plan?: boolean;
   signal?: AbortSignal;
   /** After each step; `denoised` (the step's x0 prediction) is valid only during the call. */
   onStep?: (e: StepEvent, denoised: Tensor) => void | Promise<void>;
@@ -44,6 +50,9 @@ export async function denoise(gpu: Gpu, d: DenoiseInputs): Promise<{ latents: Te
   const copies = d.cfgScale !== undefined ? 2 : 1;
   const stepMs: number[] = [];
   let denoised: Tensor | undefined;
+  const usePlan = (d.plan ?? true) && !trace;
+  let plan: UnetStepPlan | undefined;
+  const fixed = { encoderHiddenStates: d.context, ...d.extra };
   try {
     for (const [i, c] of coeffs.entries()) {
       if (d.signal?.aborted) throw d.signal.reason ?? new DOMException("generation aborted", "AbortError");
@@ -53,7 +62,10 @@ export async function denoise(gpu: Gpu, d: DenoiseInputs): Promise<{ latents: Te
       const unetIn = await scaleModelInput(gpu, latents, scheduler.modelInputDivisor(i), copies);
       await trace?.(`step${i}.timestep`, new Float32Array([t]));
       await trace?.(`step${i}.unet_in`, unetIn);
-      const unetOut = await d.unet.forward({ sample: unetIn, timestep: t, encoderHiddenStates: d.context, ...d.extra });
+      let unetOut: Tensor;
+      if (!usePlan) unetOut = await d.unet.forward({ ...fixed, sample: unetIn, timestep: t });
+      else if (!plan) ({ plan, output: unetOut } = await UnetStepPlan.record(gpu, d.unet, unetIn, t, fixed));
+      else unetOut = plan.run(unetIn, t);
       unetIn.dispose();
       if (trace) await traceModelOutput(gpu, i, unetOut, latents, count, d.cfgScale, trace);
       let noise: Tensor | undefined;
@@ -63,7 +75,7 @@ export async function denoise(gpu: Gpu, d: DenoiseInputs): Promise<{ latents: Te
         if (c.prevSample.noise !== 0) noise = gpu.upload(drawn, shape, "f32", "sched_noise");
       }
       const out = await schedulerStep(gpu, latents, unetOut, { prevSample: c.prevSample, denoised: c.denoised }, { guidance: d.cfgScale, noise });
-      unetOut.dispose();
+      if (!plan) unetOut.dispose(); // a plan's output is its own, reused by the next run
       noise?.dispose();
       await trace?.(`step${i}.denoised`, out.denoised);
       await trace?.(`step${i}.prev_sample`, out.prevSample);
@@ -79,6 +91,8 @@ export async function denoise(gpu: Gpu, d: DenoiseInputs): Promise<{ latents: Te
     latents.dispose();
     denoised?.dispose();
     throw e;
+  } finally {
+    plan?.dispose();
   }
   const result = d.outputDenoised && denoised ? denoised : latents;
   (result === latents ? denoised : latents)?.dispose();

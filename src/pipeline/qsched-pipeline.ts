@@ -149,6 +149,7 @@ export class QSchedPipeline {
         cfgScale: cfg ? o.guidanceScale : undefined,
         extra: extra.inputs,
         outputDenoised: this.kind === "lcm",
+        plan: options.unetPlan,
         signal: options.signal,
         onStep: options.onStep && (async (e, denoised) => {
           if (options.preview) e.preview = await this.previewImages(denoised);

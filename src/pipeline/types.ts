@@ -48,6 +48,8 @@ export interface GenerateOptions {
   preview?: boolean;
   /** Also return the final images on the GPU as `GenerateResult.rgba` (the caller disposes it). */
   keepRgba?: boolean;
+  /** @internal false = dispatch the UNet eagerly each step instead of replaying a recorded plan (tests compare the two). */
+  unetPlan?: boolean;
   /** @internal Receives every intermediate by its diffusers trace name (the verifier uses it). */
   trace?: (name: string, value: Tensor | Float32Array | Int32Array) => Promise<void>;
 }
