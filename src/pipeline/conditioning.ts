@@ -35,7 +35,16 @@ async function concatRows(gpu: Gpu, a: Tensor, b: Tensor, along: "batch" | "last
 
 let traceCall = 0;
 
+/** As diffusers: a prompt over 75 content tokens is cut (BOS + 75 + EOS = 77), with a warning naming what was dropped. */
+function warnIfTruncated(tokenizer: CLIPTokenizer, prompt: string): void {
+  const tokens = tokenizer.tokenize(prompt);
+  if (tokens.length <= 75) return;
+  const dropped = tokens.slice(75).join("").replaceAll("</w>", " ").trim();
+  console.warn(`The following part of your input was truncated because CLIP can only handle sequences up to 77 tokens: ${JSON.stringify(dropped)}`);
+}
+
 async function encodePrompts(stack: TextStack, prompts: string[], kind: PipelineKind, trace: GenerateOptions["trace"]): Promise<{ hidden: Tensor; pooled?: Tensor }> {
+  for (const p of prompts) warnIfTruncated(stack.tokenizer, p);
   const ids = prompts.map((p) => stack.tokenizer.encode(p, { maxLength: 77, padding: "max_length", truncation: true }).ids);
   const out = await stack.encoder.encode(ids);
   if (trace) {

@@ -5,7 +5,7 @@
 import { cpSync, mkdtempSync, rmSync, truncateSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Gpu } from "../../src/gpu/runtime.ts";
 import { TaesdDecoder } from "../../src/models/taesd/taesd.ts";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
@@ -134,6 +134,26 @@ describe("per-step previews", () => {
       }
       await expect(pipe.loadPreviewDecoder(join(TOY, "vae"))).rejects.toThrow(/AutoencoderTiny/);
     } finally {
+      pipe.dispose();
+    }
+  });
+});
+
+describe("long prompts", () => {
+  it("are cut at 77 tokens as diffusers does, with a warning naming the dropped words", async () => {
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const head = Array.from({ length: 75 }, () => "red").join(" "); // "red" is one token
+      const gen = async (prompt: string) => Buffer.from((await pipe.generate({ prompt, seed: 5, steps: 1 })).images[0]!.data);
+      const cut = await gen(head);
+      expect(warn).not.toHaveBeenCalled();
+      const long = await gen(`${head} blue square zebra`);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![0])).toMatch(/truncated.*77 tokens.*"blue square zebra"/);
+      expect(long.equals(cut)).toBe(true); // the dropped words do not reach the text encoder
+    } finally {
+      warn.mockRestore();
       pipe.dispose();
     }
   });
