@@ -13,19 +13,20 @@ import { parsePromptFile } from "../calibration/prompts.ts";
 import { serializeCoefficientFile } from "../scheduler/coefficient-file.ts";
 import type { QuantScheme } from "../pipeline/types.ts";
 
-export const CALIBRATE_USAGE = `usage: qsched-gpu calibrate --model <src> [--quant w4a8] [--steps 4] [--prompts file] [--search grid|fast]
+export const CALIBRATE_USAGE = `usage: qsched-gpu calibrate --model <src> [--quant w4a8] [--policy torchao|all] [--steps 4] [--prompts file] [--search grid|fast]
                            [--budget N] [--out coeffs.json] [--heatmap file.png] [--journal file]
                            [--guidance X] [--k X] [--clip <src>]
   Searches Q-Sched endpoints (m, s) ∈ [0.8, 1.2]² maximising JAQ = ln(CLIPScore) + k·mean CLIP-IQA over a fixed
   prompt set (one image per prompt, seeds 100, 101, …). --search fast (default, 8 candidates) or grid (9×9 = 81).
   --prompts: one prompt per line (default: 25 built-in captions for the toy-shapes model). --journal: resume an
-  interrupted run. Without --out the coefficient file goes to stdout; progress goes to stderr.`;
+  interrupted run. --policy all quantizes the UNet's convolutions too (default torchao: nn.Linear only). Without --out the coefficient file goes to stdout; progress goes to stderr.`;
 
 const QUANT_SCHEMES: readonly QuantScheme[] = ["none", "w8a8", "w4a8", "w8a16", "w4a16"];
 
 export interface GeneratorRequest {
   model: string;
   quant: QuantScheme;
+  policy: "torchao" | "all";
   steps: number;
   guidanceScale?: number;
 }
@@ -46,6 +47,7 @@ export class UsageError extends Error {}
 interface CliOptions {
   model: string;
   quant: QuantScheme;
+  policy: "torchao" | "all";
   steps: number;
   prompts?: string;
   search: "grid" | "fast";
@@ -72,7 +74,7 @@ function finiteNumber(flag: string, v: string | undefined): number {
 
 export function parseCalibrateArgs(argv: readonly string[]): CliOptions {
   const args = argv[0] === "calibrate" ? argv.slice(1) : [...argv];
-  const o: Partial<CliOptions> = { quant: "w4a8", steps: 4, search: "fast" };
+  const o: Partial<CliOptions> = { quant: "w4a8", policy: "torchao", steps: 4, search: "fast" };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
     const value = () => {
@@ -86,6 +88,12 @@ export function parseCalibrateArgs(argv: readonly string[]): CliOptions {
         const q = value() as QuantScheme;
         if (!QUANT_SCHEMES.includes(q)) throw new UsageError(`--quant expects one of ${QUANT_SCHEMES.join("|")}, found ${JSON.stringify(q)}`);
         o.quant = q;
+        break;
+      }
+      case "--policy": {
+        const p = value();
+        if (p !== "torchao" && p !== "all") throw new UsageError(`--policy expects torchao or all, found ${JSON.stringify(p)}`);
+        o.policy = p;
         break;
       }
       case "--steps": o.steps = positiveInt(flag, value()); break;
@@ -129,7 +137,7 @@ export function modelId(src: string): string {
 async function pipelineGenerator(req: GeneratorRequest): Promise<{ generate: CandidateGenerator; dispose?: () => void }> {
   // Imported lazily: argument errors and a missing scorer should not start a GPU device.
   const { QSchedPipeline } = await import("../pipeline/qsched-pipeline.ts");
-  const pipe = await QSchedPipeline.fromPretrained(req.model, { quant: req.quant });
+  const pipe = await QSchedPipeline.fromPretrained(req.model, { quant: req.quant, policy: req.policy });
   return {
     generate: async (m, s, prompt, seed) => {
       pipe.setQSched({ m, s });
@@ -172,7 +180,7 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
   try {
     const prompts = opts.prompts ? parsePromptFile(await readFile(opts.prompts, "utf8"), opts.prompts) : undefined;
     const scorer = await (deps.loadScorer ?? unavailableScorer)(opts.clip, opts.model);
-    const gen = await (deps.loadGenerator ?? pipelineGenerator)({ model: opts.model, quant: opts.quant, steps: opts.steps, guidanceScale: opts.guidance });
+    const gen = await (deps.loadGenerator ?? pipelineGenerator)({ model: opts.model, quant: opts.quant, policy: opts.policy, steps: opts.steps, guidanceScale: opts.guidance });
     dispose = gen.dispose;
     let generated = 0;
     let generatedMs = 0;
@@ -187,7 +195,8 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
       k: opts.k,
       search: opts.search,
       budget: opts.budget,
-      extraKey: { guidance: opts.guidance ?? null },
+      // A journal resumes only a run with the same settings (the torchao policy keeps its old key).
+      extraKey: opts.policy === "all" ? { guidance: opts.guidance ?? null, policy: "all" } : { guidance: opts.guidance ?? null },
       journal: opts.journal ? fileJournalStore(opts.journal) : undefined,
       onProgress: (p) => {
         const now = Date.now();

@@ -43,6 +43,9 @@ describe("qsched-gpu calibrate", () => {
     expect(parseCalibrateArgs(["--model", "m", "--quant", "w8a8", "--steps", "2", "--search", "grid", "--budget", "81", "--guidance", "2"])).toMatchObject({
       quant: "w8a8", steps: 2, search: "grid", budget: 81, guidance: 2,
     });
+    expect(parseCalibrateArgs(["--model", "m"]).policy).toBe("torchao");
+    expect(parseCalibrateArgs(["--model", "m", "--policy", "all"]).policy).toBe("all");
+    expect(() => parseCalibrateArgs(["--model", "m", "--policy", "convs"])).toThrow(/--policy expects torchao or all, found "convs"/);
   });
 
   it("writes the coefficient file, heatmap and journal, with a progress line per candidate", async () => {
