@@ -6,3 +6,5 @@ export * from "./packing.ts";
 export * from "./linear.ts";
 export * from "./policy.ts";
 export * from "./pack-format.ts";
+export * from "./pack-reader.ts";
+export * from "./packed-pipeline.ts";

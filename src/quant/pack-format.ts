@@ -6,7 +6,9 @@
  *   qsched_pack_version "1", qsched_scheme (W8A8 | W4A8 | W8A16 | W4A16), qsched_group_size (number or
  *   "per-channel"), qsched_source_model, qsched_component, qsched_policy, qsched_torchao (the mirrored
  *   call), and qsched_layout: JSON {"<name>": {shape, n, k, group_size, codes, scales, zero_points?,
- *   scale_dtype}} for every quantized weight (shape is the original one; convs are [N, Cin·kh·kw]).
+ *   scale_dtype}} for every quantized weight (shape is the original one; convs are [N, Cin·kh·kw]);
+ *   optionally qsched_component_config: the component's config.json it was made from (JSON), so a loader
+ *   can tell a pack made for another model.
  * This file is pure (no I/O): planning and per-tensor encode/decode; src/quant/pack.ts does the files.
  */
 import { bytesToFloat32 } from "../weights/safetensors/convert.ts";
@@ -40,6 +42,16 @@ export interface PackInfo {
   component: string;
   policy: string;
   layout: Record<string, QuantizedTensorLayout>;
+  /** The component config the pack was made from (packs written before it was recorded have none). */
+  componentConfig?: Record<string, unknown>;
+}
+
+/** A float-kept tensor as stored in a pack. */
+export interface FloatTensor {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Little-endian element bytes as stored. */
+  bytes: Uint8Array;
 }
 
 export interface TensorSpec {
@@ -68,7 +80,7 @@ const QUANTIZABLE_SOURCE_DTYPES: readonly SafetensorsDtype[] = ["F32", "F16", "B
 /** Plans a pack from the source header alone (shapes and dtypes), so a streaming writer can emit the header first. */
 export function planPack(
   sources: TensorSpec[],
-  opts: { scheme: QuantSchemeId; groupSize?: number | "per-channel"; policy: QuantPolicy; sourceModel: string; component: string },
+  opts: { scheme: QuantSchemeId; groupSize?: number | "per-channel"; policy: QuantPolicy; sourceModel: string; component: string; componentConfig?: Record<string, unknown> },
 ): PackPlan {
   const format = QUANT_FORMATS[opts.scheme];
   const groupSize = opts.groupSize ?? format.defaultGroupSize;
@@ -108,6 +120,7 @@ export function planPack(
     tensors.push({ kind: "quantized", source: s, layout: l });
   }
   const info: PackInfo = { scheme: opts.scheme, groupSize, sourceModel: opts.sourceModel, component: opts.component, policy: opts.policy.id, layout };
+  if (opts.componentConfig) info.componentConfig = opts.componentConfig;
   return { info, format, tensors, outputs, skipped };
 }
 
@@ -136,6 +149,7 @@ export function packMetadata(info: PackInfo, format: QuantFormat): Record<string
     qsched_policy: info.policy,
     qsched_torchao: format.torchao,
     qsched_layout: JSON.stringify(info.layout),
+    ...(info.componentConfig ? { qsched_component_config: JSON.stringify(info.componentConfig) } : {}),
   };
 }
 
@@ -155,7 +169,46 @@ export function parsePackMetadata(meta: Record<string, string>, where: string): 
   } catch (e) {
     throw new Error(`${where}: qsched_layout is not valid JSON (${(e as Error).message})`);
   }
-  return { scheme, groupSize, sourceModel: meta.qsched_source_model ?? "", component: meta.qsched_component ?? "", policy: meta.qsched_policy ?? "", layout };
+  const info: PackInfo = { scheme, groupSize, sourceModel: meta.qsched_source_model ?? "", component: meta.qsched_component ?? "", policy: meta.qsched_policy ?? "", layout };
+  if (meta.qsched_component_config !== undefined) {
+    try {
+      info.componentConfig = JSON.parse(meta.qsched_component_config) as Record<string, unknown>;
+    } catch (e) {
+      throw new Error(`${where}: qsched_component_config is not valid JSON (${(e as Error).message})`);
+    }
+  }
+  return info;
+}
+
+/**
+ * Checks a pack's layout against the tensors its file holds (`entries` in file order) and lists the
+ * original tensor names in file order (a quantized weight sits where its codes tensor sits).
+ * `packedNames` are the stored `.qcodes`/`.qscales`/`.qzeros` tensors.
+ */
+export function indexPackTensors(info: PackInfo, format: QuantFormat, entries: readonly string[], where: string): { names: string[]; packedNames: Set<string> } {
+  const present = new Set(entries);
+  const packedNames = new Set<string>();
+  for (const [name, l] of Object.entries(info.layout)) {
+    for (const t of [l.codes, l.scales, l.zero_points]) {
+      if (t === undefined) continue;
+      if (!present.has(t)) throw new Error(`${where}: no tensor "${t}" (the layout of "${name}" names it)`);
+      packedNames.add(t);
+    }
+    if (format.storesWeightZeroPoint !== (l.zero_points !== undefined)) {
+      throw new Error(`${where}: "${name}" ${l.zero_points ? "has" : "lacks"} zero points but ${info.scheme} ${format.storesWeightZeroPoint ? "stores" : "does not store"} them`);
+    }
+    const k = l.shape.slice(1).reduce((a, b) => a * b, 1);
+    if (l.shape[0] !== l.n || k !== l.k) {
+      throw new Error(`${where}: "${name}" has shape [${l.shape}] but its layout says n = ${l.n}, k = ${l.k}`);
+    }
+  }
+  const byCodes = new Map(Object.entries(info.layout).map(([name, l]) => [l.codes, name]));
+  const names: string[] = [];
+  for (const e of entries) {
+    if (!packedNames.has(e)) names.push(e);
+    else if (byCodes.has(e)) names.push(byCodes.get(e)!);
+  }
+  return { names, packedNames };
 }
 
 /** Builds a PackedWeight view over stored bytes, checking every shape against the layout. */

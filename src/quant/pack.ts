@@ -3,15 +3,16 @@
  * reads, quantizes and writes one tensor at a time; the reader returns packed u32 codes and f32
  * scales ready for GPU upload and never dequantizes.
  */
-import type { SafetensorsDtype } from "../weights/safetensors/dtypes.ts";
 import { QUANT_FORMATS, type QuantFormat, type QuantSchemeId } from "./formats.ts";
 import type { PackedWeight } from "./packing.ts";
 import {
   encodePlannedTensor,
+  indexPackTensors,
   packedFromBytes,
   packMetadata,
   parsePackMetadata,
   planPack,
+  type FloatTensor,
   type PackInfo,
   type PackPlan,
   type QuantizedTensorLayout,
@@ -19,6 +20,8 @@ import {
 } from "./pack-format.ts";
 import type { QuantPolicy } from "./policy.ts";
 import { openTensorFile, TensorFileWriter, type TensorFileReader } from "./tensor-file.ts";
+
+export type { FloatTensor } from "./pack-format.ts";
 
 /** Where source tensors come from: their specs in order, and one tensor's bytes on demand. */
 export interface TensorSource {
@@ -33,6 +36,8 @@ export interface WritePackOptions {
   policy: QuantPolicy;
   sourceModel: string;
   component: string;
+  /** Recorded in the pack so loaders can refuse it for another model's config. */
+  componentConfig?: Record<string, unknown>;
   /** Called after each tensor (progress). */
   onTensor?: (name: string, quantized: boolean) => void;
 }
@@ -59,13 +64,6 @@ export function writePack(outPath: string, source: TensorSource, opts: WritePack
   return plan;
 }
 
-export interface FloatTensor {
-  dtype: SafetensorsDtype;
-  shape: number[];
-  /** Little-endian element bytes as stored. */
-  bytes: Uint8Array;
-}
-
 /** A pack opened for lazy, per-tensor reads. */
 export interface OpenPack {
   info: PackInfo;
@@ -84,24 +82,7 @@ export function openPack(path: string): OpenPack {
   try {
     const info = parsePackMetadata(file.metadata, path);
     const format = QUANT_FORMATS[info.scheme];
-    const packedNames = new Set<string>();
-    for (const [name, l] of Object.entries(info.layout)) {
-      for (const t of [l.codes, l.scales, l.zero_points]) {
-        if (t === undefined) continue;
-        file.entry(t); // throws when the layout names a tensor the file lacks
-        packedNames.add(t);
-      }
-      if (format.storesWeightZeroPoint !== (l.zero_points !== undefined)) {
-        throw new Error(`${path}: "${name}" ${l.zero_points ? "has" : "lacks"} zero points but ${info.scheme} ${format.storesWeightZeroPoint ? "stores" : "does not store"} them`);
-      }
-    }
-    // Original names in file order: a quantized weight sits where its codes tensor sits.
-    const byCodes = new Map(Object.entries(info.layout).map(([name, l]) => [l.codes, name]));
-    const names: string[] = [];
-    for (const e of file.entries) {
-      if (!packedNames.has(e.name)) names.push(e.name);
-      else if (byCodes.has(e.name)) names.push(byCodes.get(e.name)!);
-    }
+    const { names, packedNames } = indexPackTensors(info, format, file.entries.map((e) => e.name), path);
     const get = (t: string) => {
       const e = file.entry(t);
       return { dtype: e.dtype, shape: [...e.shape], bytes: file.read(t) };
