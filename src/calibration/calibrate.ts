@@ -160,6 +160,7 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
     qsched: { scheme: "linear", m: result.best.m, s: result.best.s },
     calibration: { metric: "JAQ", score: result.best.score },
     date: (options.date ?? new Date()).toISOString(),
+    quant: options.scheme.toLowerCase() === "none" ? "none" : options.scheme.toUpperCase(),
   };
   return { coefficients, landscape, generatedCandidates };
 }

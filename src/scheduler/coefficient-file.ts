@@ -4,7 +4,9 @@ import { resolveQSched, validateQSchedSpec, type QSchedSpec } from "./qsched.ts"
  * A Q-Sched coefficient file (JSON), the result of a calibration run:
  * `{ "format": "qsched-coefficients", "version": 1, "model": "...", "scheme": "linear" | "explicit", "steps": 4,
  *    "m": 0.955, "s": 1.012 }` (linear) or `"model_coeff": [...], "sample_coeff": [...]` (explicit, `steps` long),
- * plus optional `"calibration": { "metric": "...", "score": 0.31 }` and `"date"` (ISO 8601).
+ * plus optional `"calibration": { "metric": "...", "score": 0.31 }`, `"date"` (ISO 8601) and `"quant"`: the
+ * weight quantization the coefficients were calibrated for ("W4A8", "W8A8", …, or "none"), which
+ * `qsched: "auto"` matches against the scheme it loads.
  */
 export interface CoefficientFile {
   model: string;
@@ -12,6 +14,8 @@ export interface CoefficientFile {
   qsched: QSchedSpec;
   calibration?: { metric: string; score: number };
   date?: string;
+  /** Quantization scheme calibrated for, upper case ("W4A8") or "none". */
+  quant?: string;
 }
 
 const FORMAT = "qsched-coefficients";
@@ -73,6 +77,10 @@ export function parseCoefficientFile(input: string | unknown): CoefficientFile {
     if (typeof obj.date !== "string" || Number.isNaN(Date.parse(obj.date))) fail(`"date" must be an ISO 8601 date string, found ${JSON.stringify(obj.date)}`);
     out.date = obj.date;
   }
+  if (obj.quant !== undefined) {
+    if (typeof obj.quant !== "string" || !/^(none|w8a8|w4a8|w8a16|w4a16)$/i.test(obj.quant)) fail(`"quant" must be one of none, W8A8, W4A8, W8A16, W4A16, found ${JSON.stringify(obj.quant)}`);
+    out.quant = obj.quant.toLowerCase() === "none" ? "none" : obj.quant.toUpperCase();
+  }
   return out;
 }
 
@@ -86,6 +94,7 @@ export function serializeCoefficientFile(file: CoefficientFile): string {
   else Object.assign(body, { model_coeff: [...file.qsched.modelCoeff], sample_coeff: [...file.qsched.sampleCoeff] });
   if (file.calibration) body.calibration = file.calibration;
   if (file.date) body.date = file.date;
+  if (file.quant) body.quant = file.quant;
   const text = JSON.stringify(body, null, 2) + "\n";
   parseCoefficientFile(text);
   return text;

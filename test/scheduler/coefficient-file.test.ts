@@ -20,6 +20,15 @@ describe("Q-Sched coefficient files", () => {
     expect(parseCoefficientFile(serializeCoefficientFile(explicit))).toEqual(explicit);
   });
 
+  it("records the quantization scheme calibrated for (normalized to upper case, or none)", () => {
+    const withQuant = { ...LINEAR, quant: "W4A8" };
+    expect(parseCoefficientFile(serializeCoefficientFile(withQuant))).toEqual(withQuant);
+    const json = JSON.parse(serializeCoefficientFile(LINEAR));
+    expect(parseCoefficientFile({ ...json, quant: "w8a8" }).quant).toBe("W8A8");
+    expect(parseCoefficientFile({ ...json, quant: "NONE" }).quant).toBe("none");
+    expect(() => parseCoefficientFile({ ...json, quant: "int3" })).toThrow(/"quant" must be one of none, W8A8, W4A8, W8A16, W4A16, found "int3"/);
+  });
+
   it("feeds a scheduler: linear files expand to linspace(m, 1, steps)", () => {
     const file = parseCoefficientFile(serializeCoefficientFile(LINEAR));
     const s = createScheduler({ _class_name: "LCMScheduler" }, { qsched: file.qsched });
