@@ -1,14 +1,15 @@
 /**
  * Quantizes the UNet's weights at load (src/quant/policy.ts): under `torchao`, the nn.Linear weights
  * torchao's quantize_ would take; under `all` (ours), convolutions too, except the float-kept layers.
- * The CPU reference quantizer produces the codes, which are packed and uploaded once.
+ * The CPU reference quantizer produces the codes, which are packed and uploaded once. Weights packed
+ * ahead of time (a pack file) are uploaded as they are by `uploadPrepackedLinears`.
  */
 import type { Gpu } from "../../gpu/runtime.ts";
 import type { QuantizedConvWeight } from "../../ops/conv2d.ts";
 import { disposeQuantizedWeight, uploadQuantizedWeight, type QuantizedWeight } from "../../ops/quant-weight.ts";
 import { wordsPerRow, type QuantFormat } from "../../quant/formats.ts";
 import { Tensor } from "../../gpu/tensor.ts";
-import { packWeight } from "../../quant/packing.ts";
+import { packWeight, type PackedWeight } from "../../quant/packing.ts";
 import { decideTensor, parsePolicy } from "../../quant/policy.ts";
 import { quantizeWeight } from "../../quant/quantize.ts";
 import type { WeightSource } from "../weights.ts";
@@ -30,10 +31,7 @@ export interface QuantizedLinears {
 export function quantizeLinears(gpu: Gpu, source: WeightSource, format: QuantFormat, prefix = "", groupSize?: number, policyId: "torchao" | "all" = "torchao"): QuantizedLinears {
   const policy = parsePolicy(policyId);
   const gs = groupSize ?? format.defaultGroupSize;
-  const weights = new Map<string, QuantizedWeight>();
-  const convs = new Map<string, QuantizedConvWeight>();
-  const skipped: QuantizedLinears["skipped"] = [];
-  const convOwned: Tensor[] = [];
+  const out = collector(gpu);
   for (const full of source.names()) {
     if (!full.startsWith(prefix) || !full.endsWith(".weight")) continue;
     const shape = source.shape(full);
@@ -41,28 +39,69 @@ export function quantizeLinears(gpu: Gpu, source: WeightSource, format: QuantFor
     const module = full.slice(prefix.length, -".weight".length);
     const d = decideTensor(full, shape, format, gs, policy);
     if (!d.quantize) {
-      skipped.push({ module, reason: d.reason });
+      out.skipped.push({ module, reason: d.reason });
       continue;
     }
     const q = quantizeWeight(source.f32(full), d.n, d.k, format, format.defaultGroupSize === "per-channel" ? "per-channel" : d.groupSize);
-    const up = uploadQuantizedWeight(gpu, packWeight(format, q), module);
-    if (shape.length === 4) {
-      // conv2d reads the same words as plain u32 rows [Cout, wordsPerRow]: a view of the packed codes.
-      const words = new Tensor([d.n, wordsPerRow(format, d.k)], "u32", up.codes.buffer, up.codes.byteOffset, up.codes.byteLength);
-      convOwned.push(up.codes);
-      convs.set(module, { format, shape: shape as [number, number, number, number], groupSize: up.groupSize, codes: words, scales: up.scales, zeroPoints: up.zeroPoints });
-    } else weights.set(module, up);
+    out.add(module, shape, packWeight(format, q));
   }
+  return out.result();
+}
+
+/** A weight quantized ahead of time (read from a pack): packed codes and scales, and its original shape. */
+export interface PrepackedWeight {
+  /** [N, K] for a linear, [Cout, Cin, kh, kw] for a conv. */
+  shape: readonly number[];
+  packed: PackedWeight;
+}
+
+/**
+ * Uploads weights packed ahead of time as they are (no float copy, no re-quantization), keyed by full
+ * checkpoint name ("…proj_in.weight"); 2-D ones become linears, 4-D ones convs.
+ */
+export function uploadPrepackedLinears(gpu: Gpu, weights: ReadonlyMap<string, PrepackedWeight>, prefix = ""): QuantizedLinears {
+  const out = collector(gpu);
+  for (const [full, w] of weights) {
+    if (!full.startsWith(prefix) || !full.endsWith(".weight")) continue;
+    const k = w.shape.slice(1).reduce((a, b) => a * b, 1);
+    if ((w.shape.length !== 2 && w.shape.length !== 4) || w.packed.n !== w.shape[0] || w.packed.k !== k) {
+      throw new Error(`unet: packed "${full}" holds [${w.packed.n}, ${w.packed.k}] codes for shape [${w.shape.join(", ")}]`);
+    }
+    out.add(full.slice(prefix.length, -".weight".length), w.shape, w.packed);
+  }
+  return out.result();
+}
+
+/** Uploads packed weights one by one and owns the GPU tensors until `dispose()`. */
+function collector(gpu: Gpu) {
+  const weights = new Map<string, QuantizedWeight>();
+  const convs = new Map<string, QuantizedConvWeight>();
+  const skipped: QuantizedLinears["skipped"] = [];
+  const convOwned: Tensor[] = [];
   return {
-    weights,
-    convs,
     skipped,
-    dispose: () => {
-      for (const w of weights.values()) disposeQuantizedWeight(w);
-      for (const c of convs.values()) [c.scales, c.zeroPoints].forEach((t) => t?.dispose());
-      for (const t of convOwned) t.dispose();
-      weights.clear();
-      convs.clear();
+    add(module: string, shape: readonly number[], packed: PackedWeight): void {
+      const up = uploadQuantizedWeight(gpu, packed, module);
+      if (shape.length === 4) {
+        // conv2d reads the same words as plain u32 rows [Cout, wordsPerRow]: a view of the packed codes.
+        const words = new Tensor([packed.n, wordsPerRow(packed.format, packed.k)], "u32", up.codes.buffer, up.codes.byteOffset, up.codes.byteLength);
+        convOwned.push(up.codes);
+        convs.set(module, { format: packed.format, shape: [...shape] as [number, number, number, number], groupSize: up.groupSize, codes: words, scales: up.scales, zeroPoints: up.zeroPoints });
+      } else weights.set(module, up);
+    },
+    result(): QuantizedLinears {
+      return {
+        weights,
+        convs,
+        skipped,
+        dispose: () => {
+          for (const w of weights.values()) disposeQuantizedWeight(w);
+          for (const c of convs.values()) [c.scales, c.zeroPoints].forEach((t) => t?.dispose());
+          for (const t of convOwned) t.dispose();
+          weights.clear();
+          convs.clear();
+        },
+      };
     },
   };
 }

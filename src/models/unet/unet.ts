@@ -13,7 +13,7 @@ import { convLayer, emit, groupNormLayer, type UnetContext, type UnetHook, type 
 import { downBlock } from "./down-block.ts";
 import { conditioningEmbedding, timeProjections, type TimeProjections } from "./embeddings.ts";
 import { midBlock } from "./mid-block.ts";
-import { quantizeLinears, type QuantizedLinears } from "./quantized-linears.ts";
+import { quantizeLinears, uploadPrepackedLinears, type PrepackedWeight, type QuantizedLinears } from "./quantized-linears.ts";
 import { upBlock } from "./up-block.ts";
 
 /** VAE downscale between pixels and latents. */
@@ -69,6 +69,11 @@ export interface UnetLoadOptions {
   groupSize?: number;
   /** Name prefix of the UNet's tensors in the source (e.g. "unet." in a pack), default none. */
   prefix?: string;
+  /**
+   * Weights quantized ahead of time, by full checkpoint name, uploaded as they are (instead of `quant`).
+   * The source is never asked for their floats: these names are skipped by the float upload.
+   */
+  prepacked?: ReadonlyMap<string, PrepackedWeight>;
 }
 
 export class Unet {
@@ -86,7 +91,12 @@ export class Unet {
     const config = parseUnetConfig(rawConfig);
     const prefix = opts.prefix ?? "";
     const weights = new ModelWeights(gpu, source, "f32", prefix);
-    const quantized = opts.quant ? quantizeLinears(gpu, source, opts.quant, prefix, opts.groupSize, opts.policy ?? "torchao") : null;
+    if (opts.quant && opts.prepacked) throw new Error("Unet.load: give quant (quantize at load) or prepacked weights, not both");
+    const quantized = opts.prepacked
+      ? uploadPrepackedLinears(gpu, opts.prepacked, prefix)
+      : opts.quant
+        ? quantizeLinears(gpu, source, opts.quant, prefix, opts.groupSize, opts.policy ?? "torchao")
+        : null;
     // Upload every float weight now: an upload during a forward could take a pool buffer that a
     // recorded-but-unsubmitted dispatch still reads. Shapes are checked when the forward asks.
     for (const full of source.names()) {
