@@ -5,6 +5,7 @@ import { MAKE_RANDOM_USAGE, run as runMakeRandom } from "./commands/make-random.
 // quantize and verify-pack are written by the quant work (src/quant); this file only dispatches.
 import { run as runQuantize } from "./commands/quantize.ts";
 import { run as runVerifyPack } from "./commands/verify-pack.ts";
+import { run as runPackPipeline } from "./commands/pack-pipeline.ts";
 
 type Command = { summary: string; run: (args: string[]) => Promise<number> };
 
@@ -13,10 +14,11 @@ export const COMMANDS: Record<string, Command> = {
   "make-random": { summary: "write a seeded random-weight checkpoint in diffusers layout", run: runMakeRandom },
   quantize: { summary: "quantize a checkpoint into a weight pack", run: runQuantize },
   "verify-pack": { summary: "check a weight pack against its source checkpoint", run: runVerifyPack },
+  "pack-pipeline": { summary: "copy a diffusers folder with its UNet as a weight pack (loadable by fromPretrained)", run: runPackPipeline },
 };
 
 export const USAGE = `usage: weights-tools <command> [options]
-${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`).join("\n")}
+${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(13)} ${c.summary}`).join("\n")}
 Run "weights-tools <command> --help" for a command's options. Exit codes: 0 ok, 1 failure, 2 usage.
 
 ${INSPECT_USAGE}

@@ -1,0 +1,87 @@
+/**
+ * `weights-tools pack-pipeline` on the embedded toy model (no GPU): layout written, exit codes, never a
+ * half-written or clobbered --out folder.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readPack } from "../../src/quant/pack.ts";
+import { packFilePath } from "../../src/quant/packed-pipeline.ts";
+import { parseCoefficientFile, serializeCoefficientFile } from "../../src/scheduler/coefficient-file.ts";
+import { main } from "../../weights-tools/cli.ts";
+import { REPO_ROOT } from "../helpers/golden.ts";
+
+const TOY = join(REPO_ROOT, "models/toy-shapes");
+const dir = mkdtempSync(join(tmpdir(), "qsched-pack-cli-"));
+let lines: string[] = [];
+beforeEach(() => {
+  lines = [];
+  vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
+  vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void lines.push(a.join(" ")));
+});
+afterEach(() => vi.restoreAllMocks());
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const coeffs = (quant?: string) => {
+  const p = join(dir, `coeffs-${quant ?? "none"}.json`);
+  writeFileSync(p, serializeCoefficientFile({ model: "toy", steps: 4, qsched: { scheme: "linear", m: 1.1, s: 1.07 }, ...(quant ? { quant } : {}) }));
+  return p;
+};
+/** Entries of `dir` other than the test's own files (a leftover partial folder would show here). */
+const leftovers = () => readdirSync(dir).filter((n) => n.startsWith("."));
+
+describe("weights-tools pack-pipeline", () => {
+  it("writes the toy as a packed pipeline: unet pack (with its config recorded) instead of float shards, everything else copied, qsched.json stamped with the scheme", async () => {
+    const out = join(dir, "w4a8");
+    expect(await main(["pack-pipeline", TOY, "--scheme", "w4a8", "--qsched", coeffs(), "--out", out, "--quiet"])).toBe(0);
+    expect(lines.at(-1)).toMatch(/^unet W4A8 .*policy torchao\): 58 tensors quantized, 150 kept float; 5\.01 MB → 3\.60 MB; folder .* with qsched\.json/);
+    expect(readdirSync(join(out, "unet")).sort()).toEqual(["config.json", "diffusion_pytorch_model.qpack.safetensors"]);
+    for (const f of ["model_index.json", "scheduler/scheduler_config.json", "tokenizer/vocab.json", "text_encoder/model.safetensors.index.json", "vae/diffusion_pytorch_model.safetensors", "unet/config.json"]) {
+      expect(readFileSync(join(out, f)).equals(readFileSync(join(TOY, f)))).toBe(true);
+    }
+    const pack = readPack(join(out, packFilePath("unet")));
+    expect(pack.info).toMatchObject({ scheme: "W4A8", policy: "torchao", sourceModel: "toy-shapes", component: "unet" });
+    expect(pack.info.componentConfig).toEqual(JSON.parse(readFileSync(join(TOY, "unet/config.json"), "utf8")));
+    expect(parseCoefficientFile(readFileSync(join(out, "qsched.json"), "utf8"))).toMatchObject({ quant: "W4A8", qsched: { m: 1.1, s: 1.07 } });
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("refuses a non-empty --out without --force (exit 1, folder untouched) and replaces it with --force", async () => {
+    const out = join(dir, "existing");
+    mkdirSync(out);
+    writeFileSync(join(out, "keep.txt"), "mine");
+    expect(await main(["pack-pipeline", TOY, "--scheme", "w8a8", "--out", out, "--quiet"])).toBe(1);
+    expect(lines.join("\n")).toMatch(/exists and is not an empty folder; pass --force to replace it/);
+    expect(readdirSync(out)).toEqual(["keep.txt"]);
+    expect(await main(["pack-pipeline", TOY, "--scheme", "w8a8", "--out", out, "--force", "--quiet"])).toBe(0);
+    expect(existsSync(join(out, "keep.txt"))).toBe(false);
+    expect(readPack(join(out, packFilePath("unet"))).info.scheme).toBe("W8A8");
+    // An empty folder is fine without --force.
+    const empty = join(dir, "empty");
+    mkdirSync(empty);
+    expect(await main(["pack-pipeline", TOY, "--scheme", "w8a8", "--policy", "all", "--out", empty, "--quiet"])).toBe(0);
+    expect(readPack(join(empty, packFilePath("unet"))).info.policy).toBe("all");
+  });
+
+  it("fails (exit 1) without leaving --out or a partial folder: coefficients for another scheme, a folder without UNet weights", async () => {
+    const out = join(dir, "never");
+    expect(await main(["pack-pipeline", TOY, "--scheme", "w8a8", "--qsched", coeffs("W4A8"), "--out", out, "--quiet"])).toBe(1);
+    expect(lines.join("\n")).toMatch(/coeffs-W4A8\.json was calibrated for W4A8, not W8A8/);
+    // A packed folder has no float UNet weights to pack: fails after copying started, cleans up.
+    const packed = join(dir, "w4a8");
+    expect(await main(["pack-pipeline", packed, "--scheme", "w8a8", "--out", out, "--quiet"])).toBe(1);
+    expect(lines.join("\n")).toMatch(/unet.*no weights/);
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers()).toEqual([]);
+  });
+
+  it("usage errors exit 2; --out inside the source is refused", async () => {
+    expect(await main(["pack-pipeline", TOY, "--scheme", "w4a9", "--out", join(dir, "x")])).toBe(2);
+    expect(await main(["pack-pipeline", TOY, "--out", join(dir, "x")])).toBe(2);
+    expect(await main(["pack-pipeline", TOY, "--scheme", "w4a8", "--out", join(dir, "x"), "--bogus"])).toBe(2);
+    expect(await main(["pack-pipeline", TOY, "--scheme", "w4a8", "--out", join(TOY, "packed")])).toBe(1);
+    expect(lines.join("\n")).toMatch(/must lie outside the source folder/);
+    expect(existsSync(join(TOY, "packed"))).toBe(false);
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * weights-tools pack-pipeline <diffusers-folder> --scheme w4a8 [--policy torchao|all] [--group-size N]
+ *   [--qsched coeffs.json] [--variant fp16] [--source-model ID] --out <folder> [--force] [--quiet]
+ * Writes a packed pipeline (layout: src/quant/packed-pipeline.ts): the source folder with the UNet's
+ * float weights replaced by a pack, streamed one tensor at a time. Everything is written to a temporary
+ * folder next to --out and renamed into place at the end, so --out is never left half-written.
+ */
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { QUANT_FORMATS, parseSchemeId } from "../../src/quant/formats.ts";
+import { openComponentSource } from "../../src/quant/component-source.ts";
+import { writePack } from "../../src/quant/pack.ts";
+import { COEFFICIENT_FILE, packFilePath } from "../../src/quant/packed-pipeline.ts";
+import { parsePolicy } from "../../src/quant/policy.ts";
+import { parseCoefficientFile, serializeCoefficientFile } from "../../src/scheduler/coefficient-file.ts";
+import { SAFETENSORS_DTYPE_BYTES } from "../../src/weights/safetensors/dtypes.ts";
+import { formatBytes, ProgressBar } from "../progress-bar.ts";
+
+export const PACK_PIPELINE_USAGE = `usage: weights-tools pack-pipeline <diffusers-folder> --scheme w8a8|w4a8|w8a16|w4a16 --out <folder>
+  [--policy torchao|all]      torchao (default): 2-D Linear weights with torchao's skip rules; all: linears and convs
+  [--group-size N]            4-bit group size (default: the scheme's, 32 for W4A8)
+  [--qsched coeffs.json]      Q-Sched coefficient file to ship as qsched.json (must be for --scheme if it says)
+  [--variant fp16]            read the UNet's <stem>.fp16.safetensors
+  [--source-model ID]         recorded in the pack (default: the folder name)
+  [--force]                   replace a non-empty --out folder
+  [--quiet]                   no progress output
+  Copies the folder, writing unet/${basename(packFilePath("unet"))} instead of the UNet's float weights.
+  Exit codes: 0 written, 1 failed (nothing written to --out), 2 usage error.`;
+
+interface PackPipelineArgs {
+  folder: string;
+  scheme: string;
+  out: string;
+  policy: string;
+  groupSize?: number;
+  qsched?: string;
+  variant?: string;
+  sourceModel?: string;
+  force: boolean;
+  quiet: boolean;
+}
+
+function parseArgs(args: string[]): PackPipelineArgs {
+  const positional: string[] = [];
+  const opts: Record<string, string> = {};
+  const flags = new Set<string>();
+  const withValue = ["--scheme", "--out", "--policy", "--group-size", "--qsched", "--variant", "--source-model"];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--force" || a === "--quiet") flags.add(a);
+    else if (!a.startsWith("--")) positional.push(a);
+    else if (!withValue.includes(a)) throw new Error(`unknown option ${a}`);
+    else if (i + 1 >= args.length) throw new Error(`${a} expects a value`);
+    else opts[a] = args[++i]!;
+  }
+  if (positional.length !== 1) throw new Error(`expected one <diffusers-folder>, got ${positional.length}`);
+  for (const req of ["--scheme", "--out"]) if (!opts[req]) throw new Error(`${req} is required`);
+  const gs = opts["--group-size"];
+  if (gs !== undefined && !/^\d+$/.test(gs)) throw new Error(`--group-size expects an integer, got "${gs}"`);
+  return {
+    folder: positional[0]!,
+    scheme: opts["--scheme"]!,
+    out: opts["--out"]!,
+    policy: opts["--policy"] ?? "torchao",
+    groupSize: gs === undefined ? undefined : Number(gs),
+    qsched: opts["--qsched"],
+    variant: opts["--variant"],
+    sourceModel: opts["--source-model"],
+    force: flags.has("--force"),
+    quiet: flags.has("--quiet"),
+  };
+}
+
+/** UNet files the pack replaces: float weights of every variant, shard indexes, PyTorch pickles. */
+function isUnetWeightFile(rel: string): boolean {
+  const parts = rel.split(sep);
+  if (parts.length !== 2 || parts[0] !== "unet") return false;
+  return /\.(safetensors|bin|ckpt|pt|pth|msgpack)$/.test(parts[1]!) || /\.(safetensors|bin)(\.[\w-]+)?\.index(\.[\w-]+)?\.json$/.test(parts[1]!);
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+  return n;
+}
+
+export async function run(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(PACK_PIPELINE_USAGE);
+    return 0;
+  }
+  let a: PackPipelineArgs;
+  try {
+    a = parseArgs(args);
+    parseSchemeId(a.scheme);
+    parsePolicy(a.policy);
+  } catch (e) {
+    console.error(`weights-tools pack-pipeline: ${(e as Error).message}\n${PACK_PIPELINE_USAGE}`);
+    return 2;
+  }
+  const started = performance.now();
+  const src = resolve(a.folder);
+  const out = resolve(a.out);
+  let tmp: string | undefined;
+  try {
+    const scheme = parseSchemeId(a.scheme);
+    const policy = parsePolicy(a.policy);
+    if (!existsSync(join(src, "model_index.json"))) throw new Error(`${src} is not a diffusers pipeline folder (no model_index.json)`);
+    if (out === src || src.startsWith(out + sep) || out.startsWith(src + sep)) throw new Error(`--out ${out} must lie outside the source folder ${src} (and not contain it)`);
+    if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0) && !a.force) {
+      throw new Error(`--out ${out} exists and is not an empty folder; pass --force to replace it`);
+    }
+    // The coefficient file is checked before any work: it must be for the scheme being packed.
+    let qschedText: string | undefined;
+    if (a.qsched) {
+      const file = parseCoefficientFile(readFileSync(a.qsched, "utf8"));
+      if (file.quant !== undefined && file.quant !== scheme) throw new Error(`--qsched ${a.qsched} was calibrated for ${file.quant}, not ${scheme}`);
+      qschedText = serializeCoefficientFile({ ...file, quant: scheme });
+    }
+    const unetConfig = JSON.parse(readFileSync(join(src, "unet/config.json"), "utf8")) as Record<string, unknown>;
+
+    mkdirSync(dirname(out), { recursive: true });
+    tmp = join(dirname(out), `.${basename(out)}.partial-${process.pid}-${Date.now().toString(36)}`);
+    // Everything but the UNet's float weights, as it is (a packed folder keeps tokenizers, VAE, …).
+    cpSync(src, tmp, { recursive: true, filter: (p) => !isUnetWeightFile(relative(src, p)) });
+    if (qschedText !== undefined) writeFileSync(join(tmp, COEFFICIENT_FILE), qschedText);
+
+    const comp = await openComponentSource(src, "unet", a.variant);
+    const inBytes = comp.files.reduce((s, f) => s + statSync(join(src, f)).size, 0);
+    const sizes = new Map(comp.source.specs.map((s) => [s.name, s.shape.reduce((x, y) => x * y, 1) * SAFETENSORS_DTYPE_BYTES[s.dtype]]));
+    const tensorBytes = [...sizes.values()].reduce((x, y) => x + y, 0);
+    const bar = new ProgressBar(`unet → ${scheme}`, tensorBytes, a.quiet);
+    let done = 0;
+    let quantized = 0;
+    let kept = 0;
+    const packPath = join(tmp, packFilePath("unet"));
+    try {
+      writePack(packPath, comp.source, {
+        scheme,
+        groupSize: a.groupSize,
+        policy,
+        sourceModel: a.sourceModel ?? basename(src),
+        component: "unet",
+        componentConfig: unetConfig,
+        onTensor: (name, q) => {
+          if (q) quantized++;
+          else kept++;
+          done += sizes.get(name) ?? 0;
+          bar.update(done);
+        },
+      });
+    } finally {
+      comp.close();
+    }
+    // Swap into place: only now does --out change.
+    if (existsSync(out)) rmSync(out, { recursive: true, force: true });
+    renameSync(tmp, out);
+    tmp = undefined;
+    const packBytes = statSync(join(out, packFilePath("unet"))).size;
+    const peakMiB = process.resourceUsage().maxRSS / 1024; // kilobytes on Linux and macOS
+    console.log(
+      `unet ${scheme} (${QUANT_FORMATS[scheme].torchao}, policy ${policy.id}): ${quantized} tensors quantized, ${kept} kept float; ` +
+        `${formatBytes(inBytes)} → ${formatBytes(packBytes)}; folder ${formatBytes(dirBytes(out))}${qschedText ? `, with ${COEFFICIENT_FILE}` : ""}; ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s, peak RSS ${peakMiB.toFixed(0)} MiB → ${out}`,
+    );
+    return 0;
+  } catch (e) {
+    console.error(`weights-tools pack-pipeline: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true }); // never leave a partial folder behind
+  }
+}
