@@ -20,6 +20,11 @@ export interface TimestepEmbeddingOptions {
   scale?: number;
   /** diffusers `max_period`, default 10000. */
   maxPeriod?: number;
+  /**
+   * @internal Test-only: rounds each sin/cos argument (e.g. to f16, what computing the embedding on the
+   * GPU in half precision would do) to show that the float64 host computation matters.
+   */
+  roundArgument?: (a: number) => number;
 }
 
 function checkDim(op: string, dim: number, min: number): void {
@@ -41,7 +46,7 @@ export function timestepEmbeddingHost(timesteps: ArrayLike<number>, dim: number,
     const t = f32(timesteps[b]!);
     const row = b * dim;
     for (let i = 0; i < half; i++) {
-      const a = f32(scale * f32(t * freqs[i]!));
+      const a = (opts.roundArgument ?? f32)(f32(scale * f32(t * freqs[i]!)));
       const [first, second] = opts.flipSinToCos ? [Math.cos(a), Math.sin(a)] : [Math.sin(a), Math.cos(a)];
       out[row + i] = first;
       out[row + half + i] = second;
@@ -51,17 +56,27 @@ export function timestepEmbeddingHost(timesteps: ArrayLike<number>, dim: number,
   return out;
 }
 
-/** Timestep embedding [B, dim] on the GPU (f32) for timesteps t[B]. */
-export function timestepEmbedding(gpu: Gpu, timesteps: ArrayLike<number>, dim: number, opts: TimestepEmbeddingOptions): Tensor {
-  return gpu.upload(timestepEmbeddingHost(timesteps, dim, opts), [timesteps.length, dim], "f32", "timestep_embedding");
+/**
+ * Timestep embedding [B, dim] on the GPU for timesteps t[B], stored as `dtype` (an f16 model gets its
+ * values computed in float64 as above and rounded once, like diffusers' `t_emb.to(sample.dtype)`).
+ */
+export function timestepEmbedding(gpu: Gpu, timesteps: ArrayLike<number>, dim: number, opts: TimestepEmbeddingOptions, dtype: "f32" | "f16" = "f32"): Tensor {
+  return gpu.upload(timestepEmbeddingHost(timesteps, dim, opts), [timesteps.length, dim], dtype, "timestep_embedding");
 }
 
-/** SDXL add_time_proj: time_ids [B, 6] (row-major) each embedded at `dim` → [B, 6·dim]. */
-export function addTimeEmbedding(gpu: Gpu, timeIds: ArrayLike<number>, batch: number, dim = 256, opts: TimestepEmbeddingOptions = { flipSinToCos: true, downscaleFreqShift: 0 }): Tensor {
+/** SDXL add_time_proj: time_ids [B, 6] (row-major) each embedded at `dim` → [B, 6·dim], stored as `dtype`. */
+export function addTimeEmbedding(
+  gpu: Gpu,
+  timeIds: ArrayLike<number>,
+  batch: number,
+  dim = 256,
+  opts: TimestepEmbeddingOptions = { flipSinToCos: true, downscaleFreqShift: 0 },
+  dtype: "f32" | "f16" = "f32",
+): Tensor {
   if (timeIds.length % batch !== 0 || batch < 1) throw new OpInputError("addTimeEmbedding", `time_ids has ${timeIds.length} values, not a multiple of batch ${batch}`);
   const perRow = timeIds.length / batch;
   // The flattened [B·6, dim] embedding is already row-major [B, 6·dim].
-  return gpu.upload(timestepEmbeddingHost(timeIds, dim, opts), [batch, perRow * dim], "f32", "add_time_embedding");
+  return gpu.upload(timestepEmbeddingHost(timeIds, dim, opts), [batch, perRow * dim], dtype, "add_time_embedding");
 }
 
 /**
@@ -85,7 +100,7 @@ export function guidanceScaleEmbeddingHost(w: ArrayLike<number>, dim: number): F
   return out;
 }
 
-/** Guidance-scale embedding [B, dim] on the GPU (f32). */
-export function guidanceScaleEmbedding(gpu: Gpu, w: ArrayLike<number>, dim: number): Tensor {
-  return gpu.upload(guidanceScaleEmbeddingHost(w, dim), [w.length, dim], "f32", "guidance_embedding");
+/** Guidance-scale embedding [B, dim] on the GPU, stored as `dtype` (computed in float64 either way). */
+export function guidanceScaleEmbedding(gpu: Gpu, w: ArrayLike<number>, dim: number, dtype: "f32" | "f16" = "f32"): Tensor {
+  return gpu.upload(guidanceScaleEmbeddingHost(w, dim), [w.length, dim], dtype, "guidance_embedding");
 }

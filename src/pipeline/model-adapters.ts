@@ -8,8 +8,15 @@ import type { ImageDecoderPort, TextEncoderPort } from "./ports.ts";
  * A CLIP text encoder as the pipeline uses it: last_hidden_state always; SDXL also needs the
  * penultimate hidden state (no final LN) and, from the projection model, text_embeds.
  */
-export async function loadTextEncoder(gpu: Gpu, _name: string, config: Record<string, unknown>, tensors: TensorSource & { release?(): void }, sdxl: boolean): Promise<TextEncoderPort> {
-  const model = ClipTextModel.load(gpu, tensors, config);
+export async function loadTextEncoder(
+  gpu: Gpu,
+  _name: string,
+  config: Record<string, unknown>,
+  tensors: TensorSource & { release?(): void },
+  sdxl: boolean,
+  dtype: "f32" | "f16" = "f32",
+): Promise<TextEncoderPort> {
+  const model = ClipTextModel.load(gpu, tensors, config, { dtype });
   tensors.release?.();
   return {
     async encode(ids) {
@@ -23,9 +30,12 @@ export async function loadTextEncoder(gpu: Gpu, _name: string, config: Record<st
   };
 }
 
-/** The AutoencoderKL decoder (its weights uploaded at load). */
-export async function loadVaeDecoder(gpu: Gpu, config: Record<string, unknown>, tensors: TensorSource & { release?(): void }): Promise<ImageDecoderPort> {
-  const model = VaeDecoder.load(gpu, tensors, config);
+/**
+ * The AutoencoderKL decoder (its weights uploaded at load). With dtype f16 a VAE whose config sets
+ * `force_upcast` (SDXL's: its activations overflow f16) stays f32, as diffusers upcasts it.
+ */
+export async function loadVaeDecoder(gpu: Gpu, config: Record<string, unknown>, tensors: TensorSource & { release?(): void }, dtype: "f32" | "f16" = "f32"): Promise<ImageDecoderPort> {
+  const model = VaeDecoder.load(gpu, tensors, config, { dtype: config.force_upcast === true ? "f32" : dtype });
   tensors.release?.();
   const channels = (config.block_out_channels as number[] | undefined) ?? [128];
   return {

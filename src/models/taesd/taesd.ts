@@ -8,6 +8,7 @@ import type { Gpu } from "../../gpu/runtime.ts";
 import { Tensor } from "../../gpu/tensor.ts";
 import { relu, tanh } from "../../ops/activation.ts";
 import { add } from "../../ops/binary.ts";
+import { asDType } from "../../ops/cast.ts";
 import { conv2d } from "../../ops/conv2d.ts";
 import { scale } from "../../ops/scale.ts";
 import { upsampleNearest2x } from "../../ops/upsample.ts";
@@ -63,9 +64,11 @@ export class TaesdDecoder {
   ) {}
 
   /** Uploads every decoder weight now (uploads during a forward could race recycled pool buffers). */
-  static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: { prefix?: string } = {}): TaesdDecoder {
+  /** `dtype`: storage type of weights and activations (default f32; f16 needs shader-f16). */
+  static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: { prefix?: string; dtype?: "f32" | "f16" } = {}): TaesdDecoder {
     const config = parseTaesdConfig(rawConfig);
-    const weights = new ModelWeights(gpu, source, "f32", (opts.prefix ?? "") + "decoder.layers.");
+    if (opts.dtype === "f16" && !gpu.ctx.caps.f16) throw new Error("TAESD: dtype f16 needs the WebGPU feature shader-f16, which this adapter does not have");
+    const weights = new ModelWeights(gpu, source, opts.dtype ?? "f32", (opts.prefix ?? "") + "decoder.layers.");
     for (const n of source.names()) if (n.startsWith(weights.prefix)) weights.get(n.slice(weights.prefix.length));
     return new TaesdDecoder(gpu, config, weights);
   }
@@ -96,12 +99,22 @@ export class TaesdDecoder {
     return y;
   }
 
-  /** Latents [B, 4, h, w] → image [B, 3, 8h, 8w] in [-1, 1]. `z` is not disposed. */
+  /** Storage type of the weights and activations. */
+  get dtype(): "f32" | "f16" {
+    return this.weights.dtype;
+  }
+
+  /**
+   * Latents [B, 4, h, w] → image [B, 3, 8h, 8w] in [-1, 1], in z's dtype (converted to the model's dtype
+   * on the way in, back on the way out). `z` is not disposed.
+   */
   async decode(z: Tensor): Promise<Tensor> {
     const { gpu, config: cfg } = this;
     if (z.rank !== 4 || z.shape[1] !== cfg.latentChannels) throw new Error(`TAESD decode: latents must be [B, ${cfg.latentChannels}, h, w], got [${z.shape.join(", ")}]`);
     return gpu.scope("taesd.decoder", async () => {
-      let x = await clampLatents(gpu, z);
+      const zIn = await asDType(gpu, z, this.dtype);
+      let x = await clampLatents(gpu, zIn.t);
+      if (zIn.owned) zIn.t.dispose();
       let index = 0;
       const step = async (t: Promise<Tensor>) => {
         const y = await t;
@@ -120,7 +133,9 @@ export class TaesdDecoder {
       }
       const out = await scale(gpu, x, 2, -1);
       x.dispose();
-      return out;
+      const back = await asDType(gpu, out, z.dtype as "f32" | "f16");
+      if (back.owned) out.dispose();
+      return back.t;
     });
   }
 

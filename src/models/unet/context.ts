@@ -29,6 +29,11 @@ export interface UnetTestVariants {
   resnetGroupNormEps?: number;
   /** GELU inside the feed-forward's GEGLU (diffusers: erf). */
   feedForwardGelu?: "erf" | "tanh";
+  /**
+   * Round time_proj's sin/cos arguments (up to ~1000 rad) to f16, as a UNet computing its timestep
+   * embedding in half precision would (ours: float64 on the CPU, whatever the model dtype).
+   */
+  timeProjArgumentsF16?: boolean;
 }
 
 export interface UnetContext {

@@ -8,7 +8,8 @@ import { add } from "../../ops/binary.ts";
 import { concatChannels } from "../../ops/concat.ts";
 import { addTimeEmbedding, timestepEmbedding } from "../../ops/embeddings.ts";
 import type { UnetConfig } from "./config.ts";
-import { emit, linearLayer, type UnetContext } from "./context.ts";
+import { emit, linearLayer, type UnetContext, type UnetTestVariants } from "./context.ts";
+import { f16BitsToF32, f32ToF16Bits } from "../../util/float16.ts";
 
 /** The host-computed sinusoidal embeddings of one call, uploaded (the only per-step CPU work). */
 export interface TimeProjections {
@@ -26,15 +27,25 @@ export interface ConditioningInputs extends TimeProjections {
 }
 
 /**
- * Computes and uploads time_proj (and SDXL's add_time_proj) for one call. Call it before recording any
- * dispatch of the call: an upload takes a pool buffer at once, so it must not race pending dispatches.
+ * Computes and uploads time_proj (and SDXL's add_time_proj) for one call, stored in the UNet's dtype
+ * (`Unet.dtype`). Call it before recording any dispatch of the call: an upload takes a pool buffer at
+ * once, so it must not race pending dispatches.
  */
-export function timeProjections(gpu: Gpu, cfg: UnetConfig, timesteps: readonly number[], timeIds?: ArrayLike<number>): TimeProjections {
-  const flags = { flipSinToCos: cfg.flipSinToCos, downscaleFreqShift: cfg.freqShift };
-  const timeProj = timestepEmbedding(gpu, timesteps, cfg.timeProjDim, flags);
+export function timeProjections(
+  gpu: Gpu,
+  cfg: UnetConfig,
+  timesteps: readonly number[],
+  timeIds?: ArrayLike<number>,
+  dtype: "f32" | "f16" = "f32",
+  variants: UnetTestVariants = {},
+): TimeProjections {
+  const roundArgument = variants.timeProjArgumentsF16 ? (a: number) => f16BitsToF32(f32ToF16Bits(a)) : undefined;
+  const flags = { flipSinToCos: cfg.flipSinToCos, downscaleFreqShift: cfg.freqShift, roundArgument };
+  // sin/cos in float64 on the CPU for any model dtype; an f16 UNet gets them rounded once at upload.
+  const timeProj = timestepEmbedding(gpu, timesteps, cfg.timeProjDim, flags, dtype);
   if (!cfg.textTime) return { timeProj };
   if (!timeIds) throw new Error(`unet: config addition_embed_type="text_time" needs a time_ids input [${timesteps.length}, 6]`);
-  return { timeProj, addTimeProj: addTimeEmbedding(gpu, timeIds, timesteps.length, cfg.textTime.timeEmbedDim, flags) };
+  return { timeProj, addTimeProj: addTimeEmbedding(gpu, timeIds, timesteps.length, cfg.textTime.timeEmbedDim, flags, dtype) };
 }
 
 /** TimestepEmbedding `module`: linear_2(silu(linear_1(x))). */

@@ -63,10 +63,11 @@ async function tanhGegluForTests(ctx: UnetContext, module: string, x: Tensor, in
   const full = ctx.weights.prefix + module;
   const w = src.f32(`${full}.weight`);
   const b = src.f32(`${full}.bias`);
-  const wh = gpu.upload(w.subarray(0, inner * k), [inner, k]);
-  const wg = gpu.upload(w.subarray(inner * k), [inner, k]);
-  const bh = gpu.upload(b.subarray(0, inner), [inner]);
-  const bg = gpu.upload(b.subarray(inner), [inner]);
+  const dt = ctx.weights.dtype;
+  const wh = gpu.upload(w.subarray(0, inner * k), [inner, k], dt);
+  const wg = gpu.upload(w.subarray(inner * k), [inner, k], dt);
+  const bh = gpu.upload(b.subarray(0, inner), [inner], dt);
+  const bg = gpu.upload(b.subarray(inner), [inner], dt);
   const hid = await linear(gpu, x, wh, bh);
   const gate = await linear(gpu, x, wg, bg, { activation: "gelu_tanh" });
   const out = await mul(gpu, hid, gate);

@@ -6,6 +6,7 @@
 import type { Gpu } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { silu } from "../../ops/activation.ts";
+import { asDType } from "../../ops/cast.ts";
 import type { QuantFormat } from "../../quant/formats.ts";
 import { ModelWeights, type WeightSource } from "../weights.ts";
 import { parseUnetConfig, type UnetConfig } from "./config.ts";
@@ -74,6 +75,12 @@ export interface UnetLoadOptions {
    * The source is never asked for their floats: these names are skipped by the float upload.
    */
   prepacked?: ReadonlyMap<string, PrepackedWeight>;
+  /**
+   * Storage type of float weights and activations (default f32). f16 needs shader-f16; math inside
+   * each kernel stays f32 (matmul/conv accumulators, norm and softmax reductions). Inputs of another
+   * type are converted at the boundary and the prediction comes back in the sample's type.
+   */
+  dtype?: "f32" | "f16";
 }
 
 export class Unet {
@@ -90,7 +97,8 @@ export class Unet {
   static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: UnetLoadOptions = {}): Unet {
     const config = parseUnetConfig(rawConfig);
     const prefix = opts.prefix ?? "";
-    const weights = new ModelWeights(gpu, source, "f32", prefix);
+    if (opts.dtype === "f16" && !gpu.ctx.caps.f16) throw new Error("unet: dtype f16 needs the WebGPU feature shader-f16, which this adapter does not have");
+    const weights = new ModelWeights(gpu, source, opts.dtype ?? "f32", prefix);
     if (opts.quant && opts.prepacked) throw new Error("Unet.load: give quant (quantize at load) or prepacked weights, not both");
     const quantized = opts.prepacked
       ? uploadPrepackedLinears(gpu, opts.prepacked, prefix)
@@ -109,11 +117,46 @@ export class Unet {
     return new Unet(gpu, config, weights, quantized);
   }
 
-  /** One UNet call → noise prediction [B, out_channels, h, w]. */
+  /** Storage type of the weights and activations. */
+  get dtype(): "f32" | "f16" {
+    return this.weights.dtype;
+  }
+
+  /**
+   * One UNet call → noise prediction [B, out_channels, h, w] in the sample's dtype. Tensor inputs of
+   * another dtype than the model's are converted first (an f16 UNet keeps the scheduler's latents f32:
+   * the per-step update x + (σ' − σ)·ε loses less in f32 than the model's own rounding).
+   */
   async forward(inputs: UnetInputs, opts: UnetForwardOptions = {}): Promise<Tensor> {
+    const timesteps = this.checkInputs(inputs);
+    if (inputs.projections && inputs.projections.timeProj.dtype !== this.dtype) {
+      throw new Error(`unet: projections must be ${this.dtype} like the model (timeProjections(..., unet.dtype)), got ${inputs.projections.timeProj.dtype}`);
+    }
+    const converted: Tensor[] = [];
+    const own = async <T extends Tensor | undefined>(t: T): Promise<T> => {
+      if (!t) return t;
+      const c = await asDType(this.gpu, t, this.dtype);
+      if (c.owned) converted.push(c.t);
+      return c.t as T;
+    };
+    try {
+      const out = await this.run(
+        { ...inputs, sample: await own(inputs.sample), encoderHiddenStates: await own(inputs.encoderHiddenStates), timestepCond: await own(inputs.timestepCond), textEmbeds: await own(inputs.textEmbeds) },
+        timesteps,
+        opts,
+      );
+      if (out.dtype === inputs.sample.dtype) return out;
+      const back = await asDType(this.gpu, out, inputs.sample.dtype as "f32" | "f16");
+      out.dispose();
+      return back.t;
+    } finally {
+      for (const t of converted) t.dispose();
+    }
+  }
+
+  private async run(inputs: UnetInputs, timesteps: number[], opts: UnetForwardOptions): Promise<Tensor> {
     const cfg = this.config;
     const { sample, encoderHiddenStates: context } = inputs;
-    const timesteps = this.checkInputs(inputs);
     const ctx: UnetContext = {
       gpu: this.gpu,
       weights: this.weights,
@@ -128,7 +171,7 @@ export class Unet {
     if (given && given.timeProj.shape.join() !== [timesteps.length, cfg.timeProjDim].join()) {
       throw new Error(`unet: projections.timeProj must be [${timesteps.length}, ${cfg.timeProjDim}] (batch, time_proj dim), got [${given.timeProj.shape.join(", ")}]`);
     }
-    const projections = given ?? timeProjections(this.gpu, cfg, timesteps, inputs.timeIds);
+    const projections = given ?? timeProjections(this.gpu, cfg, timesteps, inputs.timeIds, this.dtype, ctx.variants);
     const temb = await conditioningEmbedding(ctx, { ...projections, timestepCond: inputs.timestepCond, textEmbeds: inputs.textEmbeds });
     if (!inputs.projections) {
       projections.timeProj.dispose();

@@ -7,6 +7,7 @@
 import type { Gpu } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { silu } from "../../ops/activation.ts";
+import { asDType } from "../../ops/cast.ts";
 import { conv2d } from "../../ops/conv2d.ts";
 import { ModelWeights, type WeightSource } from "../weights.ts";
 import { convLayer, groupNormLayer, midAttention, resnet, upsample, type VaeBlockContext, type VaeTestVariants } from "./blocks.ts";
@@ -21,6 +22,13 @@ export interface VaeDecodeOptions {
   testVariants?: VaeTestVariants;
 }
 
+export interface VaeLoadOptions {
+  /** Prefix of the tensors in the source, default none. */
+  prefix?: string;
+  /** Storage type of weights and activations (default f32; f16 needs shader-f16, math stays f32 in the kernels). */
+  dtype?: "f32" | "f16";
+}
+
 export class VaeDecoder {
   private constructor(
     readonly gpu: Gpu,
@@ -32,9 +40,10 @@ export class VaeDecoder {
    * Checks the decoder's block count against the config, then uploads every decoder weight now (an
    * upload during a forward could take a pool buffer a recorded, unsubmitted dispatch still writes).
    */
-  static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: { prefix?: string } = {}): VaeDecoder {
+  static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: VaeLoadOptions = {}): VaeDecoder {
     const config = parseVaeConfig(rawConfig);
-    const weights = new ModelWeights(gpu, source, "f32", opts.prefix ?? "");
+    if (opts.dtype === "f16" && !gpu.ctx.caps.f16) throw new Error("VAE: dtype f16 needs the WebGPU feature shader-f16, which this adapter does not have");
+    const weights = new ModelWeights(gpu, source, opts.dtype ?? "f32", opts.prefix ?? "");
     const blocks = new Set(source.names().map((n) => /decoder\.up_blocks\.(\d+)\./.exec(n)?.[1]).filter((x) => x !== undefined)).size;
     if (blocks !== config.blockOutChannels.length) {
       throw new Error(`VAE: ${source.where} has ${blocks} decoder up blocks, the config's block_out_channels has ${config.blockOutChannels.length}`);
@@ -47,12 +56,34 @@ export class VaeDecoder {
     return new VaeDecoder(gpu, config, weights);
   }
 
-  /** z [B, latent_channels, h, w] (already divided by scaling_factor) → image [B, out_channels, 8h, 8w] in about [-1, 1]. `z` is not disposed. */
+  /** Storage type of the weights and activations. */
+  get dtype(): "f32" | "f16" {
+    return this.weights.dtype;
+  }
+
+  /**
+   * z [B, latent_channels, h, w] (already divided by scaling_factor) → image [B, out_channels, 8h, 8w] in
+   * about [-1, 1], in z's dtype (z is converted to the model's dtype first, the image back). `z` is not disposed.
+   */
   async decode(z: Tensor, opts: VaeDecodeOptions = {}): Promise<Tensor> {
     const { gpu, config: cfg } = this;
     if (z.rank !== 4 || z.shape[1] !== cfg.latentChannels) {
       throw new Error(`VAE decode: z must be [B, ${cfg.latentChannels}, h, w] (latent_channels), got [${z.shape.join(", ")}]`);
     }
+    if (z.dtype === this.dtype) return this.run(z, opts);
+    const zIn = await asDType(gpu, z, this.dtype);
+    try {
+      const image = await this.run(zIn.t, opts);
+      const out = await asDType(gpu, image, z.dtype as "f32" | "f16");
+      if (out.owned) image.dispose();
+      return out.t;
+    } finally {
+      if (zIn.owned) zIn.t.dispose();
+    }
+  }
+
+  private async run(z: Tensor, opts: VaeDecodeOptions): Promise<Tensor> {
+    const { gpu, config: cfg } = this;
     const hook = opts.hook ?? (() => {});
     const ctx: VaeBlockContext = { gpu, weights: this.weights, groups: cfg.normGroups, eps: opts.testVariants?.groupNormEps ?? VAE_NORM_EPS, variants: opts.testVariants ?? {} };
     const w = this.weights;

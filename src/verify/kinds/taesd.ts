@@ -31,7 +31,7 @@ function taesdCases(manifest: Manifest): TaesdCase[] {
 }
 
 /** Runs every case of a taesd fixture folder on `gpu`. */
-export async function runTaesdCases(gpu: Gpu, folder: string, manifest: Manifest, tol = TAESD_TOL, log?: (l: string) => void): Promise<CaseResult[]> {
+export async function runTaesdCases(gpu: Gpu, folder: string, manifest: Manifest, tol = TAESD_TOL, log?: (l: string) => void, dtype: "f32" | "f16" = "f32"): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   const decoders = new Map<string, TaesdDecoder>();
   try {
@@ -39,7 +39,7 @@ export async function runTaesdCases(gpu: Gpu, folder: string, manifest: Manifest
       let dec = decoders.get(c.flavour);
       if (!dec) {
         const dir = join(folder, c.flavour);
-        dec = TaesdDecoder.load(gpu, componentSource(dir), readJson(join(dir, "config.json")));
+        dec = TaesdDecoder.load(gpu, componentSource(dir), readJson(join(dir, "config.json")), { dtype });
         decoders.set(c.flavour, dec);
       }
       const st = readSafetensorsFileSync(join(folder, c.file));

@@ -22,6 +22,8 @@ export interface TextEncoderActivationsOptions {
   testVariants?: ClipTextTestVariants;
   /** Only these components (e.g. ["text_encoder_2"]); default every text_encoder*.safetensors present. */
   components?: readonly string[];
+  /** Model dtype (default f32). */
+  dtype?: "f32" | "f16";
 }
 
 /** Hook name → stored tensor name. */
@@ -42,7 +44,7 @@ export async function runTextEncoderActivations(gpu: Gpu, pipelineFolder: string
     const acts = readSafetensorsFileSync(join(actDir, `${component}.safetensors`));
     const rawConfig = readJson(join(pipelineFolder, component, "config.json"));
     const cfg = parseClipTextConfig(rawConfig);
-    const model = ClipTextModel.load(gpu, componentSource(join(pipelineFolder, component), cfg.vocabSize), rawConfig);
+    const model = ClipTextModel.load(gpu, componentSource(join(pipelineFolder, component), cfg.vocabSize), rawConfig, { dtype: opts.dtype });
     try {
       const idsShape = acts.shape("in.input_ids");
       const ids = { data: acts.typed("in.input_ids") as Int32Array, batch: idsShape[0]! };

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpu } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
+import { asDType } from "../../ops/cast.ts";
 import { linear } from "../../ops/linear.ts";
 import { quantizeActivationsPerToken } from "../../ops/quant-blocks.ts";
 import { QUANT_FORMATS, formatForFixtureScheme, parseSchemeId, type QuantFormat } from "../../quant/formats.ts";
@@ -38,6 +39,8 @@ export interface UnetActivationsOptions {
   testGroupSize?: number;
   /** Receives the wall time of the UNet call (ms, hooks included). */
   onTiming?: (ms: number) => void;
+  /** Model dtype (default f32); the stored f32 inputs are converted at the UNet's boundary. */
+  dtype?: "f32" | "f16";
 }
 
 /**
@@ -102,6 +105,7 @@ export async function runUnetActivations(
   const unet = Unet.load(gpu, weightSourceFrom(weightsFile, readSafetensorsFileSync(weightsFile)), config, {
     quant: format ?? undefined,
     groupSize: opts.testGroupSize ?? (typeof manifest.group_size === "number" ? manifest.group_size : undefined),
+    dtype: opts.dtype,
   });
   const results: CaseResult[] = [];
   const owned: Tensor[] = [];
@@ -190,8 +194,10 @@ async function checkQuantization(gpu: Gpu, unet: Unet, manifest: Record<string, 
     for (let i = 0; i < refScales.length; i++) scaleUlps = Math.max(scaleUlps, ulpDistance(scales[i]!, refScales[i]!));
     out.push({ name: `unet ${part} lin ${m} codes`, ok: codeIssue === null && scaleUlps <= 1, detail: codeIssue ?? `codes exact (ties allowed), scales within ${scaleUlps} ulp` });
     const biasName = `${m}.bias`;
-    const bias = unet.weights.has(biasName) ? unet.weights.get(biasName) : null;
-    const y = await linear(gpu, x, w, bias);
+    // The per-linear check runs in f32 whatever the model dtype (it checks the weight codes, not f16).
+    const bias = unet.weights.has(biasName) ? await asDType(gpu, unet.weights.get(biasName), "f32") : null;
+    const y = await linear(gpu, x, w, bias?.t);
+    if (bias?.owned) bias.t.dispose();
     const err = relativeMaxError(await gpu.read(y), acts.f32(`lin.${m}.y`));
     out.push({ name: `unet ${part} lin ${m} y`, ok: err <= LINEAR_Y_TOL, error: err, detail: `max-rel ${err.toExponential(2)} (tol ${LINEAR_Y_TOL})` });
     for (const t of [x, y, xq.codes, xq.scales, xq.zeroPoints]) t.dispose();

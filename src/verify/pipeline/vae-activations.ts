@@ -20,6 +20,8 @@ export const VAE_DECODER_TOL = 1e-4;
 export interface VaeActivationsOptions {
   /** @internal Deliberately wrong numerics or alternative paths (tests). */
   testVariants?: VaeTestVariants;
+  /** Model dtype (default f32); the stored f32 z is converted at the decoder's boundary. */
+  dtype?: "f32" | "f16";
 }
 
 /** Runs `activations/vae_decoder.safetensors` of `pipelineFolder`; one CaseResult per stored tensor. */
@@ -27,7 +29,7 @@ export async function runVaeDecoderActivations(gpu: Gpu, pipelineFolder: string,
   const file = join(pipelineFolder, "activations", "vae_decoder.safetensors");
   if (!existsSync(file)) throw new Error(`vae activations: ${file} does not exist`);
   const acts = readSafetensorsFileSync(file);
-  const vae = VaeDecoder.load(gpu, componentSource(join(pipelineFolder, "vae")), readJson(join(pipelineFolder, "vae", "config.json")));
+  const vae = VaeDecoder.load(gpu, componentSource(join(pipelineFolder, "vae")), readJson(join(pipelineFolder, "vae", "config.json")), { dtype: opts.dtype });
   const results: CaseResult[] = [];
   const compare = async (name: string, ref: string, t: Tensor) => {
     const shapeOk = acts.shape(ref).join() === t.shape.join();
