@@ -7,6 +7,7 @@ import { readModelIndex, type ModelIndex } from "../weights/diffusers/model-inde
 import { fileListSource } from "../weights/sources/file-list-source.ts";
 import type { WeightSource } from "../weights/sources/types.ts";
 import { urlSource } from "../weights/sources/url-source.ts";
+import { findComponentPack } from "../quant/packed-pipeline.ts";
 import { tensorSourceOf } from "./component-tensors.ts";
 import { pipelineKindOf, type PipelineKind } from "./kind.ts";
 import type { LoadProgress } from "./types.ts";
@@ -61,7 +62,14 @@ export async function openPipelineFolder(src: WeightSource): Promise<OpenedPipel
 
 /** A component's config and a tensor source over its weights (read once, released after upload). */
 export async function openComponent(src: WeightSource, name: string, onProgress?: (p: LoadProgress) => void) {
-  const comp = await loadComponent(src, name);
+  let comp: Awaited<ReturnType<typeof loadComponent>>;
+  try {
+    comp = await loadComponent(src, name);
+  } catch (e) {
+    const pack = await findComponentPack(src, name).catch(() => null);
+    if (pack) throw new Error(`${src.locate(pack)}: ${name} is a quantized pack; only the UNet can be loaded from a pack so far`);
+    throw e;
+  }
   const total = [...comp.tensors.values()].reduce((a, t) => a + t.byteLength, 0);
   let done = 0;
   const tensors = await tensorSourceOf(comp, (n) => {

@@ -2,7 +2,6 @@ import { Gpu } from "../gpu/runtime.ts";
 import { Unet, latentSizeFor } from "../models/unet/unet.ts";
 import { guidanceScaleEmbedding } from "../ops/embeddings.ts";
 import { scale } from "../ops/scale.ts";
-import { QUANT_FORMATS, type QuantSchemeId } from "../quant/formats.ts";
 import { parseCoefficientFile } from "../scheduler/coefficient-file.ts";
 import type { QSchedSpec } from "../scheduler/qsched.ts";
 import type { SchedulerClassName } from "../scheduler/types.ts";
@@ -12,14 +11,15 @@ import { denoise } from "./denoise.ts";
 import { checkGenerateOptions, type CheckedGenerate } from "./generate-options.ts";
 import type { PipelineKind } from "./kind.ts";
 import { newScheduler, openComponent, openPipelineFolder, resolveSource, type OpenedPipeline, type PipelineSource } from "./load.ts";
+import { loadUnet } from "./load-unet.ts";
 import { loadTextEncoder, loadVaeDecoder } from "./model-adapters.ts";
 import type { ImageDecoderPort } from "./ports.ts";
+import { autoFallbackWarning, findCoefficientFile, resolveAutoQSched, type FoundCoefficients, type QSchedSource } from "./qsched-auto.ts";
 import { loadTaesdPreview, rgbaToImages, toImages, vaePreview, type PreviewDecoder } from "./preview.ts";
 import { imageToRgba8 } from "../ops/image.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import type { FromPretrainedOptions, GeneratedImage, GenerateOptions, GenerateResult, QSchedOption, QuantScheme } from "./types.ts";
 
-const SCHEME_IDS: Record<Exclude<QuantScheme, "none">, QuantSchemeId> = { w8a8: "W8A8", w4a8: "W4A8", w8a16: "W8A16", w4a16: "W4A16" };
 
 /** Turns the user's qsched option into a scheduler spec (null = plain scheduler). */
 export function resolveQSchedOption(q: QSchedOption | undefined, warn: (m: string) => void): QSchedSpec | null {
@@ -36,7 +36,8 @@ export function resolveQSchedOption(q: QSchedOption | undefined, warn: (m: strin
 /**
  * Text-to-image with quantized weights and Q-Sched coefficients:
  * `const pipe = await QSchedPipeline.fromPretrained(folderOrUrl, { quant: "w4a8", qsched: { m, s } })`,
- * then `await pipe.generate({ prompt, seed })`. The pipeline type comes from model_index.json.
+ * then `await pipe.generate({ prompt, seed })`. The pipeline type comes from model_index.json. A packed
+ * pipeline folder (`weights-tools pack-pipeline`) loads its UNet from the pack's codes, in the pack's scheme.
  */
 export class QSchedPipeline {
   private disposed = false;
@@ -53,14 +54,25 @@ export class QSchedPipeline {
     private readonly vaeScalingFactor: number,
     /** Default image size: unet sample_size × the VAE's 2^(levels−1) (as diffusers computes it). */
     readonly defaultSize: number,
+    /** The quantization in effect: the requested one, or a packed pipeline's own scheme. */
     readonly quant: QuantScheme,
     private qsched: QSchedSpec | null,
+    /** The folder's coefficient file (`qsched.json`) as found at load, for `qsched: "auto"`. */
+    private readonly coefficients: FoundCoefficients | null,
+    /** The UNet pack the quantized weights came from (location and metadata), or null. */
+    readonly pack: { location: string; info: import("../quant/pack-format.ts").PackInfo } | null,
   ) {}
 
+  /** Where the Q-Sched coefficients in use came from ("auto" says here whether it found the model's file). */
+  qschedSource: QSchedSource = { kind: "none" };
+
   static async fromPretrained(source: PipelineSource, opts: FromPretrainedOptions = {}): Promise<QSchedPipeline> {
-    const quant = opts.quant ?? "none";
-    if (!["none", "w8a8", "w4a8", "w8a16", "w4a16"].includes(quant)) throw new Error(`fromPretrained: quant must be none|w8a8|w4a8|w8a16|w4a16, got ${JSON.stringify(quant)}`);
-    const qsched = resolveQSchedOption(opts.qsched, (m) => console.warn(m));
+    // Unset quant means: float weights stay float, a pack keeps its own scheme.
+    if (opts.quant !== undefined && !["none", "w8a8", "w4a8", "w8a16", "w4a16"].includes(opts.quant)) {
+      throw new Error(`fromPretrained: quant must be none|w8a8|w4a8|w8a16|w4a16, got ${JSON.stringify(opts.quant)}`);
+    }
+    // "auto" is resolved once the scheme is known (after the UNet); other values are checked now.
+    const qsched = opts.qsched === "auto" ? null : resolveQSchedOption(opts.qsched, (m) => console.warn(m));
     const gpu = opts.gpu ?? (await Gpu.create({ adapter: opts.adapter }));
     const opened = await openPipelineFolder(await resolveSource(source));
     const live0 = gpu.pool.live;
@@ -69,11 +81,14 @@ export class QSchedPipeline {
       const check = () => {
         if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("load aborted", "AbortError");
       };
-      const unetC = await openComponent(opened.source, "unet", opts.onProgress);
-      check();
-      const unet = Unet.load(gpu, unetC.tensors, unetC.config, quant === "none" ? {} : { quant: QUANT_FORMATS[SCHEME_IDS[quant]], policy: opts.policy ?? "torchao" });
-      unetC.tensors.release(); // every weight is on the GPU now (Unet.load uploads all of them)
+      // A packed folder's UNet comes from its pack (scheme and policy from there); else float weights.
+      const { unet, config: unetConfig, quant, pack } = await loadUnet(gpu, opened.source, {
+        quant: opts.quant,
+        policy: opts.policy,
+        onProgress: opts.onProgress,
+      });
       loaded.push(unet);
+      check();
       const text: TextStack[] = [];
       const encoders = opened.kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
       for (const [i, name] of encoders.entries()) {
@@ -89,8 +104,12 @@ export class QSchedPipeline {
       loaded.push(vae);
       const sf = Number(vaeC.config.scaling_factor ?? 0.18215);
       const levels = (vaeC.config.block_out_channels as unknown[] | undefined)?.length ?? 4;
-      const sampleSize = Number(unetC.config.sample_size ?? 64);
-      return new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, sampleSize * 2 ** (levels - 1), quant, qsched);
+      const sampleSize = Number(unetConfig.sample_size ?? 64);
+      const coefficients = await findCoefficientFile(opened.source);
+      const pipe = new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, sampleSize * 2 ** (levels - 1), quant, qsched, coefficients, pack);
+      if (opts.qsched === "auto") pipe.setQSched("auto");
+      else pipe.qschedSource = qsched ? { kind: "option" } : { kind: "none" };
+      return pipe;
     } catch (e) {
       for (const m of loaded) m.dispose();
       if (gpu.pool.live !== live0) console.warn(`fromPretrained: ${gpu.pool.live - live0} bytes still allocated after a failed load`);
@@ -114,9 +133,21 @@ export class QSchedPipeline {
     this.opened.schedulerConfig = config;
   }
 
-  /** Sets the Q-Sched coefficients used by the next generate() calls (null = plain scheduler). */
+  /**
+   * Sets the Q-Sched coefficients used by the next generate() calls (null = plain scheduler). "auto"
+   * takes the model folder's `qsched.json` when it was calibrated for the loaded scheme, else warns
+   * and uses (1, 1); `qschedSource` says which happened.
+   */
   setQSched(q: QSchedOption): void {
+    if (q === "auto") {
+      const auto = resolveAutoQSched(this.coefficients, this.quant);
+      if (auto.source.kind === "fallback") console.warn(autoFallbackWarning(auto.source.reason));
+      this.qsched = auto.spec;
+      this.qschedSource = auto.source;
+      return;
+    }
     this.qsched = resolveQSchedOption(q, (m) => console.warn(m));
+    this.qschedSource = this.qsched ? { kind: "option" } : { kind: "none" };
   }
 
   async generate(options: GenerateOptions): Promise<GenerateResult> {
