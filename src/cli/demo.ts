@@ -1,6 +1,8 @@
 /**
  * `npm run demo`: text-to-image with the embedded toy-shapes model (or `--model <folder|url>`),
  * writes a PNG, prints timings and peak GPU memory. `--smoke` runs the kernel smoke demo instead.
+ * A packed pipeline folder (`weights-tools pack-pipeline`) brings its own scheme; `--qsched auto` uses
+ * the folder's qsched.json when it was calibrated for the scheme loaded.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -30,8 +32,9 @@ interface DemoArgs {
   seed: number;
   steps?: number;
   guidance?: number;
-  quant: QuantScheme;
-  policy: "torchao" | "all";
+  /** Unset: float, or a packed folder's own scheme. */
+  quant?: QuantScheme;
+  policy?: "torchao" | "all";
   qsched: QSchedOption;
   width?: number;
   height?: number;
@@ -41,7 +44,7 @@ interface DemoArgs {
 }
 
 export function parseDemoArgs(argv: string[]): DemoArgs {
-  const a: DemoArgs = { prompt: "a red circle on a blue background", seed: 100, quant: "none", policy: "torchao", qsched: null, out: "demo-output/demo.png", smoke: false };
+  const a: DemoArgs = { prompt: "a red circle on a blue background", seed: 100, qsched: null, out: "demo-output/demo.png", smoke: false };
   const num = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n)) throw new Error(`${flag} expects a number, got ${JSON.stringify(v)}\n${USAGE}`);
@@ -96,7 +99,10 @@ async function main(argv: string[]): Promise<number> {
   if (typeof qsched === "string" && qsched !== "auto") qsched = (await import("node:fs")).readFileSync(qsched, "utf8");
   const pipe = await QSchedPipeline.fromPretrained(model, { quant: args.quant, policy: args.policy, qsched });
   const tLoad = performance.now() - t0;
-  console.log(`model:    ${args.model ?? "embedded toy-shapes (models/toy-shapes)"} — ${pipe.kind}, quant ${args.quant}${args.quant !== "none" ? ` (policy ${args.policy})` : ""}`);
+  const policy = pipe.pack ? `policy ${pipe.pack.info.policy}, from ${pipe.pack.location}` : `policy ${args.policy ?? "torchao"}`;
+  console.log(`model:    ${args.model ?? "embedded toy-shapes (models/toy-shapes)"} — ${pipe.kind}, quant ${pipe.quant}${pipe.quant !== "none" ? ` (${policy})` : ""}`);
+  const qs = pipe.qschedSource;
+  if (qs.kind !== "none") console.log(`qsched:   ${qs.kind === "file" ? `${qs.location} (calibrated for ${qs.quant})` : qs.kind === "fallback" ? "auto found no coefficients for this scheme: (m, s) = (1, 1)" : "as given"}`);
   console.log(`adapter:  ${pipe.gpu.ctx.describe()}`);
   const res = await pipe.generate({
     prompt: args.prompt,
