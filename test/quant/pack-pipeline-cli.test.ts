@@ -10,6 +10,9 @@ import { readPack } from "../../src/quant/pack.ts";
 import { packFilePath } from "../../src/quant/packed-pipeline.ts";
 import { parseCoefficientFile, serializeCoefficientFile } from "../../src/scheduler/coefficient-file.ts";
 import { main } from "../../weights-tools/cli.ts";
+import { openLazyPack } from "../../src/quant/pack-reader.ts";
+import { findComponentPack } from "../../src/quant/packed-pipeline.ts";
+import { fileListSource } from "../../src/weights/sources/file-list-source.ts";
 import { REPO_ROOT } from "../helpers/golden.ts";
 
 const TOY = join(REPO_ROOT, "models/toy-shapes");
@@ -45,6 +48,17 @@ describe("weights-tools pack-pipeline", () => {
     expect(pack.info.componentConfig).toEqual(JSON.parse(readFileSync(join(TOY, "unet/config.json"), "utf8")));
     expect(parseCoefficientFile(readFileSync(join(out, "qsched.json"), "utf8"))).toMatchObject({ quant: "W4A8", qsched: { m: 1.1, s: 1.07 } });
     expect(leftovers()).toEqual([]);
+
+    // The browser path: files the user picked (a FileList of the folder), read lazily as Blobs.
+    const files = ["model_index.json", "unet/config.json", packFilePath("unet")].map((f) => new File([readFileSync(join(out, f))], f));
+    const picked = fileListSource(files);
+    const found = await findComponentPack(picked, "unet");
+    expect(found).toBe(packFilePath("unet"));
+    const lazy = await openLazyPack(await picked.open(found!), picked.locate(found!));
+    expect([...lazy.names].sort()).toEqual([...pack.quantized.keys(), ...pack.floats.keys()].sort());
+    const name = [...pack.quantized.keys()][0]!;
+    expect([...(await lazy.readQuantized(name)).words]).toEqual([...pack.quantized.get(name)!.words]);
+    await lazy.close();
   });
 
   it("refuses a non-empty --out without --force (exit 1, folder untouched) and replaces it with --force", async () => {
