@@ -5,9 +5,10 @@ import type { ImageScorer } from "../calibration/image-scorer.ts";
 import { verifyFolder, formatResult } from "../verify/run.ts";
 import { verifyKinds } from "../verify/registry.ts";
 
-const USAGE = `usage: qsched-gpu verify <fixture-folder> [--tol X] [--quiet]
+const USAGE = `usage: qsched-gpu verify <fixture-folder> [--tol X] [--dtype f32|f16] [--quiet]
   Runs every case of a fixture folder (its manifest.json "kind" picks the checks) and ends with
-  "N passed, M failed". --tol sets the per-tensor bound on max|a-b| / max(max|b|, 1).
+  "N passed, M failed". --tol sets the per-tensor bound on max|a-b| / max(max|b|, 1). --dtype f16
+  runs pipeline and taesd folders' models in half precision (needs shader-f16), with the f16 bounds.
        qsched-gpu calibrate [--model <src>] [--clip <src>] [options]   (qsched-gpu calibrate --help)
   Finds Q-Sched (m, s) by JAQ. Default model: the embedded toy-shapes; default scorer: <model>/clip-scorer.`;
 
@@ -66,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
   let folder: string | undefined;
   let tol: number | undefined;
   let quiet = false;
+  let dtype: "f32" | "f16" | undefined;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === "--tol") {
@@ -74,6 +76,13 @@ async function main(argv: string[]): Promise<number> {
         console.error(`qsched-gpu verify: --tol expects a non-negative number, got ${JSON.stringify(rest[i])}`);
         return 2;
       }
+    } else if (a === "--dtype") {
+      const d = rest[++i];
+      if (d !== "f32" && d !== "f16") {
+        console.error(`qsched-gpu verify: --dtype expects f32 or f16, got ${JSON.stringify(d)}`);
+        return 2;
+      }
+      dtype = d;
     } else if (a === "--quiet") quiet = true;
     else if (a.startsWith("--")) {
       console.error(`qsched-gpu verify: unknown option ${a}\n${USAGE}`);
@@ -85,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const report = await verifyFolder(folder, { tol, log: quiet ? undefined : (l) => console.log(l) });
+    const report = await verifyFolder(folder, { tol, dtype, log: quiet ? undefined : (l) => console.log(l) });
     for (const r of report.results) if (!r.ok || !quiet) console.log(formatResult(r));
     console.log(`${report.passed} passed, ${report.failed} failed`);
     return report.failed === 0 && report.results.length > 0 ? 0 : 1;

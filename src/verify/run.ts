@@ -23,6 +23,9 @@ export async function verifyFolder(folder: string, opts: VerifyOptions = {}): Pr
   }
   if (typeof manifest.kind !== "string") throw new Error(`verify: ${manifestPath} has no "kind"`);
   const kind = await getVerifyKind(manifest.kind);
+  if (opts.dtype && !(kind.dtypes ?? ["f32"]).includes(opts.dtype)) {
+    throw new Error(`verify: kind "${manifest.kind}" runs in ${(kind.dtypes ?? ["f32"]).join("/")} only; --dtype ${opts.dtype} applies to pipeline and taesd folders`);
+  }
   const results = await kind.run(folder, manifest, opts);
   const failed = results.filter((r) => !r.ok).length;
   return { kind: manifest.kind, results, passed: results.length - failed, failed };

@@ -12,6 +12,8 @@ export interface VerifyOptions {
   tol?: number;
   /** Progress lines (one per case group); silent when omitted. */
   log?: (line: string) => void;
+  /** Model dtype for kinds that run models (`dtypes` lists them); default f32. */
+  dtype?: "f32" | "f16";
 }
 
 /** A fixture format the verifier can run, selected by the manifest's `kind`. */
@@ -21,6 +23,8 @@ export interface VerifyKind {
   defaultTol: number;
   /** Whether this kind needs a WebGPU device. */
   needsGpu: boolean;
+  /** Model dtypes the kind can run (VerifyOptions.dtype); absent = f32 only. */
+  dtypes?: readonly ("f32" | "f16")[];
   run(folder: string, manifest: Manifest, opts: VerifyOptions): Promise<CaseResult[]>;
 }
 

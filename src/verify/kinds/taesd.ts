@@ -9,6 +9,7 @@ import { TaesdDecoder } from "../../models/taesd/taesd.ts";
 import { readSafetensorsFileSync } from "../../weights/safetensors/node-file.ts";
 import { relativeMaxError } from "../compare.ts";
 import { componentSource, readJson } from "../pipeline/component-source.ts";
+import { F16_ACTIVATION_TOL } from "../f16-bounds.ts";
 import type { CaseResult, Manifest, VerifyKind, VerifyOptions } from "../types.ts";
 
 /** README: ≤ 1e-5 relative in float32 (measured ~1e-6: the tanh clamp is built from sigmoid). */
@@ -69,8 +70,10 @@ const kind: VerifyKind = {
   kind: "taesd",
   defaultTol: TAESD_TOL,
   needsGpu: true,
+  dtypes: ["f32", "f16"],
   async run(folder: string, manifest: Manifest, opts: VerifyOptions) {
-    return runTaesdCases(await Gpu.create(), folder, manifest, opts.tol, opts.log);
+    const f16 = opts.dtype === "f16";
+    return runTaesdCases(await Gpu.create(), folder, manifest, opts.tol ?? (f16 ? F16_ACTIVATION_TOL : undefined), opts.log, opts.dtype);
   },
 };
 export default kind;

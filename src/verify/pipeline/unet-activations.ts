@@ -9,7 +9,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpu } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
-import { asDType } from "../../ops/cast.ts";
 import { linear } from "../../ops/linear.ts";
 import { quantizeActivationsPerToken } from "../../ops/quant-blocks.ts";
 import { QUANT_FORMATS, formatForFixtureScheme, parseSchemeId, type QuantFormat } from "../../quant/formats.ts";
@@ -194,10 +193,13 @@ async function checkQuantization(gpu: Gpu, unet: Unet, manifest: Record<string, 
     for (let i = 0; i < refScales.length; i++) scaleUlps = Math.max(scaleUlps, ulpDistance(scales[i]!, refScales[i]!));
     out.push({ name: `unet ${part} lin ${m} codes`, ok: codeIssue === null && scaleUlps <= 1, detail: codeIssue ?? `codes exact (ties allowed), scales within ${scaleUlps} ulp` });
     const biasName = `${m}.bias`;
-    // The per-linear check runs in f32 whatever the model dtype (it checks the weight codes, not f16).
-    const bias = unet.weights.has(biasName) ? await asDType(gpu, unet.weights.get(biasName), "f32") : null;
-    const y = await linear(gpu, x, w, bias?.t);
-    if (bias?.owned) bias.t.dispose();
+    // The per-linear check runs in f32 whatever the model dtype (it checks the weight codes, not f16):
+    // an f16 model's bias is read from the checkpoint again, unrounded.
+    const f32Model = unet.weights.dtype === "f32";
+    const has = unet.weights.has(biasName);
+    const bias = !has ? null : f32Model ? unet.weights.get(biasName) : gpu.upload(unet.weights.source.f32(unet.weights.prefix + biasName), unet.weights.shape(biasName), "f32", biasName);
+    const y = await linear(gpu, x, w, bias);
+    if (bias && !f32Model) bias.dispose();
     const err = relativeMaxError(await gpu.read(y), acts.f32(`lin.${m}.y`));
     out.push({ name: `unet ${part} lin ${m} y`, ok: err <= LINEAR_Y_TOL, error: err, detail: `max-rel ${err.toExponential(2)} (tol ${LINEAR_Y_TOL})` });
     for (const t of [x, y, xq.codes, xq.scales, xq.zeroPoints]) t.dispose();
