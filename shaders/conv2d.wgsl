@@ -7,6 +7,7 @@
 // The B read is the hook for weight formats: f32/f16 [Cout, K], int8 (WEIGHT_INT8) or int4
 // (WEIGHT_INT4) codes packed in u32 rows (layout of src/quant/formats.ts), dequantized on load.
 #include "include/elem.wgsl"
+#include "include/quant_formats.wgsl"
 
 struct Params {
   batch: u32, cin: u32, h: u32, w: u32,
@@ -21,10 +22,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> weight: array<elem>;
 #else
 @group(0) @binding(2) var<storage, read> weight_codes: array<u32>;
-@group(0) @binding(3) var<storage, read> weight_scales: array<f32>;
+@group(0) @binding(3) var<storage, read> weight_scales: array<scale_word>;
 #endif
 #if WEIGHT_ZERO_POINT
-@group(0) @binding(6) var<storage, read> weight_zero_points: array<f32>;
+@group(0) @binding(6) var<storage, read> weight_zero_points: array<scale_word>;
 #endif
 #if HAS_BIAS
 @group(0) @binding(4) var<storage, read> bias: array<elem>;
@@ -40,6 +41,14 @@ const KHW = KH * KW;
 var<workgroup> a_tile: array<vec4<f32>, TILE_K * TILE_M / 4u>;
 var<workgroup> b_tile: array<vec4<f32>, TILE_K * TILE_N / 4u>;
 
+#if WEIGHT_FLOAT
+#else
+fn weight_scale(i: u32) -> f32 { return scale_at(weight_scales[scale_word_index(i)], i); }
+#endif
+#if WEIGHT_ZERO_POINT
+fn weight_zero_point(i: u32) -> f32 { return scale_at(weight_zero_points[scale_word_index(i)], i); }
+#endif
+
 // Weight (co, k) as f32, dequantized for the int formats (scale per row, or per row and K group).
 fn read_weight(co: u32, k: u32) -> f32 {
 #if WEIGHT_FLOAT
@@ -48,7 +57,7 @@ fn read_weight(co: u32, k: u32) -> f32 {
 #if WEIGHT_INT8
   let word = weight_codes[co * params.k_words + k / 4u];
   let code = (bitcast<i32>(word << (24u - 8u * (k % 4u)))) >> 24u;
-  return f32(code) * weight_scales[co];
+  return f32(code) * weight_scale(co);
 #endif
 #if WEIGHT_INT4
   let word = weight_codes[co * params.k_words + k / 8u];
@@ -56,9 +65,9 @@ fn read_weight(co: u32, k: u32) -> f32 {
   let g = co * params.scale_groups + k / params.group_size;
 #if WEIGHT_ZERO_POINT
   // W4A16: uint4 code q stored as is, so nibble − 8 = q − mid; zero point in the float domain.
-  return f32(i32(nibble) - 8) * weight_scales[g] + weight_zero_points[g];
+  return f32(i32(nibble) - 8) * weight_scale(g) + weight_zero_point(g);
 #else
-  return f32(i32(nibble) - 8) * weight_scales[g];
+  return f32(i32(nibble) - 8) * weight_scale(g);
 #endif
 #endif
 }

@@ -24,7 +24,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> x_zeros: array<f32>;
 #endif
 @group(0) @binding(4) var<storage, read> w_codes: array<u32>;
-@group(0) @binding(5) var<storage, read> w_scales: array<f32>;
+@group(0) @binding(5) var<storage, read> w_scales: array<scale_word>;
 #if HAS_BIAS
 @group(0) @binding(6) var<storage, read> bias: array<elem>;
 #endif
@@ -32,6 +32,8 @@ struct Params {
 @group(0) @binding(7) var<storage, read> residual: array<elem>;
 #endif
 @group(0) @binding(8) var<storage, read_write> y: array<elem>;
+
+fn w_scale(i: u32) -> f32 { return scale_at(w_scales[scale_word_index(i)], i); }
 
 const ONES: u32 = 0x01010101u; // dot with this = sum of the 4 signed bytes
 
@@ -79,7 +81,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
         s_x[r] = s_x[r] + dot4_int8(x0, ONES) + dot4_int8(x1, ONES);
       }
     }
-    let ws = w_scales[col * params.groups_per_row + g];
+    let ws = w_scale(col * params.groups_per_row + g);
     let gs = i32(params.group_size);
     for (var r = 0u; r < INT_ROWS; r = r + 1u) {
       // Σ (x − z)(nibble − 8) = Σ x·nib − 8·Σx − z·Σnib + 8·z·gs, all exact integers.
@@ -98,7 +100,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     let ww = w_codes[wbase + j];
     for (var r = 0u; r < INT_ROWS; r = r + 1u) { acc[r] = acc[r] + dot4_int8(x_codes[rows[r] * params.x_words + j], ww); }
   }
-  let ws = w_scales[col];
+  let ws = w_scale(col);
   for (var r = 0u; r < INT_ROWS; r = r + 1u) {
     if (row0 + r < params.m) { write_y(row0 + r, col, (f32(acc[r]) * x_scales[rows[r]]) * ws); }
   }

@@ -3,7 +3,8 @@
 // (per-channel scale, bias, activation, residual). The tile loops never look at storage directly.
 // Defines: B_LAYOUT_NK (B stored as [N, K], i.e. a PyTorch linear weight), B_INT8 / B_INT4 (packed
 // codes, see quant_formats.wgsl) with B_ZERO_POINT (W4A16 float zero points) and SCALE_IN_EPILOGUE
-// (one scale per output channel, applied once after the sum), HAS_BIAS, HAS_RESIDUAL, ACT_*.
+// (one scale per output channel, applied once after the sum), SCALES_F16 (scales and zero points
+// stored as f16 pairs), HAS_BIAS, HAS_RESIDUAL, ACT_*.
 #include "include/quant_formats.wgsl"
 #include "include/activation_fn.wgsl"
 
@@ -31,9 +32,9 @@ struct Params {
 #endif
 #if B_QUANT
 @group(0) @binding(2) var<storage, read> b: array<u32>;
-@group(0) @binding(3) var<storage, read> b_scales: array<f32>;
+@group(0) @binding(3) var<storage, read> b_scales: array<scale_word>;
 #if B_ZERO_POINT
-@group(0) @binding(4) var<storage, read> b_zeros: array<f32>;
+@group(0) @binding(4) var<storage, read> b_zeros: array<scale_word>;
 #endif
 #else
 #if VEC4_AB
@@ -66,6 +67,13 @@ fn read_a(batch: u32, row: u32, k: u32) -> f32 {
   return read_a_unchecked(batch, row, k);
 }
 
+#if B_QUANT
+fn b_scale(i: u32) -> f32 { return scale_at(b_scales[scale_word_index(i)], i); }
+#if B_ZERO_POINT
+fn b_zero(i: u32) -> f32 { return scale_at(b_zeros[scale_word_index(i)], i); }
+#endif
+#endif
+
 // B[batch, k, col] as f32; quantized codes are dequantized here, in registers.
 fn read_b_unchecked(batch: u32, k: u32, col: u32) -> f32 {
 #if B_INT8
@@ -73,7 +81,7 @@ fn read_b_unchecked(batch: u32, k: u32, col: u32) -> f32 {
 #if SCALE_IN_EPILOGUE
   return code;
 #else
-  return code * b_scales[col * params.groups_per_row + k / params.group_size];
+  return code * b_scale(col * params.groups_per_row + k / params.group_size);
 #endif
 #endif
 #if B_INT4
@@ -81,9 +89,9 @@ fn read_b_unchecked(batch: u32, k: u32, col: u32) -> f32 {
   let g = col * params.groups_per_row + k / params.group_size;
 #if B_ZERO_POINT
   // torchao int4_weight_only: (q − 8)·scale + zero_point, zero point in the float domain.
-  return s * b_scales[g] + b_zeros[g];
+  return s * b_scale(g) + b_zero(g);
 #else
-  return s * b_scales[g];
+  return s * b_scale(g);
 #endif
 #endif
 #if B_FLOAT
@@ -110,7 +118,7 @@ fn write_y(batch: u32, row: u32, col: u32, sum: f32) {
   if (row >= params.m || col >= params.n) { return; }
   var v = sum;
 #if SCALE_IN_EPILOGUE
-  v = v * b_scales[col];
+  v = v * b_scale(col);
 #endif
 #if HAS_BIAS
   v = v + f32(bias[col]);

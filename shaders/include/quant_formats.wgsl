@@ -36,3 +36,29 @@ fn dot4_int8(a: u32, b: u32) -> i32 {
          unpack_int8(a, 2u) * unpack_int8(b, 2u) + unpack_int8(a, 3u) * unpack_int8(b, 3u);
 #endif
 }
+
+// Storage of weight scales (and W4A16 zero points): f32, one per word, or with SCALES_F16 IEEE half
+// values two per u32 word (value i in the low half of word i/2 when i is even, as an f16 tensor lays
+// them out), widened with unpack2x16float so no shader-f16 is needed. Each kernel binds
+// `array<scale_word>` and reads value i as scale_at(words[scale_word_index(i)], i).
+#if SCALES_F16
+alias scale_word = u32;
+#else
+alias scale_word = f32;
+#endif
+
+fn scale_word_index(i: u32) -> u32 {
+#if SCALES_F16
+  return i >> 1u;
+#else
+  return i;
+#endif
+}
+
+fn scale_at(word: scale_word, i: u32) -> f32 {
+#if SCALES_F16
+  return unpack2x16float(word)[i & 1u];
+#else
+  return word;
+#endif
+}

@@ -20,6 +20,8 @@ interface Conv2dKey {
   weight: ConvWeightKind;
   kh: number;
   kw: number;
+  /** Quantized weights: scales (and zero points) stored as f16 pairs in u32 words. */
+  scalesF16: boolean;
   bias: boolean;
 }
 
@@ -38,14 +40,15 @@ export const conv2dKernel = defineKernel<Conv2dKey>({
     WEIGHT_INT8: k.weight === "int8",
     WEIGHT_INT4: k.weight === "int4" || k.weight === "int4_zp",
     WEIGHT_ZERO_POINT: k.weight === "int4_zp",
+    SCALES_F16: k.weight !== "float" && k.scalesF16,
   }),
-  label: (k) => `conv2d_igemm_${k.kh}x${k.kw}_w${k.weight}${k.bias ? "_bias" : ""}_${k.dtype}`,
+  label: (k) => `conv2d_igemm_${k.kh}x${k.kw}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
 });
 
 /**
  * A quantized conv weight on the GPU: the [Cout, Cin·kh·kw] matrix in the layout of
- * src/quant/formats.ts (codes u32 [Cout, wordsPerRow], scales f32 [Cout, K / groupSize],
- * zero points for W4A16 only).
+ * src/quant/formats.ts (codes u32 [Cout, wordsPerRow], scales f32 or f16 [Cout, K / groupSize],
+ * zero points for W4A16 only, in the scales' dtype).
  */
 export interface QuantizedConvWeight {
   format: QuantFormat;
@@ -101,6 +104,7 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   let kWords = 0;
   let scaleGroups = 1;
   let groupSize = kTotal;
+  let scalesF16 = false;
   if (isQuantized(weight)) {
     const f = weight.format;
     kind = f.weight.bits === 8 ? "int8" : f.storesWeightZeroPoint ? "int4_zp" : "int4";
@@ -113,13 +117,16 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
     if (weight.codes.dtype !== "u32" || weight.codes.numel !== cout * kWords) {
       throw new OpInputError(op, `weight codes must be u32 [${cout}, ${kWords}], got ${shapeStr(weight.codes.shape)} ${weight.codes.dtype}`);
     }
-    if (weight.scales.dtype !== "f32" || weight.scales.numel !== cout * scaleGroups) {
-      throw new OpInputError(op, `weight scales must be f32 [${cout}, ${scaleGroups}], got ${shapeStr(weight.scales.shape)} ${weight.scales.dtype}`);
+    scalesF16 = weight.scales.dtype === "f16";
+    if ((weight.scales.dtype !== "f32" && !scalesF16) || weight.scales.numel !== cout * scaleGroups) {
+      throw new OpInputError(op, `weight scales must be f32 or f16 [${cout}, ${scaleGroups}], got ${shapeStr(weight.scales.shape)} ${weight.scales.dtype}`);
     }
     bindings.weight_codes = weight.codes;
     bindings.weight_scales = weight.scales;
     if (kind === "int4_zp") {
-      if (!weight.zeroPoints || weight.zeroPoints.numel !== cout * scaleGroups) throw new OpInputError(op, `${f.scheme} weight needs zero points f32 [${cout}, ${scaleGroups}]`);
+      if (!weight.zeroPoints || weight.zeroPoints.numel !== cout * scaleGroups || weight.zeroPoints.dtype !== weight.scales.dtype) {
+        throw new OpInputError(op, `${f.scheme} weight needs zero points ${weight.scales.dtype} [${cout}, ${scaleGroups}] like its scales`);
+      }
       bindings.weight_zero_points = weight.zeroPoints;
     }
   } else {
@@ -127,7 +134,7 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
     bindings.weight = weight;
   }
   if (bias) bindings.bias = bias;
-  const kernel = await gpu.kernel(conv2dKernel, { dtype, weight: kind, kh, kw, bias: !!bias });
+  const kernel = await gpu.kernel(conv2dKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: !!bias });
   const y = gpu.empty([n, cout, ho, wo], dtype, op);
   bindings.y = y;
   const mTotal = n * ho * wo;

@@ -64,6 +64,8 @@ export interface MatmulKey {
   zeroPoint: boolean;
   /** Per-output-channel scale applied once in the epilogue (int8 weight-only, torchao's order). */
   scaleInEpilogue: boolean;
+  /** Quantized B: scales (and zero points) stored as f16 pairs in u32 words (src/ops/quant-weight.ts). */
+  scalesF16: boolean;
   bias: boolean;
   residual: boolean;
   act: Activation | "none";
@@ -83,6 +85,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
       B_LAYOUT_NK: k.b !== "float-kn",
       B_ZERO_POINT: k.zeroPoint,
       SCALE_IN_EPILOGUE: k.scaleInEpilogue,
+      SCALES_F16: quant && k.scalesF16,
       HAS_BIAS: k.bias,
       HAS_RESIDUAL: k.residual,
       [`ACT_${k.act.toUpperCase()}`]: true,
@@ -93,7 +96,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
     return { ...base, TILE_M: `${t.tileM}u`, TILE_N: `${t.tileN}u`, TILE_K: `${t.tileK}u`, THREAD_M: `${t.threadM}u`, THREAD_ROWS_8: t.threadM === 8 };
   },
   label: (k) =>
-    `matmul_${k.variant}_${k.dtype}_b${k.b}${k.zeroPoint ? "_zp" : ""}${k.scaleInEpilogue ? "_colscale" : ""}` +
+    `matmul_${k.variant}_${k.dtype}_b${k.b}${k.zeroPoint ? "_zp" : ""}${k.scaleInEpilogue ? "_colscale" : ""}${k.scalesF16 ? "_s16" : ""}` +
     `${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
 });
 
@@ -120,7 +123,7 @@ export interface MatmulRun {
   bBatchStride: number;
   groupSize?: number;
   wordsPerRow?: number;
-  key: Omit<MatmulKey, "variant" | "dtype" | "bias" | "residual">;
+  key: Omit<MatmulKey, "variant" | "dtype" | "bias" | "residual" | "scalesF16">;
   dtype: FloatDType;
   variant?: MatmulVariant;
 }
@@ -141,7 +144,10 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   if (r.residual) bound.residual = r.residual;
   // Tensors made elsewhere (views, imported buffers) may exceed one binding: fail here, naming the limit.
   for (const [name, t] of Object.entries(bound)) checkBindingSize(gpu.ctx, t.byteLength, `${r.op}: ${name} ${t}`);
-  const key: MatmulKey = { ...r.key, variant, dtype: r.dtype, bias: !!r.bias, residual: !!r.residual };
+  // f16 scales are an f16 tensor whose words the kernel unpacks (no shader-f16 needed).
+  const scalesF16 = r.scales?.dtype === "f16";
+  if (r.zeros && r.zeros.dtype !== r.scales?.dtype) throw new OpInputError(r.op, `zero points must be stored like the scales (${r.scales?.dtype}), got ${r.zeros.dtype}`);
+  const key: MatmulKey = { ...r.key, variant, dtype: r.dtype, scalesF16, bias: !!r.bias, residual: !!r.residual };
   const kernel = await gpu.kernel(variant === "gemv" ? matmulGemvKernel : variant === "regs4x4v4" ? matmulRowsKernel : matmulKernel, key);
   const y = gpu.empty(r.outShape, r.dtype, r.op);
   bound.y = y;

@@ -17,6 +17,8 @@ interface IntLinearKey {
   dtype: FloatDType;
   weightBits: 4 | 8;
   packedDot: boolean;
+  /** Weight scales stored as f16 pairs in u32 words (src/ops/quant-weight.ts). */
+  scalesF16: boolean;
   bias: boolean;
   residual: boolean;
   act: Activation | "none";
@@ -31,11 +33,12 @@ export const intLinearKernel = defineKernel<IntLinearKey>({
     INT_ROWS: `${INT_ROWS}u`,
     W_INT4: k.weightBits === 4,
     PACKED_DOT: k.packedDot,
+    SCALES_F16: k.scalesF16,
     HAS_BIAS: k.bias,
     HAS_RESIDUAL: k.residual,
     [`ACT_${k.act.toUpperCase()}`]: true,
   }),
-  label: (k) => `linear_int8_a8w${k.weightBits}_${k.packedDot ? "dot4" : "scalar"}_${k.dtype}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
+  label: (k) => `linear_int8_a8w${k.weightBits}_${k.packedDot ? "dot4" : "scalar"}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
 });
 
 export interface IntLinearRun {
@@ -61,7 +64,7 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   if (r.bias) bound.bias = r.bias;
   if (r.residual) bound.residual = r.residual;
   for (const [name, t] of Object.entries(bound)) checkBindingSize(gpu.ctx, t.byteLength, `${r.op}: ${name} ${t}`);
-  const kernel = await gpu.kernel(intLinearKernel, { dtype, weightBits, packedDot, bias: !!r.bias, residual: !!r.residual, act: r.act });
+  const kernel = await gpu.kernel(intLinearKernel, { dtype, weightBits, packedDot, scalesF16: w.scales.dtype === "f16", bias: !!r.bias, residual: !!r.residual, act: r.act });
   const y = gpu.empty(r.outShape, dtype, r.op);
   bound.y = y;
   gpu.dispatch(
