@@ -71,9 +71,14 @@ export class QSchedPipeline {
     if (opts.quant !== undefined && !["none", "w8a8", "w4a8", "w8a16", "w4a16"].includes(opts.quant)) {
       throw new Error(`fromPretrained: quant must be none|w8a8|w4a8|w8a16|w4a16, got ${JSON.stringify(opts.quant)}`);
     }
+    const dtype = opts.dtype ?? "f32";
+    if (dtype !== "f32" && dtype !== "f16") throw new Error(`fromPretrained: dtype must be f32|f16, got ${JSON.stringify(dtype)}`);
     // "auto" is resolved once the scheme is known (after the UNet); other values are checked now.
     const qsched = opts.qsched === "auto" ? null : resolveQSchedOption(opts.qsched, (m) => console.warn(m));
     const gpu = opts.gpu ?? (await Gpu.create({ adapter: opts.adapter }));
+    if (dtype === "f16" && !gpu.ctx.caps.f16) {
+      throw new Error(`fromPretrained: dtype "f16" needs the WebGPU feature shader-f16, which this adapter (${gpu.ctx.describe()}) does not have; use dtype "f32"`);
+    }
     const opened = await openPipelineFolder(await resolveSource(source));
     const live0 = gpu.pool.live;
     const loaded: { dispose(): void }[] = [];
@@ -86,6 +91,7 @@ export class QSchedPipeline {
         quant: opts.quant,
         policy: opts.policy,
         onProgress: opts.onProgress,
+        unetOptions: { dtype },
       });
       loaded.push(unet);
       check();
@@ -94,13 +100,13 @@ export class QSchedPipeline {
       for (const [i, name] of encoders.entries()) {
         const c = await openComponent(opened.source, name, opts.onProgress);
         check();
-        const encoder = await loadTextEncoder(gpu, name, c.config, c.tensors, opened.kind === "sdxl");
+        const encoder = await loadTextEncoder(gpu, name, c.config, c.tensors, opened.kind === "sdxl", dtype);
         loaded.push(encoder);
         text.push({ tokenizer: opened.tokenizers[i]!, encoder, module: name });
       }
       const vaeC = await openComponent(opened.source, "vae", opts.onProgress);
       check();
-      const vae = await loadVaeDecoder(gpu, vaeC.config, vaeC.tensors);
+      const vae = await loadVaeDecoder(gpu, vaeC.config, vaeC.tensors, dtype);
       loaded.push(vae);
       const sf = Number(vaeC.config.scaling_factor ?? 0.18215);
       const levels = (vaeC.config.block_out_channels as unknown[] | undefined)?.length ?? 4;

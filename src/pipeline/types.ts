@@ -17,6 +17,11 @@ export interface FromPretrainedOptions {
   /** Which UNet weights `quant` applies to: torchao's nn.Linear set (default) or `all` (convolutions too). */
   policy?: "torchao" | "all";
   qsched?: QSchedOption;
+  /**
+   * Storage type of the models' weights and activations: "f32" (default) or "f16" (half the memory;
+   * needs the adapter feature shader-f16, else fromPretrained throws). Math inside kernels stays f32,
+   * latents and the scheduler step stay f32, and a VAE with `force_upcast` (SDXL's) stays f32.
+   */
   dtype?: "f32" | "f16";
   onProgress?: (p: LoadProgress) => void;
   /**
