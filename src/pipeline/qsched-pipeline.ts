@@ -72,6 +72,9 @@ export class QSchedPipeline {
       throw new Error(`fromPretrained: quant must be none|w8a8|w4a8|w8a16|w4a16, got ${JSON.stringify(opts.quant)}`);
     }
     const dtype = opts.dtype ?? "f32";
+    if (opts.scaleStorage !== undefined && opts.scaleStorage !== "f32" && opts.scaleStorage !== "f16") {
+      throw new Error(`fromPretrained: scaleStorage must be f32|f16, got ${JSON.stringify(opts.scaleStorage)}`);
+    }
     if (dtype !== "f32" && dtype !== "f16") throw new Error(`fromPretrained: dtype must be f32|f16, got ${JSON.stringify(dtype)}`);
     // "auto" is resolved once the scheme is known (after the UNet); other values are checked now.
     const qsched = opts.qsched === "auto" ? null : resolveQSchedOption(opts.qsched, (m) => console.warn(m));
@@ -91,7 +94,7 @@ export class QSchedPipeline {
         quant: opts.quant,
         policy: opts.policy,
         onProgress: opts.onProgress,
-        unetOptions: { dtype },
+        unetOptions: { dtype, scaleStorage: opts.scaleStorage },
       });
       loaded.push(unet);
       check();

@@ -16,6 +16,11 @@ export interface FromPretrainedOptions {
   quant?: QuantScheme;
   /** Which UNet weights `quant` applies to: torchao's nn.Linear set (default) or `all` (convolutions too). */
   policy?: "torchao" | "all";
+  /**
+   * GPU storage of the quantized UNet's scales: "f32" (default, exactly the quantizer's) or "f16" (half
+   * their bytes, e.g. for policy "all" W4A8: 1 → 0.5 bit per weight; values rounded once to f16).
+   */
+  scaleStorage?: "f32" | "f16";
   qsched?: QSchedOption;
   /**
    * Storage type of the models' weights and activations: "f32" (default) or "f16" (half the memory;

@@ -6,7 +6,7 @@
  */
 import type { Gpu } from "../../gpu/runtime.ts";
 import type { QuantizedConvWeight } from "../../ops/conv2d.ts";
-import { disposeQuantizedWeight, uploadQuantizedWeight, type QuantizedWeight } from "../../ops/quant-weight.ts";
+import { disposeQuantizedWeight, uploadQuantizedWeight, type QuantizedWeight, type ScaleStorage } from "../../ops/quant-weight.ts";
 import { wordsPerRow, type QuantFormat } from "../../quant/formats.ts";
 import { Tensor } from "../../gpu/tensor.ts";
 import { packWeight, type PackedWeight } from "../../quant/packing.ts";
@@ -28,10 +28,18 @@ export interface QuantizedLinears {
  * Every `.weight` under `prefix` the policy quantizes with `format` (group size: the format's default
  * unless given): 2-D linears, and under `all` also 4-D convs (as [Cout, Cin·kh·kw] matrices).
  */
-export function quantizeLinears(gpu: Gpu, source: WeightSource, format: QuantFormat, prefix = "", groupSize?: number, policyId: "torchao" | "all" = "torchao"): QuantizedLinears {
+export function quantizeLinears(
+  gpu: Gpu,
+  source: WeightSource,
+  format: QuantFormat,
+  prefix = "",
+  groupSize?: number,
+  policyId: "torchao" | "all" = "torchao",
+  scaleStorage: ScaleStorage = "f32",
+): QuantizedLinears {
   const policy = parsePolicy(policyId);
   const gs = groupSize ?? format.defaultGroupSize;
-  const out = collector(gpu);
+  const out = collector(gpu, scaleStorage);
   for (const full of source.names()) {
     if (!full.startsWith(prefix) || !full.endsWith(".weight")) continue;
     const shape = source.shape(full);
@@ -59,8 +67,8 @@ export interface PrepackedWeight {
  * Uploads weights packed ahead of time as they are (no float copy, no re-quantization), keyed by full
  * checkpoint name ("…proj_in.weight"); 2-D ones become linears, 4-D ones convs.
  */
-export function uploadPrepackedLinears(gpu: Gpu, weights: ReadonlyMap<string, PrepackedWeight>, prefix = ""): QuantizedLinears {
-  const out = collector(gpu);
+export function uploadPrepackedLinears(gpu: Gpu, weights: ReadonlyMap<string, PrepackedWeight>, prefix = "", scaleStorage: ScaleStorage = "f32"): QuantizedLinears {
+  const out = collector(gpu, scaleStorage);
   for (const [full, w] of weights) {
     if (!full.startsWith(prefix) || !full.endsWith(".weight")) continue;
     const k = w.shape.slice(1).reduce((a, b) => a * b, 1);
@@ -72,8 +80,8 @@ export function uploadPrepackedLinears(gpu: Gpu, weights: ReadonlyMap<string, Pr
   return out.result();
 }
 
-/** Uploads packed weights one by one and owns the GPU tensors until `dispose()`. */
-function collector(gpu: Gpu) {
+/** Uploads packed weights one by one (scales stored as `scaleStorage`) and owns the GPU tensors until `dispose()`. */
+function collector(gpu: Gpu, scaleStorage: ScaleStorage) {
   const weights = new Map<string, QuantizedWeight>();
   const convs = new Map<string, QuantizedConvWeight>();
   const skipped: QuantizedLinears["skipped"] = [];
@@ -81,7 +89,7 @@ function collector(gpu: Gpu) {
   return {
     skipped,
     add(module: string, shape: readonly number[], packed: PackedWeight): void {
-      const up = uploadQuantizedWeight(gpu, packed, module);
+      const up = uploadQuantizedWeight(gpu, packed, module, { scaleStorage });
       if (shape.length === 4) {
         // conv2d reads the same words as plain u32 rows [Cout, wordsPerRow]: a view of the packed codes.
         const words = new Tensor([packed.n, wordsPerRow(packed.format, packed.k)], "u32", up.codes.buffer, up.codes.byteOffset, up.codes.byteLength);

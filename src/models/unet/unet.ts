@@ -7,6 +7,7 @@ import type { Gpu } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { silu } from "../../ops/activation.ts";
 import { asDType } from "../../ops/cast.ts";
+import type { ScaleStorage } from "../../ops/quant-weight.ts";
 import type { QuantFormat } from "../../quant/formats.ts";
 import { ModelWeights, type WeightSource } from "../weights.ts";
 import { parseUnetConfig, type UnetConfig } from "./config.ts";
@@ -68,6 +69,11 @@ export interface UnetLoadOptions {
   policy?: "torchao" | "all";
   /** Group size of 4-bit formats (default: the format's, 32 for W4A8). */
   groupSize?: number;
+  /**
+   * GPU storage of quantized weights' scales (and W4A16 zero points): "f32" (default, torchao's values
+   * exactly) or "f16" (half the bytes, each value rounded once to f16; no shader-f16 needed).
+   */
+  scaleStorage?: ScaleStorage;
   /** Name prefix of the UNet's tensors in the source (e.g. "unet." in a pack), default none. */
   prefix?: string;
   /**
@@ -101,9 +107,9 @@ export class Unet {
     const weights = new ModelWeights(gpu, source, opts.dtype ?? "f32", prefix);
     if (opts.quant && opts.prepacked) throw new Error("Unet.load: give quant (quantize at load) or prepacked weights, not both");
     const quantized = opts.prepacked
-      ? uploadPrepackedLinears(gpu, opts.prepacked, prefix)
+      ? uploadPrepackedLinears(gpu, opts.prepacked, prefix, opts.scaleStorage)
       : opts.quant
-        ? quantizeLinears(gpu, source, opts.quant, prefix, opts.groupSize, opts.policy ?? "torchao")
+        ? quantizeLinears(gpu, source, opts.quant, prefix, opts.groupSize, opts.policy ?? "torchao", opts.scaleStorage)
         : null;
     // Upload every float weight now: an upload during a forward could take a pool buffer that a
     // recorded-but-unsubmitted dispatch still reads. Shapes are checked when the forward asks.
