@@ -14,7 +14,7 @@ import { runSmokeDemo } from "./smoke-demo.ts";
 
 const USAGE = `usage: npm run demo -- [--prompt TEXT] [--seed N] [--steps N] [--guidance G] [--quant none|w8a8|w4a8|w8a16|w4a16]
                      [--policy torchao|all] [--qsched m,s|auto|coeffs.json] [--width W] [--height H] [--out file.png]
-                     [--model folder|url] [--smoke]`;
+                     [--dtype f32|f16] [--model folder|url] [--smoke]`;
 
 /** The embedded default model (models/toy-shapes in the package). */
 export function defaultModelFolder(): string {
@@ -35,6 +35,8 @@ interface DemoArgs {
   /** Unset: float, or a packed folder's own scheme. */
   quant?: QuantScheme;
   policy?: "torchao" | "all";
+  /** Model weights and activations: f32 (default) or f16 (needs shader-f16). */
+  dtype?: "f32" | "f16";
   qsched: QSchedOption;
   width?: number;
   height?: number;
@@ -64,6 +66,11 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
       case "--policy":
         if (v !== "torchao" && v !== "all") throw new Error(`--policy expects torchao or all, got ${JSON.stringify(v)}`);
         a.policy = v;
+        i++;
+        break;
+      case "--dtype":
+        if (v !== "f32" && v !== "f16") throw new Error(`--dtype expects f32 or f16, got ${JSON.stringify(v)}`);
+        a.dtype = v;
         i++;
         break;
       case "--out": a.out = v ?? ""; i++; break;
@@ -97,10 +104,10 @@ async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
   let qsched = args.qsched;
   if (typeof qsched === "string" && qsched !== "auto") qsched = (await import("node:fs")).readFileSync(qsched, "utf8");
-  const pipe = await QSchedPipeline.fromPretrained(model, { quant: args.quant, policy: args.policy, qsched });
+  const pipe = await QSchedPipeline.fromPretrained(model, { quant: args.quant, policy: args.policy, qsched, dtype: args.dtype });
   const tLoad = performance.now() - t0;
   const policy = pipe.pack ? `policy ${pipe.pack.info.policy}, from ${pipe.pack.location}` : `policy ${args.policy ?? "torchao"}`;
-  console.log(`model:    ${args.model ?? "embedded toy-shapes (models/toy-shapes)"} — ${pipe.kind}, quant ${pipe.quant}${pipe.quant !== "none" ? ` (${policy})` : ""}`);
+  console.log(`model:    ${args.model ?? "embedded toy-shapes (models/toy-shapes)"} — ${pipe.kind}, quant ${pipe.quant}${pipe.quant !== "none" ? ` (${policy})` : ""}, dtype ${args.dtype ?? "f32"}`);
   const qs = pipe.qschedSource;
   if (qs.kind !== "none") console.log(`qsched:   ${qs.kind === "file" ? `${qs.location} (calibrated for ${qs.quant})` : qs.kind === "fallback" ? "auto found no coefficients for this scheme: (m, s) = (1, 1)" : "as given"}`);
   console.log(`adapter:  ${pipe.gpu.ctx.describe()}`);
