@@ -41,6 +41,8 @@ const jobs = [
   build({ ...cli, entryPoints: [join(root, "src/cli/demo.ts")], outfile: join(root, "dist/cli/demo.js") }),
   build({ ...browser, entryPoints: [join(root, "test/browser/page.ts")], outfile: join(root, "dist/test/browser-tests.js") }),
   build({ ...browser, entryPoints: [join(root, "examples/web-app/main.ts")], outfile: join(root, "dist/examples/web-app.js") }),
+  // The web-app's calibration worker (loaded by the page as dist/examples/calibrate-worker.js, a module worker).
+  build({ ...browser, entryPoints: [join(root, "examples/web-app/calibrate-worker.ts")], outfile: join(root, "dist/examples/calibrate-worker.js") }),
 ];
 jobs.push(build({ ...cli, entryPoints: [join(root, "weights-tools/cli.ts")], outfile: join(root, "dist/cli/weights-tools.js") }));
 // Kernel benchmarks: the Node runner (peers stay external, loaded from node_modules) and its page.

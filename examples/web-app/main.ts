@@ -5,6 +5,7 @@
  */
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
 import type { GenerateResult, QuantScheme } from "../../src/pipeline/types.ts";
+import "./calibrate-panel.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (s: string) => ($("status").textContent = s);

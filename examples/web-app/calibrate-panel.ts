@@ -1,0 +1,135 @@
+/**
+ * The web-app's "Calibrate" panel: runs Q-Sched calibration (src/calibration, fast search by default) for the
+ * model, quantization, steps and guidance chosen above, in a dedicated worker so the page stays responsive. Each
+ * scored point is drawn into the (m, s) heatmap as it arrives (same colours and markers as `qsched-gpu calibrate
+ * --heatmap`); the result can be applied to the Q-Sched control or downloaded as a coefficient file.
+ * `window.__qschedCalibration` mirrors the state for the headless Chromium test.
+ */
+import type { LandscapePoint } from "../../src/calibration/calibrate.ts";
+import { renderHeatmap } from "../../src/calibration/heatmap.ts";
+import { DEFAULT_CALIBRATION_PROMPTS } from "../../src/calibration/prompts.ts";
+import { DEFAULT_BOX } from "../../src/calibration/search/types.ts";
+import type { QuantScheme } from "../../src/pipeline/types.ts";
+import type { CalibrateMessage, CalibrateRequest } from "./calibrate-protocol.ts";
+
+/** The grid search always evaluates its full 9×9 grid. */
+const GRID_BUDGET = 81;
+
+interface CalibrationState {
+  state: "running" | "done" | "error" | "cancelled";
+  /** The prompts and settings sent to the worker. */
+  request: CalibrateRequest;
+  progress: { done: number; planned: number; etaMs?: number }[];
+  points: LandscapePoint[];
+  result?: { m: number; s: number; jaq: number; file: string; ms: number };
+  error?: string;
+}
+
+declare global {
+  interface Window {
+    __qschedCalibration?: CalibrationState;
+  }
+}
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const status = (s: string) => ($("cal-status").textContent = s);
+const trimSlash = (u: string) => u.replace(/\/+$/, "");
+
+let worker: Worker | undefined;
+let downloadUrl: string | undefined;
+
+function formatMs(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s` : `${s} s`;
+}
+
+function drawHeatmap(points: readonly LandscapePoint[], chosen?: { m: number; s: number }): void {
+  const canvas = $<HTMLCanvasElement>("cal-heatmap");
+  // The whole search box from the first point on, so cells do not jump while the map fills.
+  const img = renderHeatmap(points, { box: DEFAULT_BOX, size: canvas.width, chosen });
+  canvas.getContext("2d")!.putImageData(new ImageData(new Uint8ClampedArray(img.data), img.width, img.height), 0, 0);
+}
+
+function finish(state: CalibrationState["state"]): void {
+  worker?.terminate();
+  worker = undefined;
+  window.__qschedCalibration!.state = state;
+  $<HTMLButtonElement>("calibrate").disabled = false;
+  $<HTMLButtonElement>("cal-cancel").disabled = true;
+}
+
+function start(): void {
+  const count = Number($<HTMLInputElement>("cal-prompts").value);
+  const search = $<HTMLSelectElement>("cal-search").value as "fast" | "grid";
+  const req: CalibrateRequest = {
+    type: "start",
+    modelUrl: trimSlash(new URL($<HTMLInputElement>("model-url").value, location.href).toString()),
+    clipUrl: trimSlash(new URL($<HTMLInputElement>("cal-clip").value, location.href).toString()),
+    quant: $<HTMLSelectElement>("quant").value as QuantScheme,
+    steps: Number($<HTMLInputElement>("steps").value),
+    guidanceScale: Number($<HTMLInputElement>("guidance").value),
+    prompts: DEFAULT_CALIBRATION_PROMPTS.slice(0, Math.max(1, Math.min(count, DEFAULT_CALIBRATION_PROMPTS.length))),
+    search,
+    budget: search === "grid" ? GRID_BUDGET : Number($<HTMLInputElement>("cal-budget").value),
+  };
+  const state: CalibrationState = { state: "running", request: req, progress: [], points: [] };
+  window.__qschedCalibration = state;
+  $<HTMLButtonElement>("calibrate").disabled = true;
+  $<HTMLButtonElement>("cal-cancel").disabled = false;
+  $<HTMLButtonElement>("cal-apply").disabled = true;
+  $("cal-download").hidden = true;
+  $("cal-log").textContent = "";
+  const progress = $<HTMLProgressElement>("cal-progress");
+  progress.value = 0;
+  progress.max = req.budget;
+  $<HTMLCanvasElement>("cal-heatmap").getContext("2d")!.clearRect(0, 0, 9999, 9999);
+
+  worker = new Worker(new URL("./calibrate-worker.js", import.meta.url), { type: "module", name: "qsched-calibrate" });
+  worker.onerror = (e) => {
+    state.error = e.message || "worker failed to start";
+    status(`error: ${state.error}`);
+    finish("error");
+  };
+  worker.onmessage = (e: MessageEvent<CalibrateMessage>) => {
+    const msg = e.data;
+    if (msg.type === "status") status(msg.text);
+    else if (msg.type === "progress") {
+      state.progress.push({ done: msg.done, planned: msg.planned, etaMs: msg.etaMs });
+      state.points.push(msg.point);
+      progress.max = msg.planned;
+      progress.value = msg.done;
+      const p = msg.point;
+      const best = msg.best ? `; best (${msg.best.m.toFixed(2)}, ${msg.best.s.toFixed(2)}) ${msg.best.jaq.toFixed(4)}` : "";
+      status(`candidate ${msg.done} of ${msg.planned}${msg.etaMs ? `, about ${formatMs(msg.etaMs)} left` : ""}${best}`);
+      $("cal-log").textContent += `${msg.done}. m=${p.m.toFixed(2)} s=${p.s.toFixed(2)} ${p.failed ? "failed" : `JAQ ${p.jaq!.toFixed(4)}`}\n`;
+      drawHeatmap(state.points);
+    } else if (msg.type === "result") {
+      state.result = { m: msg.m, s: msg.s, jaq: msg.jaq, file: msg.file, ms: msg.ms };
+      drawHeatmap(msg.landscape, { m: msg.m, s: msg.s });
+      if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+      downloadUrl = URL.createObjectURL(new Blob([msg.file], { type: "application/json" }));
+      const a = $<HTMLAnchorElement>("cal-download");
+      a.href = downloadUrl;
+      a.hidden = false;
+      $<HTMLButtonElement>("cal-apply").disabled = false;
+      status(`chose (m, s) = (${msg.m}, ${msg.s}), JAQ ${msg.jaq.toFixed(4)}, in ${formatMs(msg.ms)}`);
+      finish("done");
+    } else if (msg.type === "error") {
+      state.error = msg.message;
+      status(`error: ${msg.message.split("\n")[0]}`);
+      finish("error");
+    }
+  };
+  worker.postMessage(req);
+}
+
+$("calibrate").addEventListener("click", start);
+$("cal-cancel").addEventListener("click", () => {
+  if (!worker) return;
+  status("cancelled");
+  finish("cancelled");
+});
+$("cal-apply").addEventListener("click", () => {
+  const r = window.__qschedCalibration?.result;
+  if (r) $<HTMLInputElement>("qsched").value = `${r.m}, ${r.s}`;
+});

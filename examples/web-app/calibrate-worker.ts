@@ -1,0 +1,56 @@
+/**
+ * Dedicated worker of the web-app's "Calibrate" panel: loads the pipeline and the CLIP scorer on its own WebGPU
+ * device (WebGPU is available in workers), runs `calibrate()` and posts progress and every scored point back.
+ * The page cancels by terminating the worker, which drops the device and everything on it.
+ */
+import { calibrate } from "../../src/calibration/calibrate.ts";
+import { loadClipScorer } from "../../src/calibration/clip-scorer.ts";
+import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
+import { serializeCoefficientFile } from "../../src/scheduler/coefficient-file.ts";
+import type { CalibrateMessage, CalibrateRequest } from "./calibrate-protocol.ts";
+
+const post = (m: CalibrateMessage) => (self as unknown as Worker).postMessage(m);
+
+async function run(req: CalibrateRequest): Promise<void> {
+  const t0 = performance.now();
+  post({ type: "status", text: `loading ${req.quant} pipeline…` });
+  const pipe = await QSchedPipeline.fromPretrained(req.modelUrl, { quant: req.quant });
+  try {
+    post({ type: "status", text: "loading CLIP scorer…" });
+    const scorer = await loadClipScorer(pipe.gpu, req.clipUrl, req.modelUrl);
+    try {
+      post({ type: "status", text: `calibrating on ${pipe.gpu.ctx.describe()}…` });
+      const t1 = performance.now();
+      const result = await calibrate({
+        model: req.modelUrl,
+        scheme: req.quant,
+        steps: req.steps,
+        prompts: req.prompts,
+        search: req.search,
+        budget: req.budget,
+        scorer,
+        generate: async (m, s, prompt, seed) => {
+          pipe.setQSched({ m, s });
+          const r = await pipe.generate({ prompt, seed, steps: req.steps, guidanceScale: req.guidanceScale, keepRgba: true });
+          return { ...r.images[0]!, rgba: r.rgba };
+        },
+        onProgress: (p) => {
+          // Every candidate costs about the same (same prompts, steps and size), so the mean so far predicts the rest.
+          const etaMs = p.done < p.planned ? ((performance.now() - t1) / p.done) * (p.planned - p.done) : 0;
+          post({ type: "progress", done: p.done, planned: p.planned, point: p.point, best: p.best, elapsedMs: p.elapsedMs, etaMs });
+        },
+      });
+      const q = result.coefficients.qsched as { m: number; s: number };
+      post({ type: "result", m: q.m, s: q.s, jaq: result.coefficients.calibration!.score, landscape: result.landscape, file: serializeCoefficientFile(result.coefficients), ms: performance.now() - t0 });
+    } finally {
+      scorer.dispose();
+    }
+  } finally {
+    pipe.dispose();
+  }
+}
+
+self.onmessage = (e: MessageEvent<CalibrateRequest>) => {
+  if (e.data?.type !== "start") return;
+  run(e.data).catch((err: Error) => post({ type: "error", message: err.stack ?? err.message }));
+};
