@@ -5,6 +5,8 @@ import type { Interval } from "./stats.ts";
 export interface Row {
   name: string;
   quant: QuantScheme;
+  /** torchao: nn.Linear only; all: convolutions too (weights; their activations stay float). */
+  policy: "torchao" | "all";
   qsched: { m: number; s: number } | null;
   jaq: Interval;
   clipScore: Interval;
@@ -22,8 +24,8 @@ const ci = (x: Interval, d: number) => `${x.value.toFixed(d)} [${x.lo.toFixed(d)
 const signed = (x: Interval) => `${x.value >= 0 ? "+" : ""}${x.value.toFixed(3)} [${x.lo.toFixed(3)}, ${x.hi.toFixed(3)}]`;
 const excludesZero = (x: Interval) => x.lo > 0 || x.hi < 0;
 
-/** Why there is no "all" row: the UNet quantizes nn.Linear only (torchao policy). */
-export const POLICY_ALL_NOTE = "policy `all` (Conv2d quantized too): not implemented — the UNet quantizes nn.Linear layers only (torchao policy)";
+/** What the "all" rows mean. */
+export const POLICY_ALL_NOTE = "\"all\" rows: policy `all`, convolutions quantized too (weights only: conv activations stay float; norms, embeddings, conv_in/conv_out and time projections stay float).";
 
 export function table(rows: readonly Row[]): string {
   const lines = [
@@ -49,7 +51,7 @@ export function verdict(rows: readonly Row[]): string[] {
     out.push(`- ${r.name} vs float: ΔJAQ ${signed(r.deltaVsFloat!)} — beyond noise as a single comparison (one of several in this table).`);
   }
   for (const r of rows.filter((x) => x.qsched)) {
-    const plain = rows.find((b) => b.quant === r.quant && b.qsched === null);
+    const plain = rows.find((b) => b.quant === r.quant && b.policy === r.policy && b.qsched === null);
     if (plain && r.quant !== "none") out.push(`- ${r.name}: PSNR vs float ${r.psnr.mean.toFixed(1)} dB (without Q-Sched ${plain.psnr.mean.toFixed(1)} dB) — ${r.psnr.mean > plain.psnr.mean ? "closer to" : "further from"} the float images.`);
   }
   for (const r of rows.filter((x) => x.qsched === null && x.deltaVsFloat)) {
@@ -69,12 +71,13 @@ function landscapeLine(rows: readonly Row[]): string {
 
 /** The direct answer for the calibrated W4A8 row (the one Q-Sched was searched for), and what the float control shows. */
 export function answer(rows: readonly Row[]): string {
-  const cal = rows.find((r) => r.quant === "w4a8" && r.qsched && r.name.includes("Q-Sched"));
+  const cal = rows.find((r) => r.quant === "w4a8" && r.policy === "torchao" && r.qsched && r.name.includes("Q-Sched"));
+  const calAll = rows.find((r) => r.quant === "w4a8" && r.policy === "all" && r.qsched && r.name.includes("Q-Sched"));
   const floatQ = rows.find((r) => r.quant === "none" && r.qsched);
   if (!cal?.deltaVsPlain) return "No calibrated W4A8 row in this run.";
   const d = cal.deltaVsPlain;
   const helps = d.lo > 0;
-  return `**Does calibration help beyond noise on this toy? ${helps ? "Yes" : "No"}.** The calibrated coefficients (${cal.qsched!.m}, ${cal.qsched!.s}) change W4A8's JAQ by ${signed(d)} (paired 95 % CI)${helps ? ", an interval above 0" : ", an interval that contains 0"}${floatQ?.deltaVsPlain ? `; the same coefficients on the float model change it by ${signed(floatQ.deltaVsPlain)}, so there is no sign that they correct quantization error specifically` : ""}.${landscapeLine(rows)}`;
+  return `**Does calibration help beyond noise on this toy? ${helps ? "Yes" : "No"}.** The calibrated coefficients (${cal.qsched!.m}, ${cal.qsched!.s}) change W4A8's JAQ by ${signed(d)} (paired 95 % CI)${helps ? ", an interval above 0" : ", an interval that contains 0"}${floatQ?.deltaVsPlain ? `; the same coefficients on the float model change it by ${signed(floatQ.deltaVsPlain)}, so there is no sign that they correct quantization error specifically` : ""}.${calAll?.deltaVsPlain ? ` With policy \`all\` (convolutions quantized too) the coefficients (${calAll.qsched!.m}, ${calAll.qsched!.s}) change W4A8 all's JAQ by ${signed(calAll.deltaVsPlain)} — ${excludesZero(calAll.deltaVsPlain) ? (calAll.deltaVsPlain.value > 0 ? "a gain beyond noise" : "a loss beyond noise") : "within noise"}.` : ""}${landscapeLine(rows)}`;
 }
 
 /**
@@ -97,9 +100,12 @@ vocabulary and none is a calibration prompt; the calibration seeds (100 + k) are
 ${meta.qSource}. Intervals: 95 % percentile bootstrap over samples (${(meta.bootstrap as { resamples: number }).resamples} resamples,
 seed ${(meta.bootstrap as { seed: number }).seed}); Δ columns are paired (the same resampled samples for both configs).
 PSNR is against the float image of the same prompt and seed (mean over samples; identical images are left out).
+Policy-all rows use ${meta.qAllSource}.
 Total ${Number(meta.totalSeconds).toFixed(0)} s. The default coefficient file \`results/w4a8-coeffs.json\` came from
 \`qsched-gpu calibrate --quant w4a8 --search fast --budget 8 --prompts bench/qsched/calibration-prompts.txt\`
-(8 of the built-in calibration prompts, seeds 100–107; 8 candidates, 4 min 54 s wall on 2 shared CPU cores).
+(8 of the built-in calibration prompts, seeds 100–107; 8 candidates, 4 min 54 s wall on 2 shared CPU cores);
+\`results/w4a8-all-coeffs.json\` from the same command with \`--policy all\` (2 min 46 s). Times in the table were taken
+while other work shared the 2 cores (the JAQ columns are deterministic and reproduce run to run).
 
 ${tableText}
 
