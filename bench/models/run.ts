@@ -15,6 +15,8 @@ import type { Tensor } from "../../src/gpu/tensor.ts";
 import { Unet } from "../../src/models/unet/unet.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../../src/quant/formats.ts";
 import { openDiskSource, readConfig, shapeOnlySource } from "./disk-source.ts";
+import { measureMemory, writeMemoryResult } from "./memory.ts";
+import { writeMemoryReport } from "./memory-report.ts";
 import { MODELS, type BenchModel } from "./models.ts";
 import { projections } from "./projected.ts";
 import { writeReport } from "./report.ts";
@@ -174,15 +176,31 @@ async function main(): Promise<void> {
       "no-profile": { type: "boolean", default: false },
       report: { type: "boolean", default: false },
       projected: { type: "boolean", default: false },
+      // --memory (memory.ts): weight bytes and peaks only; --dry replays allocations without kernels.
+      memory: { type: "boolean", default: false },
+      policy: { type: "string", default: "torchao" },
+      scales: { type: "string", default: "f32" },
+      size: { type: "string" },
+      dry: { type: "boolean", default: false },
     },
   });
   mkdirSync(RESULTS_DIR, { recursive: true });
   if (values.report) {
     writeReport(RESULTS_DIR, join(ROOT, "bench/models/RESULTS.md"));
+    writeMemoryReport(RESULTS_DIR, join(ROOT, "bench/models/RESULTS.md"));
     return;
   }
   const m = MODELS[values.model ?? ""];
   if (!m || !values.dir) throw new Error(`usage: --model ${Object.keys(MODELS).join("|")} --dir <unet folder> [--quant float|W8A8|W4A8] [--steps N] [--no-profile]`);
+  if (values.memory) {
+    if (values.policy !== "torchao" && values.policy !== "all") throw new Error(`--policy must be torchao|all, got ${values.policy}`);
+    if (values.scales !== "f32" && values.scales !== "f16") throw new Error(`--scales must be f32|f16, got ${values.scales}`);
+    const size = Number(values.size ?? m.latent[0] * 8);
+    const r = await measureMemory({ model: m, quant: values.quant!, policy: values.policy, scales: values.scales, dir: values.dir, size, dry: values.dry });
+    writeMemoryResult(RESULTS_DIR, r);
+    console.log(JSON.stringify({ ...r, eager: { ...r.eager, peak: { ...r.eager.peak, live: r.eager.peak.live.slice(0, 6) } } }, null, 2));
+    return;
+  }
   if (values.projected) {
     // A config folder (tensors.json, no checkpoint) is enough: only names and shapes are read.
     const hasWeights = readdirSync(values.dir).some((f) => f.endsWith(".safetensors"));
