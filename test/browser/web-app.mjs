@@ -88,6 +88,23 @@ try {
   timings.generateMs = r.ms;
   check("generated canvas matches Node", r.width === node.width && r.height === node.height && frac >= 0.995 && worst <= 8, `${r.adapter}, ${r.ms.toFixed(0)} ms; ${(100 * frac).toFixed(2)} % of bytes within ±1, worst ${worst}`);
 
+  // Per-step previews: one canvas per step with the step's x0 prediction (VAE-decoded: the toy has no TAESD). Euler's
+  // last x0 equals its final sample mathematically, so the last preview is the output up to rounding (±2, 99 %).
+  const previews = await page.evaluate(() => Array.from(document.querySelectorAll("#previews canvas"), (c) => Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data)));
+  const closeToOutput = (p) => {
+    let near = 0;
+    let m = 0;
+    for (let i = 0; i < p.length; i++) {
+      if (i % 4 === 3) continue;
+      if (Math.abs(p[i] - canvas[i]) <= 2) near++;
+      m++;
+    }
+    return near / m;
+  };
+  const lastNear = previews.length ? closeToOutput(previews.at(-1)) : 0;
+  const firstNear = previews.length ? closeToOutput(previews[0]) : 1;
+  check("a preview per step, the last one the output", previews.length === settings.steps && lastNear >= 0.99 && firstNear < 0.95, `${previews.length} previews; last ${(100 * lastNear).toFixed(1)} % / first ${(100 * firstNear).toFixed(1)} % of bytes within ±2 of the output`);
+
   // 2. Calibration in the worker.
   await page.evaluate((c) => {
     const set = (id, v) => (document.getElementById(id).value = String(v));
