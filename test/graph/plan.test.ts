@@ -45,6 +45,27 @@ describe("plan recording and replay", () => {
     bias.dispose();
   });
 
+  it("reuses a dead intermediate of a bigger size class (up to 4x) instead of growing the arena", async () => {
+    const gpu = await testGpu();
+    gpu.pool.trim(); // no cached free buffers from earlier tests: the arena starts from nothing
+    const [big, small, tiny] = [4000, 1000, 10].map((n, i) => gpu.upload(seeded(n, 5 + i), [n]));
+    const plan = await recordPlan(gpu, async () => {
+      const a = await scale(gpu, big!, 2, 0); // 16 KiB class
+      a.dispose();
+      const c = await scale(gpu, small!, 3, 0); // 4 KiB: takes a's buffer
+      const d = await scale(gpu, tiny!, 3, 0); // 256 B: 64x smaller than any free buffer, gets its own
+      return { c, d };
+    });
+    expect(plan.arenaBytes).toBe(16384 + 256);
+    gpu.write(small!, seeded(1000, 9));
+    plan.run();
+    const got = await gpu.read(plan.outputs.c);
+    expect(got.length).toBe(1000);
+    expect(Math.max(...got.map((g, i) => Math.abs(g - Math.fround(3 * seeded(1000, 9)[i]!))))).toBe(0);
+    plan.dispose();
+    for (const t of [big, small, tiny]) t!.dispose();
+  });
+
   it("names the module and kernel that first produced a non-finite value", async () => {
     const gpu = await testGpu();
     const x = gpu.upload(new Float32Array([1, 2, 3]), [3]);
