@@ -13,6 +13,37 @@ export interface WeightSource {
   f32(name: string): Float32Array;
 }
 
+/**
+ * A WeightSource whose tensor bytes are read on demand (streaming load): `fetch(name)` reads one
+ * tensor so that `f32(name)` can return it, `release(name)` drops the bytes again. Models' async
+ * `loadStreaming` fetch, upload and release each tensor in turn, in file order, so the CPU holds one
+ * tensor at a time instead of a whole component. `f32` of a tensor not fetched is an error.
+ */
+export interface StreamingWeightSource extends WeightSource {
+  fetch(name: string): Promise<void>;
+  release(name: string): void;
+}
+
+export function isStreaming(source: WeightSource): source is StreamingWeightSource {
+  return typeof (source as Partial<StreamingWeightSource>).fetch === "function";
+}
+
+/**
+ * Runs `step(name)` for each full name in order; over a streaming source each tensor is fetched just
+ * before its step and released just after it, so at most one is held. `signal` aborts between tensors.
+ */
+export async function streamEach(source: WeightSource, names: readonly string[], step: (name: string) => void, signal?: AbortSignal): Promise<void> {
+  for (const n of names) {
+    signal?.throwIfAborted();
+    if (isStreaming(source)) await source.fetch(n);
+    try {
+      step(n);
+    } finally {
+      if (isStreaming(source)) source.release(n);
+    }
+  }
+}
+
 /** A WeightSource over any reader with the SafetensorsInMemory / LoadedSafetensors shape. */
 export function weightSourceFrom(where: string, st: { entries: Map<string, unknown>; shape(n: string): number[]; f32(n: string): Float32Array }): WeightSource {
   return {
@@ -76,6 +107,20 @@ export class ModelWeights {
       throw new OpInputError("weights", `${this.source.where}: tensor "${full}" has shape [${t.shape.join(", ")}], the model config expects [${expected.join(", ")}]`);
     }
     return t;
+  }
+
+  /**
+   * Uploads the tensors `names` (relative to the prefix) in order, as `get` would; from a streaming
+   * source each one's bytes are fetched just before and dropped just after. On failure or abort every
+   * weight uploaded so far is freed.
+   */
+  async uploadAll(names: readonly string[], signal?: AbortSignal): Promise<void> {
+    try {
+      await streamEach(this.source, names.map((n) => this.prefix + n), (full) => this.get(full.slice(this.prefix.length)), signal);
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
   }
 
   /** Tensors (under this prefix) the model never requested. */

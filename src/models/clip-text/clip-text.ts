@@ -62,6 +62,24 @@ export class ClipTextModel {
 
   /** Checks the checkpoint against the config up front (layer count, widths) so a mismatch fails at load, naming both. */
   static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: ClipTextLoadOptions = {}): ClipTextModel {
+    const p = ClipTextModel.prepare(gpu, source, rawConfig, opts);
+    for (const n of p.names) p.weights.get(n);
+    return p.model();
+  }
+
+  /**
+   * `load` over a streaming source (or any source): the same checks and uploads, each tensor fetched
+   * just before its upload and dropped after, so the CPU holds one tensor at a time. `signal` aborts
+   * between tensors; on failure everything uploaded so far is freed.
+   */
+  static async loadStreaming(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: ClipTextLoadOptions & { signal?: AbortSignal } = {}): Promise<ClipTextModel> {
+    const p = ClipTextModel.prepare(gpu, source, rawConfig, opts);
+    await p.weights.uploadAll(p.names, opts.signal);
+    return p.model();
+  }
+
+  /** Config and shape checks, and the weights to upload (names relative to the prefix, in source order). */
+  private static prepare(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: ClipTextLoadOptions) {
     const config = parseClipTextConfig(rawConfig);
     const weights = new ModelWeights(gpu, source, opts.dtype ?? "f32", opts.prefix ?? "");
     const tok = "text_model.embeddings.token_embedding.weight";
@@ -82,11 +100,8 @@ export class ClipTextModel {
     // Upload every weight now: an upload during a forward could take a pool buffer that a recorded,
     // not yet submitted dispatch still writes, and that dispatch would overwrite the weight.
     const ours = (n: string) => n.startsWith("text_model.") || n === "text_projection.weight";
-    for (const n of source.names()) {
-      const local = n.slice(weights.prefix.length);
-      if (n.startsWith(weights.prefix) && ours(local) && !local.endsWith("position_ids")) weights.get(local);
-    }
-    return new ClipTextModel(gpu, config, weights, hasProjection);
+    const names = source.names().filter((n) => n.startsWith(weights.prefix)).map((n) => n.slice(weights.prefix.length)).filter((n) => ours(n) && !n.endsWith("position_ids"));
+    return { weights, names, model: () => new ClipTextModel(gpu, config, weights, hasProjection) };
   }
 
   /**

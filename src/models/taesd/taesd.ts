@@ -66,11 +66,24 @@ export class TaesdDecoder {
   /** Uploads every decoder weight now (uploads during a forward could race recycled pool buffers). */
   /** `dtype`: storage type of weights and activations (default f32; f16 needs shader-f16). */
   static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: { prefix?: string; dtype?: "f32" | "f16" } = {}): TaesdDecoder {
+    const p = TaesdDecoder.prepare(gpu, source, rawConfig, opts);
+    for (const n of p.names) p.weights.get(n);
+    return new TaesdDecoder(gpu, p.config, p.weights);
+  }
+
+  /** `load` over a streaming source: one tensor fetched, uploaded and dropped at a time; `signal` aborts between tensors. */
+  static async loadStreaming(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: { prefix?: string; dtype?: "f32" | "f16"; signal?: AbortSignal } = {}): Promise<TaesdDecoder> {
+    const p = TaesdDecoder.prepare(gpu, source, rawConfig, opts);
+    await p.weights.uploadAll(p.names, opts.signal);
+    return new TaesdDecoder(gpu, p.config, p.weights);
+  }
+
+  private static prepare(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: { prefix?: string; dtype?: "f32" | "f16" }) {
     const config = parseTaesdConfig(rawConfig);
     if (opts.dtype === "f16" && !gpu.ctx.caps.f16) throw new Error("TAESD: dtype f16 needs the WebGPU feature shader-f16, which this adapter does not have");
     const weights = new ModelWeights(gpu, source, opts.dtype ?? "f32", (opts.prefix ?? "") + "decoder.layers.");
-    for (const n of source.names()) if (n.startsWith(weights.prefix)) weights.get(n.slice(weights.prefix.length));
-    return new TaesdDecoder(gpu, config, weights);
+    const names = source.names().filter((n) => n.startsWith(weights.prefix)).map((n) => n.slice(weights.prefix.length));
+    return { config, weights, names };
   }
 
   private async conv(index: string, x: Tensor, out: number, bias: boolean): Promise<Tensor> {

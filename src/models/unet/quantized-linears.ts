@@ -37,23 +37,9 @@ export function quantizeLinears(
   policyId: "torchao" | "all" = "torchao",
   scaleStorage: ScaleStorage = "f32",
 ): QuantizedLinears {
-  const policy = parsePolicy(policyId);
-  const gs = groupSize ?? format.defaultGroupSize;
-  const out = collector(gpu, scaleStorage);
-  for (const full of source.names()) {
-    if (!full.startsWith(prefix) || !full.endsWith(".weight")) continue;
-    const shape = source.shape(full);
-    if (shape.length !== 2 && !(policyId === "all" && shape.length === 4)) continue; // norms (1-D); convs unless `all`
-    const module = full.slice(prefix.length, -".weight".length);
-    const d = decideTensor(full, shape, format, gs, policy);
-    if (!d.quantize) {
-      out.skipped.push({ module, reason: d.reason });
-      continue;
-    }
-    const q = quantizeWeight(source.f32(full), d.n, d.k, format, format.defaultGroupSize === "per-channel" ? "per-channel" : d.groupSize);
-    out.add(module, shape, packWeight(format, q));
-  }
-  return out.result();
+  const q = quantizedLoader(gpu, { format, prefix, groupSize, policy: policyId, scaleStorage });
+  for (const full of source.names()) q.quantize(source, full);
+  return q.result();
 }
 
 /** A weight quantized ahead of time (read from a pack): packed codes and scales, and its original shape. */
@@ -64,20 +50,72 @@ export interface PrepackedWeight {
 }
 
 /**
+ * Prepacked weights by full checkpoint name: a Map, or a streaming pack whose `get` hands out each
+ * weight once its bytes were fetched (src/pipeline/load-unet.ts).
+ */
+export type PrepackedWeights = Pick<ReadonlyMap<string, PrepackedWeight>, "get" | "keys">;
+
+/**
  * Uploads weights packed ahead of time as they are (no float copy, no re-quantization), keyed by full
  * checkpoint name ("…proj_in.weight"); 2-D ones become linears, 4-D ones convs.
  */
 export function uploadPrepackedLinears(gpu: Gpu, weights: ReadonlyMap<string, PrepackedWeight>, prefix = "", scaleStorage: ScaleStorage = "f32"): QuantizedLinears {
-  const out = collector(gpu, scaleStorage);
-  for (const [full, w] of weights) {
-    if (!full.startsWith(prefix) || !full.endsWith(".weight")) continue;
-    const k = w.shape.slice(1).reduce((a, b) => a * b, 1);
-    if ((w.shape.length !== 2 && w.shape.length !== 4) || w.packed.n !== w.shape[0] || w.packed.k !== k) {
-      throw new Error(`unet: packed "${full}" holds [${w.packed.n}, ${w.packed.k}] codes for shape [${w.shape.join(", ")}]`);
-    }
-    out.add(full.slice(prefix.length, -".weight".length), w.shape, w.packed);
-  }
-  return out.result();
+  const q = quantizedLoader(gpu, { prefix, scaleStorage });
+  for (const [full, w] of weights) q.prepacked(full, w);
+  return q.result();
+}
+
+/**
+ * Quantized weights gathered one tensor at a time, so a load can stream the checkpoint in file order
+ * (read, quantize or upload, drop) instead of holding it.
+ */
+export interface QuantizedLoader {
+  /**
+   * Quantizes and uploads `full` when it is a `.weight` under the prefix that the policy takes
+   * (reading its floats from `source`); returns whether it did. Without a format, never.
+   */
+  quantize(source: WeightSource, full: string): boolean;
+  /** Uploads a weight packed ahead of time, as it is; false when `full` is not a `.weight` under the prefix. */
+  prepacked(full: string, w: PrepackedWeight): boolean;
+  result(): QuantizedLinears;
+}
+
+export function quantizedLoader(
+  gpu: Gpu,
+  opts: { format?: QuantFormat; prefix?: string; groupSize?: number; policy?: "torchao" | "all"; scaleStorage?: ScaleStorage },
+): QuantizedLoader {
+  const prefix = opts.prefix ?? "";
+  const policyId = opts.policy ?? "torchao";
+  const policy = parsePolicy(policyId);
+  const out = collector(gpu, opts.scaleStorage ?? "f32");
+  const ours = (full: string) => full.startsWith(prefix) && full.endsWith(".weight");
+  return {
+    quantize(source, full) {
+      const format = opts.format;
+      if (!format || !ours(full)) return false;
+      const shape = source.shape(full);
+      if (shape.length !== 2 && !(policyId === "all" && shape.length === 4)) return false; // norms (1-D); convs unless `all`
+      const module = full.slice(prefix.length, -".weight".length);
+      const d = decideTensor(full, shape, format, opts.groupSize ?? format.defaultGroupSize, policy);
+      if (!d.quantize) {
+        out.skipped.push({ module, reason: d.reason });
+        return false;
+      }
+      const q = quantizeWeight(source.f32(full), d.n, d.k, format, format.defaultGroupSize === "per-channel" ? "per-channel" : d.groupSize);
+      out.add(module, shape, packWeight(format, q));
+      return true;
+    },
+    prepacked(full, w) {
+      if (!ours(full)) return false;
+      const k = w.shape.slice(1).reduce((a, b) => a * b, 1);
+      if ((w.shape.length !== 2 && w.shape.length !== 4) || w.packed.n !== w.shape[0] || w.packed.k !== k) {
+        throw new Error(`unet: packed "${full}" holds [${w.packed.n}, ${w.packed.k}] codes for shape [${w.shape.join(", ")}]`);
+      }
+      out.add(full.slice(prefix.length, -".weight".length), w.shape, w.packed);
+      return true;
+    },
+    result: () => out.result(),
+  };
 }
 
 /** Uploads packed weights one by one (scales stored as `scaleStorage`) and owns the GPU tensors until `dispose()`. */

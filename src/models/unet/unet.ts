@@ -9,13 +9,13 @@ import { silu } from "../../ops/activation.ts";
 import { asDType } from "../../ops/cast.ts";
 import type { ScaleStorage } from "../../ops/quant-weight.ts";
 import type { QuantFormat } from "../../quant/formats.ts";
-import { ModelWeights, type WeightSource } from "../weights.ts";
+import { ModelWeights, streamEach, type WeightSource } from "../weights.ts";
 import { parseUnetConfig, type UnetConfig } from "./config.ts";
 import { convLayer, emit, groupNormLayer, type UnetContext, type UnetHook, type UnetTestVariants } from "./context.ts";
 import { downBlock } from "./down-block.ts";
 import { conditioningEmbedding, timeProjections, type TimeProjections } from "./embeddings.ts";
 import { midBlock } from "./mid-block.ts";
-import { quantizeLinears, uploadPrepackedLinears, type PrepackedWeight, type QuantizedLinears } from "./quantized-linears.ts";
+import { quantizedLoader, type PrepackedWeights, type QuantizedLinears } from "./quantized-linears.ts";
 import { upBlock } from "./up-block.ts";
 
 /** VAE downscale between pixels and latents. */
@@ -80,7 +80,7 @@ export interface UnetLoadOptions {
    * Weights quantized ahead of time, by full checkpoint name, uploaded as they are (instead of `quant`).
    * The source is never asked for their floats: these names are skipped by the float upload.
    */
-  prepacked?: ReadonlyMap<string, PrepackedWeight>;
+  prepacked?: PrepackedWeights;
   /**
    * Storage type of float weights and activations (default f32). f16 needs shader-f16; math inside
    * each kernel stays f32 (matmul/conv accumulators, norm and softmax reductions). Inputs of another
@@ -101,26 +101,59 @@ export class Unet {
 
   /** Parses the config (rejecting unsupported options by name), quantizes linears if asked, uploads every weight. */
   static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: UnetLoadOptions = {}): Unet {
+    const l = Unet.loader(gpu, source, rawConfig, opts);
+    for (const full of l.names) l.step(full);
+    return l.finish();
+  }
+
+  /**
+   * `load` over a streaming source (src/pipeline/component-tensors.ts): each tensor is fetched in file
+   * order, uploaded (or quantized and packed, or, from a pack, uploaded as stored), and dropped before
+   * the next, so the CPU holds one tensor at a time. Same uploads as `load`. `signal` aborts between
+   * tensors; on failure every weight uploaded so far is freed.
+   */
+  static async loadStreaming(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: UnetLoadOptions & { signal?: AbortSignal } = {}): Promise<Unet> {
+    const l = Unet.loader(gpu, source, rawConfig, opts);
+    try {
+      await streamEach(source, l.names, l.step, opts.signal);
+    } catch (e) {
+      l.abandon();
+      throw e;
+    }
+    return l.finish();
+  }
+
+  /**
+   * The per-tensor work shared by both loads: a prepacked weight is uploaded as stored, a weight the
+   * quantization policy takes is quantized and packed, anything else uploads as a float weight.
+   * Shapes are checked when the forward asks.
+   */
+  private static loader(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: UnetLoadOptions) {
     const config = parseUnetConfig(rawConfig);
     const prefix = opts.prefix ?? "";
     if (opts.dtype === "f16" && !gpu.ctx.caps.f16) throw new Error("unet: dtype f16 needs the WebGPU feature shader-f16, which this adapter does not have");
-    const weights = new ModelWeights(gpu, source, opts.dtype ?? "f32", prefix);
     if (opts.quant && opts.prepacked) throw new Error("Unet.load: give quant (quantize at load) or prepacked weights, not both");
-    const quantized = opts.prepacked
-      ? uploadPrepackedLinears(gpu, opts.prepacked, prefix, opts.scaleStorage)
-      : opts.quant
-        ? quantizeLinears(gpu, source, opts.quant, prefix, opts.groupSize, opts.policy ?? "torchao", opts.scaleStorage)
-        : null;
-    // Upload every float weight now: an upload during a forward could take a pool buffer that a
-    // recorded-but-unsubmitted dispatch still reads. Shapes are checked when the forward asks.
-    for (const full of source.names()) {
-      if (!full.startsWith(prefix)) continue;
-      const name = full.slice(prefix.length);
-      const module = name.slice(0, -".weight".length);
-      if (name.endsWith(".weight") && (quantized?.weights.has(module) || quantized?.convs.has(module))) continue;
-      weights.get(name);
-    }
-    return new Unet(gpu, config, weights, quantized);
+    const weights = new ModelWeights(gpu, source, opts.dtype ?? "f32", prefix);
+    const q = opts.prepacked || opts.quant ? quantizedLoader(gpu, { format: opts.quant, prefix, groupSize: opts.groupSize, policy: opts.policy, scaleStorage: opts.scaleStorage }) : null;
+    // A prepacked name the source does not list is still uploaded (as the whole-map upload did).
+    const extra = opts.prepacked ? [...opts.prepacked.keys()].filter((n) => !source.has(n)) : [];
+    for (const full of extra) q!.prepacked(full, opts.prepacked!.get(full)!);
+    return {
+      names: source.names().filter((n) => n.startsWith(prefix)),
+      // Every float weight is uploaded at load: an upload during a forward could take a pool buffer
+      // that a recorded-but-unsubmitted dispatch still reads.
+      step: (full: string): void => {
+        const w = opts.prepacked?.get(full);
+        if (w && q!.prepacked(full, w)) return;
+        if (q?.quantize(source, full)) return;
+        weights.get(full.slice(prefix.length));
+      },
+      finish: () => new Unet(gpu, config, weights, q?.result() ?? null),
+      abandon: () => {
+        weights.dispose();
+        q?.result().dispose();
+      },
+    };
   }
 
   /** Storage type of the weights and activations. */

@@ -41,6 +41,23 @@ export class VaeDecoder {
    * upload during a forward could take a pool buffer a recorded, unsubmitted dispatch still writes).
    */
   static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: VaeLoadOptions = {}): VaeDecoder {
+    const p = VaeDecoder.prepare(gpu, source, rawConfig, opts);
+    for (const n of p.names) p.weights.get(n);
+    return new VaeDecoder(gpu, p.config, p.weights);
+  }
+
+  /**
+   * `load` over a streaming source: each tensor fetched just before its upload and dropped after (the
+   * encoder's tensors are never read). `signal` aborts between tensors, freeing what was uploaded.
+   */
+  static async loadStreaming(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: VaeLoadOptions & { signal?: AbortSignal } = {}): Promise<VaeDecoder> {
+    const p = VaeDecoder.prepare(gpu, source, rawConfig, opts);
+    await p.weights.uploadAll(p.names, opts.signal);
+    return new VaeDecoder(gpu, p.config, p.weights);
+  }
+
+  /** Config checks and the decoder weights to upload (names relative to the prefix, in source order). */
+  private static prepare(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: VaeLoadOptions) {
     const config = parseVaeConfig(rawConfig);
     if (opts.dtype === "f16" && !gpu.ctx.caps.f16) throw new Error("VAE: dtype f16 needs the WebGPU feature shader-f16, which this adapter does not have");
     const weights = new ModelWeights(gpu, source, opts.dtype ?? "f32", opts.prefix ?? "");
@@ -49,11 +66,8 @@ export class VaeDecoder {
       throw new Error(`VAE: ${source.where} has ${blocks} decoder up blocks, the config's block_out_channels has ${config.blockOutChannels.length}`);
     }
     const mine = (n: string) => n.startsWith("decoder.") || n.startsWith("post_quant_conv.");
-    for (const n of source.names()) {
-      const local = n.slice(weights.prefix.length);
-      if (n.startsWith(weights.prefix) && mine(local)) weights.get(local);
-    }
-    return new VaeDecoder(gpu, config, weights);
+    const names = source.names().filter((n) => n.startsWith(weights.prefix)).map((n) => n.slice(weights.prefix.length)).filter(mine);
+    return { config, weights, names };
   }
 
   /** Storage type of the weights and activations. */
