@@ -4,15 +4,16 @@
  * and scales are uploaded as stored, and only its float-kept tensors take the float path.
  */
 import type { Gpu } from "../gpu/runtime.ts";
-import type { PrepackedWeight } from "../models/unet/quantized-linears.ts";
+import type { PrepackedWeight, PrepackedWeights } from "../models/unet/quantized-linears.ts";
 import { Unet, type UnetLoadOptions } from "../models/unet/unet.ts";
-import type { WeightSource as TensorSource } from "../models/weights.ts";
+import type { StreamingWeightSource } from "../models/weights.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../quant/formats.ts";
 import type { FloatTensor, PackInfo } from "../quant/pack-format.ts";
 import { openLazyPack, type LazyPack } from "../quant/pack-reader.ts";
 import { checkPackConfig, findComponentPack } from "../quant/packed-pipeline.ts";
 import { bytesToFloat32 } from "../weights/safetensors/convert.ts";
 import type { WeightSource } from "../weights/sources/types.ts";
+import { fileOrderProgress, streamedBytes } from "./component-tensors.ts";
 import { openComponent } from "./load.ts";
 import type { LoadProgress, QuantScheme } from "./types.ts";
 
@@ -23,6 +24,8 @@ export interface UnetRequest {
   quant?: QuantScheme;
   policy?: "torchao" | "all";
   onProgress?: (p: LoadProgress) => void;
+  /** Aborts between tensors; what was uploaded is freed. */
+  signal?: AbortSignal;
   /** Passed on to Unet.load on both paths (e.g. the float storage dtype). */
   unetOptions?: Omit<UnetLoadOptions, "quant" | "policy" | "groupSize" | "prepacked">;
 }
@@ -42,23 +45,22 @@ export async function loadUnet(gpu: Gpu, src: WeightSource, req: UnetRequest): P
     const quant = req.quant ?? "none";
     const c = await openComponent(src, "unet", req.onProgress);
     const quantOpts = quant === "none" ? {} : { quant: QUANT_FORMATS[SCHEME_IDS[quant]], policy: req.policy ?? "torchao" };
-    const unet = Unet.load(gpu, c.tensors, c.config, { ...req.unetOptions, ...quantOpts });
-    c.tensors.release(); // every weight is on the GPU now (Unet.load uploads all of them)
+    const unet = await c.load((t) => Unet.loadStreaming(gpu, t, c.config, { ...req.unetOptions, ...quantOpts, signal: req.signal }));
     return { unet, config: c.config, quant, pack: null };
   }
   const location = src.locate(packPath);
   const config = await readConfig(src, "unet/config.json");
   const pack = await openLazyPack(await src.open(packPath), location);
-  let read: Awaited<ReturnType<typeof readPackedTensors>>;
+  let unet: Unet;
   try {
     checkPackRequest(pack.info, req, location);
     checkPackConfig(pack.info, config, location);
-    read = await readPackedTensors(pack, "unet", req.onProgress);
+    const stream = streamPack(pack, "unet", req.onProgress);
+    unet = await Unet.loadStreaming(gpu, stream.tensors, config, { ...req.unetOptions, prepacked: stream.prepacked, signal: req.signal });
+    stream.progress.finish();
   } finally {
     await pack.close();
   }
-  const unet = Unet.load(gpu, read.tensors, config, { ...req.unetOptions, prepacked: read.prepacked });
-  read.tensors.release();
   return { unet, config, quant: pack.info.scheme.toLowerCase() as QuantScheme, pack: { location, info: pack.info } };
 }
 
@@ -84,36 +86,51 @@ async function readConfig(src: WeightSource, path: string): Promise<Record<strin
 }
 
 /**
- * Reads every tensor of a pack: quantized weights as packed codes/scales (never as floats), float-kept
- * ones into a tensor source the model uploads from. `release()` drops the CPU copies after upload.
+ * A pack as a streaming source: `fetch(name)` reads one tensor — a quantized weight as its packed codes
+ * and scales (never as floats), handed out by `prepacked.get`, a float-kept one for `f32` — and
+ * `release(name)` drops it, so the CPU holds one weight at a time.
  */
-async function readPackedTensors(pack: LazyPack, component: string, onProgress?: (p: LoadProgress) => void) {
-  const total = pack.names.reduce((a, n) => a + pack.storedBytes(n), 0);
-  let done = 0;
-  const prepacked = new Map<string, PrepackedWeight>();
+function streamPack(pack: LazyPack, component: string, onProgress?: (p: LoadProgress) => void) {
+  const progress = fileOrderProgress(
+    pack.names.map((n) => [n, pack.storedBytes(n)]),
+    (done, total) => onProgress?.({ phase: "download", component, bytesDone: done, bytesTotal: total }),
+  );
+  const packed = new Map<string, PrepackedWeight>();
   const floats = new Map<string, FloatTensor>();
-  for (const name of pack.names) {
-    if (pack.isQuantized(name)) prepacked.set(name, { shape: pack.shape(name), packed: await pack.readQuantized(name) });
-    else floats.set(name, await pack.readFloat(name));
-    done += pack.storedBytes(name);
-    onProgress?.({ phase: "download", component, bytesDone: done, bytesTotal: total });
-  }
   const names = new Set(pack.names);
-  const tensors: TensorSource & { release(): void } = {
+  const notFetched = (n: string) => new Error(`${pack.where}: tensor "${n}" was not fetched (a streaming source reads one tensor at a time: fetch, upload, release)`);
+  const tensors: StreamingWeightSource = {
     where: pack.where,
     names: () => [...pack.names],
     has: (n) => names.has(n),
     shape: (n) => pack.shape(n),
+    async fetch(n) {
+      if (packed.has(n) || floats.has(n)) return;
+      if (pack.isQuantized(n)) packed.set(n, { shape: pack.shape(n), packed: await pack.readQuantized(n) });
+      else floats.set(n, await pack.readFloat(n));
+      streamedBytes.add(pack.storedBytes(n));
+      progress.fetched(n);
+    },
+    release(n) {
+      if (!packed.delete(n) && !floats.delete(n)) return;
+      streamedBytes.held -= pack.storedBytes(n);
+    },
     f32: (n) => {
       if (pack.isQuantized(n)) throw new Error(`${pack.where}: "${n}" is stored quantized; it is uploaded from its packed codes, never as floats`);
+      if (!names.has(n)) throw new Error(`${pack.where}: missing tensor "${n}"`);
       const t = floats.get(n);
-      if (!t) throw new Error(`${pack.where}: missing tensor "${n}"`);
+      if (!t) throw notFetched(n);
       return bytesToFloat32(t.dtype, t.bytes);
     },
-    release: () => {
-      floats.clear();
-      prepacked.clear();
+  };
+  const prepacked: PrepackedWeights = {
+    keys: () => pack.names.filter((n) => pack.isQuantized(n)).values(),
+    get: (n) => {
+      if (!pack.isQuantized(n)) return undefined;
+      const w = packed.get(n);
+      if (!w) throw notFetched(n);
+      return w;
     },
   };
-  return { tensors, prepacked };
+  return { tensors, prepacked, progress };
 }

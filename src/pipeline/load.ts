@@ -8,7 +8,8 @@ import { fileListSource } from "../weights/sources/file-list-source.ts";
 import type { WeightSource } from "../weights/sources/types.ts";
 import { urlSource } from "../weights/sources/url-source.ts";
 import { findComponentPack } from "../quant/packed-pipeline.ts";
-import { tensorSourceOf } from "./component-tensors.ts";
+import type { StreamingWeightSource } from "../models/weights.ts";
+import { streamComponent } from "./component-tensors.ts";
 import { pipelineKindOf, type PipelineKind } from "./kind.ts";
 import type { LoadProgress } from "./types.ts";
 
@@ -60,7 +61,11 @@ export async function openPipelineFolder(src: WeightSource): Promise<OpenedPipel
   return { source: src, index, kind, schedulerConfig, tokenizers };
 }
 
-/** A component's config and a tensor source over its weights (read once, released after upload). */
+/**
+ * A component's config and a streaming tensor source over its weights (models' `loadStreaming` read
+ * one tensor at a time from it, in file order). `load(f)` runs the model's load over it, reports the
+ * last progress when it succeeds and closes the files either way.
+ */
 export async function openComponent(src: WeightSource, name: string, onProgress?: (p: LoadProgress) => void) {
   let comp: Awaited<ReturnType<typeof loadComponent>>;
   try {
@@ -70,14 +75,20 @@ export async function openComponent(src: WeightSource, name: string, onProgress?
     if (pack) throw new Error(`${src.locate(pack)}: ${name} is a quantized pack; only the UNet can be loaded from a pack so far`);
     throw e;
   }
-  const total = [...comp.tensors.values()].reduce((a, t) => a + t.byteLength, 0);
-  let done = 0;
-  const tensors = await tensorSourceOf(comp, (n) => {
-    done += n;
-    onProgress?.({ phase: "download", component: name, bytesDone: done, bytesTotal: total });
-  });
-  await comp.close();
-  return { config: comp.config, tensors };
+  const tensors = streamComponent(comp, (done, total) => onProgress?.({ phase: "download", component: name, bytesDone: done, bytesTotal: total }));
+  return {
+    config: comp.config,
+    tensors,
+    async load<T>(f: (tensors: StreamingWeightSource) => Promise<T>): Promise<T> {
+      try {
+        const model = await f(tensors);
+        tensors.finish();
+        return model;
+      } finally {
+        await comp.close();
+      }
+    },
+  };
 }
 
 export function newScheduler(p: OpenedPipeline): AnyScheduler {

@@ -12,12 +12,13 @@ export async function loadTextEncoder(
   gpu: Gpu,
   _name: string,
   config: Record<string, unknown>,
-  tensors: TensorSource & { release?(): void },
+  tensors: TensorSource,
   sdxl: boolean,
   dtype: "f32" | "f16" = "f32",
+  signal?: AbortSignal,
 ): Promise<TextEncoderPort> {
-  const model = ClipTextModel.load(gpu, tensors, config, { dtype });
-  tensors.release?.();
+  // A streaming source is read one tensor at a time; an in-memory one works the same way.
+  const model = await ClipTextModel.loadStreaming(gpu, tensors, config, { dtype, signal });
   return {
     async encode(ids) {
       const out = await model.forward(ids, sdxl ? { hiddenStates: [-2] } : {});
@@ -34,9 +35,8 @@ export async function loadTextEncoder(
  * The AutoencoderKL decoder (its weights uploaded at load). With dtype f16 a VAE whose config sets
  * `force_upcast` (SDXL's: its activations overflow f16) stays f32, as diffusers upcasts it.
  */
-export async function loadVaeDecoder(gpu: Gpu, config: Record<string, unknown>, tensors: TensorSource & { release?(): void }, dtype: "f32" | "f16" = "f32"): Promise<ImageDecoderPort> {
-  const model = VaeDecoder.load(gpu, tensors, config, { dtype: config.force_upcast === true ? "f32" : dtype });
-  tensors.release?.();
+export async function loadVaeDecoder(gpu: Gpu, config: Record<string, unknown>, tensors: TensorSource, dtype: "f32" | "f16" = "f32", signal?: AbortSignal): Promise<ImageDecoderPort> {
+  const model = await VaeDecoder.loadStreaming(gpu, tensors, config, { dtype: config.force_upcast === true ? "f32" : dtype, signal });
   const channels = (config.block_out_channels as number[] | undefined) ?? [128];
   return {
     decode: (z) => model.decode(z),

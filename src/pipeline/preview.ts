@@ -10,7 +10,7 @@ import { TaesdDecoder } from "../models/taesd/taesd.ts";
 import { imageToRgba8 } from "../ops/image.ts";
 import { scale } from "../ops/scale.ts";
 import { loadComponent } from "../weights/diffusers/component.ts";
-import { tensorSourceOf } from "./component-tensors.ts";
+import { streamComponent } from "./component-tensors.ts";
 import { resolveSource, type PipelineSource } from "./load.ts";
 import type { ImageDecoderPort } from "./ports.ts";
 import type { GeneratedImage } from "./types.ts";
@@ -30,11 +30,9 @@ export async function loadTaesdPreview(gpu: Gpu, source: PipelineSource): Promis
     await comp.close();
     throw new Error(`${src.label}: a preview decoder must be an AutoencoderTiny (TAESD) folder, found _class_name ${JSON.stringify(comp.config._class_name)}`);
   }
-  const tensors = await tensorSourceOf(comp);
-  await comp.close();
   // Diffusers' AutoencoderTiny keeps the decoder under "decoder."; standalone taesd files too.
-  const model = TaesdDecoder.load(gpu, tensors, comp.config);
-  tensors.release();
+  // Streamed: one tensor on the CPU at a time (the encoder's tensors are never read).
+  const model = await TaesdDecoder.loadStreaming(gpu, streamComponent(comp), comp.config).finally(comp.close);
   return { kind: "taesd", decode: (z) => model.decode(z), dispose: () => model.dispose() };
 }
 

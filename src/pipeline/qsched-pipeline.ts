@@ -95,6 +95,7 @@ export class QSchedPipeline {
         policy: opts.policy,
         onProgress: opts.onProgress,
         unetOptions: { dtype, scaleStorage: opts.scaleStorage },
+        signal: opts.signal,
       });
       loaded.push(unet);
       check();
@@ -102,14 +103,12 @@ export class QSchedPipeline {
       const encoders = opened.kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
       for (const [i, name] of encoders.entries()) {
         const c = await openComponent(opened.source, name, opts.onProgress);
-        check();
-        const encoder = await loadTextEncoder(gpu, name, c.config, c.tensors, opened.kind === "sdxl", dtype);
+        const encoder = await c.load((t) => loadTextEncoder(gpu, name, c.config, t, opened.kind === "sdxl", dtype, opts.signal));
         loaded.push(encoder);
         text.push({ tokenizer: opened.tokenizers[i]!, encoder, module: name });
       }
       const vaeC = await openComponent(opened.source, "vae", opts.onProgress);
-      check();
-      const vae = await loadVaeDecoder(gpu, vaeC.config, vaeC.tensors, dtype);
+      const vae = await vaeC.load((t) => loadVaeDecoder(gpu, vaeC.config, t, dtype, opts.signal));
       loaded.push(vae);
       const sf = Number(vaeC.config.scaling_factor ?? 0.18215);
       const levels = (vaeC.config.block_out_channels as unknown[] | undefined)?.length ?? 4;
