@@ -202,7 +202,7 @@ export class Gpu {
       bindGroup,
       workgroups: [x, y, z],
       label: k.label,
-      scope: this.scopes.join("/"),
+      scope: this.scopeName(),
       outputs: k.slots.filter((s) => s.kind === "storage").map((s) => bindings[s.name]!),
     });
     if (this.profiler) this.endProfiledDispatch(k.label);
@@ -272,6 +272,14 @@ export class Gpu {
       const prof = this.profiler!;
       this.pendingCpu.push(this.device.queue.onSubmittedWorkDone().then(() => prof.recordCpu(label, performance.now() - start)));
     }
+  }
+
+  /**
+   * The current module path for reports: scopes joined by "/", except that a scope extending its parent's
+   * dotted name ("down_blocks.0" → "down_blocks.0.resnets.1") shows only once, as the inner one.
+   */
+  private scopeName(): string {
+    return this.scopes.filter((s, i) => !this.scopes[i + 1]?.startsWith(`${s}.`)).join("/");
   }
 
   /** Runs `fn` with `name` pushed on the module scope (dispatch labels, NaN reports). */

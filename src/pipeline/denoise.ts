@@ -27,6 +27,8 @@ export interface DenoiseInputs {
    * reports every module's output; results are the same either way.
    */
   plan?: boolean;
+  /** Debug: replay the UNet dispatch by dispatch and throw at the first non-finite value, naming module and kernel. */
+  checkFinite?: boolean;
   signal?: AbortSignal;
   /** After each step; `denoised` (the step's x0 prediction) is valid only during the call. */
   onStep?: (e: StepEvent, denoised: Tensor) => void | Promise<void>;
@@ -50,7 +52,7 @@ export async function denoise(gpu: Gpu, d: DenoiseInputs): Promise<{ latents: Te
   const copies = d.cfgScale !== undefined ? 2 : 1;
   const stepMs: number[] = [];
   let denoised: Tensor | undefined;
-  const usePlan = (d.plan ?? true) && !trace;
+  const usePlan = ((d.plan ?? true) && !trace) || !!d.checkFinite;
   let plan: UnetStepPlan | undefined;
   const fixed = { encoderHiddenStates: d.context, ...d.extra };
   try {
@@ -64,8 +66,10 @@ export async function denoise(gpu: Gpu, d: DenoiseInputs): Promise<{ latents: Te
       await trace?.(`step${i}.unet_in`, unetIn);
       let unetOut: Tensor;
       if (!usePlan) unetOut = await d.unet.forward({ ...fixed, sample: unetIn, timestep: t });
-      else if (!plan) ({ plan, output: unetOut } = await UnetStepPlan.record(gpu, d.unet, unetIn, t, fixed));
-      else unetOut = plan.run(unetIn, t);
+      else if (!plan) {
+        ({ plan, output: unetOut } = await UnetStepPlan.record(gpu, d.unet, unetIn, t, fixed));
+        if (d.checkFinite) await plan.runCheckingFinite();
+      } else unetOut = d.checkFinite ? await plan.runCheckingFinite(unetIn, t) : plan.run(unetIn, t);
       unetIn.dispose();
       if (trace) await traceModelOutput(gpu, i, unetOut, latents, count, d.cfgScale, trace);
       let noise: Tensor | undefined;

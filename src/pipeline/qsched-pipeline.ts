@@ -189,6 +189,7 @@ export class QSchedPipeline {
         extra: extra.inputs,
         outputDenoised: this.kind === "lcm",
         plan: options.unetPlan,
+        checkFinite: options.checkFinite,
         signal: options.signal,
         onStep: options.onStep && (async (e, denoised) => {
           if (options.preview) e.preview = await this.previewImages(denoised);

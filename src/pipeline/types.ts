@@ -58,6 +58,11 @@ export interface GenerateOptions {
   preview?: boolean;
   /** Also return the final images on the GPU as `GenerateResult.rgba` (the caller disposes it). */
   keepRgba?: boolean;
+  /**
+   * Debug: run the UNet dispatch by dispatch and throw at the first NaN/Inf, naming the UNet module and the
+   * kernel that produced it (slow: one submit and read-back per dispatch).
+   */
+  checkFinite?: boolean;
   /** @internal false = dispatch the UNet eagerly each step instead of replaying a recorded plan (tests compare the two). */
   unetPlan?: boolean;
   /** @internal Receives every intermediate by its diffusers trace name (the verifier uses it). */

@@ -43,16 +43,30 @@ export class UnetStepPlan {
     }
   }
 
+  /**
+   * Debug run: as `run`, dispatch by dispatch, throwing at the first NaN/Inf with the UNet module and kernel
+   * that wrote it. `sample` undefined re-runs the recorded inputs (the first step).
+   */
+  async runCheckingFinite(sample?: Tensor, timestep?: number): Promise<Tensor> {
+    if (sample) this.setInputs(sample, timestep!);
+    await this.plan.runCheckingFinite();
+    return this.plan.outputs;
+  }
+
   /** Runs the UNet on a new sample and timestep; the output tensor belongs to the plan (valid until the next run). */
   run(sample: Tensor, timestep: number): Tensor {
+    this.setInputs(sample, timestep);
+    this.plan.run();
+    return this.plan.outputs;
+  }
+
+  private setInputs(sample: Tensor, timestep: number): void {
     const cfg = this.unet.config;
     const batch = this.sample.shape[0]!;
     this.gpu.copy(sample, this.sample);
     // Only time_proj depends on the step; SDXL's add_time_proj (time ids) is fixed.
     const flags = { flipSinToCos: cfg.flipSinToCos, downscaleFreqShift: cfg.freqShift };
     this.gpu.write(this.projections.timeProj, timestepEmbeddingHost(new Array(batch).fill(timestep), cfg.timeProjDim, flags));
-    this.plan.run();
-    return this.plan.outputs;
   }
 
   /** Dispatches replayed per run (for reports). */

@@ -54,3 +54,23 @@ describe("UNet plan replay equals eager dispatch", () => {
     expectSame(await bothWays(join(full, "tiny-sdxl-turbo"), {}, { prompt: "a photo of a cat", seed: 3, steps: 2, width: 64, height: 96 }), 2);
   });
 });
+
+describe("debug mode: generate({ checkFinite: true })", () => {
+  it("gives the same image on a sound model, and names the module and kernel that first produce a NaN", async () => {
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    try {
+      const plain = Buffer.from((await pipe.generate({ ...gen, steps: 2 })).images[0]!.data);
+      const checked = Buffer.from((await pipe.generate({ ...gen, steps: 2, checkFinite: true })).images[0]!.data);
+      expect(checked.equals(plain)).toBe(true);
+      // One NaN in one conv weight: everything downstream turns NaN, and the report must name this layer.
+      const unet = (pipe as unknown as { unet: { weights: { get(n: string): import("../../src/gpu/tensor.ts").Tensor } } }).unet;
+      const w = unet.weights.get("down_blocks.1.resnets.0.conv2.weight");
+      const values = await pipe.gpu.read(w);
+      values[7] = Number.NaN;
+      pipe.gpu.write(w, values);
+      await expect(pipe.generate({ ...gen, steps: 2, checkFinite: true })).rejects.toThrow(/non-finite value NaN .*\(conv2d[^)]*\) in module "down_blocks\.1\.resnets\.0\.conv2"/);
+    } finally {
+      pipe.dispose();
+    }
+  });
+});

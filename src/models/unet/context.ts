@@ -76,10 +76,11 @@ export function linearLayer(ctx: UnetContext, module: string, x: Tensor, outFeat
   if (q) {
     ctx.used.add(`${module}.weight`);
     if (q.n !== outFeatures || q.k !== k) throw new Error(`unet: quantized "${module}.weight" is [${q.n}, ${q.k}], the model config expects [${outFeatures}, ${k}]`);
-    return linearOp(ctx.gpu, x, q, bias, { activation: opts.activation, residual: opts.residual });
+    return ctx.gpu.scope(module, () => linearOp(ctx.gpu, x, q, bias, { activation: opts.activation, residual: opts.residual }));
   }
   const w = weight(ctx, `${module}.weight`, [outFeatures, k]);
-  return linearOp(ctx.gpu, x, w, bias, { activation: opts.activation, residual: opts.residual });
+  // Module scopes name the layer in NaN reports (Plan.runCheckingFinite) and profiles.
+  return ctx.gpu.scope(module, () => linearOp(ctx.gpu, x, w, bias, { activation: opts.activation, residual: opts.residual }));
 }
 
 /** nn.Conv2d `module` with a square kernel, "same"-style padding (k−1)/2 unless given. */
@@ -92,7 +93,7 @@ export function convLayer(ctx: UnetContext, module: string, x: Tensor, outChanne
   if (q) ctx.used.add(`${module}.weight`);
   const w = q ?? weight(ctx, `${module}.weight`, [outChannels, cin, kernel, kernel]);
   const b = weight(ctx, `${module}.bias`, [outChannels]);
-  return conv2d(ctx.gpu, x, w, b, { stride: opts.stride ?? 1, padding: opts.padding ?? (kernel - 1) / 2 });
+  return ctx.gpu.scope(module, () => conv2d(ctx.gpu, x, w, b, { stride: opts.stride ?? 1, padding: opts.padding ?? (kernel - 1) / 2 }));
 }
 
 /** nn.GroupNorm `module` over x's channels, optionally followed by SiLU (fused). */
@@ -100,5 +101,5 @@ export function groupNormLayer(ctx: UnetContext, module: string, x: Tensor, eps:
   const c = x.shape[1]!;
   const gamma = weight(ctx, `${module}.weight`, [c]);
   const beta = weight(ctx, `${module}.bias`, [c]);
-  return groupNormOp(ctx.gpu, x, gamma, beta, { groups: ctx.config.normGroups, eps, silu });
+  return ctx.gpu.scope(module, () => groupNormOp(ctx.gpu, x, gamma, beta, { groups: ctx.config.normGroups, eps, silu }));
 }

@@ -20,7 +20,7 @@ const FF_MULT = 4;
 
 async function norm(ctx: UnetContext, module: string, x: Tensor): Promise<Tensor> {
   const c = x.shape[x.rank - 1]!;
-  return layerNorm(ctx.gpu, x, weight(ctx, `${module}.weight`, [c]), weight(ctx, `${module}.bias`, [c]), BLOCK_LAYER_NORM_EPS);
+  return ctx.gpu.scope(module, () => layerNorm(ctx.gpu, x, weight(ctx, `${module}.weight`, [c]), weight(ctx, `${module}.bias`, [c]), BLOCK_LAYER_NORM_EPS));
 }
 
 /** Attention `module` (to_q/k/v without bias, to_out.0 with bias) over x [B, L, C]; returns to_out(attn) + x. */
@@ -29,7 +29,7 @@ async function attentionLayer(ctx: UnetContext, module: string, normed: Tensor, 
   const q = await linearLayer(ctx, `${module}.to_q`, normed, c, { bias: false });
   const k = await linearLayer(ctx, `${module}.to_k`, context, c, { bias: false });
   const v = await linearLayer(ctx, `${module}.to_v`, context, c, { bias: false });
-  const a = await attention(ctx.gpu, q, k, v, heads);
+  const a = await ctx.gpu.scope(module, () => attention(ctx.gpu, q, k, v, heads));
   q.dispose();
   k.dispose();
   v.dispose();
@@ -47,7 +47,7 @@ async function feedForward(ctx: UnetContext, module: string, normed: Tensor, res
     gated = await tanhGegluForTests(ctx, `${module}.net.0.proj`, normed, inner);
   } else {
     const h = await linearLayer(ctx, `${module}.net.0.proj`, normed, 2 * inner);
-    gated = await geglu(ctx.gpu, h);
+    gated = await ctx.gpu.scope(`${module}.net.0`, () => geglu(ctx.gpu, h));
     h.dispose();
   }
   const out = await linearLayer(ctx, `${module}.net.2`, gated, c, { residual });
