@@ -22,7 +22,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-// VEC4_AB (float [N, K] B only, K a multiple of 4): A and B bound as vec4s along K, so a load op
+// VEC4_AB (K a multiple of 4; float [N, K] B, or any B in matmul_cpu.wgsl): A (and a float B) bound as vec4s along K, so a load op
 // brings 4 values (lavapipe pays per load, see matmul_rows.wgsl). The bindings stay whole vec4s:
 // every row holds a multiple of 4 values.
 #if VEC4_AB

@@ -20,6 +20,10 @@ const WANTED_LIMITS = [
 export interface GpuCapabilities {
   f16: boolean;
   subgroups: boolean;
+  /** Adapter's subgroup size range [min, max] when it reports one (lavapipe 256-bit: [8, 8]). */
+  subgroupSizes?: [number, number];
+  /** A CPU implementation (lavapipe/llvmpipe, SwiftShader, or any fallback adapter): kernels pick CPU-tuned variants. */
+  cpu: boolean;
   timestamps: boolean;
   /** All features the device was created with. */
   features: string[];
@@ -115,6 +119,8 @@ export async function createDevice(options: DeviceOptions = {}): Promise<GpuCont
   const caps: GpuCapabilities = {
     f16: device.features.has("shader-f16"),
     subgroups: device.features.has("subgroups"),
+    subgroupSizes: subgroupSizes(info),
+    cpu: isCpuAdapter(info),
     timestamps: device.features.has("timestamp-query"),
     features: [...device.features].sort(),
     limits,
@@ -123,4 +129,16 @@ export async function createDevice(options: DeviceOptions = {}): Promise<GpuCont
     icd,
   };
   return new GpuContext(device, caps);
+}
+
+function subgroupSizes(info: GPUAdapterInfo): [number, number] | undefined {
+  const i = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return i.subgroupMinSize && i.subgroupMaxSize ? [i.subgroupMinSize, i.subgroupMaxSize] : undefined;
+}
+
+/** Software rasterizers: the fallback flag where the browser sets it, else the driver's name. */
+function isCpuAdapter(info: GPUAdapterInfo): boolean {
+  const i = info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  if (i.isFallbackAdapter) return true;
+  return /llvmpipe|lavapipe|swiftshader|software/i.test([info.vendor, info.architecture, info.device, info.description].join(" "));
 }

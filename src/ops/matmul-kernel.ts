@@ -37,8 +37,33 @@ export type MatmulTileVariant = keyof typeof MATMUL_TILE_VARIANTS;
  * memory. Only for a float [N, K] B with K a multiple of 4 (linear weights); elsewhere a request for
  * it falls back to DEFAULT_TILE_VARIANT. "gemv": one thread per output (a handful of rows).
  */
-export type MatmulVariant = MatmulTileVariant | "regs4x4v4" | "gemv";
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = [...(Object.keys(MATMUL_TILE_VARIANTS) as MatmulTileVariant[]), "regs4x4v4", "gemv"];
+/**
+ * Shapes of the CPU-adapter kernel (shaders/matmul_cpu.wgsl): a lane owns 4 columns × `rows` rows, the
+ * rows' A values shared through 8-lane subgroup broadcasts. Tests run all of them.
+ */
+export interface MatmulCpuShape {
+  rows: 8 | 16;
+  /** Invocations per workgroup (lanes along N). */
+  wg: number;
+}
+export const MATMUL_CPU_VARIANTS = {
+  // lavapipe, quiet machine, ×regs4x4v4 (f32): 1024×320×1280 R8 0.88, R16 1.75, R8w8 0.94, R16w32 1.40;
+  // 77×1024×320 R16 1.96, R8w8 2.21, R16w32 2.39. W4A16 ×tiles: 77×1024×320 R16w32 6.2, R16 4.9.
+  cpuR8: { rows: 8, wg: 64 },
+  cpuR16: { rows: 16, wg: 64 },
+  cpuR8w8: { rows: 8, wg: 8 },
+  cpuR16w8: { rows: 16, wg: 8 },
+  cpuR16w32: { rows: 16, wg: 32 },
+} as const satisfies Record<string, MatmulCpuShape>;
+export type MatmulCpuVariant = keyof typeof MATMUL_CPU_VARIANTS;
+const isCpuVariant = (v: string): v is MatmulCpuVariant => v in MATMUL_CPU_VARIANTS;
+export type MatmulVariant = MatmulTileVariant | MatmulCpuVariant | "regs4x4v4" | "gemv";
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
+  ...(Object.keys(MATMUL_TILE_VARIANTS) as MatmulTileVariant[]),
+  ...(Object.keys(MATMUL_CPU_VARIANTS) as MatmulCpuVariant[]),
+  "regs4x4v4",
+  "gemv",
+];
 
 /**
  * The workgroup-memory tiles serve matmul ([K, N] B), int weights and K % 4 ≠ 0; linears with
@@ -49,6 +74,7 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = [...(Object.keys(MATMUL
  * barriers, not FMAs, bound this loop (an FMA-only copy of it reaches the FMA probe's rate).
  */
 export const DEFAULT_TILE_VARIANT: MatmulTileVariant = "t64x64k16r8";
+// (On CPU adapters with 8-lane subgroups, linears and W4A16 now default to matmul_cpu.wgsl, below.)
 /** Up to this many rows per batch the GEMV path beats the tiles. */
 export const GEMV_MAX_ROWS = 1;
 const GEMV_WG = 64;
@@ -92,6 +118,10 @@ export const matmulKernel = defineKernel<MatmulKey>({
     };
     if (k.variant === "gemv") return { ...base, WG_SIZE: `${GEMV_WG}u` };
     if (k.variant === "regs4x4v4") return { ...base, WG_SIZE: `${GEMV_WG}u`, VEC4_AB: true };
+    if (isCpuVariant(k.variant)) {
+      const c = MATMUL_CPU_VARIANTS[k.variant];
+      return { ...base, WG_SIZE: `${c.wg}u`, ROWS: `${c.rows}u`, ROWS_16: c.rows === 16, VEC4_AB: true };
+    }
     const t = MATMUL_TILE_VARIANTS[k.variant as MatmulTileVariant];
     return { ...base, TILE_M: `${t.tileM}u`, TILE_N: `${t.tileN}u`, TILE_K: `${t.tileK}u`, THREAD_M: `${t.threadM}u`, THREAD_ROWS_8: t.threadM === 8 };
   },
@@ -103,6 +133,27 @@ export const matmulKernel = defineKernel<MatmulKey>({
 /** The gemv variant lives in its own file; same key, same hooks. */
 export const matmulGemvKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: "matmul_gemv", file: "matmul_gemv.wgsl" });
 export const matmulRowsKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: "matmul_rows", file: "matmul_rows.wgsl" });
+export const matmulCpuKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: "matmul_cpu", file: "matmul_cpu.wgsl" });
+
+/** The CPU-adapter variant picked by default where it fits (measured on lavapipe, kernels-bench/RESULTS.md). */
+export const DEFAULT_CPU_VARIANT: MatmulCpuVariant = "cpuR16w32";
+/** Subgroup size shaders/matmul_cpu.wgsl is written for (its broadcast lanes are constants). */
+const CPU_KERNEL_SUBGROUP = 8;
+
+/**
+ * shaders/matmul_cpu.wgsl runs where the adapter is a CPU one with subgroups of exactly 8 lanes
+ * (lavapipe at 256 bits; SwiftShader in Chromium has no subgroups) and B is float [N, K] with vec4
+ * views, or int4 with K and the group size multiples of 32. Real GPUs keep the workgroup-memory tiles:
+ * this kernel's per-lane B rows would be uncoalesced there.
+ */
+function cpuKernelFits(gpu: Gpu, r: MatmulRun, regsEligible: boolean): boolean {
+  const caps = gpu.ctx.caps;
+  if (!caps.cpu || !caps.subgroups || caps.subgroupSizes?.[0] !== CPU_KERNEL_SUBGROUP || caps.subgroupSizes[1] !== CPU_KERNEL_SUBGROUP) return false;
+  if (r.batch !== 1 && r.bBatchStride % Math.max(r.k, 1) !== 0) return false;
+  if (r.key.b === "float-nk") return regsEligible;
+  const gs = r.groupSize ?? r.k;
+  return r.key.b === "int4" && r.k % 32 === 0 && gs % 32 === 0 && r.a.byteOffset % 16 === 0;
+}
 
 /** Everything one matmul-family dispatch needs; shapes are already checked by the op. */
 export interface MatmulRun {
@@ -132,8 +183,10 @@ export interface MatmulRun {
 export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   // vec4 views along K need K % 4 == 0 and 16-byte aligned bindings (pool tensors start at 0).
   const regsEligible = r.key.b === "float-nk" && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
-  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT);
+  const cpuEligible = cpuKernelFits(gpu, r, regsEligible);
+  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuEligible ? DEFAULT_CPU_VARIANT : regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT);
   if (variant === "regs4x4v4" && !regsEligible) variant = DEFAULT_TILE_VARIANT;
+  if (isCpuVariant(variant) && !cpuEligible) variant = regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT;
   if (!MATMUL_VARIANTS.includes(variant)) {
     throw new OpInputError(r.op, `unknown variant "${variant}"; expected one of ${MATMUL_VARIANTS.join(", ")}`);
   }
@@ -148,7 +201,8 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   const scalesF16 = r.scales?.dtype === "f16";
   if (r.zeros && r.zeros.dtype !== r.scales?.dtype) throw new OpInputError(r.op, `zero points must be stored like the scales (${r.scales?.dtype}), got ${r.zeros.dtype}`);
   const key: MatmulKey = { ...r.key, variant, dtype: r.dtype, scalesF16, bias: !!r.bias, residual: !!r.residual };
-  const kernel = await gpu.kernel(variant === "gemv" ? matmulGemvKernel : variant === "regs4x4v4" ? matmulRowsKernel : matmulKernel, key);
+  const spec = variant === "gemv" ? matmulGemvKernel : variant === "regs4x4v4" ? matmulRowsKernel : isCpuVariant(variant) ? matmulCpuKernel : matmulKernel;
+  const kernel = await gpu.kernel(spec, key);
   const y = gpu.empty(r.outShape, r.dtype, r.op);
   bound.y = y;
   const gs = r.groupSize ?? Math.max(r.k, 1);
@@ -165,6 +219,10 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   let grid: number[];
   if (variant === "gemv") grid = [Math.ceil(r.n / GEMV_WG), r.m, r.batch];
   else if (variant === "regs4x4v4") grid = [Math.ceil(r.n / 4 / GEMV_WG), Math.ceil(r.m / 4), r.batch];
+  else if (isCpuVariant(variant)) {
+    const c = MATMUL_CPU_VARIANTS[variant];
+    grid = [Math.ceil(r.n / 4 / c.wg), Math.ceil(r.m / c.rows), r.batch];
+  }
   else {
     const t = MATMUL_TILE_VARIANTS[variant as MatmulTileVariant];
     grid = [Math.ceil(r.n / t.tileN), Math.ceil(r.m / t.tileM), r.batch];

@@ -5,7 +5,7 @@ import { GpuLimitError, OpInputError } from "../../src/gpu/errors.ts";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import { Tensor } from "../../src/gpu/tensor.ts";
 import { linear } from "../../src/ops/linear.ts";
-import { MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { maxAbsError } from "../../src/verify/compare.ts";
 import { runLinear, runMatmul } from "../../src/verify/ops-cases/linear.ts";
 import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
@@ -128,7 +128,7 @@ describe("linear (f32) vs float64", () => {
 });
 
 describe("linear kernel choice", () => {
-  it("linears with K % 4 == 0 run regs4x4v4 by default; K % 4 ≠ 0 falls back to tiles, one row to gemv", async () => {
+  it("linears with K % 4 == 0 run matmul_cpu on CPU adapters with 8-lane subgroups (else regs4x4v4); K % 4 ≠ 0 falls back to tiles, one row to gemv", async () => {
     const gpu = await testGpu();
     const labels: string[] = [];
     for (const [m, k] of [[13, 64], [13, 37], [1, 64]]) {
@@ -139,7 +139,10 @@ describe("linear kernel choice", () => {
       labels.push(...(await gpu.stopProfiling()).map((t) => t.label));
       for (const t of [x, w, y]) t.dispose();
     }
-    expect(labels).toEqual(["matmul_regs4x4v4_f32_bfloat-nk_none", "matmul_t64x64k16r8_f32_bfloat-nk_none", "matmul_gemv_f32_bfloat-nk_none"]);
+    const caps = gpu.ctx.caps;
+    const cpuKernel = caps.cpu && caps.subgroups && caps.subgroupSizes?.[0] === 8 && caps.subgroupSizes[1] === 8;
+    const first = cpuKernel ? `matmul_${DEFAULT_CPU_VARIANT}_f32_bfloat-nk_none` : "matmul_regs4x4v4_f32_bfloat-nk_none";
+    expect(labels).toEqual([first, "matmul_t64x64k16r8_f32_bfloat-nk_none", "matmul_gemv_f32_bfloat-nk_none"]);
   });
 });
 

@@ -1,0 +1,234 @@
+// Matmul for CPU adapters (lavapipe; SwiftShader has no subgroups): no workgroup memory, no barriers.
+// lavapipe runs 8 invocations as the lanes of one SIMD loop, and every storage load whose offset is not
+// a constant or push-constant expression becomes a per-lane scalar loop with a bounds check (~8
+// instructions per value per lane), while a subgroup broadcast is one extract + splat. So a lane owns
+// 4 output COLUMNS (B read per lane, each value feeding ROWS FMAs) and the ROWS rows, shared by the
+// subgroup, are loaded once per subgroup (lane l loads k0 + 4l .. +3 of each row) and broadcast to
+// all lanes: A values cost 1/8 of a per-lane load. Requires subgroup size SG (8 on 256-bit llvmpipe)
+// and B stored [N, K]: float with K % 4 == 0 (VEC4_AB), or int4 codes (B_INT4) with K and the group size
+// multiples of 32, dequantized in registers (one u32 load per lane per 4 k instead of 4 floats).
+// Accumulators are named vec4s (one per row, one sum per column), module-private so the step
+// functions can update them (never indexed dynamically). Measured ratios: kernels-bench/RESULTS.md.
+enable subgroups;
+#include "include/elem.wgsl"
+#include "include/matmul_io.wgsl"
+
+const SG: u32 = 8u;
+const K_CHUNK: u32 = 4u * SG; // k values per subgroup-wide A load
+
+var<private> acc0: vec4<f32>; var<private> acc1: vec4<f32>; var<private> acc2: vec4<f32>; var<private> acc3: vec4<f32>;
+var<private> acc4: vec4<f32>; var<private> acc5: vec4<f32>; var<private> acc6: vec4<f32>; var<private> acc7: vec4<f32>;
+#if ROWS_16
+var<private> acc8: vec4<f32>; var<private> acc9: vec4<f32>; var<private> acc10: vec4<f32>; var<private> acc11: vec4<f32>;
+var<private> acc12: vec4<f32>; var<private> acc13: vec4<f32>; var<private> acc14: vec4<f32>; var<private> acc15: vec4<f32>;
+#endif
+
+// s + x·w over 4 consecutive k: one dependent chain, so each accumulator is written once per step.
+fn dot_acc(x: vec4<f32>, w: vec4<f32>, s: f32) -> f32 {
+  return fma(x.w, w.w, fma(x.z, w.z, fma(x.y, w.y, fma(x.x, w.x, s))));
+}
+
+// One row's 4 k values (x) against the lane's 4 columns (w0..w3).
+fn row_acc(x: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>, acc: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot_acc(x, w0, acc.x), dot_acc(x, w1, acc.y), dot_acc(x, w2, acc.z), dot_acc(x, w3, acc.w));
+}
+
+fn a4(i: u32) -> vec4<f32> { return vec4<f32>(a[i]); }
+
+// The lane's 4 columns of B (element offsets of their rows) and, for int4, their current group's
+// scales and zero points (reloaded once per K_CHUNK: the group size is a multiple of it).
+var<private> bcol: vec4<u32>;
+#if B_INT4
+var<private> gscale: vec4<f32>;
+var<private> gzero: vec4<f32>;
+
+fn load_group(g: u32) {
+  let c = bcol * params.groups_per_row + g;
+  gscale = vec4<f32>(b_scale(c.x), b_scale(c.y), b_scale(c.z), b_scale(c.w));
+#if B_ZERO_POINT
+  gzero = vec4<f32>(b_zero(c.x), b_zero(c.y), b_zero(c.z), b_zero(c.w));
+#else
+  gzero = vec4<f32>(0.0);
+#endif
+}
+
+// k = 4q .. 4q + 3 of one column: the nibbles (code + 8) of half q % 2 of word q / 2, as in read_b.
+fn dequant4(col_word: u32, q: u32, scale: f32, zero: f32) -> vec4<f32> {
+  let sh = 16u * (q & 1u);
+  let nib = (vec4<u32>(b[col_word + q / 2u]) >> vec4<u32>(sh, sh + 4u, sh + 8u, sh + 12u)) & vec4<u32>(0xFu);
+  return (vec4<f32>(nib) - f32(INT4_UNPACK_BIAS)) * scale + zero;
+}
+#endif
+
+// Columns = the lane's 4 columns at k = 4q .. 4q + 3.
+fn b_cols(q: u32) -> mat4x4<f32> {
+#if B_INT4
+  let w = bcol * params.words_per_row;
+  return mat4x4<f32>(dequant4(w.x, q, gscale.x, gzero.x), dequant4(w.y, q, gscale.y, gzero.y),
+                     dequant4(w.z, q, gscale.z, gzero.z), dequant4(w.w, q, gscale.w, gzero.w));
+#else
+  let k4 = params.k / 4u;
+  let r = bcol * k4 + q;
+  return mat4x4<f32>(vec4<f32>(b[r.x]), vec4<f32>(b[r.y]), vec4<f32>(b[r.z]), vec4<f32>(b[r.w]));
+#endif
+}
+
+// Rows 0..7 (and 8..15) at one group of 4 k: x_r = the rows' values, w_c = the lane's columns.
+fn step_lo(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
+           x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) {
+  acc0 = row_acc(x0, w0, w1, w2, w3, acc0); acc1 = row_acc(x1, w0, w1, w2, w3, acc1);
+  acc2 = row_acc(x2, w0, w1, w2, w3, acc2); acc3 = row_acc(x3, w0, w1, w2, w3, acc3);
+  acc4 = row_acc(x4, w0, w1, w2, w3, acc4); acc5 = row_acc(x5, w0, w1, w2, w3, acc5);
+  acc6 = row_acc(x6, w0, w1, w2, w3, acc6); acc7 = row_acc(x7, w0, w1, w2, w3, acc7);
+}
+#if ROWS_16
+fn step_hi(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
+           x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) {
+  acc8 = row_acc(x0, w0, w1, w2, w3, acc8); acc9 = row_acc(x1, w0, w1, w2, w3, acc9);
+  acc10 = row_acc(x2, w0, w1, w2, w3, acc10); acc11 = row_acc(x3, w0, w1, w2, w3, acc11);
+  acc12 = row_acc(x4, w0, w1, w2, w3, acc12); acc13 = row_acc(x5, w0, w1, w2, w3, acc13);
+  acc14 = row_acc(x6, w0, w1, w2, w3, acc14); acc15 = row_acc(x7, w0, w1, w2, w3, acc15);
+}
+#endif
+
+fn write_row(batch: u32, row: u32, col0: u32, v: vec4<f32>) {
+  write_y(batch, row, col0, v.x);
+  write_y(batch, row, col0 + 1u, v.y);
+  write_y(batch, row, col0 + 2u, v.z);
+  write_y(batch, row, col0 + 3u, v.w);
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let col0 = gid.x * 4u;
+  let row0 = wid.y * ROWS;
+  let batch = wid.z;
+  // Columns past n and rows past m read clamped (valid) addresses; write_y drops their results. No
+  // early return: every lane must take part in the broadcasts.
+  let last_col = params.n - 1u;
+  let last_row = params.m - 1u;
+  let k4 = params.k / 4u;
+  // Float B: rows of a batch are offset by whole rows (b_batch_stride is a multiple of K).
+  bcol = min(vec4<u32>(col0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_col)) + batch * params.b_batch_stride / max(params.k, 1u);
+  let ab = batch * params.a_batch_stride / 4u;
+  let r0 = ab + min(row0 + 0u, last_row) * k4;
+  let r1 = ab + min(row0 + 1u, last_row) * k4;
+  let r2 = ab + min(row0 + 2u, last_row) * k4;
+  let r3 = ab + min(row0 + 3u, last_row) * k4;
+  let r4 = ab + min(row0 + 4u, last_row) * k4;
+  let r5 = ab + min(row0 + 5u, last_row) * k4;
+  let r6 = ab + min(row0 + 6u, last_row) * k4;
+  let r7 = ab + min(row0 + 7u, last_row) * k4;
+#if ROWS_16
+  let r8 = ab + min(row0 + 8u, last_row) * k4;
+  let r9 = ab + min(row0 + 9u, last_row) * k4;
+  let r10 = ab + min(row0 + 10u, last_row) * k4;
+  let r11 = ab + min(row0 + 11u, last_row) * k4;
+  let r12 = ab + min(row0 + 12u, last_row) * k4;
+  let r13 = ab + min(row0 + 13u, last_row) * k4;
+  let r14 = ab + min(row0 + 14u, last_row) * k4;
+  let r15 = ab + min(row0 + 15u, last_row) * k4;
+#endif
+  let k_main = params.k / K_CHUNK * K_CHUNK;
+  for (var k0 = 0u; k0 < k_main; k0 = k0 + K_CHUNK) {
+    let q0 = k0 / 4u;
+    // Lane l holds k0 + 4l .. k0 + 4l + 3 of every row.
+    let ql = q0 + lane;
+#if B_INT4
+    if (k0 % params.group_size == 0u) { load_group(k0 / params.group_size); }
+#endif
+    let x0 = a4(r0 + ql);
+    let x1 = a4(r1 + ql);
+    let x2 = a4(r2 + ql);
+    let x3 = a4(r3 + ql);
+    let x4 = a4(r4 + ql);
+    let x5 = a4(r5 + ql);
+    let x6 = a4(r6 + ql);
+    let x7 = a4(r7 + ql);
+#if ROWS_16
+    let x8 = a4(r8 + ql);
+    let x9 = a4(r9 + ql);
+    let x10 = a4(r10 + ql);
+    let x11 = a4(r11 + ql);
+    let x12 = a4(r12 + ql);
+    let x13 = a4(r13 + ql);
+    let x14 = a4(r14 + ql);
+    let x15 = a4(r15 + ql);
+#endif
+    { let w = b_cols(q0 + 0u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 0u), subgroupBroadcast(x1, 0u), subgroupBroadcast(x2, 0u), subgroupBroadcast(x3, 0u), subgroupBroadcast(x4, 0u), subgroupBroadcast(x5, 0u), subgroupBroadcast(x6, 0u), subgroupBroadcast(x7, 0u));
+#if ROWS_16
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 0u), subgroupBroadcast(x9, 0u), subgroupBroadcast(x10, 0u), subgroupBroadcast(x11, 0u), subgroupBroadcast(x12, 0u), subgroupBroadcast(x13, 0u), subgroupBroadcast(x14, 0u), subgroupBroadcast(x15, 0u));
+#endif
+    }
+    { let w = b_cols(q0 + 1u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 1u), subgroupBroadcast(x1, 1u), subgroupBroadcast(x2, 1u), subgroupBroadcast(x3, 1u), subgroupBroadcast(x4, 1u), subgroupBroadcast(x5, 1u), subgroupBroadcast(x6, 1u), subgroupBroadcast(x7, 1u));
+#if ROWS_16
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 1u), subgroupBroadcast(x9, 1u), subgroupBroadcast(x10, 1u), subgroupBroadcast(x11, 1u), subgroupBroadcast(x12, 1u), subgroupBroadcast(x13, 1u), subgroupBroadcast(x14, 1u), subgroupBroadcast(x15, 1u));
+#endif
+    }
+    { let w = b_cols(q0 + 2u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 2u), subgroupBroadcast(x1, 2u), subgroupBroadcast(x2, 2u), subgroupBroadcast(x3, 2u), subgroupBroadcast(x4, 2u), subgroupBroadcast(x5, 2u), subgroupBroadcast(x6, 2u), subgroupBroadcast(x7, 2u));
+#if ROWS_16
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 2u), subgroupBroadcast(x9, 2u), subgroupBroadcast(x10, 2u), subgroupBroadcast(x11, 2u), subgroupBroadcast(x12, 2u), subgroupBroadcast(x13, 2u), subgroupBroadcast(x14, 2u), subgroupBroadcast(x15, 2u));
+#endif
+    }
+    { let w = b_cols(q0 + 3u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 3u), subgroupBroadcast(x1, 3u), subgroupBroadcast(x2, 3u), subgroupBroadcast(x3, 3u), subgroupBroadcast(x4, 3u), subgroupBroadcast(x5, 3u), subgroupBroadcast(x6, 3u), subgroupBroadcast(x7, 3u));
+#if ROWS_16
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 3u), subgroupBroadcast(x9, 3u), subgroupBroadcast(x10, 3u), subgroupBroadcast(x11, 3u), subgroupBroadcast(x12, 3u), subgroupBroadcast(x13, 3u), subgroupBroadcast(x14, 3u), subgroupBroadcast(x15, 3u));
+#endif
+    }
+    { let w = b_cols(q0 + 4u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 4u), subgroupBroadcast(x1, 4u), subgroupBroadcast(x2, 4u), subgroupBroadcast(x3, 4u), subgroupBroadcast(x4, 4u), subgroupBroadcast(x5, 4u), subgroupBroadcast(x6, 4u), subgroupBroadcast(x7, 4u));
+#if ROWS_16
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 4u), subgroupBroadcast(x9, 4u), subgroupBroadcast(x10, 4u), subgroupBroadcast(x11, 4u), subgroupBroadcast(x12, 4u), subgroupBroadcast(x13, 4u), subgroupBroadcast(x14, 4u), subgroupBroadcast(x15, 4u));
+#endif
+    }
+    { let w = b_cols(q0 + 5u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 5u), subgroupBroadcast(x1, 5u), subgroupBroadcast(x2, 5u), subgroupBroadcast(x3, 5u), subgroupBroadcast(x4, 5u), subgroupBroadcast(x5, 5u), subgroupBroadcast(x6, 5u), subgroupBroadcast(x7, 5u));
+#if ROWS_16
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 5u), subgroupBroadcast(x9, 5u), subgroupBroadcast(x10, 5u), subgroupBroadcast(x11, 5u), subgroupBroadcast(x12, 5u), subgroupBroadcast(x13, 5u), subgroupBroadcast(x14, 5u), subgroupBroadcast(x15, 5u));
+#endif
+    }
+    { let w = b_cols(q0 + 6u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 6u), subgroupBroadcast(x1, 6u), subgroupBroadcast(x2, 6u), subgroupBroadcast(x3, 6u), subgroupBroadcast(x4, 6u), subgroupBroadcast(x5, 6u), subgroupBroadcast(x6, 6u), subgroupBroadcast(x7, 6u));
+#if ROWS_16
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 6u), subgroupBroadcast(x9, 6u), subgroupBroadcast(x10, 6u), subgroupBroadcast(x11, 6u), subgroupBroadcast(x12, 6u), subgroupBroadcast(x13, 6u), subgroupBroadcast(x14, 6u), subgroupBroadcast(x15, 6u));
+#endif
+    }
+    { let w = b_cols(q0 + 7u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 7u), subgroupBroadcast(x1, 7u), subgroupBroadcast(x2, 7u), subgroupBroadcast(x3, 7u), subgroupBroadcast(x4, 7u), subgroupBroadcast(x5, 7u), subgroupBroadcast(x6, 7u), subgroupBroadcast(x7, 7u));
+#if ROWS_16
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 7u), subgroupBroadcast(x9, 7u), subgroupBroadcast(x10, 7u), subgroupBroadcast(x11, 7u), subgroupBroadcast(x12, 7u), subgroupBroadcast(x13, 7u), subgroupBroadcast(x14, 7u), subgroupBroadcast(x15, 7u));
+#endif
+    }
+  }
+  // K % 32 tail, 4 k at a time with per-lane loads (at most 7 steps).
+  for (var q = k_main / 4u; q < k4; q = q + 1u) {
+    let w = b_cols(q); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+    step_lo(w0, w1, w2, w3, a4(r0 + q), a4(r1 + q), a4(r2 + q), a4(r3 + q), a4(r4 + q), a4(r5 + q), a4(r6 + q), a4(r7 + q));
+#if ROWS_16
+    step_hi(w0, w1, w2, w3, a4(r8 + q), a4(r9 + q), a4(r10 + q), a4(r11 + q), a4(r12 + q), a4(r13 + q), a4(r14 + q), a4(r15 + q));
+#endif
+  }
+  write_row(batch, row0 + 0u, col0, acc0);
+  write_row(batch, row0 + 1u, col0, acc1);
+  write_row(batch, row0 + 2u, col0, acc2);
+  write_row(batch, row0 + 3u, col0, acc3);
+  write_row(batch, row0 + 4u, col0, acc4);
+  write_row(batch, row0 + 5u, col0, acc5);
+  write_row(batch, row0 + 6u, col0, acc6);
+  write_row(batch, row0 + 7u, col0, acc7);
+#if ROWS_16
+  write_row(batch, row0 + 8u, col0, acc8);
+  write_row(batch, row0 + 9u, col0, acc9);
+  write_row(batch, row0 + 10u, col0, acc10);
+  write_row(batch, row0 + 11u, col0, acc11);
+  write_row(batch, row0 + 12u, col0, acc12);
+  write_row(batch, row0 + 13u, col0, acc13);
+  write_row(batch, row0 + 14u, col0, acc14);
+  write_row(batch, row0 + 15u, col0, acc15);
+#endif
+}
