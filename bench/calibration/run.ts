@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fastSearch, FAST_DEFAULT_BUDGET } from "../../src/calibration/search/fast.ts";
 import { gridSearch } from "../../src/calibration/search/grid.ts";
+import { bootstrapIndices, setScores } from "../qsched/stats.ts";
 import { loadRecordedLandscapes, randomBumpLandscape, SYNTHETIC_SHAPES, syntheticLandscape, type BenchLandscape } from "./landscapes.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -118,18 +119,11 @@ function perImageNoise(folder: string): string {
   const lines = ["| our table | median per-point JAQ s.d. (bootstrap over its images) | 1 % of the grid max | (1, 1) | grid max |", "|---|---|---|---|---|"];
   for (const f of readdirSync(folder).filter((x) => x.endsWith(".json")).sort()) {
     const d = JSON.parse(readFileSync(join(folder, f), "utf8")) as { jaq: number[][]; per_image: { clip_score_pair: number[][][]; clip_iqa: number[][][] } };
-    let state = 12345;
-    const rand = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
     const sds: number[] = [];
     d.per_image.clip_score_pair.forEach((row, i) =>
-      row.forEach((pairs, j) => {
-        const iqa = d.per_image.clip_iqa[i]![j]!;
-        const vals: number[] = [];
-        for (let r = 0; r < 300; r++) {
-          const idx = pairs.map(() => Math.floor(rand() * pairs.length));
-          const cs = Math.max(idx.reduce((a, k) => a + pairs[k]!, 0) / idx.length, 0);
-          vals.push(Math.log(cs) + (2 * idx.reduce((a, k) => a + iqa[k]!, 0)) / idx.length);
-        }
+      row.forEach((pair, j) => {
+        const scores = { pair, iqa: d.per_image.clip_iqa[i]![j]! };
+        const vals = bootstrapIndices(pair.length, 12345, 300).map((idx) => setScores(scores, idx).jaq);
         const mu = vals.reduce((a, b) => a + b, 0) / vals.length;
         // A resample whose mean CLIPScore clamps to 0 has JAQ −∞ (failed); such points have no finite spread.
         const sd = Math.sqrt(vals.reduce((a, b) => a + (b - mu) ** 2, 0) / vals.length);
