@@ -13,21 +13,10 @@ import { toImages } from "../../src/pipeline/preview.ts";
 import type { StepEvent } from "../../src/pipeline/types.ts";
 import { componentSource, readJson } from "../../src/verify/pipeline/component-source.ts";
 import { goldenFolders, REPO_ROOT } from "../helpers/golden.ts";
+import { fractionOff } from "../helpers/images.ts";
 
 const TOY = join(REPO_ROOT, "models/toy-shapes");
 const PROMPT = "a red circle on a blue background";
-
-/** Fraction of RGB channel values that differ by more than `tol`. */
-function fractionOff(a: Uint8ClampedArray, b: Uint8ClampedArray, tol: number): number {
-  let off = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (i % 4 === 3) continue;
-    n++;
-    if (Math.abs(a[i]! - b[i]!) > tol) off++;
-  }
-  return off / n;
-}
 
 describe("GPU memory comes back", () => {
   it("generate and an aborted generate leave the pool as they found it; dispose() returns it to zero", async () => {

@@ -2,19 +2,9 @@ import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
 import { REPO_ROOT } from "../helpers/golden.ts";
+import { psnrRgb as psnr } from "../helpers/images.ts";
 
 const TOY = join(REPO_ROOT, "models/toy-shapes");
-
-function psnr(a: Uint8ClampedArray, b: Uint8ClampedArray): number {
-  let se = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (i % 4 === 3) continue;
-    se += (a[i]! - b[i]!) ** 2;
-    n++;
-  }
-  return 10 * Math.log10((255 * 255) / (se / n));
-}
 
 // Policy `all` (ours): convolutions quantized too (weights; the conv kernel dequantizes in its
 // weight read), judged against the float model by PSNR. Measured on this toy: W4A8 torchao 37.4 dB,

@@ -2,19 +2,9 @@ import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
 import { REPO_ROOT } from "../helpers/golden.ts";
+import { psnrRgb as psnr } from "../helpers/images.ts";
 
 const TOY = join(REPO_ROOT, "models/toy-shapes");
-
-function psnr(a: Uint8ClampedArray, b: Uint8ClampedArray): number {
-  let se = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (i % 4 === 3) continue;
-    se += (a[i]! - b[i]!) ** 2;
-    n++;
-  }
-  return se === 0 ? Infinity : 10 * Math.log10((255 * 255) / (se / n));
-}
 
 interface UnetInternals {
   unet: { quantized: { weights: Map<string, { scales: { dtype: string; byteLength: number } }>; convs: Map<string, { scales: { dtype: string; byteLength: number } }> } | null };
