@@ -141,14 +141,22 @@ export const DEFAULT_CPU_VARIANT: MatmulCpuVariant = "cpuR16w32";
 const CPU_KERNEL_SUBGROUP = 8;
 
 /**
+ * Whether the adapter runs the CPU-adapter kernels (matmul_cpu.wgsl and kin): a CPU adapter whose subgroups
+ * are exactly 8 lanes (lavapipe at 256 bits), since their broadcast lanes are constants.
+ */
+export function hasCpuSubgroupKernels(gpu: Gpu): boolean {
+  const caps = gpu.ctx.caps;
+  return !!caps.cpu && !!caps.subgroups && caps.subgroupSizes?.[0] === CPU_KERNEL_SUBGROUP && caps.subgroupSizes[1] === CPU_KERNEL_SUBGROUP;
+}
+
+/**
  * shaders/matmul_cpu.wgsl runs where the adapter is a CPU one with subgroups of exactly 8 lanes
  * (lavapipe at 256 bits; SwiftShader in Chromium has no subgroups) and B is float [N, K] with vec4
  * views, or int4 with K and the group size multiples of 32. Real GPUs keep the workgroup-memory tiles:
  * this kernel's per-lane B rows would be uncoalesced there.
  */
 function cpuKernelFits(gpu: Gpu, r: MatmulRun, regsEligible: boolean): boolean {
-  const caps = gpu.ctx.caps;
-  if (!caps.cpu || !caps.subgroups || caps.subgroupSizes?.[0] !== CPU_KERNEL_SUBGROUP || caps.subgroupSizes[1] !== CPU_KERNEL_SUBGROUP) return false;
+  if (!hasCpuSubgroupKernels(gpu)) return false;
   if (r.batch !== 1 && r.bBatchStride % Math.max(r.k, 1) !== 0) return false;
   if (r.key.b === "float-nk") return regsEligible;
   const gs = r.groupSize ?? r.k;
