@@ -4,6 +4,7 @@ import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow, type QuantFormat } from "../quant/formats.ts";
 import { expectRank, floatDType, shapeStr, type FloatDType } from "./common.ts";
+import { hasCpuSubgroupKernels } from "./matmul-kernel.ts";
 
 /**
  * Output tile per workgroup: TILE_M pixels × TILE_N channels over 16×16 threads, so each thread
@@ -46,6 +47,73 @@ export const conv2dKernel = defineKernel<Conv2dKey>({
 });
 
 /**
+ * Shapes of the CPU-adapter kernel (shaders/conv2d_cpu.wgsl): a lane owns 4 output pixels × `rows`
+ * output channels, the channels' weights shared through 8-lane subgroup broadcasts. Tests run all.
+ */
+export interface Conv2dCpuShape {
+  rows: 8 | 16;
+  /** Invocations per workgroup (lanes along the output pixels). */
+  wg: number;
+}
+export const CONV2D_CPU_VARIANTS = {
+  cpuR16w32: { rows: 16, wg: 32 },
+  cpuR16w8: { rows: 16, wg: 8 },
+  cpuR16w64: { rows: 16, wg: 64 },
+  cpuR8w32: { rows: 8, wg: 32 },
+} as const satisfies Record<string, Conv2dCpuShape>;
+export type Conv2dCpuVariant = keyof typeof CONV2D_CPU_VARIANTS;
+/** The CPU-adapter variant picked by default (kernels-bench/RESULTS.md, "conv2d on the CPU-adapter kernel"). */
+export const DEFAULT_CONV2D_CPU_VARIANT: Conv2dCpuVariant = "cpuR16w32";
+/** Which kernel runs a conv: the workgroup-memory implicit GEMM (any adapter, any shape) or a conv2d_cpu.wgsl variant. */
+export type Conv2dKernelChoice = "igemm" | Conv2dCpuVariant;
+
+/** The kernel shapes conv2d_cpu.wgsl is written for; the host passes a 1×1 conv as one row of H·W pixels. */
+type ConvCpuTaps = "3x3s1" | "3x3s2" | "1x1";
+
+function cpuTaps(kh: number, kw: number, stride: number, pad: number): ConvCpuTaps | null {
+  if (kh === 3 && kw === 3 && (stride === 1 || stride === 2)) return stride === 1 ? "3x3s1" : "3x3s2";
+  if (kh === 1 && kw === 1 && stride === 1 && pad === 0) return "1x1";
+  return null;
+}
+
+interface Conv2dCpuKey {
+  variant: Conv2dCpuVariant;
+  taps: ConvCpuTaps;
+  dtype: FloatDType;
+  weight: ConvWeightKind;
+  scalesF16: boolean;
+  bias: boolean;
+}
+
+export const conv2dCpuKernel = defineKernel<Conv2dCpuKey>({
+  name: "conv2d_cpu",
+  file: "conv2d_cpu.wgsl",
+  defines: (k) => {
+    const c = CONV2D_CPU_VARIANTS[k.variant];
+    const [kh, stride] = k.taps === "1x1" ? [1, 1] : [3, k.taps === "3x3s1" ? 1 : 2];
+    return {
+      ...dtypeDefines(k.dtype),
+      WG_SIZE: `${c.wg}u`,
+      ROWS: `${c.rows}u`,
+      ROWS_16: c.rows === 16,
+      KH: `${kh}u`,
+      KW: `${kh}u`,
+      STRIDE: `${stride}u`,
+      TAPS_3X3_S1: k.taps === "3x3s1",
+      TAPS_3X3_S2: k.taps === "3x3s2",
+      TAPS_1X1: k.taps === "1x1",
+      HAS_BIAS: k.bias,
+      WEIGHT_FLOAT: k.weight === "float",
+      WEIGHT_INT8: k.weight === "int8",
+      WEIGHT_INT4: k.weight === "int4" || k.weight === "int4_zp",
+      WEIGHT_ZERO_POINT: k.weight === "int4_zp",
+      SCALES_F16: k.weight !== "float" && k.scalesF16,
+    };
+  },
+  label: (k) => `conv2d_cpu_${k.variant}_${k.taps}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
+});
+
+/**
  * A quantized conv weight on the GPU: the [Cout, Cin·kh·kw] matrix in the layout of
  * src/quant/formats.ts (codes u32 [Cout, wordsPerRow], scales f32 or f16 [Cout, K / groupSize],
  * zero points for W4A16 only, in the scales' dtype).
@@ -63,6 +131,12 @@ export interface QuantizedConvWeight {
 export interface Conv2dOptions {
   stride?: number;
   padding?: number;
+  /**
+   * Kernel to run (tests and kernels-bench). Default: conv2d_cpu.wgsl on CPU adapters with 8-lane
+   * subgroups for 3×3 stride 1/2 and 1×1 stride 1 pad 0, else the implicit GEMM. A CPU variant asked
+   * for where it does not fit runs the implicit GEMM.
+   */
+  kernel?: Conv2dKernelChoice;
 }
 
 /** Output size of one spatial dim: floor((in + 2p − k) / s) + 1. */
@@ -134,10 +208,30 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
     bindings.weight = weight;
   }
   if (bias) bindings.bias = bias;
+  const mTotal = n * ho * wo;
+  // conv2d_cpu: a 1×1 conv reads the image as one row of H·W pixels (x is contiguous over H·W).
+  const taps = cpuTaps(kh, kw, stride, pad);
+  const [rowH, rowW, rowHo, rowWo] = taps === "1x1" ? [1, h * w, 1, ho * wo] : [h, w, ho, wo];
+  const pixelGroups = n * rowHo * Math.ceil(rowWo / 4);
+  const cpuVariant = opts.kernel ?? DEFAULT_CONV2D_CPU_VARIANT;
+  if (taps !== null && cpuVariant !== "igemm" && hasCpuSubgroupKernels(gpu) &&
+      Math.ceil(pixelGroups / CONV2D_CPU_VARIANTS[cpuVariant].wg) <= gpu.ctx.caps.limits.maxComputeWorkgroupsPerDimension) {
+    const kernel = await gpu.kernel(conv2dCpuKernel, { variant: cpuVariant, taps, dtype, weight: kind, scalesF16, bias: !!bias });
+    const y = gpu.empty([n, cout, ho, wo], dtype, op);
+    bindings.y = y;
+    if (mTotal === 0 || cout === 0) return y;
+    const uniforms = {
+      batch: n, cin, h: rowH, w: rowW, cout, ho: rowHo, wo: rowWo, pad,
+      k_total: kTotal, k_words: kWords, scale_groups: scaleGroups, group_size: groupSize,
+      wo_groups: Math.ceil(rowWo / 4), pixel_groups: pixelGroups,
+    };
+    const c = CONV2D_CPU_VARIANTS[cpuVariant];
+    gpu.dispatch(kernel, bindings, uniforms, [Math.ceil(pixelGroups / c.wg), Math.ceil(cout / c.rows), 1]);
+    return y;
+  }
   const kernel = await gpu.kernel(conv2dKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: !!bias });
   const y = gpu.empty([n, cout, ho, wo], dtype, op);
   bindings.y = y;
-  const mTotal = n * ho * wo;
   if (mTotal === 0 || cout === 0) return y;
   const uniforms = {
     batch: n, cin, h, w, cout, ho, wo, stride, pad,

@@ -1,0 +1,318 @@
+// conv2d (NCHW, cross-correlation, zero padding) for CPU adapters (lavapipe), the conv sibling of
+// matmul_cpu.wgsl: no workgroup memory, no barriers. lavapipe turns every storage load whose offset is
+// not a constant into a per-lane scalar loop (~8 instructions per value per lane) while a subgroup
+// broadcast from a constant lane is an extract + splat, so what decides speed is values loaded per
+// lane per FMA. Hence:
+// - the subgroup shares a block of ROWS output channels: for a chunk of 8 input channels, lane l
+//   loads the KW weights of input channel c0 + l at kernel row kh for every one of the ROWS channels
+//   (one weight row [Cout, Cin·KH·KW] is contiguous in K) and subgroupBroadcast hands them to all
+//   lanes: weights cost 1/8 of a load per lane;
+// - each lane owns 4 consecutive output pixels of one output row and loads, per (input channel, kh),
+//   the window of x they read, 4·STRIDE − STRIDE + KW values (6 for 3×3 stride 1), which serves all
+//   KW taps: 16 rows × 3 taps × 4 pixels = 192 FMAs per 6 x loads + 6 weight loads (3×3 s1, ROWS 16).
+// Variants (defines): TAPS_3X3_S1, TAPS_3X3_S2, TAPS_1X1 (1×1 stride 1 pad 0: the host passes the
+// image as one row of H·W pixels, so it is a plain matmul). Padding and edges read clamped (valid)
+// addresses and select 0; no early return, every lane takes part in the broadcasts. Weights: float
+// (f32/f16 like x), int8 per channel (scale applied once after the sum), int4 in groups (dequantized in
+// registers), int4 with float zero points. Measured ratios: kernels-bench/RESULTS.md.
+enable subgroups;
+#include "include/elem.wgsl"
+#include "include/quant_formats.wgsl"
+
+struct Params {
+  batch: u32, cin: u32, h: u32, w: u32,
+  cout: u32, ho: u32, wo: u32, pad: u32,
+  k_total: u32, k_words: u32, scale_groups: u32, group_size: u32,
+  // Groups of 4 output pixels per output row, and in all (batch · ho · wo_groups).
+  wo_groups: u32, pixel_groups: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<elem>;
+#if WEIGHT_FLOAT
+@group(0) @binding(2) var<storage, read> weight: array<elem>;
+#else
+@group(0) @binding(2) var<storage, read> weight_codes: array<u32>;
+@group(0) @binding(3) var<storage, read> weight_scales: array<scale_word>;
+#endif
+#if WEIGHT_ZERO_POINT
+@group(0) @binding(6) var<storage, read> weight_zero_points: array<scale_word>;
+#endif
+#if HAS_BIAS
+@group(0) @binding(4) var<storage, read> bias: array<elem>;
+#endif
+@group(0) @binding(5) var<storage, read_write> y: array<elem>;
+
+const SG: u32 = 8u; // input channels per chunk = lanes of a subgroup
+const KHW: u32 = KH * KW;
+
+// One lane's weights of one output channel at one (input channel, kh): the KW taps.
+#if TAPS_1X1
+alias wtaps = f32;
+#else
+alias wtaps = vec3<f32>;
+#endif
+
+var<private> acc0: vec4<f32>; var<private> acc1: vec4<f32>; var<private> acc2: vec4<f32>; var<private> acc3: vec4<f32>;
+var<private> acc4: vec4<f32>; var<private> acc5: vec4<f32>; var<private> acc6: vec4<f32>; var<private> acc7: vec4<f32>;
+#if ROWS_16
+var<private> acc8: vec4<f32>; var<private> acc9: vec4<f32>; var<private> acc10: vec4<f32>; var<private> acc11: vec4<f32>;
+var<private> acc12: vec4<f32>; var<private> acc13: vec4<f32>; var<private> acc14: vec4<f32>; var<private> acc15: vec4<f32>;
+#endif
+
+// First output channel of the workgroup's block.
+var<private> co0: u32;
+// The lane's x window: clamped column offsets and whether each column lies inside the image
+// (window slot t = 4·i + c in xcol_i.c), set once; the current kernel row's offset and validity.
+var<private> xcol0: vec4<u32>; var<private> xok0: vec4<bool>;
+#if TAPS_3X3_S1
+var<private> xcol1: vec2<u32>; var<private> xok1: vec2<bool>;
+#endif
+#if TAPS_3X3_S2
+var<private> xcol1: vec4<u32>; var<private> xok1: vec4<bool>;
+var<private> xcol2: u32; var<private> xok2: bool;
+#endif
+var<private> x_img: u32;
+var<private> x_row: u32;
+var<private> row_ok: bool;
+
+#if WEIGHT_FLOAT
+#else
+fn weight_scale(i: u32) -> f32 { return scale_at(weight_scales[scale_word_index(i)], i); }
+#endif
+#if WEIGHT_ZERO_POINT
+fn weight_zero_point(i: u32) -> f32 { return scale_at(weight_zero_points[scale_word_index(i)], i); }
+#endif
+
+// Weight (co, k) from a packed word of its row; int8 without its scale (applied after the sum).
+#if WEIGHT_INT8
+fn code_at(word: u32, k: u32) -> f32 { return f32(unpack_int8(word, k % INT8_PER_WORD)); }
+fn word_of(k: u32) -> u32 { return k / INT8_PER_WORD; }
+#endif
+#if WEIGHT_INT4
+fn code_at(word: u32, k: u32) -> f32 { return f32(unpack_int4(word, k % INT4_PER_WORD)); }
+fn word_of(k: u32) -> u32 { return k / INT4_PER_WORD; }
+// Dequantized int4 code of group g (W4A16 adds its float zero point).
+fn dequant(code: f32, g: u32) -> f32 {
+#if WEIGHT_ZERO_POINT
+  return code * weight_scale(g) + weight_zero_point(g);
+#else
+  return code * weight_scale(g);
+#endif
+}
+#endif
+
+// The lane's KW weights of output channel co0 + row at K index k .. k + KW − 1 (0 where !ok).
+fn lane_weights(row: u32, k: u32, ok: bool) -> wtaps {
+  let co = min(co0 + row, params.cout - 1u);
+#if WEIGHT_FLOAT
+  let i = co * params.k_total + k;
+#if TAPS_1X1
+  let v = f32(weight[i]);
+#else
+  let v = vec3<f32>(f32(weight[i]), f32(weight[i + 1u]), f32(weight[i + 2u]));
+#endif
+#else
+  let row_words = co * params.k_words;
+#if TAPS_1X1
+  var v = code_at(weight_codes[row_words + word_of(k)], k);
+#if WEIGHT_INT4
+  v = dequant(v, co * params.scale_groups + k / params.group_size);
+#endif
+#else
+  // k + 1 shares its word (and int4 group) with k or with k + 2: two loads serve three taps.
+  let wa = weight_codes[row_words + word_of(k)];
+  let wc = weight_codes[row_words + word_of(k + 2u)];
+  let wb = select(wa, wc, word_of(k + 1u) != word_of(k));
+  var v = vec3<f32>(code_at(wa, k), code_at(wb, k + 1u), code_at(wc, k + 2u));
+#if WEIGHT_INT4
+  let ga = co * params.scale_groups + k / params.group_size;
+  let gc = co * params.scale_groups + (k + 2u) / params.group_size;
+  let sa = weight_scale(ga);
+  let sc = weight_scale(gc);
+  let sb = select(sa, sc, (k + 1u) / params.group_size != k / params.group_size);
+#if WEIGHT_ZERO_POINT
+  let za = weight_zero_point(ga);
+  let zc = weight_zero_point(gc);
+  let zb = select(za, zc, (k + 1u) / params.group_size != k / params.group_size);
+  v = v * vec3<f32>(sa, sb, sc) + vec3<f32>(za, zb, zc);
+#else
+  v = v * vec3<f32>(sa, sb, sc);
+#endif
+#endif
+#endif
+#endif
+  return select(wtaps(0.0), v, ok);
+}
+
+fn ld(i: u32, ok: bool) -> f32 { return select(0.0, f32(x[i]), ok && row_ok); }
+
+// The lane's 4 pixels' inputs for each tap kw of input channel ci at the current kernel row.
+#if TAPS_1X1
+alias Taps = vec4<f32>;
+fn taps(ci: u32) -> Taps {
+  let b = x_img + ci * params.h * params.w + x_row;
+  return vec4<f32>(ld(b + xcol0.x, xok0.x), ld(b + xcol0.y, xok0.y), ld(b + xcol0.z, xok0.z), ld(b + xcol0.w, xok0.w));
+}
+fn tap_acc(t: Taps, w: wtaps, acc: vec4<f32>) -> vec4<f32> { return fma(t, vec4<f32>(w), acc); }
+#else
+struct Taps { k0: vec4<f32>, k1: vec4<f32>, k2: vec4<f32> }
+fn taps(ci: u32) -> Taps {
+  let b = x_img + ci * params.h * params.w + x_row;
+  let a = vec4<f32>(ld(b + xcol0.x, xok0.x), ld(b + xcol0.y, xok0.y), ld(b + xcol0.z, xok0.z), ld(b + xcol0.w, xok0.w));
+#if TAPS_3X3_S1
+  // Window columns iw0 .. iw0 + 5; tap kw reads iw0 + kw .. + 3.
+  let e = vec2<f32>(ld(b + xcol1.x, xok1.x), ld(b + xcol1.y, xok1.y));
+  return Taps(a, vec4<f32>(a.yzw, e.x), vec4<f32>(a.zw, e));
+#endif
+#if TAPS_3X3_S2
+  // Window columns iw0 .. iw0 + 8; tap kw reads iw0 + kw + 2·i for pixel i.
+  let c = vec4<f32>(ld(b + xcol1.x, xok1.x), ld(b + xcol1.y, xok1.y), ld(b + xcol1.z, xok1.z), ld(b + xcol1.w, xok1.w));
+  let e = ld(b + xcol2, xok2);
+  return Taps(vec4<f32>(a.xz, c.xz), vec4<f32>(a.yw, c.yw), vec4<f32>(a.z, c.xz, e));
+#endif
+}
+// acc + the 3 taps' contributions, one dependent chain (each accumulator written once per step).
+fn tap_acc(t: Taps, w: wtaps, acc: vec4<f32>) -> vec4<f32> {
+  return fma(t.k2, vec4<f32>(w.z), fma(t.k1, vec4<f32>(w.y), fma(t.k0, vec4<f32>(w.x), acc)));
+}
+#endif
+
+// Rows 0..7 (and 8..15) at one input channel: w_r = that channel's taps for row r, broadcast.
+fn step_lo(t: Taps, w0: wtaps, w1: wtaps, w2: wtaps, w3: wtaps, w4: wtaps, w5: wtaps, w6: wtaps, w7: wtaps) {
+  acc0 = tap_acc(t, w0, acc0); acc1 = tap_acc(t, w1, acc1); acc2 = tap_acc(t, w2, acc2); acc3 = tap_acc(t, w3, acc3);
+  acc4 = tap_acc(t, w4, acc4); acc5 = tap_acc(t, w5, acc5); acc6 = tap_acc(t, w6, acc6); acc7 = tap_acc(t, w7, acc7);
+}
+#if ROWS_16
+fn step_hi(t: Taps, w0: wtaps, w1: wtaps, w2: wtaps, w3: wtaps, w4: wtaps, w5: wtaps, w6: wtaps, w7: wtaps) {
+  acc8 = tap_acc(t, w0, acc8); acc9 = tap_acc(t, w1, acc9); acc10 = tap_acc(t, w2, acc10); acc11 = tap_acc(t, w3, acc11);
+  acc12 = tap_acc(t, w4, acc12); acc13 = tap_acc(t, w5, acc13); acc14 = tap_acc(t, w6, acc14); acc15 = tap_acc(t, w7, acc15);
+}
+#endif
+
+// Output channel co0 + row for the lane's pixels: int8 scale, bias; drops channels past cout, pixels
+// past wo and lanes past the last pixel group.
+fn write_row(row: u32, v: vec4<f32>, y_base: u32, n_valid: u32) {
+  let co = co0 + row;
+  if (co >= params.cout) { return; }
+  var s = v;
+#if WEIGHT_INT8
+  s = s * weight_scale(co);
+#endif
+#if HAS_BIAS
+  s = s + f32(bias[co]);
+#endif
+  let i = y_base + co * params.ho * params.wo;
+  if (n_valid > 0u) { y[i] = elem(s.x); }
+  if (n_valid > 1u) { y[i + 1u] = elem(s.y); }
+  if (n_valid > 2u) { y[i + 2u] = elem(s.z); }
+  if (n_valid > 3u) { y[i + 3u] = elem(s.w); }
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  co0 = wid.y * ROWS;
+  // Lanes past the last pixel group compute the last one again and write nothing.
+  let p = min(gid.x, params.pixel_groups - 1u);
+  let ow0 = (p % params.wo_groups) * 4u;
+  let oh = (p / params.wo_groups) % params.ho;
+  let img = p / (params.wo_groups * params.ho);
+  x_img = img * params.cin * params.h * params.w;
+  let iw0 = i32(ow0 * STRIDE) - i32(params.pad);
+  let last_w = i32(params.w) - 1;
+  let t0 = vec4<i32>(iw0) + vec4<i32>(0, 1, 2, 3);
+  xcol0 = vec4<u32>(clamp(t0, vec4<i32>(0), vec4<i32>(last_w)));
+  xok0 = (t0 >= vec4<i32>(0)) & (t0 <= vec4<i32>(last_w));
+#if TAPS_3X3_S1
+  let t1 = vec2<i32>(iw0) + vec2<i32>(4, 5);
+  xcol1 = vec2<u32>(clamp(t1, vec2<i32>(0), vec2<i32>(last_w)));
+  xok1 = (t1 >= vec2<i32>(0)) & (t1 <= vec2<i32>(last_w));
+#endif
+#if TAPS_3X3_S2
+  let t1 = vec4<i32>(iw0) + vec4<i32>(4, 5, 6, 7);
+  xcol1 = vec4<u32>(clamp(t1, vec4<i32>(0), vec4<i32>(last_w)));
+  xok1 = (t1 >= vec4<i32>(0)) & (t1 <= vec4<i32>(last_w));
+  xcol2 = u32(clamp(iw0 + 8, 0, last_w));
+  xok2 = iw0 + 8 >= 0 && iw0 + 8 <= last_w;
+#endif
+  let ih0 = i32(oh * STRIDE) - i32(params.pad);
+  let last_ci = params.cin - 1u;
+  for (var c0 = 0u; c0 < params.cin; c0 = c0 + SG) {
+    // Lane l brings input channel c0 + l's weights; channels past cin weigh 0 (their x is clamped).
+    let ok = c0 + lane < params.cin;
+    let kl = min(c0 + lane, last_ci) * KHW;
+    for (var kh = 0u; kh < KH; kh = kh + 1u) {
+      let ih = ih0 + i32(kh);
+      row_ok = ih >= 0 && ih < i32(params.h);
+      x_row = u32(clamp(ih, 0, i32(params.h) - 1)) * params.w;
+      let k = kl + kh * KW;
+      let w0 = lane_weights(0u, k, ok); let w1 = lane_weights(1u, k, ok); let w2 = lane_weights(2u, k, ok); let w3 = lane_weights(3u, k, ok);
+      let w4 = lane_weights(4u, k, ok); let w5 = lane_weights(5u, k, ok); let w6 = lane_weights(6u, k, ok); let w7 = lane_weights(7u, k, ok);
+#if ROWS_16
+      let w8 = lane_weights(8u, k, ok); let w9 = lane_weights(9u, k, ok); let w10 = lane_weights(10u, k, ok); let w11 = lane_weights(11u, k, ok);
+      let w12 = lane_weights(12u, k, ok); let w13 = lane_weights(13u, k, ok); let w14 = lane_weights(14u, k, ok); let w15 = lane_weights(15u, k, ok);
+#endif
+      { let t = taps(min(c0 + 0u, last_ci));
+        step_lo(t, subgroupBroadcast(w0, 0u), subgroupBroadcast(w1, 0u), subgroupBroadcast(w2, 0u), subgroupBroadcast(w3, 0u), subgroupBroadcast(w4, 0u), subgroupBroadcast(w5, 0u), subgroupBroadcast(w6, 0u), subgroupBroadcast(w7, 0u));
+#if ROWS_16
+        step_hi(t, subgroupBroadcast(w8, 0u), subgroupBroadcast(w9, 0u), subgroupBroadcast(w10, 0u), subgroupBroadcast(w11, 0u), subgroupBroadcast(w12, 0u), subgroupBroadcast(w13, 0u), subgroupBroadcast(w14, 0u), subgroupBroadcast(w15, 0u));
+#endif
+      }
+      { let t = taps(min(c0 + 1u, last_ci));
+        step_lo(t, subgroupBroadcast(w0, 1u), subgroupBroadcast(w1, 1u), subgroupBroadcast(w2, 1u), subgroupBroadcast(w3, 1u), subgroupBroadcast(w4, 1u), subgroupBroadcast(w5, 1u), subgroupBroadcast(w6, 1u), subgroupBroadcast(w7, 1u));
+#if ROWS_16
+        step_hi(t, subgroupBroadcast(w8, 1u), subgroupBroadcast(w9, 1u), subgroupBroadcast(w10, 1u), subgroupBroadcast(w11, 1u), subgroupBroadcast(w12, 1u), subgroupBroadcast(w13, 1u), subgroupBroadcast(w14, 1u), subgroupBroadcast(w15, 1u));
+#endif
+      }
+      { let t = taps(min(c0 + 2u, last_ci));
+        step_lo(t, subgroupBroadcast(w0, 2u), subgroupBroadcast(w1, 2u), subgroupBroadcast(w2, 2u), subgroupBroadcast(w3, 2u), subgroupBroadcast(w4, 2u), subgroupBroadcast(w5, 2u), subgroupBroadcast(w6, 2u), subgroupBroadcast(w7, 2u));
+#if ROWS_16
+        step_hi(t, subgroupBroadcast(w8, 2u), subgroupBroadcast(w9, 2u), subgroupBroadcast(w10, 2u), subgroupBroadcast(w11, 2u), subgroupBroadcast(w12, 2u), subgroupBroadcast(w13, 2u), subgroupBroadcast(w14, 2u), subgroupBroadcast(w15, 2u));
+#endif
+      }
+      { let t = taps(min(c0 + 3u, last_ci));
+        step_lo(t, subgroupBroadcast(w0, 3u), subgroupBroadcast(w1, 3u), subgroupBroadcast(w2, 3u), subgroupBroadcast(w3, 3u), subgroupBroadcast(w4, 3u), subgroupBroadcast(w5, 3u), subgroupBroadcast(w6, 3u), subgroupBroadcast(w7, 3u));
+#if ROWS_16
+        step_hi(t, subgroupBroadcast(w8, 3u), subgroupBroadcast(w9, 3u), subgroupBroadcast(w10, 3u), subgroupBroadcast(w11, 3u), subgroupBroadcast(w12, 3u), subgroupBroadcast(w13, 3u), subgroupBroadcast(w14, 3u), subgroupBroadcast(w15, 3u));
+#endif
+      }
+      { let t = taps(min(c0 + 4u, last_ci));
+        step_lo(t, subgroupBroadcast(w0, 4u), subgroupBroadcast(w1, 4u), subgroupBroadcast(w2, 4u), subgroupBroadcast(w3, 4u), subgroupBroadcast(w4, 4u), subgroupBroadcast(w5, 4u), subgroupBroadcast(w6, 4u), subgroupBroadcast(w7, 4u));
+#if ROWS_16
+        step_hi(t, subgroupBroadcast(w8, 4u), subgroupBroadcast(w9, 4u), subgroupBroadcast(w10, 4u), subgroupBroadcast(w11, 4u), subgroupBroadcast(w12, 4u), subgroupBroadcast(w13, 4u), subgroupBroadcast(w14, 4u), subgroupBroadcast(w15, 4u));
+#endif
+      }
+      { let t = taps(min(c0 + 5u, last_ci));
+        step_lo(t, subgroupBroadcast(w0, 5u), subgroupBroadcast(w1, 5u), subgroupBroadcast(w2, 5u), subgroupBroadcast(w3, 5u), subgroupBroadcast(w4, 5u), subgroupBroadcast(w5, 5u), subgroupBroadcast(w6, 5u), subgroupBroadcast(w7, 5u));
+#if ROWS_16
+        step_hi(t, subgroupBroadcast(w8, 5u), subgroupBroadcast(w9, 5u), subgroupBroadcast(w10, 5u), subgroupBroadcast(w11, 5u), subgroupBroadcast(w12, 5u), subgroupBroadcast(w13, 5u), subgroupBroadcast(w14, 5u), subgroupBroadcast(w15, 5u));
+#endif
+      }
+      { let t = taps(min(c0 + 6u, last_ci));
+        step_lo(t, subgroupBroadcast(w0, 6u), subgroupBroadcast(w1, 6u), subgroupBroadcast(w2, 6u), subgroupBroadcast(w3, 6u), subgroupBroadcast(w4, 6u), subgroupBroadcast(w5, 6u), subgroupBroadcast(w6, 6u), subgroupBroadcast(w7, 6u));
+#if ROWS_16
+        step_hi(t, subgroupBroadcast(w8, 6u), subgroupBroadcast(w9, 6u), subgroupBroadcast(w10, 6u), subgroupBroadcast(w11, 6u), subgroupBroadcast(w12, 6u), subgroupBroadcast(w13, 6u), subgroupBroadcast(w14, 6u), subgroupBroadcast(w15, 6u));
+#endif
+      }
+      { let t = taps(min(c0 + 7u, last_ci));
+        step_lo(t, subgroupBroadcast(w0, 7u), subgroupBroadcast(w1, 7u), subgroupBroadcast(w2, 7u), subgroupBroadcast(w3, 7u), subgroupBroadcast(w4, 7u), subgroupBroadcast(w5, 7u), subgroupBroadcast(w6, 7u), subgroupBroadcast(w7, 7u));
+#if ROWS_16
+        step_hi(t, subgroupBroadcast(w8, 7u), subgroupBroadcast(w9, 7u), subgroupBroadcast(w10, 7u), subgroupBroadcast(w11, 7u), subgroupBroadcast(w12, 7u), subgroupBroadcast(w13, 7u), subgroupBroadcast(w14, 7u), subgroupBroadcast(w15, 7u));
+#endif
+      }
+    }
+  }
+  let y_base = img * params.cout * params.ho * params.wo + oh * params.wo + ow0;
+  let n_valid = select(0u, min(4u, params.wo - ow0), gid.x < params.pixel_groups);
+  write_row(0u, acc0, y_base, n_valid); write_row(1u, acc1, y_base, n_valid);
+  write_row(2u, acc2, y_base, n_valid); write_row(3u, acc3, y_base, n_valid);
+  write_row(4u, acc4, y_base, n_valid); write_row(5u, acc5, y_base, n_valid);
+  write_row(6u, acc6, y_base, n_valid); write_row(7u, acc7, y_base, n_valid);
+#if ROWS_16
+  write_row(8u, acc8, y_base, n_valid); write_row(9u, acc9, y_base, n_valid);
+  write_row(10u, acc10, y_base, n_valid); write_row(11u, acc11, y_base, n_valid);
+  write_row(12u, acc12, y_base, n_valid); write_row(13u, acc13, y_base, n_valid);
+  write_row(14u, acc14, y_base, n_valid); write_row(15u, acc15, y_base, n_valid);
+#endif
+}
