@@ -1,18 +1,19 @@
 /**
- * Quantizes the UNet's weights at load (src/quant/policy.ts): under `torchao`, the nn.Linear weights
+ * Quantizes a model's weights at load (src/quant/policy.ts): under `torchao`, the nn.Linear weights
  * torchao's quantize_ would take; under `all` (ours), convolutions too, except the float-kept layers.
+ * Shared by every model that takes quantized weights (the UNet, the CLIP towers).
  * The CPU reference quantizer produces the codes, which are packed and uploaded once. Weights packed
  * ahead of time (a pack file) are uploaded as they are by `uploadPrepackedLinears`.
  */
-import type { Gpu } from "../../gpu/runtime.ts";
-import type { QuantizedConvWeight } from "../../ops/conv2d.ts";
-import { disposeQuantizedWeight, uploadQuantizedWeight, type QuantizedWeight, type ScaleStorage } from "../../ops/quant-weight.ts";
-import { wordsPerRow, type QuantFormat } from "../../quant/formats.ts";
-import { Tensor } from "../../gpu/tensor.ts";
-import { packWeight, type PackedWeight } from "../../quant/packing.ts";
-import { decideTensor, parsePolicy } from "../../quant/policy.ts";
-import { quantizeWeight } from "../../quant/quantize.ts";
-import type { WeightSource } from "../weights.ts";
+import type { Gpu } from "../gpu/runtime.ts";
+import type { QuantizedConvWeight } from "../ops/conv2d.ts";
+import { disposeQuantizedWeight, uploadQuantizedWeight, type QuantizedWeight, type ScaleStorage } from "../ops/quant-weight.ts";
+import { wordsPerRow, type QuantFormat } from "../quant/formats.ts";
+import { Tensor } from "../gpu/tensor.ts";
+import { packWeight, type PackedWeight } from "../quant/packing.ts";
+import { decideTensor, parsePolicy } from "../quant/policy.ts";
+import { quantizeWeight } from "../quant/quantize.ts";
+import type { WeightSource } from "./weights.ts";
 
 export interface QuantizedLinears {
   /** Linear weights by module name (the weight name without ".weight"). */
@@ -109,7 +110,7 @@ export function quantizedLoader(
       if (!ours(full)) return false;
       const k = w.shape.slice(1).reduce((a, b) => a * b, 1);
       if ((w.shape.length !== 2 && w.shape.length !== 4) || w.packed.n !== w.shape[0] || w.packed.k !== k) {
-        throw new Error(`unet: packed "${full}" holds [${w.packed.n}, ${w.packed.k}] codes for shape [${w.shape.join(", ")}]`);
+        throw new Error(`packed weight "${full}" holds [${w.packed.n}, ${w.packed.k}] codes for shape [${w.shape.join(", ")}]`);
       }
       out.add(full.slice(prefix.length, -".weight".length), w.shape, w.packed);
       return true;

@@ -1,6 +1,8 @@
 import { OpInputError } from "../gpu/errors.ts";
 import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
+import type { QuantizedWeight } from "../ops/quant-weight.ts";
+import type { QuantizedLinears } from "./quantized-linears.ts";
 
 /** Where a model's float tensors come from (a safetensors file, a diffusers component, a pack). */
 export interface WeightSource {
@@ -64,6 +66,8 @@ export function weightSourceFrom(where: string, st: { entries: Map<string, unkno
 export class ModelWeights {
   private uploaded = new Map<string, Tensor>();
   private requested = new Set<string>();
+  /** nn.Linear weights quantized at load (or read from a pack), by full module name; owned from `setQuantized` on. */
+  private quantized: QuantizedLinears | null = null;
 
   constructor(
     readonly gpu: Gpu,
@@ -123,6 +127,24 @@ export class ModelWeights {
     }
   }
 
+  /**
+   * Hands over the model's quantized linears (keyed by full module name, e.g. "text_model.encoder.layers.0.mlp.fc1"):
+   * `quantizedLinear` finds them by the same scoped names as `get`, and `dispose` frees them.
+   */
+  setQuantized(q: QuantizedLinears): void {
+    this.quantized = q;
+  }
+
+  /** The quantized weight of nn.Linear `module` (relative to the prefix), or undefined when it stayed float. */
+  quantizedLinear(module: string): QuantizedWeight | undefined {
+    return this.quantized?.weights.get(this.prefix + module);
+  }
+
+  /** Number of quantized linears (0 for a float model). */
+  get quantizedCount(): number {
+    return this.quantized?.weights.size ?? 0;
+  }
+
   /** Tensors (under this prefix) the model never requested. */
   unused(): string[] {
     return this.source.names().filter((n) => n.startsWith(this.prefix) && !this.requested.has(n));
@@ -132,11 +154,14 @@ export class ModelWeights {
   get bytes(): number {
     let b = 0;
     for (const t of this.uploaded.values()) b += t.byteLength;
+    for (const q of this.quantized?.weights.values() ?? []) b += q.codes.byteLength + q.scales.byteLength + (q.zeroPoints?.byteLength ?? 0);
     return b;
   }
 
   dispose(): void {
     for (const t of this.uploaded.values()) t.dispose();
     this.uploaded.clear();
+    this.quantized?.dispose();
+    this.quantized = null;
   }
 }

@@ -4,7 +4,7 @@
  * and scales are uploaded as stored, and only its float-kept tensors take the float path.
  */
 import type { Gpu } from "../gpu/runtime.ts";
-import type { PrepackedWeight, PrepackedWeights } from "../models/unet/quantized-linears.ts";
+import type { PrepackedWeight, PrepackedWeights } from "../models/quantized-linears.ts";
 import { Unet, type UnetLoadOptions } from "../models/unet/unet.ts";
 import type { StreamingWeightSource } from "../models/weights.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../quant/formats.ts";

@@ -7,13 +7,13 @@ import type { Gpu } from "../../gpu/runtime.ts";
 import { Tensor } from "../../gpu/tensor.ts";
 import type { Activation } from "../../ops/activation.ts";
 import { add } from "../../ops/binary.ts";
-import { linear } from "../../ops/linear.ts";
 import { matmul } from "../../ops/matmul.ts";
 import { ModelWeights, type WeightSource } from "../weights.ts";
 import { parseClipTextConfig, type ClipTextConfig } from "./config.ts";
-import { clipEncoderLayer, layerNormLayer, leadingRows, type ClipHook } from "./encoder-layer.ts";
+import { clipEncoderLayer, layerNormLayer, leadingRows, linearLayer, type ClipHook } from "./encoder-layer.ts";
 import { checkedIds, idRows, pooledRows, type TokenIds } from "./ids.ts";
 import { gatherRows } from "../../ops/gather.ts";
+import { towerLoader, type ClipQuantLoadOptions } from "./tower-load.ts";
 
 /** Deliberately wrong numerics for the discriminating tests (each must make a comparison FAIL). */
 export interface ClipTextTestVariants {
@@ -45,7 +45,8 @@ export interface ClipTextOutputs {
   dispose(): void;
 }
 
-export interface ClipTextLoadOptions {
+/** Float by default; `quant` (or `prepacked` from a pack) makes the encoder's linears and text_projection quantized. */
+export interface ClipTextLoadOptions extends ClipQuantLoadOptions {
   /** Prefix of the tensors in the source (e.g. "text_encoder." in a pack), default none. */
   prefix?: string;
   dtype?: "f32" | "f16";
@@ -63,7 +64,7 @@ export class ClipTextModel {
   /** Checks the checkpoint against the config up front (layer count, widths) so a mismatch fails at load, naming both. */
   static load(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: ClipTextLoadOptions = {}): ClipTextModel {
     const p = ClipTextModel.prepare(gpu, source, rawConfig, opts);
-    for (const n of p.names) p.weights.get(n);
+    towerLoader(gpu, source, p.weights, "CLIP text", opts).load(p.fullNames);
     return p.model();
   }
 
@@ -74,13 +75,14 @@ export class ClipTextModel {
    */
   static async loadStreaming(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: ClipTextLoadOptions & { signal?: AbortSignal } = {}): Promise<ClipTextModel> {
     const p = ClipTextModel.prepare(gpu, source, rawConfig, opts);
-    await p.weights.uploadAll(p.names, opts.signal);
+    await towerLoader(gpu, source, p.weights, "CLIP text", opts).loadStreaming(p.fullNames, opts.signal);
     return p.model();
   }
 
   /** Config and shape checks, and the weights to upload (names relative to the prefix, in source order). */
   private static prepare(gpu: Gpu, source: WeightSource, rawConfig: Record<string, unknown>, opts: ClipTextLoadOptions) {
     const config = parseClipTextConfig(rawConfig);
+    if (opts.dtype === "f16" && !gpu.ctx.caps.f16) throw new Error("CLIP text: dtype f16 needs the WebGPU feature shader-f16, which this adapter does not have");
     const weights = new ModelWeights(gpu, source, opts.dtype ?? "f32", opts.prefix ?? "");
     const tok = "text_model.embeddings.token_embedding.weight";
     if (!weights.has(tok)) throw new Error(`CLIP text: ${source.where} has no "${(opts.prefix ?? "") + tok}" (is this a CLIP text encoder?)`);
@@ -101,7 +103,7 @@ export class ClipTextModel {
     // not yet submitted dispatch still writes, and that dispatch would overwrite the weight.
     const ours = (n: string) => n.startsWith("text_model.") || n === "text_projection.weight";
     const names = source.names().filter((n) => n.startsWith(weights.prefix)).map((n) => n.slice(weights.prefix.length)).filter((n) => ours(n) && !n.endsWith("position_ids"));
-    return { weights, names, model: () => new ClipTextModel(gpu, config, weights, hasProjection) };
+    return { weights, fullNames: names.map((n) => weights.prefix + n), model: () => new ClipTextModel(gpu, config, weights, hasProjection) };
   }
 
   /**
@@ -156,7 +158,7 @@ export class ClipTextModel {
     let textEmbeds: Tensor | undefined;
     if (this.hasProjection) {
       const p = this.weights.shape("text_projection.weight")[0]!;
-      textEmbeds = await gpu.scope("text_projection", async () => linear(gpu, pooled, this.weights.get("text_projection.weight", [p, d]), null));
+      textEmbeds = await gpu.scope("text_projection", async () => linearLayer(gpu, this.weights, "text_projection", pooled, p, { bias: false }));
       await hook("text_embeds", textEmbeds);
     }
     return {

@@ -29,10 +29,13 @@ export function layerNormLayer(gpu: Gpu, w: ModelWeights, module: string, x: Ten
   return layerNorm(gpu, x, w.get(`${module}.weight`, [c]), w.get(`${module}.bias`, [c]), eps);
 }
 
-/** nn.Linear `module` with bias; `out` features, K from x. */
-export function linearLayer(gpu: Gpu, w: ModelWeights, module: string, x: Tensor, out: number, opts: { activation?: Activation; residual?: Tensor } = {}): Promise<Tensor> {
+/** nn.Linear `module` (with bias unless `bias: false`); `out` features, K from x; quantized when the load quantized it. */
+export function linearLayer(gpu: Gpu, w: ModelWeights, module: string, x: Tensor, out: number, opts: { activation?: Activation; residual?: Tensor; bias?: boolean } = {}): Promise<Tensor> {
   const k = x.shape[x.rank - 1]!;
-  return linear(gpu, x, w.get(`${module}.weight`, [out, k]), w.get(`${module}.bias`, [out]), opts);
+  const q = w.quantizedLinear(module);
+  if (q && (q.n !== out || q.k !== k)) throw new Error(`clip: quantized "${w.prefix}${module}.weight" is [${q.n}, ${q.k}], the model config expects [${out}, ${k}]`);
+  const bias = opts.bias === false ? null : w.get(`${module}.bias`, [out]);
+  return linear(gpu, x, q ?? w.get(`${module}.weight`, [out, k]), bias, { activation: opts.activation, residual: opts.residual });
 }
 
 /**

@@ -3,3 +3,4 @@ export { parseClipTextConfig, parseEncoderConfig, activationFor, type ClipTextCo
 export { pooledIndex, type TokenIds } from "./ids.ts";
 export { tokenizePrompts, type TokenizePromptOptions } from "./prompt.ts";
 export { clipEncoderLayer, type ClipHook } from "./encoder-layer.ts";
+export { type ClipQuantLoadOptions } from "./tower-load.ts";

@@ -1,2 +1,2 @@
-export { ClipVisionModel, parseClipVisionConfig, type ClipVisionConfig, type ClipVisionOutputs } from "./clip-vision.ts";
+export { ClipVisionModel, parseClipVisionConfig, type ClipVisionConfig, type ClipVisionLoadOptions, type ClipVisionOutputs } from "./clip-vision.ts";
 export { clipPixelValues, clipPixelValuesFromFloat01, resizeAndCrop, resizeBicubicPillow, shortestEdgeSize, CLIP_MEAN, CLIP_STD, type RgbImage } from "./preprocess.ts";

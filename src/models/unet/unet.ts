@@ -15,7 +15,7 @@ import { convLayer, emit, groupNormLayer, type UnetContext, type UnetHook, type 
 import { downBlock } from "./down-block.ts";
 import { conditioningEmbedding, timeProjections, type TimeProjections } from "./embeddings.ts";
 import { midBlock } from "./mid-block.ts";
-import { quantizedLoader, type PrepackedWeights, type QuantizedLinears } from "./quantized-linears.ts";
+import { quantizedLoader, type PrepackedWeights, type QuantizedLinears } from "../quantized-linears.ts";
 import { upBlock } from "./up-block.ts";
 
 /** VAE downscale between pixels and latents. */
