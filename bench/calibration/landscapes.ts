@@ -1,15 +1,20 @@
 /**
- * Objectives for the calibration-search benchmark: the three recorded toy-shapes JAQ tables (9×9, looked up at the
- * nearest grid point) and synthetic landscapes with known optima, optionally with seeded noise.
+ * Objectives for the calibration-search benchmark: the recorded toy-shapes JAQ tables (9×9, looked up at the
+ * nearest grid point) and synthetic landscapes with known optima, optionally with seeded noise. Every landscape has
+ * a prompt count P: `observe(m, s, n)` is the JAQ over the first n prompts, what a calibration run sees after
+ * generating n images for that candidate.
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { setScores } from "../qsched/stats.ts";
 
 export interface BenchLandscape {
   name: string;
-  /** Noisy (or recorded) value: what the searches see. */
-  observe(m: number, s: number): number;
-  /** Noise-free value used to judge a chosen point; equals `observe` for recorded tables. */
+  /** Prompts per full evaluation; 1 when the table only holds whole-set scores (the model card's). */
+  prompts: number;
+  /** Noisy (or recorded) value over the first n prompts: what the searches see. */
+  observe(m: number, s: number, n: number): number;
+  /** Value used to judge a chosen point: the noise-free function, or for recorded tables the table (all prompts). */
   truth(m: number, s: number): number;
   /** Lattice spacing the fast search uses on this landscape (0.05 = the recorded grid, so lookups are exact). */
   resolution: number;
@@ -17,10 +22,14 @@ export interface BenchLandscape {
   kind: "recorded" | "synthetic";
 }
 
-/** A recorded table `jaq[i_m][j_s]` over `axes.m` × `axes.s` (see /work/shared/toy-shapes/README.md). */
-interface RecordedLandscapeFile {
+/**
+ * A recorded table `jaq[i_m][j_s]` over `axes.m` × `axes.s` (see /work/shared/toy-shapes/README.md); ours
+ * (record-landscape.ts) also keep every image's CLIPScore pair value and CLIP-IQA.
+ */
+export interface RecordedLandscapeFile {
   axes: { m: number[]; s: number[] };
   jaq: number[][];
+  per_image?: { clip_score_pair: number[][][]; clip_iqa: number[][][] };
 }
 
 function nearestIndex(axis: readonly number[], x: number): number {
@@ -29,10 +38,25 @@ function nearestIndex(axis: readonly number[], x: number): number {
   return best;
 }
 
-/** Nearest-grid-point lookup: off-grid points take the value of the closest recorded point (no interpolation). */
-export function recordedLandscape(name: string, file: RecordedLandscapeFile): BenchLandscape {
-  const f = (m: number, s: number) => file.jaq[nearestIndex(file.axes.m, m)]![nearestIndex(file.axes.s, s)]!;
-  return { name, observe: f, truth: f, resolution: 0.05, noiseSigma: 0, kind: "recorded" };
+/**
+ * Nearest-grid-point lookup: off-grid points take the value of the closest recorded point (no interpolation). With
+ * per-image scores, the JAQ over the first n prompts is recomputed from them exactly as calibrate() does
+ * (ln of the mean CLIPScore, clamped at 0, + 2·mean CLIP-IQA); without, a point is one indivisible evaluation.
+ * `promptOrder` reorders the prompts (bootstrap replicates, see run.ts); default as recorded.
+ */
+export function recordedLandscape(name: string, file: RecordedLandscapeFile, promptOrder?: readonly number[]): BenchLandscape {
+  const at = (m: number, s: number): [number, number] => [nearestIndex(file.axes.m, m), nearestIndex(file.axes.s, s)];
+  const per = file.per_image;
+  if (!per) {
+    const f = (m: number, s: number) => file.jaq[at(m, s)[0]]![at(m, s)[1]]!;
+    return { name, prompts: 1, observe: f, truth: f, resolution: 0.05, noiseSigma: 0, kind: "recorded" };
+  }
+  const order = promptOrder ?? per.clip_score_pair[0]![0]!.map((_, i) => i);
+  const observe = (m: number, s: number, n: number) => {
+    const [i, j] = at(m, s);
+    return setScores({ pair: per.clip_score_pair[i]![j]!, iqa: per.clip_iqa[i]![j]! }, order.slice(0, n)).jaq;
+  };
+  return { name, prompts: order.length, observe, truth: (m, s) => observe(m, s, order.length), resolution: 0.05, noiseSigma: 0, kind: "recorded" };
 }
 
 export function loadRecordedLandscapes(folder: string): BenchLandscape[] {
@@ -42,10 +66,13 @@ export function loadRecordedLandscapes(folder: string): BenchLandscape[] {
     .map((f) => recordedLandscape(f.replace(/\.json$/, ""), JSON.parse(readFileSync(join(folder, f), "utf8")) as RecordedLandscapeFile));
 }
 
-/** Deterministic N(0, 1) per (point, seed): the same candidate always gets the same noise, like common random numbers. */
-export function pointNoise(m: number, s: number, seed: number): number {
+/**
+ * Deterministic N(0, 1) per (point, prompt, seed): the same candidate and prompt always get the same noise, like a
+ * fixed seed per prompt.
+ */
+export function pointNoise(m: number, s: number, seed: number, prompt = 0): number {
   let h = 2166136261 ^ seed;
-  for (const ch of `${m.toFixed(6)},${s.toFixed(6)}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  for (const ch of `${m.toFixed(6)},${s.toFixed(6)},${prompt}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
   const next = () => {
     h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x6d2b79f5;
     h ^= h >>> 13;
@@ -73,11 +100,29 @@ export const SYNTHETIC_SHAPES: Record<string, (m: number, s: number) => number> 
   cliff: (m, s) => 5.6 - 2 * (m - 1.02) ** 2 - 2 * (s - 0.95) ** 2 - 3.5 * sigmoid((s - m - 0.1) / 0.03),
 };
 
-export function syntheticLandscape(shape: string, sigma: number, seed: number): BenchLandscape {
+/** Prompts of the synthetic landscapes: as many as our recorded tables have. */
+export const SYNTHETIC_PROMPTS = 8;
+
+/**
+ * Prompt model of the synthetic landscapes: prompt p's image scores f(m, s) + d_p + σ·√P·z(m, s, p), so the mean
+ * over all P prompts has noise σ (the per-point σ) and a subset of n has σ·√(P/n). The prompt offsets d_p (some
+ * prompts are easier, spread 0.5 JAQ) are the same for every candidate, as with fixed seeds: they cancel when
+ * candidates are compared on the same prompts, and mislead a search that compares different subsets.
+ */
+function promptedObserve(f: (m: number, s: number) => number, sigma: number, seed: number, prompts: number) {
+  const offsets = Array.from({ length: prompts }, (_, p) => 0.5 * pointNoise(0, 0, seed + 7777, p));
+  return (m: number, s: number, n: number) => {
+    let acc = 0;
+    for (let p = 0; p < n; p++) acc += offsets[p]! + sigma * Math.sqrt(prompts) * pointNoise(m, s, seed, p);
+    return f(m, s) + acc / n;
+  };
+}
+
+export function syntheticLandscape(shape: string, sigma: number, seed: number, prompts = SYNTHETIC_PROMPTS): BenchLandscape {
   const f = SYNTHETIC_SHAPES[shape];
   if (!f) throw new Error(`unknown synthetic shape "${shape}", expected one of ${Object.keys(SYNTHETIC_SHAPES).join(", ")}`);
   const name = sigma === 0 ? shape : `${shape} σ=${sigma} seed ${seed}`;
-  return { name, observe: (m, s) => f(m, s) + sigma * pointNoise(m, s, seed), truth: f, resolution: 0.01, noiseSigma: sigma, kind: "synthetic" };
+  return { name, prompts, observe: promptedObserve(f, sigma, seed, prompts), truth: f, resolution: 0.01, noiseSigma: sigma, kind: "synthetic" };
 }
 
 /** Uniform [0, 1) stream from a seed (mulberry32), for drawing random landscape shapes. */
@@ -112,5 +157,29 @@ export function randomBumpLandscape(seed: number, sigma = 0.05): BenchLandscape 
     return 4.5 + 1.2 * Math.exp(-0.5 * ((a / w1) ** 2 + (b / w2) ** 2));
   };
   const name = `random bump ${seed} (opt ${m0.toFixed(2)}, ${s0.toFixed(2)}) σ=${sigma}`;
-  return { name, observe: (m, s) => truth(m, s) + sigma * pointNoise(m, s, seed), truth, resolution: 0.01, noiseSigma: sigma, kind: "synthetic" };
+  return { name, prompts: SYNTHETIC_PROMPTS, observe: promptedObserve(truth, sigma, seed, SYNTHETIC_PROMPTS), truth, resolution: 0.01, noiseSigma: sigma, kind: "synthetic" };
+}
+
+/**
+ * A random pair of round bumps on a 4.8 floor: heights 0.5–1.0, widths 0.06–0.2, centres anywhere in the box at
+ * least 0.15 apart, noise σ = 0.05. The global optimum is often the narrower bump, which a local method misses; this
+ * family tunes the exploration of the fast search (the named "two-bumps" shape stays a held-out check).
+ */
+export function randomTwoBumpLandscape(seed: number, sigma = 0.05): BenchLandscape {
+  const u = uniformStream(seed * 104729 + 31);
+  const bumps: Array<{ m: number; s: number; h: number; w: number }> = [];
+  while (bumps.length < 2) {
+    const b = { m: 0.8 + 0.4 * u(), s: 0.8 + 0.4 * u(), h: 0.5 + 0.5 * u(), w: 0.06 + 0.14 * u() };
+    if (bumps.every((o) => Math.hypot(o.m - b.m, o.s - b.s) >= 0.15)) bumps.push(b);
+  }
+  const truth = (m: number, s: number) => 4.8 + bumps.reduce((a, b) => a + b.h * gauss(m, s, b.m, b.s, b.w), 0);
+  const name = `random two-bump ${seed} σ=${sigma}`;
+  return { name, prompts: SYNTHETIC_PROMPTS, observe: promptedObserve(truth, sigma, seed, SYNTHETIC_PROMPTS), truth, resolution: 0.01, noiseSigma: sigma, kind: "synthetic" };
+}
+
+/** The tuning set: the fast search's constants were chosen on these seeds only (bench/calibration/tune.ts). */
+export const TUNING_SEEDS = Array.from({ length: 60 }, (_, i) => 100 + i);
+
+export function tuningLandscapes(): BenchLandscape[] {
+  return [...TUNING_SEEDS.map((s) => randomBumpLandscape(s)), ...TUNING_SEEDS.map((s) => randomTwoBumpLandscape(s))];
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { BudgetError, fastSearch, FAST_DEFAULT_BUDGET, FAST_MIN_BUDGET, gridSearch } from "../../src/calibration/search/index.ts";
+import { BudgetError, fastDefaultBudget, fastMinBudget, fastSearch, FAST_DEFAULT_BUDGET, FAST_MIN_BUDGET, gridSearch } from "../../src/calibration/search/index.ts";
 
 /** Synthetic landscapes with known optima, values scaled like JAQ (peak 5.7). */
 const bowl = (m0: number, s0: number) => async (m: number, s: number) => 5.7 - 8 * ((m - m0) ** 2 + (s - s0) ** 2);
@@ -29,7 +29,7 @@ describe("grid search", () => {
   });
 
   it("refuses a budget below n² and names both numbers", async () => {
-    await expect(gridSearch(corner, { budget: 80 })).rejects.toThrow(/grid search needs a budget of at least 81 evaluations, found 80/);
+    await expect(gridSearch(corner, { budget: 80 })).rejects.toThrow(/grid search needs a budget of at least 81 generations \(9×9 points × 1 prompt\), found 80/);
     await expect(gridSearch(corner, { budget: 80 })).rejects.toBeInstanceOf(BudgetError);
   });
 });
@@ -75,13 +75,79 @@ describe("fast search", () => {
       return corner(m, s);
     };
     await expect(fastSearch(counted, { budget: FAST_MIN_BUDGET - 1 })).rejects.toThrow(
-      new RegExp(`fast search needs a budget of at least ${FAST_MIN_BUDGET} evaluations, found ${FAST_MIN_BUDGET - 1}`),
+      new RegExp(`fast search needs a budget of at least ${FAST_MIN_BUDGET} generations \\(6 candidates on 1 prompt\\), found ${FAST_MIN_BUDGET - 1}`),
     );
     expect(calls).toBe(0);
   });
 
   it("spends exactly the budget it is given", async () => {
     for (const budget of [6, 8, 12]) expect((await fastSearch(bowl(1, 1), { budget })).evaluations).toHaveLength(budget);
+  });
+});
+
+describe("fast search over prompts (racing)", () => {
+  const P = 8;
+  /** Prompt p adds a fixed offset (common to all candidates, like a fixed seed) to a bowl; JAQ over n = the mean. */
+  const offsets = [0.4, -0.3, 0.1, -0.5, 0.2, 0.0, -0.1, 0.3];
+  const prompted = (m0: number, s0: number, calls: Array<[number, number, number]> = []) => async (m: number, s: number, n: number) => {
+    calls.push([m, s, n]);
+    const mean = offsets.slice(0, n).reduce((a, b) => a + b, 0) / n;
+    return 5.7 - 8 * ((m - m0) ** 2 + (s - s0) ** 2) + mean;
+  };
+
+  it("spends at most the budget in generations (images), screening on fewer prompts than it finishes on", async () => {
+    for (const budget of [fastMinBudget(P).generations, 30, fastDefaultBudget(P), 100]) {
+      const calls: Array<[number, number, number]> = [];
+      const r = await fastSearch(prompted(1.05, 0.92, calls), { prompts: P, budget });
+      // Each call asks for the first n prompts; generations = prompts added to a candidate since its last call.
+      const have = new Map<string, number>();
+      let generated = 0;
+      for (const [m, s, n] of calls) {
+        const k = `${m},${s}`;
+        generated += n - (have.get(k) ?? 0);
+        have.set(k, n);
+      }
+      expect(generated).toBe(r.generations);
+      expect(r.generations).toBeLessThanOrEqual(budget);
+      expect(Math.min(...calls.map((c) => c[2]))).toBeLessThan(P);
+      const chosen = r.evaluations.find((e) => e.m === r.best.m && e.s === r.best.s)!;
+      expect(chosen.prompts).toBe(P); // the answer is measured on every prompt
+    }
+  });
+
+  it(`defaults to 10 % of the 9×9 grid's generations: ${fastDefaultBudget(P)} for ${P} prompts, ${FAST_DEFAULT_BUDGET} for indivisible evaluations`, async () => {
+    expect(fastDefaultBudget(P)).toBe(64);
+    expect(FAST_DEFAULT_BUDGET).toBe(8);
+    const r = await fastSearch(prompted(0.93, 0.88), { prompts: P });
+    expect(r.generations).toBeLessThanOrEqual(64);
+    expect(5.7 + offsets.reduce((a, b) => a + b, 0) / P - r.best.score).toBeLessThan(0.005 * 5.7);
+  });
+
+  it("refuses a budget below the minimum in generations, naming it and the split, before generating anything", async () => {
+    const calls: Array<[number, number, number]> = [];
+    const min = fastMinBudget(P);
+    expect(min.generations).toBe(6 * 2 + 6);
+    await expect(fastSearch(prompted(1, 1, calls), { prompts: P, budget: min.generations - 1 })).rejects.toThrow(
+      new RegExp(`fast search needs a budget of at least 18 generations \\(6 candidates screened on 2 of 8 prompts, plus 1 finalist on the other 6\\), found 17`),
+    );
+    await expect(fastSearch(prompted(1, 1, calls), { prompts: P, budget: 17 })).rejects.toBeInstanceOf(BudgetError);
+    expect(calls).toHaveLength(0);
+  });
+
+  it("is deterministic: the same objective gives the same calls and answer", async () => {
+    const a: Array<[number, number, number]> = [];
+    const b: Array<[number, number, number]> = [];
+    const ra = await fastSearch(prompted(0.9, 1.1, a), { prompts: P });
+    const rb = await fastSearch(prompted(0.9, 1.1, b), { prompts: P });
+    expect(a).toEqual(b);
+    expect(ra.best).toEqual(rb.best);
+  });
+
+  it("finds the higher, narrower of two bumps that a local method misses", async () => {
+    const gauss = (m: number, s: number, m0: number, s0: number, w: number) => Math.exp(-((m - m0) ** 2 + (s - s0) ** 2) / (2 * w * w));
+    const twoBumps = async (m: number, s: number) => 4.8 + 0.9 * gauss(m, s, 0.88, 1.1, 0.08) + 0.7 * gauss(m, s, 1.1, 0.9, 0.12);
+    const r = await fastSearch(twoBumps, { prompts: P });
+    expect(Math.hypot(r.best.m - 0.88, r.best.s - 1.1)).toBeLessThan(0.05);
   });
 });
 
@@ -106,7 +172,7 @@ describe("failed candidates", () => {
   });
 
   it("throws when every candidate failed", async () => {
-    await expect(fastSearch(async () => Number.POSITIVE_INFINITY)).rejects.toThrow(/all 8 candidates failed/);
+    await expect(fastSearch(async () => Number.POSITIVE_INFINITY)).rejects.toThrow(/no candidate was scored successfully on all 1 prompts \(8 candidates, 8 failed\)/);
   });
 });
 

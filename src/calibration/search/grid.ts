@@ -1,5 +1,5 @@
 import { CandidateLog } from "./candidate-log.ts";
-import { DEFAULT_BOX, validateBox, validateBudget, type Objective, type SearchCommonOptions, type SearchResult } from "./types.ts";
+import { DEFAULT_BOX, validateBox, validateBudget, validatePrompts, type PromptObjective, type SearchCommonOptions, type SearchResult } from "./types.ts";
 
 export interface GridSearchOptions extends SearchCommonOptions {
   /** Points per axis; the paper uses 9 over [0.8, 1.2] (step 0.05). */
@@ -15,15 +15,20 @@ export function gridAxis(lo: number, hi: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => (i === n - 1 ? hi : Number((lo + ((hi - lo) * i) / (n - 1)).toPrecision(12))));
 }
 
-/** The paper's exhaustive search: every point of an n×n grid over the box, m-major order. Needs n² evaluations. */
-export async function gridSearch(evaluate: Objective, options: GridSearchOptions = {}): Promise<SearchResult> {
+/**
+ * The paper's exhaustive search: every point of an n×n grid over the box, m-major order, each scored on every prompt.
+ * Needs n²·P generations.
+ */
+export async function gridSearch(evaluate: PromptObjective, options: GridSearchOptions = {}): Promise<SearchResult> {
   const box = options.box ?? DEFAULT_BOX;
   validateBox(box);
   const n = options.n ?? 9;
   if (!Number.isInteger(n) || n < 1) throw new Error(`grid search: n must be a positive integer, found ${n}`);
-  const needed = n * n;
-  validateBudget("grid", options.budget ?? needed, needed);
-  const log = new CandidateLog(evaluate, needed, options.onEvaluation);
-  for (const m of gridAxis(box.mMin, box.mMax, n)) for (const s of gridAxis(box.sMin, box.sMax, n)) await log.evaluate(m, s);
+  const prompts = options.prompts ?? 1;
+  validatePrompts("grid", prompts);
+  const needed = n * n * prompts;
+  validateBudget("grid", options.budget ?? needed, needed, `${n}×${n} points × ${prompts} prompt${prompts === 1 ? "" : "s"}`);
+  const log = new CandidateLog(evaluate, needed, prompts, options.onEvaluation);
+  for (const m of gridAxis(box.mMin, box.mMax, n)) for (const s of gridAxis(box.sMin, box.sMax, n)) await log.evaluate(m, s, prompts);
   return log.result("grid");
 }
