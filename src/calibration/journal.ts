@@ -1,15 +1,20 @@
 /**
- * Calibration journal: JSON lines, a header naming what the run calibrates, then one line per evaluated candidate,
- * appended as soon as it completes. An interrupted run reopened with the same key replays the recorded candidates
- * instead of regenerating them, so at most the candidate in flight is lost. A journal written for another
- * model / scheme / steps / prompt set / seeds / search config is refused rather than mixed in.
+ * Calibration journal: JSON lines, a header naming what the run calibrates, then one line per scored chunk of a
+ * candidate (prompts [from, to): the fast search screens a candidate on its first prompts and may extend it later),
+ * appended as soon as the chunk is scored. Each line keeps every image's CLIPScore pair value and CLIP-IQA, so a
+ * candidate's JAQ over any prefix of the prompts can be recomputed. An interrupted run reopened with the same key
+ * replays the recorded chunks instead of regenerating them, so at most the chunk in flight is lost. A journal
+ * written for another model / scheme / steps / prompt set / seeds / search config is refused rather than mixed in.
  *
- *   {"type":"qsched-calibration-journal","version":1,"key":{...}}
- *   {"m":0.95,"s":0.9,"jaq":5.61,"clipScore":63.2,"meanClipIqa":0.71,"failed":false}
+ *   {"type":"qsched-calibration-journal","version":2,"key":{...}}
+ *   {"m":0.95,"s":0.9,"from":0,"to":2,"pairScores":[63.1,70.2],"clipIqa":[0.71,0.8],"jaq":5.83}
+ *
+ * Version 1 journals (one whole-set JAQ per candidate, no per-image scores) cannot feed a search that compares
+ * candidates on prompt subsets; they are refused with a message saying so.
  */
 
 const HEADER_TYPE = "qsched-calibration-journal";
-const VERSION = 1;
+const VERSION = 2;
 
 /** What a journal belongs to; two runs may share a journal only when every field is equal. */
 export interface JournalKey {
@@ -24,14 +29,26 @@ export interface JournalKey {
   search: Record<string, string | number | boolean | null>;
 }
 
-/** One journalled candidate; `jaq` is null when the score was non-finite (JSON has no NaN). */
+/**
+ * One journalled chunk: candidate (m, s) scored on prompts [from, to). Per-image values are null where they were not
+ * finite (JSON has no NaN); `jaq` is the candidate's JAQ over prompts [0, to), for reading only (null when not finite).
+ */
 export interface JournalEntry {
   m: number;
   s: number;
+  from: number;
+  to: number;
+  pairScores: Array<number | null>;
+  clipIqa: Array<number | null>;
   jaq: number | null;
-  clipScore?: number | null;
-  meanClipIqa?: number | null;
-  failed: boolean;
+}
+
+/** A candidate's per-image scores so far (prompts [0, pairScores.length)), NaN where not finite. */
+export interface JournalCandidate {
+  m: number;
+  s: number;
+  pairScores: number[];
+  clipIqa: number[];
 }
 
 /** Where journal lines live: a file (see journal-file.ts) or memory. */
@@ -98,15 +115,27 @@ function pointId(m: number, s: number): string {
 }
 
 export class CalibrationJournal {
-  private readonly byPoint = new Map<string, JournalEntry>();
+  private readonly byPoint = new Map<string, JournalCandidate>();
 
   private constructor(
     private readonly store: JournalStore,
     readonly key: JournalKey,
-    /** Entries found when the journal was opened (the resumed part of the run). */
+    /** Chunks found when the journal was opened (the resumed part of the run). */
     readonly resumed: readonly JournalEntry[],
   ) {
-    for (const e of resumed) this.byPoint.set(pointId(e.m, e.s), e);
+    for (const e of resumed) this.add(e);
+  }
+
+  /** Appends a chunk to its candidate; chunks must continue where the candidate's scores end. */
+  private add(e: JournalEntry): void {
+    const id = pointId(e.m, e.s);
+    const c = this.byPoint.get(id) ?? { m: e.m, s: e.s, pairScores: [], clipIqa: [] };
+    if (e.from !== c.pairScores.length) {
+      throw new Error(`calibration journal ${this.store.name}: candidate (${e.m}, ${e.s}) has prompts [0, ${c.pairScores.length}) recorded, found a chunk for [${e.from}, ${e.to})`);
+    }
+    c.pairScores.push(...e.pairScores.map((x) => x ?? Number.NaN));
+    c.clipIqa.push(...e.clipIqa.map((x) => x ?? Number.NaN));
+    this.byPoint.set(id, c);
   }
 
   /**
@@ -129,6 +158,9 @@ export class CalibrationJournal {
       header = JSON.parse(lines[0]!);
     } catch {
       throw new Error(`calibration journal ${store.name}: first line is not JSON, expected a "${HEADER_TYPE}" header`);
+    }
+    if (header.type === HEADER_TYPE && header.version === 1) {
+      throw new Error(`calibration journal ${store.name} is version 1 (one whole-set JAQ per candidate); this version needs version ${VERSION} (per-image scores, so candidates can be screened on a subset of the prompts): use another journal file or delete this one`);
     }
     if (header.type !== HEADER_TYPE || header.version !== VERSION) {
       throw new Error(`calibration journal ${store.name}: header must be type "${HEADER_TYPE}" version ${VERSION}, found ${JSON.stringify(header.type)} version ${JSON.stringify(header.version)}`);
@@ -156,17 +188,18 @@ export class CalibrationJournal {
     return new CalibrationJournal(store, key, entries);
   }
 
-  /** The recorded candidate at (m, s), if this or an earlier run evaluated it. */
-  lookup(m: number, s: number): JournalEntry | undefined {
+  /** The recorded scores of (m, s), if this or an earlier run scored it on some prompts. */
+  lookup(m: number, s: number): JournalCandidate | undefined {
     return this.byPoint.get(pointId(m, s));
   }
 
-  /** Appends one completed candidate (one write, so a crash loses at most this line). */
+  /** Appends one scored chunk (one write, so a crash loses at most this line). */
   async record(entry: JournalEntry): Promise<void> {
-    this.byPoint.set(pointId(entry.m, entry.s), entry);
+    this.add(entry);
     await this.store.append(`${JSON.stringify(entry)}\n`);
   }
 
+  /** Candidates with at least one recorded chunk. */
   get size(): number {
     return this.byPoint.size;
   }
@@ -178,17 +211,22 @@ function finiteOrNull(v: unknown, field: string): number | null {
   return v;
 }
 
+function finiteArray(v: unknown, field: string): Array<number | null> {
+  if (!Array.isArray(v)) throw new Error(`"${field}" must be an array, found ${JSON.stringify(v)}`);
+  return v.map((x, i) => finiteOrNull(x, `${field}[${i}]`));
+}
+
 function parseEntry(raw: unknown): JournalEntry {
   const o = raw as Record<string, unknown>;
   if (o === null || typeof o !== "object") throw new Error("expected an object");
   for (const f of ["m", "s"]) if (typeof o[f] !== "number" || !Number.isFinite(o[f])) throw new Error(`"${f}" must be a finite number, found ${JSON.stringify(o[f])}`);
-  if (typeof o.failed !== "boolean") throw new Error(`"failed" must be a boolean, found ${JSON.stringify(o.failed)}`);
-  return {
-    m: o.m as number,
-    s: o.s as number,
-    jaq: finiteOrNull(o.jaq, "jaq"),
-    clipScore: o.clipScore === undefined ? undefined : finiteOrNull(o.clipScore, "clipScore"),
-    meanClipIqa: o.meanClipIqa === undefined ? undefined : finiteOrNull(o.meanClipIqa, "meanClipIqa"),
-    failed: o.failed,
-  };
+  for (const f of ["from", "to"]) if (!Number.isInteger(o[f]) || (o[f] as number) < 0) throw new Error(`"${f}" must be an integer ≥ 0, found ${JSON.stringify(o[f])}`);
+  const from = o.from as number;
+  const to = o.to as number;
+  const pairScores = finiteArray(o.pairScores, "pairScores");
+  const clipIqa = finiteArray(o.clipIqa, "clipIqa");
+  if (!(to > from) || pairScores.length !== to - from || clipIqa.length !== to - from) {
+    throw new Error(`expected to > from and ${Math.max(0, to - from)} values in pairScores and clipIqa, found from ${from}, to ${to}, ${pairScores.length} and ${clipIqa.length}`);
+  }
+  return { m: o.m as number, s: o.s as number, from, to, pairScores, clipIqa, jaq: o.jaq === undefined ? null : finiteOrNull(o.jaq, "jaq") };
 }

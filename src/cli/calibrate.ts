@@ -8,8 +8,8 @@ import { calibrate, type CalibrationProgress, type CandidateGenerator } from "..
 import { heatmapPng } from "../calibration/heatmap.ts";
 import type { ImageScorer } from "../calibration/image-scorer.ts";
 import { fileJournalStore } from "../calibration/journal-file.ts";
-import { FAST_MIN_BUDGET } from "../calibration/search/fast.ts";
-import { parsePromptFile } from "../calibration/prompts.ts";
+import { fastMinBudget, FAST_MIN_BUDGET } from "../calibration/search/fast.ts";
+import { DEFAULT_CALIBRATION_PROMPTS, parsePromptFile } from "../calibration/prompts.ts";
 import { serializeCoefficientFile } from "../scheduler/coefficient-file.ts";
 import type { QuantScheme } from "../pipeline/types.ts";
 
@@ -17,7 +17,9 @@ export const CALIBRATE_USAGE = `usage: qsched-gpu calibrate --model <src> [--qua
                            [--budget N] [--out coeffs.json] [--heatmap file.png] [--journal file]
                            [--guidance X] [--k X] [--clip <src>]
   Searches Q-Sched endpoints (m, s) ∈ [0.8, 1.2]² maximising JAQ = ln(CLIPScore) + k·mean CLIP-IQA over a fixed
-  prompt set (one image per prompt, seeds 100, 101, …). --search fast (default, 8 candidates) or grid (9×9 = 81).
+  prompt set (one image per prompt, seeds 100, 101, …). --search fast (default) or grid (9×9 = 81 candidates).
+  --budget counts generations (images, one per candidate per prompt): grid needs 81·P for P prompts; fast defaults
+  to 10 % of that, screening candidates on the first P/4 prompts and scoring the promising ones on all.
   --prompts: one prompt per line (default: 25 built-in captions for the toy-shapes model). --journal: resume an
   interrupted run. --policy all quantizes the UNet's convolutions too (default torchao: nn.Linear only). Without --out the coefficient file goes to stdout; progress goes to stderr.`;
 
@@ -115,12 +117,20 @@ export function parseCalibrateArgs(argv: readonly string[]): CliOptions {
     }
   }
   if (!o.model) throw new UsageError("--model <src> is required");
-  // Checked here so a too-small budget fails before a model is loaded.
+  // Checked here so a too-small budget fails before a model is loaded; the minimum grows with the prompt count,
+  // which checkBudgetForPrompts checks once the prompt file is read (these are the one-prompt minimums).
   const minimum = o.search === "grid" ? 81 : FAST_MIN_BUDGET;
   if (o.budget !== undefined && o.budget < minimum) {
-    throw new UsageError(`--budget ${o.budget} is below the ${o.search} search's minimum of ${minimum} evaluations${o.search === "grid" ? " (9×9)" : ""}`);
+    throw new UsageError(`--budget ${o.budget} is below the ${o.search} search's minimum of ${minimum} generations${o.search === "grid" ? " (9×9 × 1 prompt)" : ""}`);
   }
   return o as CliOptions;
+}
+
+/** The budget against the minimum for the actual prompt count (generations: one image per candidate per prompt). */
+export function checkBudgetForPrompts(o: Pick<CliOptions, "search" | "budget">, prompts: number): void {
+  if (o.budget === undefined) return;
+  const min = o.search === "grid" ? { generations: 81 * prompts, detail: `9×9 × ${prompts} prompts` } : fastMinBudget(prompts);
+  if (o.budget < min.generations) throw new UsageError(`--budget ${o.budget} is below the ${o.search} search's minimum of ${min.generations} generations for ${prompts} prompts (${min.detail})`);
 }
 
 /** Library callers must pass `loadScorer` (the qsched-gpu bin passes the GPU CLIP scorer). */
@@ -154,7 +164,7 @@ function formatDuration(ms: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
 }
 
-/** One progress line: bar, count, the candidate just finished, best so far, ETA from newly generated candidates. */
+/** One progress line: bar, generations, the candidate just scored, best so far, ETA from newly generated images. */
 export function formatProgress(p: CalibrationProgress, generated: number, generatedMs: number, width = 20): string {
   const filled = Math.round((width * Math.min(p.done, p.planned)) / p.planned);
   const bar = `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
@@ -162,7 +172,8 @@ export function formatProgress(p: CalibrationProgress, generated: number, genera
   const score = pt.failed ? "failed" : `JAQ ${pt.jaq!.toFixed(4)}`;
   const best = p.best ? ` best (${p.best.m.toFixed(2)}, ${p.best.s.toFixed(2)}) ${p.best.jaq.toFixed(4)}` : "";
   const eta = generated > 0 && p.done < p.planned ? ` ETA ${formatDuration((generatedMs / generated) * (p.planned - p.done))}` : "";
-  return `${bar} ${p.done}/${p.planned} m=${pt.m.toFixed(2)} s=${pt.s.toFixed(2)} ${score}${pt.resumed ? " (journal)" : ""}${best}${eta}`;
+  const on = ` on ${pt.prompts} prompt${pt.prompts === 1 ? "" : "s"}`;
+  return `${bar} ${p.done}/${p.planned} images m=${pt.m.toFixed(2)} s=${pt.s.toFixed(2)} ${score}${on}${pt.resumed ? " (journal)" : ""}${best}${eta}`;
 }
 
 export async function main(argv: readonly string[], deps: CalibrateCliDeps = {}): Promise<number> {
@@ -179,6 +190,13 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
   let dispose: (() => void) | undefined;
   try {
     const prompts = opts.prompts ? parsePromptFile(await readFile(opts.prompts, "utf8"), opts.prompts) : undefined;
+    try {
+      checkBudgetForPrompts(opts, (prompts ?? DEFAULT_CALIBRATION_PROMPTS).length);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      err.write(`qsched-gpu calibrate: ${e.message}\n${CALIBRATE_USAGE}\n`);
+      return 2;
+    }
     const scorer = await (deps.loadScorer ?? unavailableScorer)(opts.clip, opts.model);
     const gen = await (deps.loadGenerator ?? pipelineGenerator)({ model: opts.model, quant: opts.quant, policy: opts.policy, steps: opts.steps, guidanceScale: opts.guidance });
     dispose = gen.dispose;
@@ -200,8 +218,8 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
       journal: opts.journal ? fileJournalStore(opts.journal) : undefined,
       onProgress: (p) => {
         const now = Date.now();
-        if (!p.point.resumed) {
-          generated++;
+        if (p.generated > 0) {
+          generated += p.generated;
           generatedMs += now - last;
         }
         last = now;
@@ -217,7 +235,7 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
     // calibrate() always returns the linear scheme.
     const q = result.coefficients.qsched as { m: number; s: number };
     if (opts.heatmap) await writeFile(opts.heatmap, await heatmapPng(result.landscape, { chosen: q }));
-    err.write(`qsched-gpu calibrate: m=${q.m} s=${q.s} JAQ ${result.coefficients.calibration!.score.toFixed(4)} (${result.landscape.length} candidates, ${result.generatedCandidates} generated this run)${opts.out ? `, wrote ${opts.out}` : ""}${opts.heatmap ? `, ${opts.heatmap}` : ""}\n`);
+    err.write(`qsched-gpu calibrate: m=${q.m} s=${q.s} JAQ ${result.coefficients.calibration!.score.toFixed(4)} (${result.landscape.length} candidates, ${result.generatedImages} images generated this run)${opts.out ? `, wrote ${opts.out}` : ""}${opts.heatmap ? `, ${opts.heatmap}` : ""}\n`);
     return 0;
   } catch (e) {
     if (err.isTTY) err.write("\n"); // end a progress bar drawn in place

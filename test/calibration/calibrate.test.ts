@@ -24,12 +24,16 @@ describe("calibrate", () => {
     expect(top.meanClipIqa).toBeCloseTo(1, 9);
   });
 
-  it("fast search (default) uses 8 candidates and lands within 0.5 % JAQ of the optimum", async () => {
+  it("fast search (default) generates at most 10 % of the grid's images and lands within 0.5 % JAQ of the optimum", async () => {
     const calls = { count: 0 };
     const r = await calibrate({ ...base, generate: fakeGenerator(calls), scorer: fakeScorer(bowl) });
-    expect(r.landscape).toHaveLength(8);
-    expect(r.generatedCandidates).toBe(8);
-    expect(calls.count).toBe(8 * PROMPTS.length);
+    expect(calls.count).toBe(r.generatedImages);
+    expect(r.generatedImages).toBeLessThanOrEqual(Math.floor((81 * PROMPTS.length) / 10));
+    expect(r.generatedCandidates).toBe(r.landscape.length);
+    // Racing: most candidates are screened on the first prompt only, the chosen one is scored on all three.
+    expect(r.landscape.filter((p) => p.prompts === 1).length).toBeGreaterThan(r.landscape.filter((p) => p.prompts === 3).length);
+    const chosen = r.landscape.find((p) => p.m === r.coefficients.qsched.m && p.s === (r.coefficients.qsched as { s: number }).s)!;
+    expect(chosen.prompts).toBe(3);
     // Same bound as the search tests: the noise-free bowl is fitted exactly; the lattice costs < 0.5 %.
     expect(Math.log(80) + 2 - r.coefficients.calibration!.score).toBeLessThan(0.005 * (Math.log(80) + 2));
   });
@@ -49,17 +53,31 @@ describe("calibrate", () => {
     expect(r.coefficients.qsched).toMatchObject({ m: 0.95, s: 0.9 });
   });
 
-  it("reports progress after each candidate", async () => {
-    const seen: number[] = [];
-    await calibrate({ ...base, generate: fakeGenerator(), scorer: fakeScorer(bowl), onProgress: (p) => seen.push(p.done) });
-    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  it("reports progress in images after each candidate or extension", async () => {
+    const seen: Array<[number, number, number]> = [];
+    const r = await calibrate({ ...base, generate: fakeGenerator(), scorer: fakeScorer(bowl), onProgress: (p) => seen.push([p.done, p.planned, p.generated]) });
+    expect(seen.at(-1)![0]).toBe(r.generatedImages);
+    expect(seen.every(([, planned]) => planned === 24)).toBe(true); // 10 % of 81 × 3 images
+    for (let i = 1; i < seen.length; i++) expect(seen[i]![0] - seen[i - 1]![0]).toBe(seen[i]![2]);
+  });
+
+  it("scores an extended candidate's JAQ over all its prompts, as a whole-set evaluation would", async () => {
+    // On the 0.05 lattice every fast candidate is a grid point, so the two runs score the same images.
+    const fast = await calibrate({ ...base, generate: fakeGenerator(), scorer: fakeScorer(bowl), resolution: 0.05 });
+    const grid = await calibrate({ ...base, generate: fakeGenerator(), scorer: fakeScorer(bowl), search: "grid" });
+    const full = fast.landscape.filter((x) => x.prompts === 3);
+    expect(full.length).toBeGreaterThan(0);
+    for (const p of full) {
+      const g = grid.landscape.find((x) => Math.abs(x.m - p.m) < 1e-9 && Math.abs(x.s - p.s) < 1e-9)!;
+      expect(p.jaq).toBeCloseTo(g.jaq!, 12);
+    }
   });
 
   it("refuses a budget below the search's minimum before generating or opening a journal", async () => {
     const calls = { count: 0 };
     const store = new MemoryJournalStore();
     await expect(calibrate({ ...base, budget: 4, journal: store, generate: fakeGenerator(calls), scorer: fakeScorer(bowl) })).rejects.toThrow(
-      /fast search needs a budget of at least 6 evaluations, found 4/,
+      /fast search needs a budget of at least 8 generations \(6 candidates screened on 1 of 3 prompts, plus 1 finalist on the other 2\), found 4/,
     );
     expect(calls.count).toBe(0);
     expect(store.text).toBeUndefined();

@@ -35,7 +35,18 @@ describe("qsched-gpu calibrate", () => {
   it("names the search's minimum when --budget is too small", async () => {
     const err = capture();
     expect(await main(["--model", "x", "--budget", "5"], { stderr: err })).toBe(2);
-    expect(err.text).toMatch(/--budget 5 is below the fast search's minimum of 6 evaluations/);
+    expect(err.text).toMatch(/--budget 5 is below the fast search's minimum of 6 generations/);
+  });
+
+  it("checks --budget against the prompt count's minimum before loading anything", async () => {
+    const prompts = join(dir, "eight.txt");
+    writeFileSync(prompts, "a\nb\nc\nd\ne\nf\ng\nh\n");
+    const err = capture();
+    let loaded = false;
+    const deps = { stderr: err, loadScorer: async () => ((loaded = true), fakeScorer(bowl)) };
+    expect(await main(["--model", "x", "--prompts", prompts, "--budget", "17"], deps)).toBe(2);
+    expect(err.text).toMatch(/--budget 17 is below the fast search's minimum of 18 generations for 8 prompts \(6 candidates screened on 2 of 8 prompts, plus 1 finalist on the other 6\)/);
+    expect(loaded).toBe(false);
   });
 
   it("parses flags with defaults w4a8, 4 steps, fast search", () => {
@@ -61,15 +72,16 @@ describe("qsched-gpu calibrate", () => {
     const file = parseCoefficientFile(readFileSync(out, "utf8"));
     expect(file).toMatchObject({ model: "toy", steps: 4, qsched: { scheme: "linear" }, calibration: { metric: "JAQ" } });
     expect([...readFileSync(png).subarray(1, 4)].map((b) => String.fromCharCode(b)).join("")).toBe("PNG");
-    expect(readFileSync(journal, "utf8").trim().split("\n")).toHaveLength(1 + 8);
+    const chunks = readFileSync(journal, "utf8").trim().split("\n").length - 1;
     const progress = err.text.split("\n").filter((l) => l.startsWith("["));
-    expect(progress).toHaveLength(8);
-    expect(progress[0]).toMatch(/^\[#+\.*\] 1\/8 m=\d\.\d\d s=\d\.\d\d JAQ \d\.\d{4} best .* ETA \d+s$/);
+    expect(progress).toHaveLength(chunks); // one line per scored chunk (screening or extension)
+    expect(progress[0]).toMatch(/^\[#\.+\] 1\/16 images m=\d\.\d\d s=\d\.\d\d JAQ \d\.\d{4} on 1 prompt ETA \d+s$/);
+    expect(progress.at(-1)).toMatch(/ on 2 prompts best /);
 
     // Same journal again: every candidate replays from it.
     const err2 = capture();
     expect(await main(argv, { ...deps, stderr: err2 })).toBe(0);
-    expect(err2.text).toMatch(/0 generated this run/);
+    expect(err2.text).toMatch(/0 images generated this run/);
   });
 
   it("prints the coefficient file to stdout without --out and reports an unreadable prompt file", async () => {

@@ -13,33 +13,35 @@ function options(extra: Partial<CalibrateOptions> = {}): CalibrateOptions {
   return { model: "toy-shapes", scheme: "w4a8", steps: 4, prompts: PROMPTS, generate: fakeGenerator(), scorer: fakeScorer(bowl), ...extra };
 }
 
-/** A generator that dies (like a killed process) once `limit` candidates' images have been made. */
+/** A generator that dies (like a killed process) once `limit` images have been made. */
 function dyingGenerator(limit: number, calls = { count: 0 }) {
   const gen = fakeGenerator(calls);
   return async (m: number, s: number, p: string, seed: number) => {
-    if (calls.count >= limit * PROMPTS.length) throw new Error("killed");
+    if (calls.count >= limit) throw new Error("killed");
     return gen(m, s, p, seed);
   };
 }
 
 describe("calibration journal", () => {
   for (const search of ["fast", "grid"] as const) {
-    it(`${search}: a run killed after k candidates resumes and evaluates only the rest`, async () => {
-      const total = search === "fast" ? 8 : 81;
-      const k = search === "fast" ? 5 : 30;
+    it(`${search}: a run killed after k images resumes and generates only the rest`, async () => {
+      const fresh = await calibrate(options({ search }));
+      const total = fresh.generatedImages; // grid: 81 × 2 prompts; fast: at most 10 % of that, in chunks
+      expect(total).toBe(search === "grid" ? 162 : fresh.generatedImages);
+      expect(total).toBeLessThanOrEqual(search === "grid" ? 162 : 16);
+      const k = search === "fast" ? 9 : 61; // mid-run, in the fast search's finalist stage
       const store = new MemoryJournalStore();
       await expect(calibrate(options({ search, journal: store, generate: dyingGenerator(k) }))).rejects.toThrow("killed");
-      expect(store.text!.trim().split("\n")).toHaveLength(1 + k); // header + one line per finished candidate
+      const chunks = store.text!.trim().split("\n").slice(1).map((l) => JSON.parse(l) as { to: number; from: number });
+      const journalled = chunks.reduce((a, c) => a + c.to - c.from, 0);
+      expect(journalled).toBeLessThanOrEqual(k); // the chunk in flight is lost, nothing else
 
       const calls = { count: 0 };
       const resumed = await calibrate(options({ search, journal: store, generate: fakeGenerator(calls) }));
-      expect(calls.count).toBe((total - k) * PROMPTS.length);
-      expect(resumed.generatedCandidates).toBe(total - k);
-      expect(resumed.landscape.filter((p) => p.resumed)).toHaveLength(k);
-
-      const fresh = await calibrate(options({ search }));
+      expect(calls.count).toBe(total - journalled);
+      expect(resumed.generatedImages).toBe(total - journalled);
       expect(resumed.coefficients.qsched).toEqual(fresh.coefficients.qsched);
-      expect(resumed.landscape.map((p) => [p.m, p.s, p.jaq])).toEqual(fresh.landscape.map((p) => [p.m, p.s, p.jaq]));
+      expect(resumed.landscape.map((p) => [p.m, p.s, p.jaq, p.prompts])).toEqual(fresh.landscape.map((p) => [p.m, p.s, p.jaq, p.prompts]));
     });
   }
 
@@ -74,16 +76,25 @@ describe("calibration journal", () => {
   });
 
   it("ignores a torn last line (killed mid-write) and continues on a fresh line", async () => {
-    const key: JournalKey = { model: "m", scheme: "w4a8", steps: 4, promptsHash: "abc", seeds: [1], search: { search: "fast" } };
+    const key: JournalKey = { model: "m", scheme: "w4a8", steps: 4, promptsHash: "abc", seeds: [1, 2], search: { search: "fast" } };
     const store = new MemoryJournalStore();
     const j = await CalibrationJournal.open(store, key);
-    await j.record({ m: 1, s: 1, jaq: 5.5, failed: false });
-    store.text += '{"m":0.9,"s":0.9,"ja';
+    await j.record({ m: 1, s: 1, from: 0, to: 1, pairScores: [60], clipIqa: [0.7], jaq: 5.5 });
+    store.text += '{"m":0.9,"s":0.9,"fr';
     const reopened = await CalibrationJournal.open(store, key);
     expect(reopened.size).toBe(1);
-    expect(reopened.lookup(1, 1)?.jaq).toBe(5.5);
-    await reopened.record({ m: 0.9, s: 0.9, jaq: null, failed: true });
-    expect((await CalibrationJournal.open(store, key)).lookup(0.9, 0.9)).toEqual({ m: 0.9, s: 0.9, jaq: null, clipScore: undefined, meanClipIqa: undefined, failed: true });
+    expect(reopened.lookup(1, 1)).toEqual({ m: 1, s: 1, pairScores: [60], clipIqa: [0.7] });
+    await reopened.record({ m: 1, s: 1, from: 1, to: 2, pairScores: [null], clipIqa: [0.5], jaq: null });
+    expect((await CalibrationJournal.open(store, key)).lookup(1, 1)).toEqual({ m: 1, s: 1, pairScores: [60, Number.NaN], clipIqa: [0.7, 0.5] });
+  });
+
+  it("refuses a chunk that does not continue its candidate's prompts, and a version 1 journal with the reason", async () => {
+    const key: JournalKey = { model: "m", scheme: "w4a8", steps: 4, promptsHash: "abc", seeds: [1, 2], search: {} };
+    const header = JSON.stringify({ type: "qsched-calibration-journal", version: 2, key });
+    const gap = `${header}\n${JSON.stringify({ m: 1, s: 1, from: 1, to: 2, pairScores: [1], clipIqa: [0.5], jaq: null })}\n`;
+    await expect(CalibrationJournal.open(new MemoryJournalStore(gap), key)).rejects.toThrow(/candidate \(1, 1\) has prompts \[0, 0\) recorded, found a chunk for \[1, 2\)/);
+    const v1 = `${JSON.stringify({ type: "qsched-calibration-journal", version: 1, key })}\n{"m":1,"s":1,"jaq":5,"failed":false}\n`;
+    await expect(CalibrationJournal.open(new MemoryJournalStore(v1), key)).rejects.toThrow(/is version 1 \(one whole-set JAQ per candidate\); this version needs version 2 .*use another journal file or delete this one/);
   });
 
   it("refuses a file that is not a journal", async () => {
@@ -96,15 +107,17 @@ describe("calibration journal", () => {
     const dir = mkdtempSync(join(tmpdir(), "qsched-journal-"));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it("appends one line per candidate to a JSON-lines file and resumes from it", async () => {
+    it("appends one line per scored chunk to a JSON-lines file and resumes from it", async () => {
       const path = join(dir, "run.jsonl");
+      const total = (await calibrate(options())).generatedImages;
       await expect(calibrate(options({ journal: fileJournalStore(path), generate: dyingGenerator(3) }))).rejects.toThrow("killed");
       const lines = readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l));
-      expect(lines[0]).toMatchObject({ type: "qsched-calibration-journal", version: 1, key: { model: "toy-shapes", scheme: "w4a8", steps: 4 } });
-      expect(lines.slice(1)).toHaveLength(3);
+      expect(lines[0]).toMatchObject({ type: "qsched-calibration-journal", version: 2, key: { model: "toy-shapes", scheme: "w4a8", steps: 4 } });
+      expect(lines.slice(1)).toHaveLength(3); // screening chunks of one prompt each
+      expect(lines[1]).toMatchObject({ from: 0, to: 1, pairScores: [expect.any(Number)], clipIqa: [expect.any(Number)] });
       const calls = { count: 0 };
       await calibrate(options({ journal: fileJournalStore(path), generate: fakeGenerator(calls) }));
-      expect(calls.count).toBe(5 * PROMPTS.length);
+      expect(calls.count).toBe(total - 3);
       writeFileSync(join(dir, "other.jsonl"), readFileSync(path, "utf8"));
       await expect(calibrate(options({ model: "sd-turbo", journal: fileJournalStore(join(dir, "other.jsonl")) }))).rejects.toThrow(/belongs to another run/);
     });
