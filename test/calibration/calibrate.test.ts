@@ -32,7 +32,8 @@ describe("calibrate", () => {
     expect(r.generatedCandidates).toBe(r.landscape.length);
     // Racing: most candidates are screened on the first prompt only, the chosen one is scored on all three.
     expect(r.landscape.filter((p) => p.prompts === 1).length).toBeGreaterThan(r.landscape.filter((p) => p.prompts === 3).length);
-    const chosen = r.landscape.find((p) => p.m === r.coefficients.qsched.m && p.s === (r.coefficients.qsched as { s: number }).s)!;
+    const q = r.coefficients.qsched as { m: number; s: number };
+    const chosen = r.landscape.find((p) => p.m === q.m && p.s === q.s)!;
     expect(chosen.prompts).toBe(3);
     // Same bound as the search tests: the noise-free bowl is fitted exactly; the lattice costs < 0.5 %.
     expect(Math.log(80) + 2 - r.coefficients.calibration!.score).toBeLessThan(0.005 * (Math.log(80) + 2));
