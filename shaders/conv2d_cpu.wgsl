@@ -7,9 +7,10 @@
 //   loads the KW weights of input channel c0 + l at kernel row kh for every one of the ROWS channels
 //   (one weight row [Cout, Cin·KH·KW] is contiguous in K) and subgroupBroadcast hands them to all
 //   lanes: weights cost 1/8 of a load per lane;
-// - each lane owns 4 consecutive output pixels of one output row and loads, per (input channel, kh),
-//   the window of x they read, 4·STRIDE − STRIDE + KW values (6 for 3×3 stride 1), which serves all
-//   KW taps: 16 rows × 3 taps × 4 pixels = 192 FMAs per 6 x loads + 6 weight loads (3×3 s1, ROWS 16).
+// - each lane owns PIX (4 or 8) consecutive output pixels of one output row and loads, per (input
+//   channel, kh), the window of x they read, (PIX − 1)·STRIDE + KW values (6 for 3×3 stride 1 PIX 4),
+//   which serves all KW taps: 16 rows × 3 taps × 4 pixels = 192 FMAs per 6 x loads + 6 weight loads
+//   (3×3 s1, ROWS 16, PIX 4).
 // Variants (defines): TAPS_3X3_S1, TAPS_3X3_S2, TAPS_1X1 (1×1 stride 1 pad 0: the host passes the
 // image as one row of H·W pixels, so it is a plain matmul). Padding and edges read clamped (valid)
 // addresses and select 0; no early return, every lane takes part in the broadcasts. Weights: float
@@ -23,7 +24,7 @@ struct Params {
   batch: u32, cin: u32, h: u32, w: u32,
   cout: u32, ho: u32, wo: u32, pad: u32,
   k_total: u32, k_words: u32, scale_groups: u32, group_size: u32,
-  // Groups of 4 output pixels per output row, and in all (batch · ho · wo_groups).
+  // Groups of PIX output pixels per output row, and in all (batch · ho · wo_groups).
   wo_groups: u32, pixel_groups: u32,
 }
 
@@ -53,25 +54,25 @@ alias wtaps = f32;
 alias wtaps = vec3<f32>;
 #endif
 
-var<private> acc0: vec4<f32>; var<private> acc1: vec4<f32>; var<private> acc2: vec4<f32>; var<private> acc3: vec4<f32>;
-var<private> acc4: vec4<f32>; var<private> acc5: vec4<f32>; var<private> acc6: vec4<f32>; var<private> acc7: vec4<f32>;
+// A lane's outputs of one channel: its PIX pixels (PIX_8: pixels 0..3 in column 0, 4..7 in column 1).
+#if PIX_8
+alias Acc = mat2x4<f32>;
+#else
+alias Acc = vec4<f32>;
+#endif
+var<private> acc0: Acc; var<private> acc1: Acc; var<private> acc2: Acc; var<private> acc3: Acc;
+var<private> acc4: Acc; var<private> acc5: Acc; var<private> acc6: Acc; var<private> acc7: Acc;
 #if ROWS_16
-var<private> acc8: vec4<f32>; var<private> acc9: vec4<f32>; var<private> acc10: vec4<f32>; var<private> acc11: vec4<f32>;
-var<private> acc12: vec4<f32>; var<private> acc13: vec4<f32>; var<private> acc14: vec4<f32>; var<private> acc15: vec4<f32>;
+var<private> acc8: Acc; var<private> acc9: Acc; var<private> acc10: Acc; var<private> acc11: Acc;
+var<private> acc12: Acc; var<private> acc13: Acc; var<private> acc14: Acc; var<private> acc15: Acc;
 #endif
 
 // First output channel of the workgroup's block.
 var<private> co0: u32;
-// The lane's x window: clamped column offsets and whether each column lies inside the image
-// (window slot t = 4·i + c in xcol_i.c), set once; the current kernel row's offset and validity.
-var<private> xcol0: vec4<u32>; var<private> xok0: vec4<bool>;
-#if TAPS_3X3_S1
-var<private> xcol1: vec2<u32>; var<private> xok1: vec2<bool>;
-#endif
-#if TAPS_3X3_S2
-var<private> xcol1: vec4<u32>; var<private> xok1: vec4<bool>;
-var<private> xcol2: u32; var<private> xok2: bool;
-#endif
+// The lane's x window: first input column, image offset; the current kernel row's offset within a
+// channel (clamped) and whether it lies inside the image.
+var<private> iw0: i32;
+var<private> last_w: i32;
 var<private> x_img: u32;
 var<private> x_row: u32;
 var<private> row_ok: bool;
@@ -145,36 +146,76 @@ fn lane_weights(row: u32, k: u32, ok: bool) -> wtaps {
   return select(wtaps(0.0), v, ok);
 }
 
-fn ld(i: u32, ok: bool) -> f32 { return select(0.0, f32(x[i]), ok && row_ok); }
-
-// The lane's 4 pixels' inputs for each tap kw of input channel ci at the current kernel row.
-#if TAPS_1X1
-alias Taps = vec4<f32>;
-fn taps(ci: u32) -> Taps {
-  let b = x_img + ci * params.h * params.w + x_row;
-  return vec4<f32>(ld(b + xcol0.x, xok0.x), ld(b + xcol0.y, xok0.y), ld(b + xcol0.z, xok0.z), ld(b + xcol0.w, xok0.w));
+// Window values at input columns iw0 + j .. + 3 (and iw0 + j) of the row at offset b: clamped
+// addresses, 0 outside the image.
+fn win4(b: u32, j: i32) -> vec4<f32> {
+  let t = vec4<i32>(iw0 + j) + vec4<i32>(0, 1, 2, 3);
+  let c = vec4<u32>(clamp(t, vec4<i32>(0), vec4<i32>(last_w)));
+  let ok = (t >= vec4<i32>(0)) & (t <= vec4<i32>(last_w)) & vec4<bool>(row_ok);
+  return select(vec4<f32>(0.0), vec4<f32>(f32(x[b + c.x]), f32(x[b + c.y]), f32(x[b + c.z]), f32(x[b + c.w])), ok);
 }
-fn tap_acc(t: Taps, w: wtaps, acc: vec4<f32>) -> vec4<f32> { return fma(t, vec4<f32>(w), acc); }
+fn win1(b: u32, j: i32) -> f32 {
+  let t = iw0 + j;
+  return select(0.0, f32(x[b + u32(clamp(t, 0, last_w))]), t >= 0 && t <= last_w && row_ok);
+}
+
+fn fma_acc(t: Acc, w: f32, acc: Acc) -> Acc {
+#if PIX_8
+  return Acc(fma(t[0], vec4<f32>(w), acc[0]), fma(t[1], vec4<f32>(w), acc[1]));
 #else
-struct Taps { k0: vec4<f32>, k1: vec4<f32>, k2: vec4<f32> }
+  return fma(t, vec4<f32>(w), acc);
+#endif
+}
+
+// The lane's pixels' inputs for each tap kw of input channel ci at the current kernel row: pixel i
+// reads window column STRIDE·i + kw, so each loaded value serves up to KW taps.
+#if TAPS_1X1
+alias Taps = Acc;
 fn taps(ci: u32) -> Taps {
   let b = x_img + ci * params.h * params.w + x_row;
-  let a = vec4<f32>(ld(b + xcol0.x, xok0.x), ld(b + xcol0.y, xok0.y), ld(b + xcol0.z, xok0.z), ld(b + xcol0.w, xok0.w));
+#if PIX_8
+  return Acc(win4(b, 0), win4(b, 4));
+#else
+  return win4(b, 0);
+#endif
+}
+fn tap_acc(t: Taps, w: wtaps, acc: Acc) -> Acc { return fma_acc(t, w, acc); }
+#else
+struct Taps { k0: Acc, k1: Acc, k2: Acc }
+fn taps(ci: u32) -> Taps {
+  let b = x_img + ci * params.h * params.w + x_row;
+  let a = win4(b, 0);
 #if TAPS_3X3_S1
-  // Window columns iw0 .. iw0 + 5; tap kw reads iw0 + kw .. + 3.
-  let e = vec2<f32>(ld(b + xcol1.x, xok1.x), ld(b + xcol1.y, xok1.y));
+#if PIX_8
+  // Window columns 0 .. 9.
+  let c = win4(b, 4);
+  let e = vec2<f32>(win1(b, 8), win1(b, 9));
+  return Taps(Acc(a, c), Acc(vec4<f32>(a.yzw, c.x), vec4<f32>(c.yzw, e.x)), Acc(vec4<f32>(a.zw, c.xy), vec4<f32>(c.zw, e)));
+#else
+  // Window columns 0 .. 5.
+  let e = vec2<f32>(win1(b, 4), win1(b, 5));
   return Taps(a, vec4<f32>(a.yzw, e.x), vec4<f32>(a.zw, e));
 #endif
+#endif
 #if TAPS_3X3_S2
-  // Window columns iw0 .. iw0 + 8; tap kw reads iw0 + kw + 2·i for pixel i.
-  let c = vec4<f32>(ld(b + xcol1.x, xok1.x), ld(b + xcol1.y, xok1.y), ld(b + xcol1.z, xok1.z), ld(b + xcol1.w, xok1.w));
-  let e = ld(b + xcol2, xok2);
+  let c = win4(b, 4);
+#if PIX_8
+  // Window columns 0 .. 16.
+  let d = win4(b, 8);
+  let f = win4(b, 12);
+  let e = win1(b, 16);
+  return Taps(Acc(vec4<f32>(a.xz, c.xz), vec4<f32>(d.xz, f.xz)), Acc(vec4<f32>(a.yw, c.yw), vec4<f32>(d.yw, f.yw)),
+              Acc(vec4<f32>(a.z, c.xz, d.x), vec4<f32>(d.z, f.xz, e)));
+#else
+  // Window columns 0 .. 8.
+  let e = win1(b, 8);
   return Taps(vec4<f32>(a.xz, c.xz), vec4<f32>(a.yw, c.yw), vec4<f32>(a.z, c.xz, e));
+#endif
 #endif
 }
 // acc + the 3 taps' contributions, one dependent chain (each accumulator written once per step).
-fn tap_acc(t: Taps, w: wtaps, acc: vec4<f32>) -> vec4<f32> {
-  return fma(t.k2, vec4<f32>(w.z), fma(t.k1, vec4<f32>(w.y), fma(t.k0, vec4<f32>(w.x), acc)));
+fn tap_acc(t: Taps, w: wtaps, acc: Acc) -> Acc {
+  return fma_acc(t.k2, w.z, fma_acc(t.k1, w.y, fma_acc(t.k0, w.x, acc)));
 }
 #endif
 
@@ -190,11 +231,16 @@ fn step_hi(t: Taps, w0: wtaps, w1: wtaps, w2: wtaps, w3: wtaps, w4: wtaps, w5: w
 }
 #endif
 
-// Output channel co0 + row for the lane's pixels: int8 scale, bias; drops channels past cout, pixels
-// past wo and lanes past the last pixel group.
-fn write_row(row: u32, v: vec4<f32>, y_base: u32, n_valid: u32) {
-  let co = co0 + row;
-  if (co >= params.cout) { return; }
+// Output channel co0 + row for the lane's pixels: int8 scale, bias; drops channels past cout and
+// pixels past n_valid (0 for lanes past the last pixel group).
+fn write4(i: u32, v: vec4<f32>, n_valid: u32) {
+  if (n_valid > 0u) { y[i] = elem(v.x); }
+  if (n_valid > 1u) { y[i + 1u] = elem(v.y); }
+  if (n_valid > 2u) { y[i + 2u] = elem(v.z); }
+  if (n_valid > 3u) { y[i + 3u] = elem(v.w); }
+}
+
+fn epilogue(co: u32, v: vec4<f32>) -> vec4<f32> {
   var s = v;
 #if WEIGHT_INT8
   s = s * weight_scale(co);
@@ -202,11 +248,19 @@ fn write_row(row: u32, v: vec4<f32>, y_base: u32, n_valid: u32) {
 #if HAS_BIAS
   s = s + f32(bias[co]);
 #endif
+  return s;
+}
+
+fn write_row(row: u32, v: Acc, y_base: u32, n_valid: u32) {
+  let co = co0 + row;
+  if (co >= params.cout) { return; }
   let i = y_base + co * params.ho * params.wo;
-  if (n_valid > 0u) { y[i] = elem(s.x); }
-  if (n_valid > 1u) { y[i + 1u] = elem(s.y); }
-  if (n_valid > 2u) { y[i + 2u] = elem(s.z); }
-  if (n_valid > 3u) { y[i + 3u] = elem(s.w); }
+#if PIX_8
+  write4(i, epilogue(co, v[0]), n_valid);
+  write4(i + 4u, epilogue(co, v[1]), max(n_valid, 4u) - 4u);
+#else
+  write4(i, epilogue(co, v), n_valid);
+#endif
 }
 
 @compute @workgroup_size(WG_SIZE)
@@ -215,27 +269,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   co0 = wid.y * ROWS;
   // Lanes past the last pixel group compute the last one again and write nothing.
   let p = min(gid.x, params.pixel_groups - 1u);
-  let ow0 = (p % params.wo_groups) * 4u;
+  let ow0 = (p % params.wo_groups) * PIX;
   let oh = (p / params.wo_groups) % params.ho;
   let img = p / (params.wo_groups * params.ho);
   x_img = img * params.cin * params.h * params.w;
-  let iw0 = i32(ow0 * STRIDE) - i32(params.pad);
-  let last_w = i32(params.w) - 1;
-  let t0 = vec4<i32>(iw0) + vec4<i32>(0, 1, 2, 3);
-  xcol0 = vec4<u32>(clamp(t0, vec4<i32>(0), vec4<i32>(last_w)));
-  xok0 = (t0 >= vec4<i32>(0)) & (t0 <= vec4<i32>(last_w));
-#if TAPS_3X3_S1
-  let t1 = vec2<i32>(iw0) + vec2<i32>(4, 5);
-  xcol1 = vec2<u32>(clamp(t1, vec2<i32>(0), vec2<i32>(last_w)));
-  xok1 = (t1 >= vec2<i32>(0)) & (t1 <= vec2<i32>(last_w));
-#endif
-#if TAPS_3X3_S2
-  let t1 = vec4<i32>(iw0) + vec4<i32>(4, 5, 6, 7);
-  xcol1 = vec4<u32>(clamp(t1, vec4<i32>(0), vec4<i32>(last_w)));
-  xok1 = (t1 >= vec4<i32>(0)) & (t1 <= vec4<i32>(last_w));
-  xcol2 = u32(clamp(iw0 + 8, 0, last_w));
-  xok2 = iw0 + 8 >= 0 && iw0 + 8 <= last_w;
-#endif
+  iw0 = i32(ow0 * STRIDE) - i32(params.pad);
+  last_w = i32(params.w) - 1;
   let ih0 = i32(oh * STRIDE) - i32(params.pad);
   let last_ci = params.cin - 1u;
   for (var c0 = 0u; c0 < params.cin; c0 = c0 + SG) {
@@ -304,7 +343,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     }
   }
   let y_base = img * params.cout * params.ho * params.wo + oh * params.wo + ow0;
-  let n_valid = select(0u, min(4u, params.wo - ow0), gid.x < params.pixel_groups);
+  let n_valid = select(0u, min(PIX, params.wo - ow0), gid.x < params.pixel_groups);
   write_row(0u, acc0, y_base, n_valid); write_row(1u, acc1, y_base, n_valid);
   write_row(2u, acc2, y_base, n_valid); write_row(3u, acc3, y_base, n_valid);
   write_row(4u, acc4, y_base, n_valid); write_row(5u, acc5, y_base, n_valid);

@@ -52,14 +52,17 @@ export const conv2dKernel = defineKernel<Conv2dKey>({
  */
 export interface Conv2dCpuShape {
   rows: 8 | 16;
+  /** Output pixels per lane (consecutive along a row). */
+  pix: 4 | 8;
   /** Invocations per workgroup (lanes along the output pixels). */
   wg: number;
 }
 export const CONV2D_CPU_VARIANTS = {
-  cpuR16w32: { rows: 16, wg: 32 },
-  cpuR16w8: { rows: 16, wg: 8 },
-  cpuR16w64: { rows: 16, wg: 64 },
-  cpuR8w32: { rows: 8, wg: 32 },
+  cpuR16w32: { rows: 16, pix: 4, wg: 32 },
+  cpuR16w64: { rows: 16, pix: 4, wg: 64 },
+  cpuR8w32: { rows: 8, pix: 4, wg: 32 },
+  cpuR16p8w32: { rows: 16, pix: 8, wg: 32 },
+  cpuR8p8w32: { rows: 8, pix: 8, wg: 32 },
 } as const satisfies Record<string, Conv2dCpuShape>;
 export type Conv2dCpuVariant = keyof typeof CONV2D_CPU_VARIANTS;
 /** The CPU-adapter variant picked by default (kernels-bench/RESULTS.md, "conv2d on the CPU-adapter kernel"). */
@@ -96,6 +99,8 @@ export const conv2dCpuKernel = defineKernel<Conv2dCpuKey>({
       WG_SIZE: `${c.wg}u`,
       ROWS: `${c.rows}u`,
       ROWS_16: c.rows === 16,
+      PIX: `${c.pix}u`,
+      PIX_8: c.pix === 8,
       KH: `${kh}u`,
       KW: `${kh}u`,
       STRIDE: `${stride}u`,
@@ -212,10 +217,12 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   // conv2d_cpu: a 1×1 conv reads the image as one row of H·W pixels (x is contiguous over H·W).
   const taps = cpuTaps(kh, kw, stride, pad);
   const [rowH, rowW, rowHo, rowWo] = taps === "1x1" ? [1, h * w, 1, ho * wo] : [h, w, ho, wo];
-  const pixelGroups = n * rowHo * Math.ceil(rowWo / 4);
   const cpuVariant = opts.kernel ?? DEFAULT_CONV2D_CPU_VARIANT;
-  if (taps !== null && cpuVariant !== "igemm" && hasCpuSubgroupKernels(gpu) &&
-      Math.ceil(pixelGroups / CONV2D_CPU_VARIANTS[cpuVariant].wg) <= gpu.ctx.caps.limits.maxComputeWorkgroupsPerDimension) {
+  const c = cpuVariant === "igemm" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
+  const woGroups = Math.ceil(rowWo / (c?.pix ?? 1));
+  const pixelGroups = n * rowHo * woGroups;
+  if (taps !== null && c && cpuVariant !== "igemm" && hasCpuSubgroupKernels(gpu) &&
+      Math.ceil(pixelGroups / c.wg) <= gpu.ctx.caps.limits.maxComputeWorkgroupsPerDimension) {
     const kernel = await gpu.kernel(conv2dCpuKernel, { variant: cpuVariant, taps, dtype, weight: kind, scalesF16, bias: !!bias });
     const y = gpu.empty([n, cout, ho, wo], dtype, op);
     bindings.y = y;
@@ -223,9 +230,8 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
     const uniforms = {
       batch: n, cin, h: rowH, w: rowW, cout, ho: rowHo, wo: rowWo, pad,
       k_total: kTotal, k_words: kWords, scale_groups: scaleGroups, group_size: groupSize,
-      wo_groups: Math.ceil(rowWo / 4), pixel_groups: pixelGroups,
+      wo_groups: woGroups, pixel_groups: pixelGroups,
     };
-    const c = CONV2D_CPU_VARIANTS[cpuVariant];
     gpu.dispatch(kernel, bindings, uniforms, [Math.ceil(pixelGroups / c.wg), Math.ceil(cout / c.rows), 1]);
     return y;
   }
