@@ -5,9 +5,9 @@
 //    accuracy), so the bound is on bytes: ≥ 99.5 % of RGB bytes within ±1 and none off by more than 8 (measured on
 //    SwiftShader vs lavapipe: 100 % within ±1, worst 1).
 // 2. Calibration panel: a small W4A8 calibration (2 prompts, 2 steps, no CFG, fast search with its minimum budget
-//    of 6) in the page's worker; checks progress messages, the heatmap canvas, that (m, s) equals what
+//    of 7 images: 6 candidates screened on the first prompt, 1 finalist on the second) in the page's worker; checks progress messages, the heatmap canvas, that (m, s) equals what
 //    `qsched-gpu calibrate` chooses in Node for the same settings, the download, "apply", and cancel.
-//    With budget 6 the answer is the best of the six fixed starting points. SwiftShader and lavapipe do not give
+//    With budget 7 the answer is the one finalist, the screened candidate with the best surrogate mean. SwiftShader and lavapipe do not give
 //    the same W4A8 JAQ (measured 0.013 apart at 2 steps, 0.16 at 1 step; lavapipe has shader-f16, SwiftShader
 //    not), so the check relies on the winner leading the other five by more than that (measured: ~0.1 at 2 steps;
 //    the JAQ difference is printed).
@@ -20,7 +20,7 @@ import { startStaticServer } from "../../scripts/static-server.mjs";
 
 const root = resolve(new URL("../..", import.meta.url).pathname);
 const settings = { prompt: "a red circle on a blue background", seed: 100, steps: 4, guidance: 2 };
-const cal = { quant: "w4a8", steps: 2, guidance: 1, prompts: 2, budget: 6 };
+const cal = { quant: "w4a8", steps: 2, guidance: 1, prompts: 2, budget: 7 };
 
 const { QSchedPipeline } = await import(join(root, "dist/node/index.js"));
 const pipe = await QSchedPipeline.fromPretrained(join(root, "models/toy-shapes"));
