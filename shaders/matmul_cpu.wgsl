@@ -7,6 +7,8 @@
 // all lanes: A values cost 1/8 of a per-lane load. Requires subgroup size SG (8 on 256-bit llvmpipe)
 // and B stored [N, K]: float with K % 4 == 0 (VEC4_AB), or int4 codes (B_INT4) with K and the group size
 // multiples of 32, dequantized in registers (one u32 load per lane per 4 k instead of 4 floats).
+// B_INT8 (per-channel int8 codes, scale in the epilogue) serves W8A16; A_INT8 reads per-token int8
+// activation codes instead of floats (W8A8 / W4A8, see a4 below), scaled per row in write_row.
 // Accumulators are named vec4s (one per row, one sum per column), module-private so the step
 // functions can update them (never indexed dynamically). Measured ratios: kernels-bench/RESULTS.md.
 enable subgroups;
@@ -33,7 +35,27 @@ fn row_acc(x: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f
   return vec4<f32>(dot_acc(x, w0, acc.x), dot_acc(x, w1, acc.y), dot_acc(x, w2, acc.z), dot_acc(x, w3, acc.w));
 }
 
-fn a4(i: u32) -> vec4<f32> { return vec4<f32>(a[i]); }
+#if A_INT8
+// Word i of the activation codes as 4 floats, minus the row's zero point: exact small integers, so the
+// FMAs below sum exact integer products (exact while a partial sum stays under 2^24; W4A8 sums are at
+// most 255·8 per k, W8A8 128·127 — past that the f32 sum rounds like any float accumulation, which is
+// still within the float32 rounding the quant tolerances allow). lavapipe has no packed int8 dot in
+// hardware; f32 FMAs on unpacked codes are what it runs fastest, and the codes still cut A's loads 4×.
+fn a4(i: u32, zero: f32) -> vec4<f32> {
+  let w = bitcast<i32>(a[i]);
+  return vec4<f32>((vec4<i32>(w) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u)) - zero;
+}
+fn a_zero(row: u32) -> f32 {
+#if A_ZERO_POINT
+  return a_zeros[row];
+#else
+  return 0.0;
+#endif
+}
+#else
+fn a4(i: u32, zero: f32) -> vec4<f32> { return vec4<f32>(a[i]); }
+fn a_zero(row: u32) -> f32 { return 0.0; }
+#endif
 
 // The lane's 4 columns of B (element offsets of their rows) and, for int4, their current group's
 // scales and zero points (reloaded once per K_CHUNK: the group size is a multiple of it).
@@ -60,6 +82,12 @@ fn dequant4(col_word: u32, q: u32, scale: f32, zero: f32) -> vec4<f32> {
 }
 #endif
 
+#if B_INT8
+fn int8x4(word: u32) -> vec4<f32> {
+  return vec4<f32>((vec4<i32>(bitcast<i32>(word)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
+}
+#endif
+
 // Columns = the lane's 4 columns at k = 4q .. 4q + 3.
 fn b_cols(q: u32) -> mat4x4<f32> {
 #if B_INT4
@@ -67,9 +95,15 @@ fn b_cols(q: u32) -> mat4x4<f32> {
   return mat4x4<f32>(dequant4(w.x, q, gscale.x, gzero.x), dequant4(w.y, q, gscale.y, gzero.y),
                      dequant4(w.z, q, gscale.z, gzero.z), dequant4(w.w, q, gscale.w, gzero.w));
 #else
+#if B_INT8
+  // Per-channel int8 codes, one word per 4 k; the scale is applied once in the epilogue (SCALE_IN_EPILOGUE).
+  let r = bcol * params.words_per_row + q;
+  return mat4x4<f32>(int8x4(b[r.x]), int8x4(b[r.y]), int8x4(b[r.z]), int8x4(b[r.w]));
+#else
   let k4 = params.k / 4u;
   let r = bcol * k4 + q;
   return mat4x4<f32>(vec4<f32>(b[r.x]), vec4<f32>(b[r.y]), vec4<f32>(b[r.z]), vec4<f32>(b[r.w]));
+#endif
 #endif
 }
 
@@ -91,7 +125,13 @@ fn step_hi(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
 }
 #endif
 
-fn write_row(batch: u32, row: u32, col0: u32, v: vec4<f32>) {
+fn write_row(batch: u32, row: u32, col0: u32, acc: vec4<f32>) {
+#if A_INT8
+  // torchao's order: the integer sum times the token's scale, then (SCALE_IN_EPILOGUE) the channel's.
+  let v = acc * a_scales[min(row, params.m - 1u)];
+#else
+  let v = acc;
+#endif
   write_y(batch, row, col0, v.x);
   write_y(batch, row, col0 + 1u, v.y);
   write_y(batch, row, col0 + 2u, v.z);
@@ -113,22 +153,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   bcol = min(vec4<u32>(col0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_col)) + batch * params.b_batch_stride / max(params.k, 1u);
   let ab = batch * params.a_batch_stride / 4u;
   let r0 = ab + min(row0 + 0u, last_row) * k4;
+  let z0 = a_zero(min(row0 + 0u, last_row));
   let r1 = ab + min(row0 + 1u, last_row) * k4;
+  let z1 = a_zero(min(row0 + 1u, last_row));
   let r2 = ab + min(row0 + 2u, last_row) * k4;
+  let z2 = a_zero(min(row0 + 2u, last_row));
   let r3 = ab + min(row0 + 3u, last_row) * k4;
+  let z3 = a_zero(min(row0 + 3u, last_row));
   let r4 = ab + min(row0 + 4u, last_row) * k4;
+  let z4 = a_zero(min(row0 + 4u, last_row));
   let r5 = ab + min(row0 + 5u, last_row) * k4;
+  let z5 = a_zero(min(row0 + 5u, last_row));
   let r6 = ab + min(row0 + 6u, last_row) * k4;
+  let z6 = a_zero(min(row0 + 6u, last_row));
   let r7 = ab + min(row0 + 7u, last_row) * k4;
+  let z7 = a_zero(min(row0 + 7u, last_row));
 #if ROWS_16
   let r8 = ab + min(row0 + 8u, last_row) * k4;
+  let z8 = a_zero(min(row0 + 8u, last_row));
   let r9 = ab + min(row0 + 9u, last_row) * k4;
+  let z9 = a_zero(min(row0 + 9u, last_row));
   let r10 = ab + min(row0 + 10u, last_row) * k4;
+  let z10 = a_zero(min(row0 + 10u, last_row));
   let r11 = ab + min(row0 + 11u, last_row) * k4;
+  let z11 = a_zero(min(row0 + 11u, last_row));
   let r12 = ab + min(row0 + 12u, last_row) * k4;
+  let z12 = a_zero(min(row0 + 12u, last_row));
   let r13 = ab + min(row0 + 13u, last_row) * k4;
+  let z13 = a_zero(min(row0 + 13u, last_row));
   let r14 = ab + min(row0 + 14u, last_row) * k4;
+  let z14 = a_zero(min(row0 + 14u, last_row));
   let r15 = ab + min(row0 + 15u, last_row) * k4;
+  let z15 = a_zero(min(row0 + 15u, last_row));
 #endif
   let k_main = params.k / K_CHUNK * K_CHUNK;
   for (var k0 = 0u; k0 < k_main; k0 = k0 + K_CHUNK) {
@@ -138,23 +194,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 #if B_INT4
     if (k0 % params.group_size == 0u) { load_group(k0 / params.group_size); }
 #endif
-    let x0 = a4(r0 + ql);
-    let x1 = a4(r1 + ql);
-    let x2 = a4(r2 + ql);
-    let x3 = a4(r3 + ql);
-    let x4 = a4(r4 + ql);
-    let x5 = a4(r5 + ql);
-    let x6 = a4(r6 + ql);
-    let x7 = a4(r7 + ql);
+    let x0 = a4(r0 + ql, z0);
+    let x1 = a4(r1 + ql, z1);
+    let x2 = a4(r2 + ql, z2);
+    let x3 = a4(r3 + ql, z3);
+    let x4 = a4(r4 + ql, z4);
+    let x5 = a4(r5 + ql, z5);
+    let x6 = a4(r6 + ql, z6);
+    let x7 = a4(r7 + ql, z7);
 #if ROWS_16
-    let x8 = a4(r8 + ql);
-    let x9 = a4(r9 + ql);
-    let x10 = a4(r10 + ql);
-    let x11 = a4(r11 + ql);
-    let x12 = a4(r12 + ql);
-    let x13 = a4(r13 + ql);
-    let x14 = a4(r14 + ql);
-    let x15 = a4(r15 + ql);
+    let x8 = a4(r8 + ql, z8);
+    let x9 = a4(r9 + ql, z9);
+    let x10 = a4(r10 + ql, z10);
+    let x11 = a4(r11 + ql, z11);
+    let x12 = a4(r12 + ql, z12);
+    let x13 = a4(r13 + ql, z13);
+    let x14 = a4(r14 + ql, z14);
+    let x15 = a4(r15 + ql, z15);
 #endif
     { let w = b_cols(q0 + 0u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
       step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 0u), subgroupBroadcast(x1, 0u), subgroupBroadcast(x2, 0u), subgroupBroadcast(x3, 0u), subgroupBroadcast(x4, 0u), subgroupBroadcast(x5, 0u), subgroupBroadcast(x6, 0u), subgroupBroadcast(x7, 0u));
@@ -208,9 +264,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   // K % 32 tail, 4 k at a time with per-lane loads (at most 7 steps).
   for (var q = k_main / 4u; q < k4; q = q + 1u) {
     let w = b_cols(q); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-    step_lo(w0, w1, w2, w3, a4(r0 + q), a4(r1 + q), a4(r2 + q), a4(r3 + q), a4(r4 + q), a4(r5 + q), a4(r6 + q), a4(r7 + q));
+    step_lo(w0, w1, w2, w3, a4(r0 + q, z0), a4(r1 + q, z1), a4(r2 + q, z2), a4(r3 + q, z3), a4(r4 + q, z4), a4(r5 + q, z5), a4(r6 + q, z6), a4(r7 + q, z7));
 #if ROWS_16
-    step_hi(w0, w1, w2, w3, a4(r8 + q), a4(r9 + q), a4(r10 + q), a4(r11 + q), a4(r12 + q), a4(r13 + q), a4(r14 + q), a4(r15 + q));
+    step_hi(w0, w1, w2, w3, a4(r8 + q, z8), a4(r9 + q, z9), a4(r10 + q, z10), a4(r11 + q, z11), a4(r12 + q, z12), a4(r13 + q, z13), a4(r14 + q, z14), a4(r15 + q, z15));
 #endif
   }
   write_row(batch, row0 + 0u, col0, acc0);

@@ -25,10 +25,21 @@ struct Params {
 // VEC4_AB (K a multiple of 4; float [N, K] B, or any B in matmul_cpu.wgsl): A (and a float B) bound as vec4s along K, so a load op
 // brings 4 values (lavapipe pays per load, see matmul_rows.wgsl). The bindings stay whole vec4s:
 // every row holds a multiple of 4 values.
+#if A_INT8
+// A_INT8 (matmul_cpu.wgsl only, W8A8 / W4A8): A is per-token int8 activation codes from quant_blocks.wgsl,
+// 4 per u32 word along K (K % 4 == 0, so a row is K / 4 words), with one scale per row and, for the
+// asymmetric W4A8 activations (A_ZERO_POINT), one zero point per row.
+@group(0) @binding(1) var<storage, read> a: array<u32>;
+@group(0) @binding(8) var<storage, read> a_scales: array<f32>;
+#if A_ZERO_POINT
+@group(0) @binding(9) var<storage, read> a_zeros: array<f32>;
+#endif
+#else
 #if VEC4_AB
 @group(0) @binding(1) var<storage, read> a: array<vec4<elem>>;
 #else
 @group(0) @binding(1) var<storage, read> a: array<elem>;
+#endif
 #endif
 #if B_QUANT
 @group(0) @binding(2) var<storage, read> b: array<u32>;
@@ -51,6 +62,8 @@ struct Params {
 #endif
 @group(0) @binding(7) var<storage, read_write> y: array<elem>;
 
+#if A_INT8
+#else
 // A[batch, row, k] with row < m and k < k guaranteed by the caller.
 fn read_a_unchecked(batch: u32, row: u32, k: u32) -> f32 {
   let i = batch * params.a_batch_stride + row * params.k + k;
@@ -66,6 +79,7 @@ fn read_a(batch: u32, row: u32, k: u32) -> f32 {
   if (row >= params.m || k >= params.k) { return 0.0; }
   return read_a_unchecked(batch, row, k);
 }
+#endif
 
 #if B_QUANT
 fn b_scale(i: u32) -> f32 { return scale_at(b_scales[scale_word_index(i)], i); }

@@ -152,15 +152,18 @@ export function hasCpuSubgroupKernels(gpu: Gpu): boolean {
 /**
  * shaders/matmul_cpu.wgsl runs where the adapter is a CPU one with subgroups of exactly 8 lanes
  * (lavapipe at 256 bits; SwiftShader in Chromium has no subgroups) and B is float [N, K] with vec4
- * views, or int4 with K and the group size multiples of 32. Real GPUs keep the workgroup-memory tiles:
+ * views, per-channel int8 with K % 4 == 0, or int4 with K and the group size multiples of 32. Real GPUs keep the workgroup-memory tiles:
  * this kernel's per-lane B rows would be uncoalesced there.
  */
 function cpuKernelFits(gpu: Gpu, r: MatmulRun, regsEligible: boolean): boolean {
   if (!hasCpuSubgroupKernels(gpu)) return false;
   if (r.batch !== 1 && r.bBatchStride % Math.max(r.k, 1) !== 0) return false;
   if (r.key.b === "float-nk") return regsEligible;
+  if (r.a.byteOffset % 16 !== 0) return false;
+  // int8 weight-only (W8A16): per-channel codes, scale in the epilogue, one word per 4 k.
+  if (r.key.b === "int8") return r.key.scaleInEpilogue && r.k % 4 === 0;
   const gs = r.groupSize ?? r.k;
-  return r.key.b === "int4" && r.k % 32 === 0 && gs % 32 === 0 && r.a.byteOffset % 16 === 0;
+  return r.key.b === "int4" && r.k % 32 === 0 && gs % 32 === 0;
 }
 
 /** Everything one matmul-family dispatch needs; shapes are already checked by the op. */

@@ -13,6 +13,7 @@ import type { CaseResult } from "../verify/types.ts";
 import type { TypedArrayOf } from "../weights/safetensors/convert.ts";
 import type { SafetensorsEntry } from "../weights/safetensors/header.ts";
 import { quantizeWeightOnGpu } from "./quant-blocks.ts";
+import type { IntLinearKernel } from "./quant-int-linear.ts";
 import { quantizedLinear } from "./quant-linear.ts";
 import { disposeQuantizedWeight } from "./quant-weight.ts";
 
@@ -49,11 +50,11 @@ function firstUlpMismatch(what: string, got: Float32Array, want: Float32Array): 
 }
 
 /**
- * One quant case on the GPU. `scalarDot` forces the scalar int8 dot (instead of dot4I8Packed) in the
- * W8A8/W4A8 kernels. Codes must equal the fixture's exactly (the GPU quantizer reproduces float32
+ * One quant case on the GPU. `intKernel` picks the W8A8/W4A8 kernel (src/ops/quant-int-linear.ts;
+ * default "auto"). Codes must equal the fixture's exactly (the GPU quantizer reproduces float32
  * torchao arithmetic); a code differing at a .5 tie would show up here as a failure to look at.
  */
-export async function runQuantCaseOnGpu(gpu: Gpu, st: QuantCaseTensors, c: QuantCaseSpec, tol = QUANT_Y_TOL, opts: { scalarDot?: boolean } = {}): Promise<CaseResult> {
+export async function runQuantCaseOnGpu(gpu: Gpu, st: QuantCaseTensors, c: QuantCaseSpec, tol = QUANT_Y_TOL, opts: { intKernel?: IntLinearKernel } = {}): Promise<CaseResult> {
   const name = `gpu ${c.scheme} M${c.M} N${c.N} K${c.K} (${c.file})`;
   const format = formatForFixtureScheme(c.scheme);
   const w = gpu.upload(st.f32("W"), [c.N, c.K]);
@@ -68,7 +69,7 @@ export async function runQuantCaseOnGpu(gpu: Gpu, st: QuantCaseTensors, c: Quant
     problems.push(bad >= 0 ? `W_q[${bad}] = ${codes[bad]} on the GPU, fixture ${want[bad]}` : null);
     problems.push(firstUlpMismatch("W_scale", await gpu.read(qw.scales), st.f32("W_scale")));
     if (qw.zeroPoints && st.entries.has("W_zero_point")) problems.push(firstUlpMismatch("W_zero_point", await gpu.read(qw.zeroPoints), st.f32("W_zero_point")));
-    const y = await quantizedLinear(gpu, x, qw, bias, { scalarDot: opts.scalarDot });
+    const y = await quantizedLinear(gpu, x, qw, bias, { intKernel: opts.intKernel });
     const yName = st.entries.has("Y_int_path_f32") ? "Y_int_path_f32" : "Y_f64";
     const error = relativeMaxError(await gpu.read(y), st.f32(yName));
     y.dispose();

@@ -1,10 +1,16 @@
-/** The integer-dot path of W8A8 / W4A8 linears (shaders/linear_int8.wgsl), after per-token activation quantization. */
+/**
+ * The integer path of W8A8 / W4A8 linears, after per-token activation quantization: on CPU adapters with
+ * 8-lane subgroups shaders/matmul_cpu.wgsl with int8 activation codes (A_INT8), elsewhere
+ * shaders/linear_int8.wgsl (dot4I8Packed where the language feature exists, else a scalar dot).
+ */
+import { OpInputError } from "../gpu/errors.ts";
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
 import type { Gpu } from "../gpu/runtime.ts";
 import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow } from "../quant/formats.ts";
 import type { Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
+import { DEFAULT_CPU_VARIANT, hasCpuSubgroupKernels, MATMUL_CPU_VARIANTS, matmulKernel } from "./matmul-kernel.ts";
 import { quantizeActivationsPerToken } from "./quant-blocks.ts";
 import { hasPackedIntegerDot } from "./quant-features.ts";
 import type { QuantizedWeight } from "./quant-weight.ts";
@@ -41,6 +47,51 @@ export const intLinearKernel = defineKernel<IntLinearKey>({
   label: (k) => `linear_int8_a8w${k.weightBits}_${k.packedDot ? "dot4" : "scalar"}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
 });
 
+type IntCpuKey = Omit<IntLinearKey, "packedDot">;
+
+/**
+ * matmul_cpu.wgsl on int8 activation codes: the codes are unpacked to floats and multiplied with the
+ * unpacked int8 codes (W8A8, channel scale in the epilogue) or the dequantized int4 groups (W4A8), so
+ * A costs one u32 load per 4 k. On lavapipe that beats linear_int8.wgsl's dot4I8Packed by
+ * kernels-bench/RESULTS.md's margin: its loads, not its arithmetic, set the speed.
+ */
+const CPU_SHAPE = MATMUL_CPU_VARIANTS[DEFAULT_CPU_VARIANT];
+export const intLinearCpuKernel = defineKernel<IntCpuKey>({
+  name: "linear_int8_cpu",
+  file: "matmul_cpu.wgsl",
+  defines: (k) => ({
+    ...matmulKernel.defines({
+      variant: DEFAULT_CPU_VARIANT,
+      dtype: k.dtype,
+      b: k.weightBits === 4 ? "int4" : "int8",
+      zeroPoint: false,
+      scaleInEpilogue: k.weightBits === 8,
+      scalesF16: k.scalesF16,
+      bias: k.bias,
+      residual: k.residual,
+      act: k.act,
+    }),
+    A_INT8: true,
+    // W4A8 activations are asymmetric (a zero point per token), W8A8's symmetric.
+    A_ZERO_POINT: k.weightBits === 4,
+  }),
+  label: (k) => `matmul_cpu_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
+});
+
+/** Which integer kernel runs: "auto" = the CPU kernel where it fits, else dot4I8Packed where it exists, else scalar. */
+export type IntLinearKernel = "auto" | "cpu" | "dot4" | "scalar";
+
+/** The CPU kernel's conditions: the adapter's 8-lane subgroups, whole code words (W8) or 32-k chunks and groups (W4). */
+export function intCpuKernelFits(gpu: Gpu, w: QuantizedWeight): boolean {
+  if (!hasCpuSubgroupKernels(gpu)) return false;
+  return w.format.weight.bits === 8 ? w.k % 4 === 0 && w.groupSize === w.k : w.k % 32 === 0 && w.groupSize % 32 === 0;
+}
+
+/** The kernels that can run this weight here, for tests: "cpu" where it fits, and the two linear_int8 paths. */
+export function intLinearKernelsFor(gpu: Gpu, w: QuantizedWeight): IntLinearKernel[] {
+  return [...(intCpuKernelFits(gpu, w) ? (["cpu"] as const) : []), "dot4", "scalar"];
+}
+
 export interface IntLinearRun {
   op: string;
   x: Tensor;
@@ -50,14 +101,18 @@ export interface IntLinearRun {
   act: Activation | "none";
   m: number;
   outShape: number[];
-  scalarDot: boolean;
+  /** "cpu" where the CPU kernel does not fit is an error (tests name the kernel they check). */
+  kernel: IntLinearKernel;
 }
 
 export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const { w } = r;
   const dtype = r.x.dtype as FloatDType;
   const weightBits = w.format.weight.bits;
-  const packedDot = !r.scalarDot && (await hasPackedIntegerDot());
+  const cpuFits = intCpuKernelFits(gpu, w);
+  if (r.kernel === "cpu" && !cpuFits) throw new OpInputError(r.op, `the CPU int8 kernel needs a CPU adapter with 8-lane subgroups and ${weightBits === 8 ? "K % 4 == 0, per-channel scales" : "K and the group size multiples of 32"}; got K = ${w.k}, group size ${w.groupSize}`);
+  if (cpuFits && (r.kernel === "auto" || r.kernel === "cpu")) return runIntLinearCpu(gpu, r);
+  const packedDot = r.kernel !== "scalar" && (await hasPackedIntegerDot());
   const xq = await quantizeActivationsPerToken(gpu, r.x, w.format);
   const bound: Record<string, Tensor> = { x_codes: xq.codes, x_scales: xq.scales, w_codes: w.codes, w_scales: w.scales };
   if (weightBits === 4) bound.x_zeros = xq.zeroPoints;
@@ -75,6 +130,31 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   );
   // Back to the pool right away: later users' writes (encoded fills, uploads that flush first) stay
   // in order after this dispatch.
+  xq.codes.dispose();
+  xq.scales.dispose();
+  xq.zeroPoints.dispose();
+  return y;
+}
+
+async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
+  const { w } = r;
+  const dtype = r.x.dtype as FloatDType;
+  const weightBits = w.format.weight.bits;
+  const xq = await quantizeActivationsPerToken(gpu, r.x, w.format);
+  const bound: Record<string, Tensor> = { a: xq.codes, a_scales: xq.scales, b: w.codes, b_scales: w.scales };
+  if (weightBits === 4) bound.a_zeros = xq.zeroPoints;
+  if (r.bias) bound.bias = r.bias;
+  if (r.residual) bound.residual = r.residual;
+  for (const [name, t] of Object.entries(bound)) checkBindingSize(gpu.ctx, t.byteLength, `${r.op}: ${name} ${t}`);
+  const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits, scalesF16: w.scales.dtype === "f16", bias: !!r.bias, residual: !!r.residual, act: r.act });
+  const y = gpu.empty(r.outShape, dtype, r.op);
+  bound.y = y;
+  const uniforms = {
+    m: r.m, n: w.n, k: w.k, a_batch_stride: 0, b_batch_stride: 0,
+    group_size: w.groupSize, groups_per_row: w.k / w.groupSize, words_per_row: wordsPerRow(w.format, w.k),
+  };
+  gpu.dispatch(kernel, bound, uniforms, [Math.ceil(w.n / 4 / CPU_SHAPE.wg), Math.ceil(r.m / CPU_SHAPE.rows), 1]);
+  // As in runIntLinear: the codes go back to the pool right after the dispatch that reads them.
   xq.codes.dispose();
   xq.scales.dispose();
   xq.zeroPoints.dispose();

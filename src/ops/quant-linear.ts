@@ -11,15 +11,15 @@ import type { Activation } from "./activation.ts";
 import { floatDType, shapeStr } from "./common.ts";
 import { runMatmul, type MatmulVariant } from "./matmul-kernel.ts";
 import type { QuantizedWeight } from "./quant-weight.ts";
-import { runIntLinear } from "./quant-int-linear.ts";
+import { runIntLinear, type IntLinearKernel } from "./quant-int-linear.ts";
 
 export interface QuantizedLinearOptions {
   activation?: Activation | "none";
   residual?: Tensor;
   /** Weight-only schemes: force a matmul variant. */
   variant?: MatmulVariant;
-  /** Integer schemes: use the scalar int8 dot even where dot4I8Packed exists (tests both paths). */
-  scalarDot?: boolean;
+  /** Integer schemes: which kernel (default "auto"); tests run each one the adapter has. */
+  intKernel?: IntLinearKernel;
 }
 
 /** y = act(x·Wᵀ + bias) + residual for a quantized weight; x [..., K] float → y [..., N] in x's dtype. */
@@ -32,7 +32,7 @@ export async function quantizedLinear(gpu: Gpu, x: Tensor, w: QuantizedWeight, b
   if (w.format.weight.bits === 4 && w.groupSize % 8 !== 0) throw new OpInputError(op, `int4 group size must be a multiple of 8 (codes per word), got ${w.groupSize}`);
   const m = x.numel / Math.max(k, 1);
   const outShape = [...x.shape.slice(0, -1), w.n];
-  if (w.format.activation) return runIntLinear(gpu, { op, x, w, bias, residual: opts.residual, act: opts.activation ?? "none", m, outShape, scalarDot: !!opts.scalarDot });
+  if (w.format.activation) return runIntLinear(gpu, { op, x, w, bias, residual: opts.residual, act: opts.activation ?? "none", m, outShape, kernel: opts.intKernel ?? "auto" });
   const int4 = w.format.weight.bits === 4;
   const perChannel = w.groupSize === w.k;
   return runMatmul(gpu, {

@@ -10,6 +10,7 @@ import { conv2d, convOutSize, type QuantizedConvWeight } from "../../src/ops/con
 import { linear } from "../../src/ops/linear.ts";
 import { MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
+import { intLinearKernelsFor } from "../../src/ops/quant-int-linear.ts";
 import { quantizedLinear, type QuantizedLinearOptions } from "../../src/ops/quant-linear.ts";
 import { asStoredScales, disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
 import { QUANT_FORMATS, wordsPerRow, type QuantSchemeId } from "../../src/quant/formats.ts";
@@ -24,7 +25,7 @@ const SCHEMES: QuantSchemeId[] = ["W8A16", "W4A16", "W8A8", "W4A8"];
 /** [N, K] with an odd scale count: int4 group 32 → 5 groups per row × 7 rows; int8 per channel → 7. */
 function packed(scheme: QuantSchemeId, seed: number): PackedWeight {
   const f = QUANT_FORMATS[scheme];
-  const [n, k] = f.weight.bits === 4 ? [7, 160] : [7, 37];
+  const [n, k] = f.weight.bits === 4 ? [7, 160] : [7, 36];
   return packWeight(f, quantizeWeight(seededFloats(n * k, seed, -1.3, 0.9), n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
 }
 
@@ -71,7 +72,7 @@ describe("f16 weight scales: quantized linear equals the CPU reference on f16-ro
       const qw = uploadQuantizedWeight(gpu, p, "q", { scaleStorage: "f16" });
       const bv = seededFloats(p.n, 4);
       const b = gpu.upload(bv, [p.n]);
-      const runs: QuantizedLinearOptions[] = f.activation ? [{ scalarDot: false }, { scalarDot: true }] : MATMUL_VARIANTS.map((variant) => ({ variant }));
+      const runs: QuantizedLinearOptions[] = f.activation ? intLinearKernelsFor(gpu, qw).map((intKernel) => ({ intKernel })) : MATMUL_VARIANTS.map((variant) => ({ variant }));
       let farFromF32 = 0;
       for (const shape of [[1, p.k], [13, p.k], [2, 3, p.k]]) {
         const m = shape.reduce((a, d) => a * d, 1) / p.k;
