@@ -3,24 +3,25 @@
  * CLIPImageProcessor-preprocessed image (on the GPU: `clipPreprocess` reads the pipeline's RGBA8 tensor when the
  * image carries one, else the uploaded RGBA bytes); text embeds = text_projection(pooled EOS row).
  *
+ * Loading (float, quantized at load, or from a pack) is in clip-scorer-load.ts.
+ *
  * A scorer folder may ship without its text tower (the toy's `clip-scorer/` keeps only `vision_model.*`,
  * `visual_projection.weight`, `text_projection.weight`, `logit_scale`, because its text tower is the pipeline's
  * text_encoder bit for bit). Then the `text_model.*` weights and the tokenizer come from `textTowerFolder`.
  */
 import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { ClipTextModel } from "../models/clip-text/clip-text.ts";
 import { tokenizePrompts } from "../models/clip-text/prompt.ts";
-import { ClipVisionModel } from "../models/clip-vision/clip-vision.ts";
 import { CLIP_MEAN, CLIP_STD } from "../models/clip-vision/preprocess.ts";
 import { clipPreprocess } from "../ops/clip-preprocess.ts";
-import type { WeightSource as TensorSource } from "../models/weights.ts";
-import { tensorSourceOf } from "../pipeline/component-tensors.ts";
-import { resolveSource } from "../pipeline/load.ts";
+import type { QuantScheme } from "../pipeline/types.ts";
+import type { PackInfo } from "../quant/pack-format.ts";
 import { CLIPTokenizer } from "../tokenizer/clip-tokenizer.ts";
-import { loadComponent } from "../weights/diffusers/component.ts";
 import type { WeightSource as FileSource } from "../weights/sources/types.ts";
 import type { CandidateImage, ImageScorer } from "./image-scorer.ts";
+import { checkScorerOptions, loadScorerTowers, resolveSource, type ClipScorerOptions, type PipelineSource } from "./clip-scorer-load.ts";
+
+export type { ClipScorerOptions } from "./clip-scorer-load.ts";
 
 /** Rows per text forward: bounds the [B, 77, D] activations; prompt sets are embedded once, so this is not tuned. */
 const TEXT_BATCH = 16;
@@ -39,6 +40,12 @@ export interface ClipProcessorSettings {
 export interface ClipScorer extends ImageScorer {
   /** Processor settings the images are brought to (shortest edge, center crop, normalization). */
   readonly imageSize: ClipProcessorSettings;
+  /** The quantization in effect: the requested one, or a pack's own. */
+  readonly quant: QuantScheme;
+  /** The pack the weights came from (location and metadata), or null for float weights. */
+  readonly pack: { location: string; info: PackInfo } | null;
+  /** GPU bytes of both towers' weights (codes, scales and float tensors). */
+  readonly weightBytes: number;
   dispose(): void;
 }
 
@@ -47,16 +54,6 @@ async function readJson(src: FileSource, path: string): Promise<Record<string, u
     return JSON.parse(await src.readText(path)) as Record<string, unknown>;
   } catch (e) {
     throw new Error(`CLIP scorer: ${src.locate(path)}: ${(e as Error).message}`);
-  }
-}
-
-/** A component's tensors, read into memory (the caller uploads, then releases them). */
-async function componentTensors(src: FileSource, component: string) {
-  const comp = await loadComponent(src, component);
-  try {
-    return { config: comp.config, tensors: await tensorSourceOf(comp) };
-  } finally {
-    await comp.close();
   }
 }
 
@@ -89,33 +86,6 @@ async function findTokenizer(candidates: readonly [FileSource, string][]): Promi
     }
   }
   throw new Error(`CLIP scorer: no tokenizer (vocab.json + merges.txt) in ${candidates.map(([s, f]) => s.locate(f || ".")).join(", ")}`);
-}
-
-/** Tensor names of `a`, then of `b` where `a` lacks them (the text tower spliced into a scorer checkpoint). */
-function mergedSource(a: TensorSource, b: TensorSource): TensorSource {
-  const names = [...new Set([...a.names(), ...b.names()])];
-  const pick = (n: string) => (a.has(n) ? a : b);
-  return { where: `${a.where} + ${b.where}`, names: () => names, has: (n) => a.has(n) || b.has(n), shape: (n) => pick(n).shape(n), f32: (n) => pick(n).f32(n) };
-}
-
-/** Parent of a folder path or URL given as a string ("a/b/text_encoder" → "a/b"). */
-function parentOf(path: string): string {
-  const trimmed = path.replace(/[\\/]+$/, "");
-  const i = Math.max(trimmed.lastIndexOf("/"), trimmed.lastIndexOf("\\"));
-  return i <= 0 ? (i === 0 ? "/" : ".") : trimmed.slice(0, i);
-}
-
-/**
- * Where the text tower and tokenizer come from when the scorer lacks them: `folder` is either a pipeline folder
- * (its `text_encoder/` and `tokenizer/`) or a text_encoder folder (tokenizer beside it in `../tokenizer`).
- */
-async function textTowerFrom(folder: string) {
-  const src = await resolveSource(folder);
-  if (await src.exists("text_encoder/config.json")) {
-    return { ...(await componentTensors(src, "text_encoder")), tokenizerCandidates: [[src, "tokenizer"], [src, "text_encoder"]] as [FileSource, string][] };
-  }
-  const parent = await resolveSource(parentOf(folder));
-  return { ...(await componentTensors(src, "")), tokenizerCandidates: [[src, ""], [parent, "tokenizer"]] as [FileSource, string][] };
 }
 
 /** The image's RGBA8 pixels as a [1, H, W] u32 tensor: its own GPU copy when it has one, else an upload of `data`. */
@@ -155,46 +125,38 @@ export async function imagePixelTensor(gpu: Gpu, images: readonly CandidateImage
 }
 
 /**
- * Loads a CLIP scorer from a CLIPModel folder (config.json with text_config/vision_config, model.safetensors,
- * preprocessor_config.json, optionally tokenizer files). When the folder has no `text_model.*` weights,
- * `textTowerFolder` must name the pipeline (or its text_encoder folder) whose text encoder is the scorer's tower.
+ * Loads a CLIP scorer from a CLIPModel folder, URL or picked files (config.json with text_config/vision_config,
+ * model.safetensors or a pack model.qpack.safetensors, preprocessor_config.json, optionally tokenizer files),
+ * streaming tensor by tensor. When it has no `text_model.*` weights, `textTowerFolder` (the third argument, or
+ * `opts.textTowerFolder`) must name the pipeline (or its text_encoder folder) whose text encoder is the tower.
+ * `quant` quantizes both towers' linears at load as the pipeline's models are (see ClipScorerOptions).
  */
-export async function loadClipScorer(gpu: Gpu, clipFolder: string, textTowerFolder?: string): Promise<ClipScorer> {
-  const src = await resolveSource(clipFolder);
+export async function loadClipScorer(gpu: Gpu, clipSource: PipelineSource, textTowerOrOptions?: string | ClipScorerOptions): Promise<ClipScorer> {
+  const opts: ClipScorerOptions = typeof textTowerOrOptions === "string" ? { textTowerFolder: textTowerOrOptions } : (textTowerOrOptions ?? {});
+  checkScorerOptions(opts);
+  const src = await resolveSource(clipSource);
   const config = await readJson(src, "config.json");
   const sizes = await processorSizes(src);
-  const clip = await componentTensors(src, "");
-  const hasTextTower = clip.tensors.has("text_model.embeddings.token_embedding.weight");
-  if (!clip.tensors.has("text_projection.weight")) throw new Error(`CLIP scorer: ${src.label} has no text_projection.weight (a CLIPModel checkpoint is needed)`);
-  let textSource: TensorSource = clip.tensors;
-  let textConfig: Record<string, unknown> = config;
-  let tokenizerCandidates: [FileSource, string][] = [[src, ""], [src, "tokenizer"]];
-  let tower: Awaited<ReturnType<typeof textTowerFrom>> | undefined;
-  if (!hasTextTower) {
-    if (!textTowerFolder) throw new Error(`CLIP scorer: ${src.label} has no text tower (text_model.*); pass the pipeline folder whose text_encoder it shares`);
-    tower = await textTowerFrom(textTowerFolder);
-    textSource = mergedSource(clip.tensors, tower.tensors);
-    // Widths and layer count come from the tower's own config; the projection size from the scorer's.
-    textConfig = { ...tower.config, projection_dim: (config.text_config as Record<string, unknown> | undefined)?.projection_dim ?? config.projection_dim };
-    tokenizerCandidates = [...tokenizerCandidates, ...tower.tokenizerCandidates];
-  }
-  const tokenizer = await findTokenizer(tokenizerCandidates);
-  const vision = ClipVisionModel.load(gpu, clip.tensors, config);
-  if (vision.config.imageSize !== sizes.crop) throw new Error(`CLIP scorer: crop_size ${sizes.crop} differs from the vision tower's image_size ${vision.config.imageSize}`);
-  let text: ClipTextModel;
+  const towers = await loadScorerTowers(gpu, src, config, opts);
+  const { vision, text } = towers;
+  let tokenizer: CLIPTokenizer;
   try {
-    text = ClipTextModel.load(gpu, textSource, textConfig);
+    if (vision.config.imageSize !== sizes.crop) throw new Error(`CLIP scorer: crop_size ${sizes.crop} differs from the vision tower's image_size ${vision.config.imageSize}`);
+    tokenizer = await findTokenizer(towers.tokenizerCandidates);
   } catch (e) {
     vision.dispose();
+    text.dispose();
     throw e;
   }
-  if (!text.hasProjection) throw new Error("CLIP scorer: the text tower has no text_projection");
-  clip.tensors.release();
-  tower?.tensors.release();
   const maxLength = text.config.maxPositions;
 
   return {
     imageSize: sizes,
+    quant: towers.quant,
+    pack: towers.pack,
+    get weightBytes() {
+      return vision.weights.bytes + text.weights.bytes;
+    },
     async embedImages(images) {
       const out: Float32Array[] = [];
       for (let i0 = 0; i0 < images.length; i0 += IMAGE_BATCH) {

@@ -15,13 +15,15 @@ import type { QuantScheme } from "../pipeline/types.ts";
 
 export const CALIBRATE_USAGE = `usage: qsched-gpu calibrate --model <src> [--quant w4a8] [--policy torchao|all] [--steps 4] [--prompts file] [--search grid|fast]
                            [--budget N] [--out coeffs.json] [--heatmap file.png] [--journal file]
-                           [--guidance X] [--k X] [--clip <src>]
+                           [--guidance X] [--k X] [--clip <src>] [--scorer-quant none|w8a8|w4a8|w8a16|w4a16]
   Searches Q-Sched endpoints (m, s) ∈ [0.8, 1.2]² maximising JAQ = ln(CLIPScore) + k·mean CLIP-IQA over a fixed
   prompt set (one image per prompt, seeds 100, 101, …). --search fast (default) or grid (9×9 = 81 candidates).
   --budget counts generations (images, one per candidate per prompt): grid needs 81·P for P prompts; fast defaults
   to 10 % of that, screening candidates on the first P/4 prompts and scoring the promising ones on all.
   --prompts: one prompt per line (default: 25 built-in captions for the toy-shapes model). --journal: resume an
-  interrupted run. --policy all quantizes the UNet's convolutions too (default torchao: nn.Linear only). Without --out the coefficient file goes to stdout; progress goes to stderr.`;
+  interrupted run. --policy all quantizes the UNet's convolutions too (default torchao: nn.Linear only). --clip: a CLIPModel
+  folder, URL or packed scorer; --scorer-quant quantizes its linears at load (default: float, or a pack's own scheme).
+  Without --out the coefficient file goes to stdout; progress goes to stderr.`;
 
 const QUANT_SCHEMES: readonly QuantScheme[] = ["none", "w8a8", "w4a8", "w8a16", "w4a16"];
 
@@ -33,9 +35,14 @@ export interface GeneratorRequest {
   guidanceScale?: number;
 }
 
+/** How the CLIP scorer is to be loaded (`--scorer-quant`; unset = float, or a packed scorer's own scheme). */
+export interface ScorerRequest {
+  quant?: QuantScheme;
+}
+
 export interface CalibrateCliDeps {
   /** Builds the CLIP scorer; the default reports that none is wired yet. */
-  loadScorer?: (clipSource: string | undefined, modelSource: string) => Promise<ImageScorer>;
+  loadScorer?: (clipSource: string | undefined, modelSource: string, req?: ScorerRequest) => Promise<ImageScorer>;
   /** Loads the pipeline; the default uses QSchedPipeline. */
   loadGenerator?: (req: GeneratorRequest) => Promise<{ generate: CandidateGenerator; dispose?: () => void }>;
   /** Progress and messages (default process.stderr). */
@@ -60,6 +67,7 @@ interface CliOptions {
   guidance?: number;
   k?: number;
   clip?: string;
+  scorerQuant?: QuantScheme;
 }
 
 function positiveInt(flag: string, v: string | undefined): number {
@@ -113,6 +121,12 @@ export function parseCalibrateArgs(argv: readonly string[]): CliOptions {
       case "--guidance": o.guidance = finiteNumber(flag, value()); break;
       case "--k": o.k = finiteNumber(flag, value()); break;
       case "--clip": o.clip = value(); break;
+      case "--scorer-quant": {
+        const q = value() as QuantScheme;
+        if (!QUANT_SCHEMES.includes(q)) throw new UsageError(`--scorer-quant expects one of ${QUANT_SCHEMES.join("|")}, found ${JSON.stringify(q)}`);
+        o.scorerQuant = q;
+        break;
+      }
       default: throw new UsageError(`unknown argument ${JSON.stringify(flag)}`);
     }
   }
@@ -197,7 +211,9 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
       err.write(`qsched-gpu calibrate: ${e.message}\n${CALIBRATE_USAGE}\n`);
       return 2;
     }
-    const scorer = await (deps.loadScorer ?? unavailableScorer)(opts.clip, opts.model);
+    const scorer = await (deps.loadScorer ?? unavailableScorer)(opts.clip, opts.model, opts.scorerQuant ? { quant: opts.scorerQuant } : {});
+    // The quantization the scorer really has (a packed scorer's own when --scorer-quant is unset).
+    const scorerQuant = (scorer as Partial<{ quant: QuantScheme }>).quant ?? opts.scorerQuant ?? "none";
     const gen = await (deps.loadGenerator ?? pipelineGenerator)({ model: opts.model, quant: opts.quant, policy: opts.policy, steps: opts.steps, guidanceScale: opts.guidance });
     dispose = gen.dispose;
     let generated = 0;
@@ -213,8 +229,13 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
       k: opts.k,
       search: opts.search,
       budget: opts.budget,
-      // A journal resumes only a run with the same settings (the torchao policy keeps its old key).
-      extraKey: opts.policy === "all" ? { guidance: opts.guidance ?? null, policy: "all" } : { guidance: opts.guidance ?? null },
+      // A journal resumes only a run with the same settings (the torchao policy and a float scorer keep their old
+      // keys); another scorer quantization scores differently, so its JAQs do not mix with a float scorer's.
+      extraKey: {
+        guidance: opts.guidance ?? null,
+        ...(opts.policy === "all" ? { policy: "all" } : {}),
+        ...(scorerQuant !== "none" ? { scorerQuant } : {}),
+      },
       journal: opts.journal ? fileJournalStore(opts.journal) : undefined,
       onProgress: (p) => {
         const now = Date.now();

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ImageScorer } from "../calibration/image-scorer.ts";
+import type { ScorerRequest } from "./calibrate.ts";
 import { verifyFolder, formatResult } from "../verify/run.ts";
 import { verifyKinds } from "../verify/registry.ts";
 
@@ -25,8 +26,9 @@ function embeddedToyFolder(): string | undefined {
 /**
  * The calibration scorer: `--clip <src>`, else the model's own `clip-scorer/` (the toy ships one). A scorer without
  * a text tower borrows the model's text_encoder and tokenizer. The scorer gets its own Gpu on the shared device.
+ * `--scorer-quant` quantizes its linears at load (a packed scorer's own scheme is used when it is unset).
  */
-async function loadScorer(clipSource: string | undefined, modelSource: string): Promise<ImageScorer> {
+async function loadScorer(clipSource: string | undefined, modelSource: string, req: ScorerRequest = {}): Promise<ImageScorer> {
   const { Gpu } = await import("../gpu/runtime.ts");
   const { loadClipScorer } = await import("../calibration/clip-scorer.ts");
   const { resolveSource } = await import("../pipeline/load.ts");
@@ -37,7 +39,7 @@ async function loadScorer(clipSource: string | undefined, modelSource: string): 
     }
     clip = `${modelSource.replace(/[\\/]+$/, "")}/clip-scorer`;
   }
-  return loadClipScorer(await Gpu.create(), clip, modelSource);
+  return loadClipScorer(await Gpu.create(), clip, { textTowerFolder: modelSource, quant: req.quant });
 }
 
 async function calibrate(rest: string[]): Promise<number> {

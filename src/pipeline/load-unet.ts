@@ -65,7 +65,7 @@ export async function loadUnet(gpu: Gpu, src: WeightSource, req: UnetRequest): P
 }
 
 /** A pack decides its scheme and policy; asking for others is an error, not a silent re-quantization. */
-function checkPackRequest(info: PackInfo, req: UnetRequest, where: string): void {
+export function checkPackRequest(info: PackInfo, req: Pick<UnetRequest, "quant" | "policy">, where: string): void {
   if (req.quant !== undefined && req.quant !== info.scheme.toLowerCase()) {
     throw new Error(`${where}: this pack is ${info.scheme}; quant: ${req.quant} was requested (leave quant unset to use the pack's scheme, or load the float model)`);
   }
@@ -90,7 +90,7 @@ async function readConfig(src: WeightSource, path: string): Promise<Record<strin
  * and scales (never as floats), handed out by `prepacked.get`, a float-kept one for `f32` — and
  * `release(name)` drops it, so the CPU holds one weight at a time.
  */
-function streamPack(pack: LazyPack, component: string, onProgress?: (p: LoadProgress) => void) {
+export function streamPack(pack: LazyPack, component: string, onProgress?: (p: LoadProgress) => void) {
   const progress = fileOrderProgress(
     pack.names.map((n) => [n, pack.storedBytes(n)]),
     (done, total) => onProgress?.({ phase: "download", component, bytesDone: done, bytesTotal: total }),

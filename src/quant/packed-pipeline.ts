@@ -17,9 +17,12 @@ export const PACK_FILE_SUFFIX = ".qpack.safetensors";
 /** Q-Sched coefficient file at the root of a pipeline folder (format: src/scheduler/coefficient-file.ts). */
 export const COEFFICIENT_FILE = "qsched.json";
 
-/** `<component>/<stem>.qpack.safetensors`. */
+/**
+ * `<component>/<stem>.qpack.safetensors`; component "" is a single-model folder (a CLIP scorer:
+ * `model.qpack.safetensors` beside its config.json).
+ */
 export function packFilePath(component: string, stem: (typeof WEIGHT_STEMS)[number] = "diffusion_pytorch_model"): string {
-  return `${component}/${stem}${PACK_FILE_SUFFIX}`;
+  return component ? `${component}/${stem}${PACK_FILE_SUFFIX}` : `${stem}${PACK_FILE_SUFFIX}`;
 }
 
 /** The component's pack file, or null when it has none (float weights, or no such component). */

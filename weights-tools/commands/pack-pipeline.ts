@@ -2,7 +2,9 @@
  * weights-tools pack-pipeline <diffusers-folder> --scheme w4a8 [--policy torchao|all] [--group-size N]
  *   [--qsched coeffs.json] [--variant fp16] [--source-model ID] --out <folder> [--force] [--quiet]
  * Writes a packed pipeline (layout: src/quant/packed-pipeline.ts): the source folder with the UNet's
- * float weights replaced by a pack, streamed one tensor at a time. Everything is written to a temporary
+ * float weights replaced by a pack, streamed one tensor at a time. Given a CLIPModel folder (a calibration
+ * scorer: config.json, no model_index.json) it packs that model instead: model.qpack.safetensors beside
+ * config.json, which loadClipScorer loads. Everything is written to a temporary
  * folder next to --out and renamed into place at the end, so --out is never left half-written.
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -25,6 +27,7 @@ export const PACK_PIPELINE_USAGE = `usage: weights-tools pack-pipeline <diffuser
   [--force]                   replace a non-empty --out folder
   [--quiet]                   no progress output
   Copies the folder, writing unet/${basename(packFilePath("unet"))} instead of the UNet's float weights.
+  A CLIPModel folder (calibration scorer) is packed whole: ${packFilePath("", "model")} instead of model.safetensors.
   Exit codes: 0 written, 1 failed (nothing written to --out), 2 usage error.`;
 
 interface PackPipelineArgs {
@@ -71,11 +74,25 @@ function parseArgs(args: string[]): PackPipelineArgs {
   };
 }
 
-/** UNet files the pack replaces: float weights of every variant, shard indexes, PyTorch pickles. */
-function isUnetWeightFile(rel: string): boolean {
+/** Files of `component` ("" = the folder's root) the pack replaces: float weights of every variant, shard indexes, PyTorch pickles. */
+function isWeightFile(rel: string, component: string): boolean {
   const parts = rel.split(sep);
-  if (parts.length !== 2 || parts[0] !== "unet") return false;
-  return /\.(safetensors|bin|ckpt|pt|pth|msgpack)$/.test(parts[1]!) || /\.(safetensors|bin)(\.[\w-]+)?\.index(\.[\w-]+)?\.json$/.test(parts[1]!);
+  const file = component ? (parts.length === 2 && parts[0] === component ? parts[1]! : undefined) : parts.length === 1 ? parts[0]! : undefined;
+  if (file === undefined) return false;
+  return /\.(safetensors|bin|ckpt|pt|pth|msgpack)$/.test(file) || /\.(safetensors|bin)(\.[\w-]+)?\.index(\.[\w-]+)?\.json$/.test(file);
+}
+
+/** What the folder holds: a diffusers pipeline (its UNet is packed) or a CLIPModel (packed whole, e.g. a calibration scorer). */
+function packTarget(src: string): { component: string; label: string; packPath: string; configPath: string } {
+  if (existsSync(join(src, "model_index.json"))) return { component: "unet", label: "unet", packPath: packFilePath("unet"), configPath: "unet/config.json" };
+  const configPath = join(src, "config.json");
+  if (existsSync(configPath)) {
+    const c = JSON.parse(readFileSync(configPath, "utf8")) as { architectures?: unknown; model_type?: unknown };
+    if (c.model_type === "clip" || (Array.isArray(c.architectures) && c.architectures.includes("CLIPModel"))) {
+      return { component: "", label: "clip-scorer", packPath: packFilePath("", "model"), configPath: "config.json" };
+    }
+  }
+  throw new Error(`${src} is neither a diffusers pipeline folder (model_index.json) nor a CLIPModel folder (config.json with model_type "clip")`);
 }
 
 function dirBytes(dir: string): number {
@@ -105,7 +122,8 @@ export async function run(args: string[]): Promise<number> {
   try {
     const scheme = parseSchemeId(a.scheme);
     const policy = parsePolicy(a.policy);
-    if (!existsSync(join(src, "model_index.json"))) throw new Error(`${src} is not a diffusers pipeline folder (no model_index.json)`);
+    const target = packTarget(src);
+    if (a.qsched && !target.component) throw new Error(`--qsched: ${src} is a CLIP model, not a pipeline; Q-Sched coefficients belong to a pipeline`);
     if (out === src || src.startsWith(out + sep) || out.startsWith(src + sep)) throw new Error(`--out ${out} must lie outside the source folder ${src} (and not contain it)`);
     if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0) && !a.force) {
       throw new Error(`--out ${out} exists and is not an empty folder; pass --force to replace it`);
@@ -117,31 +135,31 @@ export async function run(args: string[]): Promise<number> {
       if (file.quant !== undefined && file.quant !== scheme) throw new Error(`--qsched ${a.qsched} was calibrated for ${file.quant}, not ${scheme}`);
       qschedText = serializeCoefficientFile({ ...file, quant: scheme });
     }
-    const unetConfig = JSON.parse(readFileSync(join(src, "unet/config.json"), "utf8")) as Record<string, unknown>;
+    const componentConfig = JSON.parse(readFileSync(join(src, target.configPath), "utf8")) as Record<string, unknown>;
 
     mkdirSync(dirname(out), { recursive: true });
     tmp = join(dirname(out), `.${basename(out)}.partial-${process.pid}-${Date.now().toString(36)}`);
-    // Everything but the UNet's float weights, as it is (a packed folder keeps tokenizers, VAE, …).
-    cpSync(src, tmp, { recursive: true, filter: (p) => !isUnetWeightFile(relative(src, p)) });
+    // Everything but the packed component's float weights, as it is (a packed folder keeps tokenizers, VAE, …).
+    cpSync(src, tmp, { recursive: true, filter: (p) => !isWeightFile(relative(src, p), target.component) });
     if (qschedText !== undefined) writeFileSync(join(tmp, COEFFICIENT_FILE), qschedText);
 
-    const comp = await openComponentSource(src, "unet", a.variant);
+    const comp = await openComponentSource(src, target.component, a.variant);
     const inBytes = comp.files.reduce((s, f) => s + statSync(join(src, f)).size, 0);
     const sizes = new Map(comp.source.specs.map((s) => [s.name, s.shape.reduce((x, y) => x * y, 1) * SAFETENSORS_DTYPE_BYTES[s.dtype]]));
     const tensorBytes = [...sizes.values()].reduce((x, y) => x + y, 0);
-    const bar = new ProgressBar(`unet → ${scheme}`, tensorBytes, a.quiet);
+    const bar = new ProgressBar(`${target.label} → ${scheme}`, tensorBytes, a.quiet);
     let done = 0;
     let quantized = 0;
     let kept = 0;
-    const packPath = join(tmp, packFilePath("unet"));
+    const packPath = join(tmp, target.packPath);
     try {
       writePack(packPath, comp.source, {
         scheme,
         groupSize: a.groupSize,
         policy,
         sourceModel: a.sourceModel ?? basename(src),
-        component: "unet",
-        componentConfig: unetConfig,
+        component: target.label,
+        componentConfig,
         onTensor: (name, q) => {
           if (q) quantized++;
           else kept++;
@@ -156,10 +174,10 @@ export async function run(args: string[]): Promise<number> {
     if (existsSync(out)) rmSync(out, { recursive: true, force: true });
     renameSync(tmp, out);
     tmp = undefined;
-    const packBytes = statSync(join(out, packFilePath("unet"))).size;
+    const packBytes = statSync(join(out, target.packPath)).size;
     const peakMiB = process.resourceUsage().maxRSS / 1024; // kilobytes on Linux and macOS
     console.log(
-      `unet ${scheme} (${QUANT_FORMATS[scheme].torchao}, policy ${policy.id}): ${quantized} tensors quantized, ${kept} kept float; ` +
+      `${target.label} ${scheme} (${QUANT_FORMATS[scheme].torchao}, policy ${policy.id}): ${quantized} tensors quantized, ${kept} kept float; ` +
         `${formatBytes(inBytes)} → ${formatBytes(packBytes)}; folder ${formatBytes(dirBytes(out))}${qschedText ? `, with ${COEFFICIENT_FILE}` : ""}; ` +
         `${((performance.now() - started) / 1000).toFixed(1)} s, peak RSS ${peakMiB.toFixed(0)} MiB → ${out}`,
     );

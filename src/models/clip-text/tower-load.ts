@@ -21,7 +21,10 @@ export interface ClipQuantLoadOptions {
   groupSize?: number;
   /** GPU storage of the quantized weights' scales (and W4A16 zero points), default f32. */
   scaleStorage?: ScaleStorage;
-  /** Weights quantized ahead of time (a pack), by full checkpoint name, uploaded as stored (instead of `quant`). */
+  /**
+   * Weights quantized ahead of time (a pack), by full checkpoint name, uploaded as stored. With `quant` too, the
+   * other tensors the policy takes are quantized at load (a packed scorer borrowing a float text tower).
+   */
   prepacked?: PrepackedWeights;
 }
 
@@ -30,7 +33,6 @@ export interface ClipQuantLoadOptions {
  * quantized linears handed to `weights` at the end. On failure everything uploaded so far is freed.
  */
 export function towerLoader(gpu: Gpu, source: WeightSource, weights: ModelWeights, what: string, opts: ClipQuantLoadOptions) {
-  if (opts.quant && opts.prepacked) throw new Error(`${what}: give quant (quantize at load) or prepacked weights, not both`);
   // Keys are full module names, as ModelWeights.quantizedLinear looks them up.
   const q = opts.quant || opts.prepacked ? quantizedLoader(gpu, { format: opts.quant, groupSize: opts.groupSize, policy: opts.policy, scaleStorage: opts.scaleStorage }) : null;
   const step = (full: string): void => {
