@@ -47,7 +47,7 @@ export const conv2dKernel = defineKernel<Conv2dKey>({
 });
 
 /**
- * Shapes of the CPU-adapter kernel (shaders/conv2d_cpu.wgsl): a lane owns 4 output pixels × `rows`
+ * Shapes of the CPU-adapter kernel (shaders/conv2d_cpu.wgsl): a lane owns `pix` output pixels × `rows`
  * output channels, the channels' weights shared through 8-lane subgroup broadcasts. Tests run all.
  */
 export interface Conv2dCpuShape {
@@ -58,11 +58,13 @@ export interface Conv2dCpuShape {
   wg: number;
 }
 export const CONV2D_CPU_VARIANTS = {
+  // lavapipe, load ≈ 9 on 2 cores, ×igemm (GPU time, interleaved): 3×3 320→320 @16² R16w32 3.07–3.33, R16w64
+  // 3.27–3.48, R8w32 2.49–2.58, R16p8w32 3.27 (R8p8w32 2.40, dropped); 3×3 s2 320 @32² R16w32 2.56–3.26, R16w64
+  // 1.95–2.94, R8w32 1.30–1.91, R16p8w32 2.19; 1×1 320→640 @16² all 2.1–3.4. a·b + c instead of fma(): same.
   cpuR16w32: { rows: 16, pix: 4, wg: 32 },
   cpuR16w64: { rows: 16, pix: 4, wg: 64 },
   cpuR8w32: { rows: 8, pix: 4, wg: 32 },
   cpuR16p8w32: { rows: 16, pix: 8, wg: 32 },
-  cpuR8p8w32: { rows: 8, pix: 8, wg: 32 },
 } as const satisfies Record<string, Conv2dCpuShape>;
 export type Conv2dCpuVariant = keyof typeof CONV2D_CPU_VARIANTS;
 /** The CPU-adapter variant picked by default (kernels-bench/RESULTS.md, "conv2d on the CPU-adapter kernel"). */
@@ -156,6 +158,8 @@ function isQuantized(w: Tensor | QuantizedConvWeight): w is QuantizedConvWeight 
 /**
  * 2-D convolution, NCHW: x [N, Cin, H, W], weight [Cout, Cin, kh, kw] (float, or a
  * QuantizedConvWeight dequantized in the kernel's weight read), bias [Cout] or null → [N, Cout, Ho, Wo].
+ * On CPU adapters with 8-lane subgroups (hasCpuSubgroupKernels), 3×3 stride 1/2 and 1×1 stride 1 pad 0
+ * run shaders/conv2d_cpu.wgsl (3–4× the implicit GEMM on lavapipe); everything else the implicit GEMM.
  */
 export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConvWeight, bias: Tensor | null, opts: Conv2dOptions = {}): Promise<Tensor> {
   const op = "conv2d";
