@@ -8,12 +8,10 @@
 import type { LandscapePoint } from "../../src/calibration/calibrate.ts";
 import { renderHeatmap } from "../../src/calibration/heatmap.ts";
 import { DEFAULT_CALIBRATION_PROMPTS } from "../../src/calibration/prompts.ts";
+import { fastDefaultBudget, fastMinBudget, REFERENCE_GRID_POINTS } from "../../src/calibration/search/fast.ts";
 import { DEFAULT_BOX } from "../../src/calibration/search/types.ts";
 import type { QuantScheme } from "../../src/pipeline/types.ts";
 import type { CalibrateMessage, CalibrateRequest } from "./calibrate-protocol.ts";
-
-/** The grid search always evaluates its full 9×9 grid. */
-const GRID_BUDGET = 81;
 
 interface CalibrationState {
   state: "running" | "done" | "error" | "cancelled";
@@ -58,9 +56,49 @@ function finish(state: CalibrationState["state"]): void {
   $<HTMLButtonElement>("cal-cancel").disabled = true;
 }
 
+/** Prompts the panel calibrates on: the first `cal-prompts` of the built-in set (clamped to 1…25). */
+function promptCount(): number {
+  const count = Math.round(Number($<HTMLInputElement>("cal-prompts").value));
+  return Math.max(1, Math.min(Number.isFinite(count) ? count : 1, DEFAULT_CALIBRATION_PROMPTS.length));
+}
+
+/** Set once the user types a budget, so changing the prompt count no longer replaces it with the new default. */
+let budgetEdited = false;
+
+/**
+ * The fast search's budget counts images (one per candidate per prompt), like `qsched-gpu calibrate --budget`, so its
+ * default (10 % of the 9×9 grid's 81·P) and minimum depend on the prompt count: both come from the search module.
+ */
+function syncBudgetField(): void {
+  const p = promptCount();
+  const input = $<HTMLInputElement>("cal-budget");
+  const min = fastMinBudget(p);
+  input.min = String(min.generations);
+  if (!budgetEdited) input.value = String(fastDefaultBudget(p));
+  $("cal-budget-hint").textContent = `images; default ${fastDefaultBudget(p)} (10 % of the 9×9 grid's ${REFERENCE_GRID_POINTS * p}), at least ${min.generations}: ${min.detail}`;
+}
+
+/** The budget to send, or the reason it cannot be used (expected vs found). */
+function readBudget(search: "fast" | "grid", prompts: number): { budget?: number; error?: string } {
+  // The grid always scores its whole 9×9 grid on every prompt; calibrate() defaults to exactly that.
+  if (search === "grid") return {};
+  const raw = $<HTMLInputElement>("cal-budget").value.trim();
+  const budget = Number(raw);
+  const min = fastMinBudget(prompts);
+  if (raw === "" || !Number.isInteger(budget)) return { error: `budget must be a whole number of images, found "${raw}"` };
+  if (budget < min.generations) return { error: `budget of ${budget} images is too small for ${prompts} prompt${prompts === 1 ? "" : "s"}: the fast search needs at least ${min.generations} (${min.detail})` };
+  return { budget };
+}
+
 function start(): void {
-  const count = Number($<HTMLInputElement>("cal-prompts").value);
+  const count = promptCount();
   const search = $<HTMLSelectElement>("cal-search").value as "fast" | "grid";
+  const budget = readBudget(search, count);
+  if (budget.error) {
+    status(`error: ${budget.error}`);
+    window.__qschedCalibration = { state: "error", request: { type: "start" } as CalibrateRequest, progress: [], points: [], error: budget.error };
+    return;
+  }
   const req: CalibrateRequest = {
     type: "start",
     modelUrl: trimSlash(new URL($<HTMLInputElement>("model-url").value, location.href).toString()),
@@ -68,9 +106,9 @@ function start(): void {
     quant: $<HTMLSelectElement>("quant").value as QuantScheme,
     steps: Number($<HTMLInputElement>("steps").value),
     guidanceScale: Number($<HTMLInputElement>("guidance").value),
-    prompts: DEFAULT_CALIBRATION_PROMPTS.slice(0, Math.max(1, Math.min(count, DEFAULT_CALIBRATION_PROMPTS.length))),
+    prompts: DEFAULT_CALIBRATION_PROMPTS.slice(0, count),
     search,
-    budget: search === "grid" ? GRID_BUDGET : Number($<HTMLInputElement>("cal-budget").value),
+    budget: budget.budget,
   };
   const state: CalibrationState = { state: "running", request: req, progress: [], points: [] };
   window.__qschedCalibration = state;
@@ -81,7 +119,7 @@ function start(): void {
   $("cal-log").textContent = "";
   const progress = $<HTMLProgressElement>("cal-progress");
   progress.value = 0;
-  progress.max = req.budget;
+  progress.max = req.budget ?? REFERENCE_GRID_POINTS * count;
   $<HTMLCanvasElement>("cal-heatmap").getContext("2d")!.clearRect(0, 0, 9999, 9999);
 
   worker = new Worker(new URL("./calibrate-worker.js", import.meta.url), { type: "module", name: "qsched-calibrate" });
@@ -100,8 +138,8 @@ function start(): void {
       progress.value = msg.done;
       const p = msg.point;
       const best = msg.best ? `; best (${msg.best.m.toFixed(2)}, ${msg.best.s.toFixed(2)}) ${msg.best.jaq.toFixed(4)}` : "";
-      status(`candidate ${msg.done} of ${msg.planned}${msg.etaMs ? `, about ${formatMs(msg.etaMs)} left` : ""}${best}`);
-      $("cal-log").textContent += `${msg.done}. m=${p.m.toFixed(2)} s=${p.s.toFixed(2)} ${p.failed ? "failed" : `JAQ ${p.jaq!.toFixed(4)}`}\n`;
+      status(`${msg.done} of ${msg.planned} images, ${msg.candidates} candidates${msg.etaMs ? `, at most about ${formatMs(msg.etaMs)} left` : ""}${best}`);
+      $("cal-log").textContent += `${msg.done}/${msg.planned} images: m=${p.m.toFixed(2)} s=${p.s.toFixed(2)} on ${p.prompts} prompt${p.prompts === 1 ? "" : "s"}: ${p.failed ? "failed" : `JAQ ${p.jaq!.toFixed(4)}`}\n`;
       drawHeatmap(state.points);
     } else if (msg.type === "result") {
       state.result = { m: msg.m, s: msg.s, jaq: msg.jaq, file: msg.file, ms: msg.ms };
@@ -123,6 +161,9 @@ function start(): void {
   worker.postMessage(req);
 }
 
+$("cal-prompts").addEventListener("input", syncBudgetField);
+$("cal-budget").addEventListener("input", () => (budgetEdited = true));
+syncBudgetField();
 $("calibrate").addEventListener("click", start);
 $("cal-cancel").addEventListener("click", () => {
   if (!worker) return;

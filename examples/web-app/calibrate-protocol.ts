@@ -12,11 +12,13 @@ export interface CalibrateRequest {
   guidanceScale: number;
   prompts: string[];
   search: "fast" | "grid";
-  budget: number;
+  /** Generations (images, one per candidate per prompt); absent: the search's default (the whole grid for grid). */
+  budget?: number;
 }
 
 export type CalibrateMessage =
   | { type: "status"; text: string }
-  | { type: "progress"; done: number; planned: number; point: LandscapePoint; best?: { m: number; s: number; jaq: number }; elapsedMs: number; etaMs?: number }
+  /** done / planned count images; `candidates` distinct (m, s) points so far (a point may be extended to more prompts). */
+  | { type: "progress"; done: number; planned: number; candidates: number; point: LandscapePoint; best?: { m: number; s: number; jaq: number }; elapsedMs: number; etaMs?: number }
   | { type: "result"; m: number; s: number; jaq: number; landscape: LandscapePoint[]; file: string; ms: number }
   | { type: "error"; message: string };

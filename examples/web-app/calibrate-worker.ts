@@ -35,9 +35,10 @@ async function run(req: CalibrateRequest): Promise<void> {
           return { ...r.images[0]!, rgba: r.rgba };
         },
         onProgress: (p) => {
-          // Every candidate costs about the same (same prompts, steps and size), so the mean so far predicts the rest.
+          // Progress counts images, and every image costs about the same (same steps and size), so the mean time per
+          // image so far predicts the rest of the budget (an upper bound: the search may stop a few images short).
           const etaMs = p.done < p.planned ? ((performance.now() - t1) / p.done) * (p.planned - p.done) : 0;
-          post({ type: "progress", done: p.done, planned: p.planned, point: p.point, best: p.best, elapsedMs: p.elapsedMs, etaMs });
+          post({ type: "progress", done: p.done, planned: p.planned, candidates: p.candidates, point: p.point, best: p.best, elapsedMs: p.elapsedMs, etaMs });
         },
       });
       const q = result.coefficients.qsched as { m: number; s: number };
