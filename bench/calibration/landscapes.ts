@@ -4,8 +4,9 @@
  * a prompt count P: `observe(m, s, n)` is the JAQ over the first n prompts, what a calibration run sees after
  * generating n images for that candidate.
  */
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { setScores } from "../qsched/stats.ts";
 
 export interface BenchLandscape {
@@ -143,6 +144,12 @@ function uniformStream(seed: number): () => number {
  * design, so the named shapes above stay an independent check.
  */
 export function randomBumpLandscape(seed: number, sigma = 0.05): BenchLandscape {
+  const truth = randomBumpShape(seed);
+  const name = `random bump ${seed} σ=${sigma}`;
+  return { name, prompts: SYNTHETIC_PROMPTS, observe: promptedObserve(truth, sigma, seed, SYNTHETIC_PROMPTS), truth, resolution: 0.01, noiseSigma: sigma, kind: "synthetic" };
+}
+
+function randomBumpShape(seed: number): (m: number, s: number) => number {
   const u = uniformStream(seed * 7919 + 17);
   const m0 = 0.8 + 0.4 * u();
   const s0 = 0.8 + 0.4 * u();
@@ -156,8 +163,7 @@ export function randomBumpLandscape(seed: number, sigma = 0.05): BenchLandscape 
     const b = -(m - m0) * sn + (s - s0) * c;
     return 4.5 + 1.2 * Math.exp(-0.5 * ((a / w1) ** 2 + (b / w2) ** 2));
   };
-  const name = `random bump ${seed} (opt ${m0.toFixed(2)}, ${s0.toFixed(2)}) σ=${sigma}`;
-  return { name, prompts: SYNTHETIC_PROMPTS, observe: promptedObserve(truth, sigma, seed, SYNTHETIC_PROMPTS), truth, resolution: 0.01, noiseSigma: sigma, kind: "synthetic" };
+  return truth;
 }
 
 /**
@@ -166,20 +172,127 @@ export function randomBumpLandscape(seed: number, sigma = 0.05): BenchLandscape 
  * family tunes the exploration of the fast search (the named "two-bumps" shape stays a held-out check).
  */
 export function randomTwoBumpLandscape(seed: number, sigma = 0.05): BenchLandscape {
+  const truth = randomTwoBumpShape(seed);
+  const name = `random two-bump ${seed} σ=${sigma}`;
+  return { name, prompts: SYNTHETIC_PROMPTS, observe: promptedObserve(truth, sigma, seed, SYNTHETIC_PROMPTS), truth, resolution: 0.01, noiseSigma: sigma, kind: "synthetic" };
+}
+
+function randomTwoBumpShape(seed: number): (m: number, s: number) => number {
   const u = uniformStream(seed * 104729 + 31);
   const bumps: Array<{ m: number; s: number; h: number; w: number }> = [];
   while (bumps.length < 2) {
     const b = { m: 0.8 + 0.4 * u(), s: 0.8 + 0.4 * u(), h: 0.5 + 0.5 * u(), w: 0.06 + 0.14 * u() };
     if (bumps.every((o) => Math.hypot(o.m - b.m, o.s - b.s) >= 0.15)) bumps.push(b);
   }
-  const truth = (m: number, s: number) => 4.8 + bumps.reduce((a, b) => a + b.h * gauss(m, s, b.m, b.s, b.w), 0);
-  const name = `random two-bump ${seed} σ=${sigma}`;
-  return { name, prompts: SYNTHETIC_PROMPTS, observe: promptedObserve(truth, sigma, seed, SYNTHETIC_PROMPTS), truth, resolution: 0.01, noiseSigma: sigma, kind: "synthetic" };
+  return (m: number, s: number) => 4.8 + bumps.reduce((a, b) => a + b.h * gauss(m, s, b.m, b.s, b.w), 0);
+}
+
+/**
+ * Prompt × (m, s) interaction, as real prompts show it: each prompt p sees the shape moved and scaled,
+ *   g_p(m, s) = d_p + f̄ + κ_p·(f(m − δm_p, s − δs_p) − f̄),
+ * with its own optimum offset (δm_p, δs_p ~ N(0, shift²)), curvature κ_p (log-normal, sd `curvature`) and offset
+ * d_p (spread 0.5); f̄ is f's mean over the 9×9 grid. A few prompts then rank candidates unlike the whole set, which
+ * the additive prompt model above cannot show. The truth is the mean of the noise-free g_p over all P prompts
+ * (what the grid estimates), not f itself; per-image noise as above.
+ */
+export interface InteractionOptions {
+  shift: number;
+  curvature: number;
+}
+
+/**
+ * Interaction strength of the synthetic families, set from the recorded tuning table (interaction-stats.ts): there a
+ * prompt's landscape departs from the set's by 0.93× the set's own relief, neighbour correlation 0.46; this model
+ * with σ = 0.05 gives 1.04–1.05 and 0.51–0.56.
+ */
+export const DEFAULT_INTERACTION: Readonly<InteractionOptions> = Object.freeze({ shift: 0.06, curvature: 0.35 });
+
+export function interactingLandscape(name: string, f: (m: number, s: number) => number, sigma: number, seed: number, inter: InteractionOptions = DEFAULT_INTERACTION, prompts = SYNTHETIC_PROMPTS): BenchLandscape {
+  let fBar = 0;
+  for (let i = 0; i < 9; i++) for (let j = 0; j < 9; j++) fBar += f(0.8 + 0.05 * i, 0.8 + 0.05 * j) / 81;
+  const per = Array.from({ length: prompts }, (_, p) => ({
+    d: 0.5 * pointNoise(0, 0, seed + 7777, p),
+    dm: inter.shift * pointNoise(1, 0, seed + 7777, p),
+    ds: inter.shift * pointNoise(0, 1, seed + 7777, p),
+    k: Math.exp(inter.curvature * pointNoise(1, 1, seed + 7777, p)),
+  }));
+  const g = (p: number, m: number, s: number) => {
+    const q = per[p]!;
+    return q.d + fBar + q.k * (f(m - q.dm, s - q.ds) - fBar);
+  };
+  const observe = (m: number, s: number, n: number) => {
+    let acc = 0;
+    for (let p = 0; p < n; p++) acc += g(p, m, s) + sigma * Math.sqrt(prompts) * pointNoise(m, s, seed, p);
+    return acc / n;
+  };
+  const truth = (m: number, s: number) => {
+    let acc = 0;
+    for (let p = 0; p < prompts; p++) acc += g(p, m, s);
+    return acc / prompts;
+  };
+  return { name, prompts, observe, truth, resolution: 0.01, noiseSigma: sigma, kind: "synthetic" };
+}
+
+/** A named shape with prompt interaction (held-out check, like the named shapes). */
+export function interactingNamedLandscape(shape: string, sigma: number, seed: number): BenchLandscape {
+  const f = SYNTHETIC_SHAPES[shape];
+  if (!f) throw new Error(`unknown synthetic shape "${shape}", expected one of ${Object.keys(SYNTHETIC_SHAPES).join(", ")}`);
+  return interactingLandscape(`${shape} × prompts σ=${sigma} seed ${seed}`, f, sigma, seed);
 }
 
 /** The tuning set: the fast search's constants were chosen on these seeds only (bench/calibration/tune.ts). */
 export const TUNING_SEEDS = Array.from({ length: 60 }, (_, i) => 100 + i);
+/** Seeds of the interacting tuning families (other shapes than the additive ones). */
+export const TUNING_INTERACTION_SEEDS = Array.from({ length: 40 }, (_, i) => 200 + i);
+/** Prompt resamples of each recorded tuning table. */
+export const TUNING_RESAMPLES = 30;
 
-export function tuningLandscapes(): BenchLandscape[] {
-  return [...TUNING_SEEDS.map((s) => randomBumpLandscape(s)), ...TUNING_SEEDS.map((s) => randomTwoBumpLandscape(s))];
+/**
+ * Recorded tables kept for tuning only (bench/calibration/landscapes-tuning): recorded like the held-out ones in
+ * landscapes/ but with other prompts, so the held-out tables never inform a constant.
+ */
+export const TUNING_TABLE_FOLDER = join(dirname(fileURLToPath(import.meta.url)), "landscapes-tuning");
+
+export interface TuningLandscape {
+  group: string;
+  landscape: BenchLandscape;
+}
+
+/** Seeded xorshift32 in [0, 1) (prompt resampling). */
+export function xorshift(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+/** `count` prompt orders of P prompts drawn with replacement (bootstrap over prompts), seeded. */
+export function promptResamples(P: number, count: number, seed: number): number[][] {
+  const r = xorshift(seed);
+  return Array.from({ length: count }, () => Array.from({ length: P }, () => Math.floor(r() * P)));
+}
+
+export function tuningLandscapes(): TuningLandscape[] {
+  const out: TuningLandscape[] = [
+    ...TUNING_SEEDS.map((s) => ({ group: "tuning: random bumps σ = 0.05", landscape: randomBumpLandscape(s) })),
+    ...TUNING_SEEDS.map((s) => ({ group: "tuning: random two-bumps σ = 0.05", landscape: randomTwoBumpLandscape(s) })),
+    ...TUNING_INTERACTION_SEEDS.map((s) => ({ group: "tuning: random bumps × prompts σ = 0.05", landscape: interactingLandscape(`random bump × prompts ${s}`, randomBumpShape(s), 0.05, s) })),
+    ...TUNING_INTERACTION_SEEDS.map((s) => ({ group: "tuning: random two-bumps × prompts σ = 0.05", landscape: interactingLandscape(`random two-bump × prompts ${s}`, randomTwoBumpShape(s), 0.05, s) })),
+  ];
+  if (existsSync(TUNING_TABLE_FOLDER)) {
+    for (const f of readdirSync(TUNING_TABLE_FOLDER).filter((x) => x.endsWith(".json")).sort()) {
+      const name = f.replace(/\.json$/, "");
+      const file = JSON.parse(readFileSync(join(TUNING_TABLE_FOLDER, f), "utf8")) as RecordedLandscapeFile;
+      const group = `tuning: recorded ${name} (as recorded + ${TUNING_RESAMPLES} prompt resamples)`;
+      out.push({ group, landscape: recordedLandscape(name, file) });
+      const P = file.per_image!.clip_score_pair[0]![0]!.length;
+      for (const [k, order] of promptResamples(P, TUNING_RESAMPLES, 4242).entries()) out.push({ group, landscape: recordedLandscape(`${name} resample ${k}`, file, order) });
+    }
+  }
+  return out;
 }

@@ -7,6 +7,8 @@
  *
  * Run: npx vite-node bench/calibration/record-landscape.ts -- --quant w4a8 [--policy torchao|all]
  *      [--steps 4] [--guidance 2] [--prompts file] --out bench/calibration/landscapes/<name>.json
+ * Held-out tables go to landscapes/ (never used to choose a constant); tables for tuning go to landscapes-tuning/
+ * and must use other prompts (see landscapes-tuning/README.md).
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

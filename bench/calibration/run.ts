@@ -13,9 +13,9 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fastSearch as baselineSearch } from "./baseline/fast.ts";
-import { fastDefaultBudget, FAST_TUNING } from "../../src/calibration/search/fast.ts";
+import { fastDefaultBudget, fastMinBudget, fastPlan, FAST_TUNING, type FastTuning } from "../../src/calibration/search/fast.ts";
 import { fastPick, gridPick, judge, GRID_N, TARGET_GAP_PERCENT, type Pick, type Row } from "./judge.ts";
-import { loadRecordedLandscapes, recordedLandscape, SYNTHETIC_SHAPES, syntheticLandscape, tuningLandscapes, TUNING_SEEDS, type BenchLandscape, type RecordedLandscapeFile } from "./landscapes.ts";
+import { interactingNamedLandscape, loadRecordedLandscapes, promptResamples, recordedLandscape, SYNTHETIC_SHAPES, syntheticLandscape, tuningLandscapes, TUNING_SEEDS, type BenchLandscape, type RecordedLandscapeFile } from "./landscapes.ts";
 import { resultsMarkdown, type Report } from "./report.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -31,27 +31,21 @@ async function baselinePick(l: BenchLandscape): Promise<Pick> {
   return { ...r.best, observed: r.best.score, truth: l.truth(r.best.m, r.best.s), candidates: r.evaluations.length, generations: r.evaluations.length * l.prompts };
 }
 
+/**
+ * The racing search as first committed (74387fb): screening on ⌈P/4⌉ prompts, finalists straight from the screening
+ * surrogate, no middle level. The current code reproduces it exactly with these settings.
+ */
+const FIRST_RACING: Partial<FastTuning> = { screenFraction: 0.25, finalistShare: 0.35, designShare: 0.5, exploration: 2.5, latticeFinalists: true, pick: "observed", finalistSpacing: 0.1, midShare: 0 };
+
 export interface BenchRow extends Row {
   group: string;
   before: Row;
+  firstRacing: Row;
 }
 
 async function benchRow(l: BenchLandscape, group: string): Promise<BenchRow> {
   const grid = await gridPick(l);
-  return { ...judge(l, grid, await fastPick(l)), group, before: judge(l, grid, await baselinePick(l)) };
-}
-
-/** Seeded xorshift32 in [0, 1). */
-function uniform(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
+  return { ...judge(l, grid, await fastPick(l)), group, before: judge(l, grid, await baselinePick(l)), firstRacing: judge(l, grid, await fastPick(l, FIRST_RACING)) };
 }
 
 /** Points of a 9×9 table within 1 % of its maximum. */
@@ -78,22 +72,23 @@ function hitSet(l: BenchLandscape): { hits: Set<string>; values: number[] } {
  */
 async function replicateHitRates(name: string, file: RecordedLandscapeFile, seed: number) {
   const P = file.per_image!.clip_score_pair[0]![0]!.length;
-  const r = uniform(seed);
   let fastHits = 0;
   let baseHits = 0;
+  let firstHits = 0;
   const fixed = new Map<string, number>();
-  for (let k = 0; k < REPLICATES; k++) {
-    const order = Array.from({ length: P }, () => Math.floor(r() * P));
+  for (const order of promptResamples(P, REPLICATES, seed)) {
     const l = recordedLandscape(name, file, order);
     const { hits } = hitSet(l);
     for (const h of hits) fixed.set(h, (fixed.get(h) ?? 0) + 1);
     const f = await fastPick(l);
     const b = await baselinePick(l);
+    const r1 = await fastPick(l, FIRST_RACING);
+    if (hits.has(`${r1.m},${r1.s}`)) firstHits++;
     if (hits.has(`${f.m},${f.s}`)) fastHits++;
     if (hits.has(`${b.m},${b.s}`)) baseHits++;
   }
   const [bestPoint, bestCount] = [...fixed].reduce((a, x) => (x[1] > a[1] ? x : a));
-  return { name, fast: fastHits / REPLICATES, baseline: baseHits / REPLICATES, fixed: bestCount / REPLICATES, fixedPoint: bestPoint };
+  return { name, fast: fastHits / REPLICATES, baseline: baseHits / REPLICATES, firstRacing: firstHits / REPLICATES, fixed: bestCount / REPLICATES, fixedPoint: bestPoint };
 }
 
 function randomHitProbability(n: number, h: number, k: number): number {
@@ -114,21 +109,27 @@ async function main(): Promise<void> {
     rows.push(await benchRow(syntheticLandscape(shape, 0, 0), "named synthetic, σ = 0"));
     for (const sigma of NOISE_SIGMAS) for (const seed of NOISE_SEEDS) rows.push(await benchRow(syntheticLandscape(shape, sigma, seed), `named synthetic, σ = ${sigma}`));
   }
+  // The same shapes with prompt × (m, s) interaction (each prompt its own optimum offset and curvature): held out,
+  // the interacting tuning families use random shapes.
+  for (const shape of Object.keys(SYNTHETIC_SHAPES)) for (const seed of NOISE_SEEDS) rows.push(await benchRow(interactingNamedLandscape(shape, 0.03, seed), "named synthetic × prompts, σ = 0.03"));
   const tuning: BenchRow[] = [];
-  for (const l of tuningLandscapes()) tuning.push(await benchRow(l, l.name.startsWith("random bump") ? "tuning: random bumps σ = 0.05" : "tuning: random two-bumps σ = 0.05"));
+  for (const t of tuningLandscapes()) tuning.push(await benchRow(t.landscape, t.group));
 
   const hitRows = [...card, ...ours].map((l) => {
     const { hits, values } = hitSet(l);
     const row = rows.find((x) => x.landscape === l.name)!;
     const rank = 1 + values.filter((v) => v > row.fast.truth).length;
     const rankBefore = 1 + values.filter((v) => v > row.before.fast.truth).length;
-    return { name: l.name, prompts: l.prompts, hits: hits.size, random8: randomHitProbability(81, hits.size, 8), rank, rankBefore };
+    const rankFirstRacing = 1 + values.filter((v) => v > row.firstRacing.fast.truth).length;
+    return { name: l.name, prompts: l.prompts, hits: hits.size, random8: randomHitProbability(81, hits.size, 8), rank, rankBefore, rankFirstRacing };
   });
   const replicates = [];
   for (const [i, f] of readdirSync(oursFolder).filter((x) => x.endsWith(".json")).sort().entries()) {
     replicates.push(await replicateHitRates(f.replace(/\.json$/, ""), JSON.parse(readFileSync(join(oursFolder, f), "utf8")) as RecordedLandscapeFile, 9001 + i));
   }
-  const report: Report = { date: new Date().toISOString(), rows, tuning, hitRows, replicates, tuningSeeds: [TUNING_SEEDS[0]!, TUNING_SEEDS.at(-1)!], tuningConstants: FAST_TUNING, budget8: fastDefaultBudget(8), replicatesCount: REPLICATES };
+  let midFrom8 = fastMinBudget(8).generations;
+  while (fastPlan(8, midFrom8, 41 * 41, FAST_TUNING).promoted === 0 && midFrom8 < fastDefaultBudget(8)) midFrom8++;
+  const report: Report = { date: new Date().toISOString(), rows, tuning, hitRows, replicates, tuningSeeds: [TUNING_SEEDS[0]!, TUNING_SEEDS.at(-1)!], tuningConstants: FAST_TUNING, budget8: fastDefaultBudget(8), replicatesCount: REPLICATES, plan8: fastPlan(8, fastDefaultBudget(8), 41 * 41, FAST_TUNING), midFrom8 };
   const md = resultsMarkdown(report);
   mkdirSync(join(HERE, "results"), { recursive: true });
   const jsonPath = join(HERE, "results", `calibration-search-${report.date.slice(0, 10)}.json`);

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { BudgetError, fastDefaultBudget, fastMinBudget, fastSearch, FAST_DEFAULT_BUDGET, FAST_MIN_BUDGET, gridSearch } from "../../src/calibration/search/index.ts";
+import { BudgetError, fastDefaultBudget, fastMinBudget, fastPlan, fastSearch, FAST_DEFAULT_BUDGET, FAST_MIN_BUDGET, FAST_TUNING, gridSearch } from "../../src/calibration/search/index.ts";
 
 /** Synthetic landscapes with known optima, values scaled like JAQ (peak 5.7). */
 const bowl = (m0: number, s0: number) => async (m: number, s: number) => 5.7 - 8 * ((m - m0) ** 2 + (s - s0) ** 2);
@@ -121,6 +121,29 @@ describe("fast search over prompts (racing)", () => {
     const r = await fastSearch(prompted(0.93, 0.88), { prompts: P });
     expect(r.generations).toBeLessThanOrEqual(64);
     expect(5.7 + offsets.reduce((a, b) => a + b, 0) / P - r.best.score).toBeLessThan(0.005 * 5.7);
+  });
+
+  it("with the default budget, extends the best screened candidates to half the prompts before choosing finalists among them (successive halving)", async () => {
+    const plan = fastPlan(P, fastDefaultBudget(P), 41 * 41, FAST_TUNING);
+    expect(plan).toMatchObject({ screenPrompts: 2, midPrompts: 4 });
+    expect(plan.promoted).toBeGreaterThan(plan.finalists);
+    // Every planned image is affordable: screening, promotion, then the rest of the prompts for each finalist.
+    expect(plan.screened * 2 + plan.promoted * 2 + plan.finalists * 4).toBeLessThanOrEqual(fastDefaultBudget(P));
+    const r = await fastSearch(prompted(0.95, 1.05), { prompts: P });
+    const mid = r.evaluations.filter((e) => e.levels.some((l) => l.prompts === 4));
+    const full = r.evaluations.filter((e) => e.prompts === P);
+    expect(mid).toHaveLength(plan.promoted);
+    expect(full).toHaveLength(plan.finalists);
+    // Finalists come from the middle level and are the best there.
+    const midScore = (e: (typeof mid)[number]) => e.levels.find((l) => l.prompts === 4)!.score;
+    const worstFinalist = Math.min(...full.map(midScore));
+    for (const e of full) expect(e.levels.map((l) => l.prompts)).toEqual([2, 4, P]);
+    for (const e of mid.filter((x) => !full.includes(x))) expect(midScore(e)).toBeLessThanOrEqual(worstFinalist);
+  });
+
+  it("has no middle level when the budget only pays for screening and one finalist", () => {
+    expect(fastPlan(P, fastMinBudget(P).generations, 41 * 41, FAST_TUNING)).toMatchObject({ promoted: 0, finalists: 1, screened: 6 });
+    expect(fastPlan(2, 7, 41 * 41, FAST_TUNING)).toMatchObject({ promoted: 0, screenPrompts: 1, finalists: 1, screened: 6 });
   });
 
   it("refuses a budget below the minimum in generations, naming it and the split, before generating anything", async () => {
