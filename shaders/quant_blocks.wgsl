@@ -3,6 +3,12 @@
 // of a row (per-token activations: the whole row). Writes the block_id's scale (and zero point) and its
 // codes packed into u32 words in the layout of quant_formats.wgsl (int8 rows padded with code 0).
 // MAPPING_SYMMETRIC | MAPPING_ASYM_INT_ZP | MAPPING_ASYM_FLOAT_ZP; PACK_INT8 | PACK_INT4 (NIBBLE_OFFSET).
+// SUBGROUP_REDUCE (CPU adapters with 8-lane subgroups): the workgroup is one subgroup and the block's
+// min/max come from subgroupMin/Max, with no workgroup memory or barriers (each barrier is a costly
+// switch on lavapipe: per-token quantization of 4096×320 went from ~25 ms to the figure in quant-blocks.ts).
+#if SUBGROUP_REDUCE
+enable subgroups;
+#endif
 #include "include/elem.wgsl"
 #include "include/quant_formats.wgsl"
 
@@ -22,8 +28,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> scales: array<f32>;
 @group(0) @binding(4) var<storage, read_write> zeros: array<f32>;
 
+#if SUBGROUP_REDUCE
+#else
 var<workgroup> red_min: array<f32, WG_SIZE>;
 var<workgroup> red_max: array<f32, WG_SIZE>;
+#endif
 
 // Significand (with the implicit bit, normalised to [2^23, 2^24)) and unbiased exponent of a finite
 // nonzero f32, subnormals included.
@@ -91,6 +100,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     mn = min(mn, v);
     mx = max(mx, v);
   }
+#if SUBGROUP_REDUCE
+  mn = subgroupMin(mn);
+  mx = subgroupMax(mx);
+#else
   red_min[lid] = mn;
   red_max[lid] = mx;
   workgroupBarrier();
@@ -103,6 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   mn = red_min[0];
   mx = red_max[0];
+#endif
   let qrange = f32(params.qmax - params.qmin);
   var scale: f32;
   var zp = 0.0;
