@@ -19,6 +19,12 @@ struct Params {
   group_size: u32,
   groups_per_row: u32,
   words_per_row: u32,
+#if EPILOGUE_UNIFORM
+  // EPILOGUE_UNIFORM (matmul_cpu.wgsl): bias (bit 0) and residual (bit 1) switched per dispatch, and the
+  // activation's id, so one pipeline serves every epilogue — lavapipe spends 10–16 s compiling each one.
+  epilogue: u32,
+  act: u32,
+#endif
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -56,9 +62,17 @@ struct Params {
 #endif
 #if HAS_BIAS
 @group(0) @binding(5) var<storage, read> bias: array<elem>;
+#else
+#if EPILOGUE_UNIFORM
+@group(0) @binding(5) var<storage, read> bias: array<elem>;
+#endif
 #endif
 #if HAS_RESIDUAL
 @group(0) @binding(6) var<storage, read> residual: array<elem>;
+#else
+#if EPILOGUE_UNIFORM
+@group(0) @binding(6) var<storage, read> residual: array<elem>;
+#endif
 #endif
 @group(0) @binding(7) var<storage, read_write> y: array<elem>;
 
@@ -134,13 +148,19 @@ fn write_y(batch: u32, row: u32, col: u32, sum: f32) {
 #if SCALE_IN_EPILOGUE
   v = v * b_scale(col);
 #endif
+  let idx = (batch * params.m + row) * params.n + col;
+#if EPILOGUE_UNIFORM
+  if ((params.epilogue & 1u) != 0u) { v = v + f32(bias[col]); }
+  v = apply_activation_id(v, params.act);
+  if ((params.epilogue & 2u) != 0u) { v = v + f32(residual[idx]); }
+#else
 #if HAS_BIAS
   v = v + f32(bias[col]);
 #endif
   v = apply_activation(v);
-  let idx = (batch * params.m + row) * params.n + col;
 #if HAS_RESIDUAL
   v = v + f32(residual[idx]);
+#endif
 #endif
   y[idx] = elem(v);
 }

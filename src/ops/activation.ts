@@ -5,6 +5,10 @@ import { ELEMENTWISE_WG, floatDType, gridFor, type FloatDType } from "./common.t
 
 export type Activation = "silu" | "gelu_erf" | "gelu_tanh" | "quick_gelu" | "sigmoid" | "relu" | "tanh";
 export const ACTIVATIONS: readonly Activation[] = ["silu", "gelu_erf", "gelu_tanh", "quick_gelu", "sigmoid", "relu", "tanh"];
+/** Run-time ids of apply_activation_id (shaders/include/activation_fn.wgsl, ACT_RUNTIME). */
+export const ACTIVATION_IDS: Readonly<Record<Activation | "none", number>> = {
+  none: 0, silu: 1, gelu_erf: 2, gelu_tanh: 3, quick_gelu: 4, sigmoid: 5, relu: 6, tanh: 7,
+};
 
 interface ActivationKey {
   act: Activation;

@@ -7,7 +7,7 @@ import { OpInputError } from "../gpu/errors.ts";
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
 import type { Gpu } from "../gpu/runtime.ts";
 import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
-import type { Activation } from "./activation.ts";
+import { ACTIVATION_IDS, type Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
 
 /** A tile shape of the tiled kernel: the workgroup computes TILE_M × TILE_N of y with (TILE_N/4)·(TILE_M/THREAD_M) threads. */
@@ -94,7 +94,8 @@ export interface MatmulKey {
   scalesF16: boolean;
   bias: boolean;
   residual: boolean;
-  act: Activation | "none";
+  /** "runtime": bias, residual and activation chosen per dispatch by uniforms (EPILOGUE_UNIFORM; CPU variants). */
+  act: Activation | "none" | "runtime";
 }
 
 export const matmulKernel = defineKernel<MatmulKey>({
@@ -115,6 +116,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
       HAS_BIAS: k.bias,
       HAS_RESIDUAL: k.residual,
       [`ACT_${k.act.toUpperCase()}`]: true,
+      EPILOGUE_UNIFORM: k.act === "runtime",
     };
     if (k.variant === "gemv") return { ...base, WG_SIZE: `${GEMV_WG}u` };
     if (k.variant === "regs4x4v4") return { ...base, WG_SIZE: `${GEMV_WG}u`, VEC4_AB: true };
@@ -166,6 +168,17 @@ function cpuKernelFits(gpu: Gpu, r: MatmulRun, regsEligible: boolean): boolean {
   return r.key.b === "int4" && r.k % 32 === 0 && gs % 32 === 0;
 }
 
+/** Bias and residual bindings of an EPILOGUE_UNIFORM kernel: the real ones, or stand-ins its flags leave unread. */
+export function epilogueBindings(a: Tensor, b: Tensor, bias?: Tensor, residual?: Tensor): { bias: Tensor; residual: Tensor } {
+  return { bias: bias ?? b, residual: residual ?? a };
+}
+
+/** The uniforms that switch an EPILOGUE_UNIFORM kernel's epilogue (shaders/include/matmul_io.wgsl). */
+export function epilogueUniforms(act: Activation | "none" | "runtime", bias?: Tensor, residual?: Tensor): { epilogue: number; act: number } {
+  if (act === "runtime") throw new Error("epilogueUniforms: pass the op's activation, not \"runtime\"");
+  return { epilogue: (bias ? 1 : 0) | (residual ? 2 : 0), act: ACTIVATION_IDS[act] };
+}
+
 /** Everything one matmul-family dispatch needs; shapes are already checked by the op. */
 export interface MatmulRun {
   op: string;
@@ -211,7 +224,13 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   // f16 scales are an f16 tensor whose words the kernel unpacks (no shader-f16 needed).
   const scalesF16 = r.scales?.dtype === "f16";
   if (r.zeros && r.zeros.dtype !== r.scales?.dtype) throw new OpInputError(r.op, `zero points must be stored like the scales (${r.scales?.dtype}), got ${r.zeros.dtype}`);
-  const key: MatmulKey = { ...r.key, variant, dtype: r.dtype, scalesF16, bias: !!r.bias, residual: !!r.residual };
+  const cpuVariant = isCpuVariant(variant);
+  // The CPU kernels compile one epilogue for all bias / residual / activation combinations (each
+  // compile costs lavapipe 10–16 s); absent operands are bound to inputs of the same dispatch, unread.
+  const key: MatmulKey = cpuVariant
+    ? { ...r.key, variant, dtype: r.dtype, scalesF16, bias: false, residual: false, act: "runtime" }
+    : { ...r.key, variant, dtype: r.dtype, scalesF16, bias: !!r.bias, residual: !!r.residual };
+  if (cpuVariant) Object.assign(bound, epilogueBindings(r.a, r.b, r.bias, r.residual));
   const spec = variant === "gemv" ? matmulGemvKernel : variant === "regs4x4v4" ? matmulRowsKernel : isCpuVariant(variant) ? matmulCpuKernel : matmulKernel;
   const kernel = await gpu.kernel(spec, key);
   const y = gpu.empty(r.outShape, r.dtype, r.op);
@@ -226,6 +245,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
     group_size: gs,
     groups_per_row: Math.max(1, Math.ceil(r.k / gs)),
     words_per_row: r.wordsPerRow ?? 0,
+    ...(cpuVariant ? epilogueUniforms(r.key.act, r.bias, r.residual) : {}),
   };
   let grid: number[];
   if (variant === "gemv") grid = [Math.ceil(r.n / GEMV_WG), r.m, r.batch];

@@ -10,7 +10,7 @@ import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow } from "../quant/formats.ts";
 import type { Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
-import { DEFAULT_CPU_VARIANT, hasCpuSubgroupKernels, MATMUL_CPU_VARIANTS, matmulKernel } from "./matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, MATMUL_CPU_VARIANTS, matmulKernel } from "./matmul-kernel.ts";
 import { quantizeActivationsPerToken } from "./quant-blocks.ts";
 import { hasPackedIntegerDot } from "./quant-features.ts";
 import type { QuantizedWeight } from "./quant-weight.ts";
@@ -47,7 +47,8 @@ export const intLinearKernel = defineKernel<IntLinearKey>({
   label: (k) => `linear_int8_a8w${k.weightBits}_${k.packedDot ? "dot4" : "scalar"}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
 });
 
-type IntCpuKey = Omit<IntLinearKey, "packedDot">;
+/** The CPU kernel's key: its epilogue (bias, residual, activation) is chosen per dispatch, not compiled in. */
+type IntCpuKey = Omit<IntLinearKey, "packedDot" | "bias" | "residual" | "act">;
 
 /**
  * matmul_cpu.wgsl on int8 activation codes: the codes are unpacked to floats and multiplied with the
@@ -67,15 +68,15 @@ export const intLinearCpuKernel = defineKernel<IntCpuKey>({
       zeroPoint: false,
       scaleInEpilogue: k.weightBits === 8,
       scalesF16: k.scalesF16,
-      bias: k.bias,
-      residual: k.residual,
-      act: k.act,
+      bias: false,
+      residual: false,
+      act: "runtime",
     }),
     A_INT8: true,
     // W4A8 activations are asymmetric (a zero point per token), W8A8's symmetric.
     A_ZERO_POINT: k.weightBits === 4,
   }),
-  label: (k) => `matmul_cpu_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
+  label: (k) => `matmul_cpu_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}_epilogue_uniform`,
 });
 
 /** Which integer kernel runs: "auto" = the CPU kernel where it fits, else dot4I8Packed where it exists, else scalar. */
@@ -143,15 +144,15 @@ async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const xq = await quantizeActivationsPerToken(gpu, r.x, w.format);
   const bound: Record<string, Tensor> = { a: xq.codes, a_scales: xq.scales, b: w.codes, b_scales: w.scales };
   if (weightBits === 4) bound.a_zeros = xq.zeroPoints;
-  if (r.bias) bound.bias = r.bias;
-  if (r.residual) bound.residual = r.residual;
+  Object.assign(bound, epilogueBindings(r.x, w.codes, r.bias, r.residual));
   for (const [name, t] of Object.entries(bound)) checkBindingSize(gpu.ctx, t.byteLength, `${r.op}: ${name} ${t}`);
-  const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits, scalesF16: w.scales.dtype === "f16", bias: !!r.bias, residual: !!r.residual, act: r.act });
+  const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits, scalesF16: w.scales.dtype === "f16" });
   const y = gpu.empty(r.outShape, dtype, r.op);
   bound.y = y;
   const uniforms = {
     m: r.m, n: w.n, k: w.k, a_batch_stride: 0, b_batch_stride: 0,
     group_size: w.groupSize, groups_per_row: w.k / w.groupSize, words_per_row: wordsPerRow(w.format, w.k),
+    ...epilogueUniforms(r.act, r.bias, r.residual),
   };
   gpu.dispatch(kernel, bound, uniforms, [Math.ceil(w.n / 4 / CPU_SHAPE.wg), Math.ceil(r.m / CPU_SHAPE.rows), 1]);
   // As in runIntLinear: the codes go back to the pool right after the dispatch that reads them.

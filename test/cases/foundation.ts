@@ -53,7 +53,7 @@ function erf64(x: number): number {
   const erfc = Math.exp(-ax * ax) / (Math.sqrt(Math.PI) * f);
   return Math.sign(x) * (1 - erfc);
 }
-const ACT64: Record<Activation, (x: number) => number> = {
+export const ACT64: Record<Activation, (x: number) => number> = {
   silu: (x) => x / (1 + Math.exp(-x)),
   gelu_erf: (x) => 0.5 * x * (1 + erf64(x / Math.SQRT2)),
   gelu_tanh: (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),

@@ -5,7 +5,16 @@ import { GpuLimitError, OpInputError } from "../../src/gpu/errors.ts";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import { Tensor } from "../../src/gpu/tensor.ts";
 import { linear } from "../../src/ops/linear.ts";
-import { DEFAULT_CPU_VARIANT, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { ACTIVATIONS } from "../../src/ops/activation.ts";
+import { DEFAULT_CPU_VARIANT, hasCpuSubgroupKernels, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { quantizedLinear } from "../../src/ops/quant-linear.ts";
+import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
+import { disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
+import { QUANT_FORMATS } from "../../src/quant/formats.ts";
+import { quantizedLinearReference } from "../../src/quant/linear.ts";
+import { packWeight } from "../../src/quant/packing.ts";
+import { quantizeWeight } from "../../src/quant/quantize.ts";
+import { ACT64 } from "../cases/foundation.ts";
 import { maxAbsError } from "../../src/verify/compare.ts";
 import { runLinear, runMatmul } from "../../src/verify/ops-cases/linear.ts";
 import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
@@ -141,8 +150,53 @@ describe("linear kernel choice", () => {
     }
     const caps = gpu.ctx.caps;
     const cpuKernel = caps.cpu && caps.subgroups && caps.subgroupSizes?.[0] === 8 && caps.subgroupSizes[1] === 8;
-    const first = cpuKernel ? `matmul_${DEFAULT_CPU_VARIANT}_f32_bfloat-nk_none` : "matmul_regs4x4v4_f32_bfloat-nk_none";
+    const first = cpuKernel ? `matmul_${DEFAULT_CPU_VARIANT}_f32_bfloat-nk_runtime` : "matmul_regs4x4v4_f32_bfloat-nk_none";
     expect(labels).toEqual([first, "matmul_t64x64k16r8_f32_bfloat-nk_none", "matmul_gemv_f32_bfloat-nk_none"]);
+  });
+});
+
+describe("CPU-adapter kernels: one pipeline, epilogue chosen per dispatch", () => {
+  it("every activation × bias × residual on matmul_cpu (float and W8A8) equals float64, from a single compiled pipeline each", async () => {
+    const gpu = await testGpu();
+    // Node runs on lavapipe, which has the 8-lane subgroups these kernels need; elsewhere this test has nothing to check.
+    expect(hasCpuSubgroupKernels(gpu), "lavapipe with 8-lane subgroups").toBe(true);
+    const [m, k, n] = [13, 36, 7]; // K not a multiple of 32 (the 4-k tail runs), M and N not multiples of the tile
+    const xv = seededFloats(m * k, 11, -2, 2);
+    const wv = seededFloats(n * k, 12);
+    const bv = seededFloats(n, 13);
+    const rv = seededFloats(m * n, 14);
+    const x = gpu.upload(xv, [m, k]);
+    const w = gpu.upload(wv, [n, k]);
+    const b = gpu.upload(bv, [n]);
+    const res = gpu.upload(rv, [m, n]);
+    const f = QUANT_FORMATS.W8A8;
+    const packed = packWeight(f, quantizeWeight(wv, n, k, f, "per-channel"));
+    const qw = uploadQuantizedWeight(gpu, packed);
+    const labels = new Set<string>();
+    for (const act of ["none", ...ACTIVATIONS] as const) {
+      for (const [withBias, withRes] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        const opts = { activation: act, residual: withRes ? res : undefined };
+        const fn = act === "none" ? undefined : ACT64[act];
+        gpu.startProfiling();
+        const y = await linear(gpu, x, w, withBias ? b : null, opts);
+        const yq = await quantizedLinear(gpu, x, qw, withBias ? b : undefined, { ...opts, intKernel: "cpu" });
+        for (const t of await gpu.stopProfiling()) labels.add(t.label);
+        const what = `${act} bias=${withBias} residual=${withRes}`;
+        // The activations are at most ~1.1-Lipschitz: the linear bound carries over, + 1e-6 for the f32 exp/erf/tanh.
+        expect(maxAbsError(await gpu.read(y), refLinear(xv, wv, withBias ? bv : null, m, k, n, fn, withRes ? rv : undefined)), what).toBeLessThanOrEqual(1.1 * 2 * f32Bound(k) + 1e-6);
+        const pre = quantizedLinearReference(xv, packed, withBias ? bv : null);
+        const wantQ = pre.map((v, i) => (fn ? fn(v) : v) + (withRes ? rv[i]! : 0));
+        // The integer path's README bound (1e-5 of max|Y| before the epilogue), carried through the activation.
+        const maxPre = pre.reduce((p, v) => Math.max(p, Math.abs(v)), 0);
+        expect(maxAbsError(await gpu.read(yq), wantQ), `W8A8 ${what}`).toBeLessThanOrEqual(1.1 * QUANT_Y_TOL * maxPre + 1e-6);
+        y.dispose();
+        yq.dispose();
+      }
+    }
+    // The float linear and the W8A8 linear each ran one pipeline (plus the activation quantizer).
+    expect([...labels].filter((l) => l.startsWith("matmul_")).sort()).toEqual([`matmul_${DEFAULT_CPU_VARIANT}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_epilogue_uniform"]);
+    for (const t of [x, w, b, res]) t.dispose();
+    disposeQuantizedWeight(qw);
   });
 });
 
