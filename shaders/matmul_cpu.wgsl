@@ -74,10 +74,18 @@ fn load_group(g: u32) {
 #endif
 }
 
-// k = 4q .. 4q + 3 of one column: the nibbles (code + 8) of half q % 2 of word q / 2, as in read_b.
-fn dequant4(col_word: u32, q: u32, scale: f32, zero: f32) -> vec4<f32> {
+// The lane's 4 columns' code words holding k = 8·(q / 2) .. +7, loaded once per two steps of 4 k (main
+// calls this before every even step): each word feeds two dequant4 calls.
+var<private> bwords: vec4<u32>;
+fn load_b_words(q: u32) {
+  let w = bcol * params.words_per_row + q / 2u;
+  bwords = vec4<u32>(b[w.x], b[w.y], b[w.z], b[w.w]);
+}
+
+// k = 4q .. 4q + 3 of one column: the nibbles (code + 8) of half q % 2 of its word, as in read_b.
+fn dequant4(word: u32, q: u32, scale: f32, zero: f32) -> vec4<f32> {
   let sh = 16u * (q & 1u);
-  let nib = (vec4<u32>(b[col_word + q / 2u]) >> vec4<u32>(sh, sh + 4u, sh + 8u, sh + 12u)) & vec4<u32>(0xFu);
+  let nib = (vec4<u32>(word) >> vec4<u32>(sh, sh + 4u, sh + 8u, sh + 12u)) & vec4<u32>(0xFu);
   return (vec4<f32>(nib) - f32(INT4_UNPACK_BIAS)) * scale + zero;
 }
 #endif
@@ -91,9 +99,8 @@ fn int8x4(word: u32) -> vec4<f32> {
 // Columns = the lane's 4 columns at k = 4q .. 4q + 3.
 fn b_cols(q: u32) -> mat4x4<f32> {
 #if B_INT4
-  let w = bcol * params.words_per_row;
-  return mat4x4<f32>(dequant4(w.x, q, gscale.x, gzero.x), dequant4(w.y, q, gscale.y, gzero.y),
-                     dequant4(w.z, q, gscale.z, gzero.z), dequant4(w.w, q, gscale.w, gzero.w));
+  return mat4x4<f32>(dequant4(bwords.x, q, gscale.x, gzero.x), dequant4(bwords.y, q, gscale.y, gzero.y),
+                     dequant4(bwords.z, q, gscale.z, gzero.z), dequant4(bwords.w, q, gscale.w, gzero.w));
 #else
 #if B_INT8
   // Per-channel int8 codes, one word per 4 k; the scale is applied once in the epilogue (SCALE_IN_EPILOGUE).
@@ -212,6 +219,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     let x14 = a4(r14 + ql, z14);
     let x15 = a4(r15 + ql, z15);
 #endif
+#if B_INT4
+    load_b_words(q0 + 0u);
+#endif
     { let w = b_cols(q0 + 0u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
       step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 0u), subgroupBroadcast(x1, 0u), subgroupBroadcast(x2, 0u), subgroupBroadcast(x3, 0u), subgroupBroadcast(x4, 0u), subgroupBroadcast(x5, 0u), subgroupBroadcast(x6, 0u), subgroupBroadcast(x7, 0u));
 #if ROWS_16
@@ -224,6 +234,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 1u), subgroupBroadcast(x9, 1u), subgroupBroadcast(x10, 1u), subgroupBroadcast(x11, 1u), subgroupBroadcast(x12, 1u), subgroupBroadcast(x13, 1u), subgroupBroadcast(x14, 1u), subgroupBroadcast(x15, 1u));
 #endif
     }
+#if B_INT4
+    load_b_words(q0 + 2u);
+#endif
     { let w = b_cols(q0 + 2u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
       step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 2u), subgroupBroadcast(x1, 2u), subgroupBroadcast(x2, 2u), subgroupBroadcast(x3, 2u), subgroupBroadcast(x4, 2u), subgroupBroadcast(x5, 2u), subgroupBroadcast(x6, 2u), subgroupBroadcast(x7, 2u));
 #if ROWS_16
@@ -236,6 +249,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 3u), subgroupBroadcast(x9, 3u), subgroupBroadcast(x10, 3u), subgroupBroadcast(x11, 3u), subgroupBroadcast(x12, 3u), subgroupBroadcast(x13, 3u), subgroupBroadcast(x14, 3u), subgroupBroadcast(x15, 3u));
 #endif
     }
+#if B_INT4
+    load_b_words(q0 + 4u);
+#endif
     { let w = b_cols(q0 + 4u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
       step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 4u), subgroupBroadcast(x1, 4u), subgroupBroadcast(x2, 4u), subgroupBroadcast(x3, 4u), subgroupBroadcast(x4, 4u), subgroupBroadcast(x5, 4u), subgroupBroadcast(x6, 4u), subgroupBroadcast(x7, 4u));
 #if ROWS_16
@@ -248,6 +264,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 5u), subgroupBroadcast(x9, 5u), subgroupBroadcast(x10, 5u), subgroupBroadcast(x11, 5u), subgroupBroadcast(x12, 5u), subgroupBroadcast(x13, 5u), subgroupBroadcast(x14, 5u), subgroupBroadcast(x15, 5u));
 #endif
     }
+#if B_INT4
+    load_b_words(q0 + 6u);
+#endif
     { let w = b_cols(q0 + 6u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
       step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 6u), subgroupBroadcast(x1, 6u), subgroupBroadcast(x2, 6u), subgroupBroadcast(x3, 6u), subgroupBroadcast(x4, 6u), subgroupBroadcast(x5, 6u), subgroupBroadcast(x6, 6u), subgroupBroadcast(x7, 6u));
 #if ROWS_16
@@ -263,6 +282,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   }
   // K % 32 tail, 4 k at a time with per-lane loads (at most 7 steps).
   for (var q = k_main / 4u; q < k4; q = q + 1u) {
+#if B_INT4
+    load_b_words(q);
+#endif
     let w = b_cols(q); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
     step_lo(w0, w1, w2, w3, a4(r0 + q, z0), a4(r1 + q, z1), a4(r2 + q, z2), a4(r3 + q, z3), a4(r4 + q, z4), a4(r5 + q, z5), a4(r6 + q, z6), a4(r7 + q, z7));
 #if ROWS_16
