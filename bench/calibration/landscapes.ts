@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { setScores } from "../qsched/stats.ts";
+import { setScores, xorshift } from "../qsched/stats.ts";
 
 export interface BenchLandscape {
   name: string;
@@ -258,18 +258,6 @@ export interface TuningLandscape {
   landscape: BenchLandscape;
 }
 
-/** Seeded xorshift32 in [0, 1) (prompt resampling). */
-export function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
 
 /** `count` prompt orders of P prompts drawn with replacement (bootstrap over prompts), seeded. */
 export function promptResamples(P: number, count: number, seed: number): number[][] {

@@ -34,8 +34,8 @@ export function setScores(s: SampleScores, idx: readonly number[], k = DEFAULT_J
   return { jaq: Math.log(clipScore) + k * clipIqa, clipScore, clipIqa };
 }
 
-/** xorshift32 in [0, 1): seeded so a rerun gives the same intervals. */
-function rng(seed: number): () => number {
+/** xorshift32 in [0, 1): seeded so a rerun gives the same intervals (also the calibration bench's prompt resampling). */
+export function xorshift(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
     s ^= s << 13;
@@ -49,7 +49,7 @@ function rng(seed: number): () => number {
 
 /** Index lists of `BOOTSTRAP_RESAMPLES` resamples of n samples with replacement; shared by all configs so pairs line up. */
 export function bootstrapIndices(n: number, seed: number, resamples = BOOTSTRAP_RESAMPLES): number[][] {
-  const r = rng(seed);
+  const r = xorshift(seed);
   return Array.from({ length: resamples }, () => Array.from({ length: n }, () => Math.floor(r() * n)));
 }
 
