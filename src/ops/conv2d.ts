@@ -26,6 +26,18 @@ interface Conv2dKey {
   bias: boolean;
 }
 
+/** Weight format, scale storage and bias defines, shared by both conv kernels (their weight reads take the same switches). */
+function convOperandDefines(k: { weight: ConvWeightKind; scalesF16: boolean; bias: boolean }) {
+  return {
+    HAS_BIAS: k.bias,
+    WEIGHT_FLOAT: k.weight === "float",
+    WEIGHT_INT8: k.weight === "int8",
+    WEIGHT_INT4: k.weight === "int4" || k.weight === "int4_zp",
+    WEIGHT_ZERO_POINT: k.weight === "int4_zp",
+    SCALES_F16: k.weight !== "float" && k.scalesF16,
+  };
+}
+
 export const conv2dKernel = defineKernel<Conv2dKey>({
   name: "conv2d",
   file: "conv2d.wgsl",
@@ -36,12 +48,7 @@ export const conv2dKernel = defineKernel<Conv2dKey>({
     TILE_K: `${CONV_TILE_K}u`,
     KH: `${k.kh}u`,
     KW: `${k.kw}u`,
-    HAS_BIAS: k.bias,
-    WEIGHT_FLOAT: k.weight === "float",
-    WEIGHT_INT8: k.weight === "int8",
-    WEIGHT_INT4: k.weight === "int4" || k.weight === "int4_zp",
-    WEIGHT_ZERO_POINT: k.weight === "int4_zp",
-    SCALES_F16: k.weight !== "float" && k.scalesF16,
+    ...convOperandDefines(k),
   }),
   label: (k) => `conv2d_igemm_${k.kh}x${k.kw}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
 });
@@ -97,7 +104,7 @@ export const conv2dCpuKernel = defineKernel<Conv2dCpuKey>({
   file: "conv2d_cpu.wgsl",
   defines: (k) => {
     const c = CONV2D_CPU_VARIANTS[k.variant];
-    const [kh, stride] = k.taps === "1x1" ? [1, 1] : [3, k.taps === "3x3s1" ? 1 : 2];
+    const [kSize, stride] = k.taps === "1x1" ? [1, 1] : [3, k.taps === "3x3s1" ? 1 : 2];
     return {
       ...dtypeDefines(k.dtype),
       WG_SIZE: `${c.wg}u`,
@@ -105,18 +112,13 @@ export const conv2dCpuKernel = defineKernel<Conv2dCpuKey>({
       ROWS_16: c.rows === 16,
       PIX: `${c.pix}u`,
       PIX_8: c.pix === 8,
-      KH: `${kh}u`,
-      KW: `${kh}u`,
+      KH: `${kSize}u`,
+      KW: `${kSize}u`,
       STRIDE: `${stride}u`,
       TAPS_3X3_S1: k.taps === "3x3s1",
       TAPS_3X3_S2: k.taps === "3x3s2",
       TAPS_1X1: k.taps === "1x1",
-      HAS_BIAS: k.bias,
-      WEIGHT_FLOAT: k.weight === "float",
-      WEIGHT_INT8: k.weight === "int8",
-      WEIGHT_INT4: k.weight === "int4" || k.weight === "int4_zp",
-      WEIGHT_ZERO_POINT: k.weight === "int4_zp",
-      SCALES_F16: k.weight !== "float" && k.scalesF16,
+      ...convOperandDefines(k),
     };
   },
   label: (k) => `conv2d_cpu_${k.variant}_${k.taps}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
@@ -227,7 +229,7 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   const c = cpuVariant === "igemm" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
   const woGroups = Math.ceil(rowWo / (c?.pix ?? 1));
   const pixelGroups = n * rowHo * woGroups;
-  if (taps !== null && c && cpuVariant !== "igemm" && hasCpuSubgroupKernels(gpu) &&
+  if (taps !== null && c && hasCpuSubgroupKernels(gpu) &&
       Math.ceil(pixelGroups / c.wg) <= gpu.ctx.caps.limits.maxComputeWorkgroupsPerDimension) {
     const kernel = await gpu.kernel(conv2dCpuKernel, { variant: cpuVariant, taps, dtype, weight: kind, scalesF16, bias: !!bias });
     const y = gpu.empty([n, cout, ho, wo], dtype, op);

@@ -18,6 +18,7 @@ import { readPack } from "../../src/quant/pack.ts";
 import { main as weightsTools } from "../../weights-tools/cli.ts";
 import { REPO_ROOT } from "../helpers/golden.ts";
 import { testGpu } from "../helpers/gpu.ts";
+import { discTestImage } from "../helpers/images.ts";
 import { bowl, fakeGenerator, fakeScorer } from "./fakes.ts";
 
 const TOY = join(REPO_ROOT, "models/toy-shapes");
@@ -40,19 +41,7 @@ const BOUNDS: Record<"w8a8" | "w4a8", { cos: number; jaq: number }> = {
 
 const texts = ["a large yellow circle on a black background", "two red squares", "a blue triangle", "Good photo.", "Bad photo."];
 
-/** A deterministic 64×64 RGBA test image: a disc on a two-tone background. */
-function testImage(seed: number, size = 64) {
-  const data = new Uint8ClampedArray(size * size * 4);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const inDisc = (x - size / 2) ** 2 + (y - size / 2) ** 2 < (size / 4) ** 2;
-      const o = (y * size + x) * 4;
-      data.set(inDisc ? [220, 40 + seed * 30, 40, 255] : x < size / 2 ? [40, 80, 220, 255] : [245, 245, 245 - seed * 20, 255], o);
-    }
-  }
-  return { width: size, height: size, data };
-}
-const images = [testImage(0), testImage(1), testImage(2)];
+const images = [discTestImage(0), discTestImage(1), discTestImage(2)];
 
 const cosine = (a: Float32Array, b: Float32Array) => {
   let d = 0;

@@ -11,6 +11,7 @@ import { CLIP_MEAN, CLIP_STD, clipPixelValues } from "../../src/models/clip-visi
 import { JaqEvaluator } from "../../src/calibration/image-scorer.ts";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
 import { testGpu } from "../helpers/gpu.ts";
+import { discTestImage } from "../helpers/images.ts";
 
 const TOY = join(import.meta.dirname, "..", "..", "models", "toy-shapes");
 const SCORER = join(TOY, "clip-scorer");
@@ -25,18 +26,6 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return m;
 };
 
-/** A deterministic 64×64 RGBA test image: a disc on a two-tone background. */
-function testImage(seed: number, size = 64) {
-  const data = new Uint8ClampedArray(size * size * 4);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const inDisc = (x - size / 2) ** 2 + (y - size / 2) ** 2 < (size / 4) ** 2;
-      const o = (y * size + x) * 4;
-      data.set(inDisc ? [220, 40 + seed * 30, 40, 255] : x < size / 2 ? [40, 80, 220, 255] : [245, 245, 245 - seed * 20, 255], o);
-    }
-  }
-  return { width: size, height: size, data };
-}
 
 describe("loadClipScorer", () => {
   it.runIf(existsSync(join(FULL_CLIP, "model.safetensors")))("clip-scorer + pipeline text tower embeds like the full toy CLIP (1e-5)", async () => {
@@ -46,7 +35,7 @@ describe("loadClipScorer", () => {
     try {
       const texts = ["a red circle on a blue background", "Good photo.", "Bad photo."];
       const [mt, ft] = [await merged.embedTexts(texts), await full.embedTexts(texts)];
-      const images = [testImage(0), testImage(2)];
+      const images = [discTestImage(0), discTestImage(2)];
       const [mi, fi] = [await merged.embedImages(images), await full.embedImages(images)];
       const textErr = Math.max(...mt.map((e, i) => maxAbsDiff(e, ft[i]!)));
       const imageErr = Math.max(...mi.map((e, i) => maxAbsDiff(e, fi[i]!)));
@@ -69,7 +58,7 @@ describe("loadClipScorer", () => {
       const sizes = scorer.imageSize;
       expect(sizes).toEqual({ shortestEdge: 64, crop: 64, mean: [...CLIP_MEAN], std: [...CLIP_STD] });
       // 64×64 goes in unresized, 128×128 and 96×80 are resized and cropped; one batch of mixed sizes.
-      const images = [testImage(0), testImage(0, 128), { ...testImage(1, 96), width: 80, height: 96, data: testImage(1, 96).data.slice(0, 96 * 80 * 4) }];
+      const images = [discTestImage(0), discTestImage(0, 128), { ...discTestImage(1, 96), width: 80, height: 96, data: discTestImage(1, 96).data.slice(0, 96 * 80 * 4) }];
       const t = await imagePixelTensor(gpu, images, sizes);
       expect(t.shape).toEqual([3, 3, 64, 64]);
       const got = await gpu.read(t);

@@ -23,3 +23,16 @@ export function fractionOff(a: Uint8ClampedArray, b: Uint8ClampedArray, tol: num
   }
   return off / n;
 }
+
+/** A deterministic size×size (default 64) RGBA test image: a disc on a two-tone background. */
+export function discTestImage(seed: number, size = 64) {
+  const data = new Uint8ClampedArray(size * size * 4);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const inDisc = (x - size / 2) ** 2 + (y - size / 2) ** 2 < (size / 4) ** 2;
+      const o = (y * size + x) * 4;
+      data.set(inDisc ? [220, 40 + seed * 30, 40, 255] : x < size / 2 ? [40, 80, 220, 255] : [245, 245, 245 - seed * 20, 255], o);
+    }
+  }
+  return { width: size, height: size, data };
+}
