@@ -3,7 +3,7 @@
  * PSNR between two RGBA8 images. JAQ of a set is not a per-sample mean (ln of the mean CLIPScore plus k·mean
  * CLIP-IQA), so every resample recomputes it from its own samples.
  */
-import { DEFAULT_JAQ_K } from "../../src/calibration/scores.ts";
+import { DEFAULT_JAQ_K, setScoresOf } from "../../src/calibration/scores.ts";
 import type { GeneratedImage } from "../../src/pipeline/types.ts";
 
 /** Per-sample scores of one configuration: `pair[i]` = 100·cos(image_i, prompt_i), `iqa[i]` = CLIP-IQA. */
@@ -23,15 +23,8 @@ export const BOOTSTRAP_RESAMPLES = 2000;
 
 /** Set scores over the samples `idx` (torchmetrics: CLIPScore = max(mean, 0)). */
 export function setScores(s: SampleScores, idx: readonly number[], k = DEFAULT_JAQ_K): SetScores {
-  let p = 0;
-  let q = 0;
-  for (const i of idx) {
-    p += s.pair[i]!;
-    q += s.iqa[i]!;
-  }
-  const clipScore = Math.max(p / idx.length, 0);
-  const clipIqa = q / idx.length;
-  return { jaq: Math.log(clipScore) + k * clipIqa, clipScore, clipIqa };
+  const r = setScoresOf(s.pair, s.iqa, idx, k);
+  return { jaq: r.jaq, clipScore: r.clipScore, clipIqa: r.meanClipIqa };
 }
 
 /** xorshift32 in [0, 1): seeded so a rerun gives the same intervals (also the calibration bench's prompt resampling). */

@@ -9,7 +9,7 @@ import type { CoefficientFile } from "../scheduler/coefficient-file.ts";
 import { QUALITY_ANCHORS, type CandidateImage, type ImageScorer } from "./image-scorer.ts";
 import { CalibrationJournal, hashPrompts, type JournalCandidate, type JournalStore } from "./journal.ts";
 import { DEFAULT_CALIBRATION_PROMPTS, defaultSeeds } from "./prompts.ts";
-import { DEFAULT_JAQ_K, jaq as jaqOf, scoreConfig } from "./scores.ts";
+import { DEFAULT_JAQ_K, scoreConfig, setScoresOf } from "./scores.ts";
 import { fastDefaultBudget, fastMinBudget, fastSearch } from "./search/fast.ts";
 import { gridSearch } from "./search/grid.ts";
 import { DEFAULT_BOX, validateBudget, type SearchBox } from "./search/types.ts";
@@ -207,20 +207,9 @@ function textEmbeddings(scorer: ImageScorer, prompts: readonly string[]) {
     })());
 }
 
-/**
- * CLIPScore, mean CLIP-IQA and JAQ over prompts [0, n) from per-image values, as scoreConfig computes them for a
- * whole set: the mean pair score clamped at 0, then ln, plus k·mean CLIP-IQA (NaN images make it NaN).
- */
+/** Scores over prompts [0, n) of a candidate (setScoresOf on the first n images). */
 function prefixScores(c: JournalCandidate, n: number, k: number): { clipScore: number; meanClipIqa: number; jaq: number } {
-  let p = 0;
-  let q = 0;
-  for (let i = 0; i < n; i++) {
-    p += c.pairScores[i]!;
-    q += c.clipIqa[i]!;
-  }
-  const clipScore = Number.isNaN(p) ? Number.NaN : Math.max(p / n, 0);
-  const meanClipIqa = q / n;
-  return { clipScore, meanClipIqa, jaq: jaqOf(clipScore, meanClipIqa, k) };
+  return setScoresOf(c.pairScores, c.clipIqa, Array.from({ length: n }, (_, i) => i), k);
 }
 
 function copyCandidate(c: JournalCandidate | undefined): JournalCandidate | undefined {

@@ -97,6 +97,25 @@ export function jaq(clipScoreValue: number, meanClipIqa: number, k = DEFAULT_JAQ
   return Math.log(clipScoreValue) + k * meanClipIqa;
 }
 
+/**
+ * CLIPScore, mean CLIP-IQA and JAQ of the images `indices` from their per-image values, as scoreConfig computes them
+ * for a whole set: the mean pair score clamped at 0 (NaN stays NaN), then ln, plus k·mean CLIP-IQA. Used for prompt
+ * prefixes (calibration racing) and resamples (benchmarks).
+ */
+export function setScoresOf(pairScores: readonly number[], clipIqaValues: readonly number[], indices: Iterable<number>, k = DEFAULT_JAQ_K): { clipScore: number; meanClipIqa: number; jaq: number } {
+  let p = 0;
+  let q = 0;
+  let n = 0;
+  for (const i of indices) {
+    p += pairScores[i]!;
+    q += clipIqaValues[i]!;
+    n++;
+  }
+  const clipScore = Math.max(p / n, 0);
+  const meanClipIqa = q / n;
+  return { clipScore, meanClipIqa, jaq: jaq(clipScore, meanClipIqa, k) };
+}
+
 /** Config indices ordered best first (descending value); ties keep the lower index first. */
 export function rankDescending(values: readonly number[]): number[] {
   return values.map((_, i) => i).sort((a, b) => (values[b] as number) - (values[a] as number) || a - b);
