@@ -9,6 +9,8 @@
 // multiples of 32, dequantized in registers (one u32 load per lane per 4 k instead of 4 floats).
 // B_INT8 (per-channel int8 codes, scale in the epilogue) serves W8A16; A_INT8 reads per-token int8
 // activation codes instead of floats (W8A8 / W4A8, see a4 below), scaled per row in write_row.
+// F16_WORDS reads f16 A and B as u32 pairs (a load per 2 halves instead of per half). ROWS_32 gives a lane
+// 32 rows, halving B's loads per FMA, with the subgroup split in two lane groups of 16 rows (see K_CHUNK).
 // Accumulators are named vec4s (one per row, one sum per column), module-private so the step
 // functions can update them (never indexed dynamically). Measured ratios: kernels-bench/RESULTS.md.
 enable subgroups;
@@ -16,13 +18,26 @@ enable subgroups;
 #include "include/matmul_io.wgsl"
 
 const SG: u32 = 8u;
+#if ROWS_32
+// 32 rows: lanes 0-3 load rows 0-15 and lanes 4-7 rows 16-31, each lane 4 k of them, so a chunk is 16 k and
+// only 16 A vectors are live (as for 16 rows): the same loads per k as one lane group per 32 k, half the
+// unrolled body (lavapipe's compile time grows faster than the body: 32 rows unrolled over 32 k took ~55 s).
+const K_CHUNK: u32 = 16u;
+#else
 const K_CHUNK: u32 = 4u * SG; // k values per subgroup-wide A load
+#endif
 
 var<private> acc0: vec4<f32>; var<private> acc1: vec4<f32>; var<private> acc2: vec4<f32>; var<private> acc3: vec4<f32>;
 var<private> acc4: vec4<f32>; var<private> acc5: vec4<f32>; var<private> acc6: vec4<f32>; var<private> acc7: vec4<f32>;
 #if ROWS_16
 var<private> acc8: vec4<f32>; var<private> acc9: vec4<f32>; var<private> acc10: vec4<f32>; var<private> acc11: vec4<f32>;
 var<private> acc12: vec4<f32>; var<private> acc13: vec4<f32>; var<private> acc14: vec4<f32>; var<private> acc15: vec4<f32>;
+#endif
+#if ROWS_32
+var<private> acc16: vec4<f32>; var<private> acc17: vec4<f32>; var<private> acc18: vec4<f32>; var<private> acc19: vec4<f32>;
+var<private> acc20: vec4<f32>; var<private> acc21: vec4<f32>; var<private> acc22: vec4<f32>; var<private> acc23: vec4<f32>;
+var<private> acc24: vec4<f32>; var<private> acc25: vec4<f32>; var<private> acc26: vec4<f32>; var<private> acc27: vec4<f32>;
+var<private> acc28: vec4<f32>; var<private> acc29: vec4<f32>; var<private> acc30: vec4<f32>; var<private> acc31: vec4<f32>;
 #endif
 
 // s + x·w over 4 consecutive k: one dependent chain, so each accumulator is written once per step.
@@ -53,7 +68,13 @@ fn a_zero(row: u32) -> f32 {
 #endif
 }
 #else
+#if F16_WORDS
+// 4 halves from two u32 words (F16_WORDS, see matmul_io.wgsl).
+fn f16x4(v: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(v.x), unpack2x16float(v.y)); }
+fn a4(i: u32, zero: f32) -> vec4<f32> { return f16x4(a[i]); }
+#else
 fn a4(i: u32, zero: f32) -> vec4<f32> { return vec4<f32>(a[i]); }
+#endif
 fn a_zero(row: u32) -> f32 { return 0.0; }
 #endif
 
@@ -109,7 +130,11 @@ fn b_cols(q: u32) -> mat4x4<f32> {
 #else
   let k4 = params.k / 4u;
   let r = bcol * k4 + q;
+#if F16_WORDS
+  return mat4x4<f32>(f16x4(b[r.x]), f16x4(b[r.y]), f16x4(b[r.z]), f16x4(b[r.w]));
+#else
   return mat4x4<f32>(vec4<f32>(b[r.x]), vec4<f32>(b[r.y]), vec4<f32>(b[r.z]), vec4<f32>(b[r.w]));
+#endif
 #endif
 #endif
 }
@@ -131,6 +156,22 @@ fn step_hi(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
   acc14 = row_acc(x6, w0, w1, w2, w3, acc14); acc15 = row_acc(x7, w0, w1, w2, w3, acc15);
 }
 #endif
+#if ROWS_32
+fn step_r16(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
+           x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) {
+  acc16 = row_acc(x0, w0, w1, w2, w3, acc16); acc17 = row_acc(x1, w0, w1, w2, w3, acc17);
+  acc18 = row_acc(x2, w0, w1, w2, w3, acc18); acc19 = row_acc(x3, w0, w1, w2, w3, acc19);
+  acc20 = row_acc(x4, w0, w1, w2, w3, acc20); acc21 = row_acc(x5, w0, w1, w2, w3, acc21);
+  acc22 = row_acc(x6, w0, w1, w2, w3, acc22); acc23 = row_acc(x7, w0, w1, w2, w3, acc23);
+}
+fn step_r24(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
+           x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) {
+  acc24 = row_acc(x0, w0, w1, w2, w3, acc24); acc25 = row_acc(x1, w0, w1, w2, w3, acc25);
+  acc26 = row_acc(x2, w0, w1, w2, w3, acc26); acc27 = row_acc(x3, w0, w1, w2, w3, acc27);
+  acc28 = row_acc(x4, w0, w1, w2, w3, acc28); acc29 = row_acc(x5, w0, w1, w2, w3, acc29);
+  acc30 = row_acc(x6, w0, w1, w2, w3, acc30); acc31 = row_acc(x7, w0, w1, w2, w3, acc31);
+}
+#endif
 
 fn write_row(batch: u32, row: u32, col0: u32, acc: vec4<f32>) {
 #if A_INT8
@@ -139,10 +180,55 @@ fn write_row(batch: u32, row: u32, col0: u32, acc: vec4<f32>) {
 #else
   let v = acc;
 #endif
-  write_y(batch, row, col0, v.x);
-  write_y(batch, row, col0 + 1u, v.y);
-  write_y(batch, row, col0 + 2u, v.z);
-  write_y(batch, row, col0 + 3u, v.w);
+  for (var c = 0u; c < 4u; c = c + 1u) { write_y(batch, row, col0 + c, v[c]); }
+}
+
+// Accumulator i (the named accumulators are never indexed dynamically in the main loop; only here, once per row).
+fn acc_row(i: u32) -> vec4<f32> {
+  switch i {
+    case 0u: { return acc0; }
+    case 1u: { return acc1; }
+    case 2u: { return acc2; }
+    case 3u: { return acc3; }
+    case 4u: { return acc4; }
+    case 5u: { return acc5; }
+    case 6u: { return acc6; }
+    case 7u: { return acc7; }
+#if ROWS_16
+    case 8u: { return acc8; }
+    case 9u: { return acc9; }
+    case 10u: { return acc10; }
+    case 11u: { return acc11; }
+    case 12u: { return acc12; }
+    case 13u: { return acc13; }
+    case 14u: { return acc14; }
+    case 15u: { return acc15; }
+#endif
+#if ROWS_32
+    case 16u: { return acc16; }
+    case 17u: { return acc17; }
+    case 18u: { return acc18; }
+    case 19u: { return acc19; }
+    case 20u: { return acc20; }
+    case 21u: { return acc21; }
+    case 22u: { return acc22; }
+    case 23u: { return acc23; }
+    case 24u: { return acc24; }
+    case 25u: { return acc25; }
+    case 26u: { return acc26; }
+    case 27u: { return acc27; }
+    case 28u: { return acc28; }
+    case 29u: { return acc29; }
+    case 30u: { return acc30; }
+    case 31u: { return acc31; }
+#endif
+    default: { return vec4<f32>(0.0); }
+  }
+}
+
+// Row `row`'s 4 k at q (the K tail, where every lane loads its own rows).
+fn a_row(ab: u32, row: u32, k4: u32, q: u32) -> vec4<f32> {
+  return a4(ab + row * k4 + q, a_zero(row));
 }
 
 @compute @workgroup_size(WG_SIZE)
@@ -159,45 +245,53 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   // Float B: rows of a batch are offset by whole rows (b_batch_stride is a multiple of K).
   bcol = min(vec4<u32>(col0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_col)) + batch * params.b_batch_stride / max(params.k, 1u);
   let ab = batch * params.a_batch_stride / 4u;
-  let r0 = ab + min(row0 + 0u, last_row) * k4;
-  let z0 = a_zero(min(row0 + 0u, last_row));
-  let r1 = ab + min(row0 + 1u, last_row) * k4;
-  let z1 = a_zero(min(row0 + 1u, last_row));
-  let r2 = ab + min(row0 + 2u, last_row) * k4;
-  let z2 = a_zero(min(row0 + 2u, last_row));
-  let r3 = ab + min(row0 + 3u, last_row) * k4;
-  let z3 = a_zero(min(row0 + 3u, last_row));
-  let r4 = ab + min(row0 + 4u, last_row) * k4;
-  let z4 = a_zero(min(row0 + 4u, last_row));
-  let r5 = ab + min(row0 + 5u, last_row) * k4;
-  let z5 = a_zero(min(row0 + 5u, last_row));
-  let r6 = ab + min(row0 + 6u, last_row) * k4;
-  let z6 = a_zero(min(row0 + 6u, last_row));
-  let r7 = ab + min(row0 + 7u, last_row) * k4;
-  let z7 = a_zero(min(row0 + 7u, last_row));
+#if ROWS_32
+  // The rows this lane loads (x_i holds row i on lanes 0-3, row 16 + i on lanes 4-7) and its 4 k of a chunk.
+  let lrow = row0 + 16u * (lane / 4u);
+  let lq = lane % 4u;
+#else
+  let lrow = row0;
+  let lq = lane;
+#endif
+  let r0 = ab + min(lrow + 0u, last_row) * k4;
+  let z0 = a_zero(min(lrow + 0u, last_row));
+  let r1 = ab + min(lrow + 1u, last_row) * k4;
+  let z1 = a_zero(min(lrow + 1u, last_row));
+  let r2 = ab + min(lrow + 2u, last_row) * k4;
+  let z2 = a_zero(min(lrow + 2u, last_row));
+  let r3 = ab + min(lrow + 3u, last_row) * k4;
+  let z3 = a_zero(min(lrow + 3u, last_row));
+  let r4 = ab + min(lrow + 4u, last_row) * k4;
+  let z4 = a_zero(min(lrow + 4u, last_row));
+  let r5 = ab + min(lrow + 5u, last_row) * k4;
+  let z5 = a_zero(min(lrow + 5u, last_row));
+  let r6 = ab + min(lrow + 6u, last_row) * k4;
+  let z6 = a_zero(min(lrow + 6u, last_row));
+  let r7 = ab + min(lrow + 7u, last_row) * k4;
+  let z7 = a_zero(min(lrow + 7u, last_row));
 #if ROWS_16
-  let r8 = ab + min(row0 + 8u, last_row) * k4;
-  let z8 = a_zero(min(row0 + 8u, last_row));
-  let r9 = ab + min(row0 + 9u, last_row) * k4;
-  let z9 = a_zero(min(row0 + 9u, last_row));
-  let r10 = ab + min(row0 + 10u, last_row) * k4;
-  let z10 = a_zero(min(row0 + 10u, last_row));
-  let r11 = ab + min(row0 + 11u, last_row) * k4;
-  let z11 = a_zero(min(row0 + 11u, last_row));
-  let r12 = ab + min(row0 + 12u, last_row) * k4;
-  let z12 = a_zero(min(row0 + 12u, last_row));
-  let r13 = ab + min(row0 + 13u, last_row) * k4;
-  let z13 = a_zero(min(row0 + 13u, last_row));
-  let r14 = ab + min(row0 + 14u, last_row) * k4;
-  let z14 = a_zero(min(row0 + 14u, last_row));
-  let r15 = ab + min(row0 + 15u, last_row) * k4;
-  let z15 = a_zero(min(row0 + 15u, last_row));
+  let r8 = ab + min(lrow + 8u, last_row) * k4;
+  let z8 = a_zero(min(lrow + 8u, last_row));
+  let r9 = ab + min(lrow + 9u, last_row) * k4;
+  let z9 = a_zero(min(lrow + 9u, last_row));
+  let r10 = ab + min(lrow + 10u, last_row) * k4;
+  let z10 = a_zero(min(lrow + 10u, last_row));
+  let r11 = ab + min(lrow + 11u, last_row) * k4;
+  let z11 = a_zero(min(lrow + 11u, last_row));
+  let r12 = ab + min(lrow + 12u, last_row) * k4;
+  let z12 = a_zero(min(lrow + 12u, last_row));
+  let r13 = ab + min(lrow + 13u, last_row) * k4;
+  let z13 = a_zero(min(lrow + 13u, last_row));
+  let r14 = ab + min(lrow + 14u, last_row) * k4;
+  let z14 = a_zero(min(lrow + 14u, last_row));
+  let r15 = ab + min(lrow + 15u, last_row) * k4;
+  let z15 = a_zero(min(lrow + 15u, last_row));
 #endif
   let k_main = params.k / K_CHUNK * K_CHUNK;
   for (var k0 = 0u; k0 < k_main; k0 = k0 + K_CHUNK) {
     let q0 = k0 / 4u;
-    // Lane l holds k0 + 4l .. k0 + 4l + 3 of every row.
-    let ql = q0 + lane;
+    // Lane l holds k0 + 4·lq .. + 3 of its rows.
+    let ql = q0 + lq;
 #if B_INT4
     if (k0 % params.group_size == 0u) { load_group(k0 / params.group_size); }
 #endif
@@ -219,6 +313,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     let x14 = a4(r14 + ql, z14);
     let x15 = a4(r15 + ql, z15);
 #endif
+#if ROWS_32
+#if B_INT4
+    load_b_words(q0 + 0u);
+#endif
+    { let w = b_cols(q0 + 0u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 0u), subgroupBroadcast(x1, 0u), subgroupBroadcast(x2, 0u), subgroupBroadcast(x3, 0u), subgroupBroadcast(x4, 0u), subgroupBroadcast(x5, 0u), subgroupBroadcast(x6, 0u), subgroupBroadcast(x7, 0u));
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 0u), subgroupBroadcast(x9, 0u), subgroupBroadcast(x10, 0u), subgroupBroadcast(x11, 0u), subgroupBroadcast(x12, 0u), subgroupBroadcast(x13, 0u), subgroupBroadcast(x14, 0u), subgroupBroadcast(x15, 0u));
+      step_r16(w0, w1, w2, w3, subgroupBroadcast(x0, 4u), subgroupBroadcast(x1, 4u), subgroupBroadcast(x2, 4u), subgroupBroadcast(x3, 4u), subgroupBroadcast(x4, 4u), subgroupBroadcast(x5, 4u), subgroupBroadcast(x6, 4u), subgroupBroadcast(x7, 4u));
+      step_r24(w0, w1, w2, w3, subgroupBroadcast(x8, 4u), subgroupBroadcast(x9, 4u), subgroupBroadcast(x10, 4u), subgroupBroadcast(x11, 4u), subgroupBroadcast(x12, 4u), subgroupBroadcast(x13, 4u), subgroupBroadcast(x14, 4u), subgroupBroadcast(x15, 4u));
+    }
+    { let w = b_cols(q0 + 1u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 1u), subgroupBroadcast(x1, 1u), subgroupBroadcast(x2, 1u), subgroupBroadcast(x3, 1u), subgroupBroadcast(x4, 1u), subgroupBroadcast(x5, 1u), subgroupBroadcast(x6, 1u), subgroupBroadcast(x7, 1u));
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 1u), subgroupBroadcast(x9, 1u), subgroupBroadcast(x10, 1u), subgroupBroadcast(x11, 1u), subgroupBroadcast(x12, 1u), subgroupBroadcast(x13, 1u), subgroupBroadcast(x14, 1u), subgroupBroadcast(x15, 1u));
+      step_r16(w0, w1, w2, w3, subgroupBroadcast(x0, 5u), subgroupBroadcast(x1, 5u), subgroupBroadcast(x2, 5u), subgroupBroadcast(x3, 5u), subgroupBroadcast(x4, 5u), subgroupBroadcast(x5, 5u), subgroupBroadcast(x6, 5u), subgroupBroadcast(x7, 5u));
+      step_r24(w0, w1, w2, w3, subgroupBroadcast(x8, 5u), subgroupBroadcast(x9, 5u), subgroupBroadcast(x10, 5u), subgroupBroadcast(x11, 5u), subgroupBroadcast(x12, 5u), subgroupBroadcast(x13, 5u), subgroupBroadcast(x14, 5u), subgroupBroadcast(x15, 5u));
+    }
+#if B_INT4
+    load_b_words(q0 + 2u);
+#endif
+    { let w = b_cols(q0 + 2u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 2u), subgroupBroadcast(x1, 2u), subgroupBroadcast(x2, 2u), subgroupBroadcast(x3, 2u), subgroupBroadcast(x4, 2u), subgroupBroadcast(x5, 2u), subgroupBroadcast(x6, 2u), subgroupBroadcast(x7, 2u));
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 2u), subgroupBroadcast(x9, 2u), subgroupBroadcast(x10, 2u), subgroupBroadcast(x11, 2u), subgroupBroadcast(x12, 2u), subgroupBroadcast(x13, 2u), subgroupBroadcast(x14, 2u), subgroupBroadcast(x15, 2u));
+      step_r16(w0, w1, w2, w3, subgroupBroadcast(x0, 6u), subgroupBroadcast(x1, 6u), subgroupBroadcast(x2, 6u), subgroupBroadcast(x3, 6u), subgroupBroadcast(x4, 6u), subgroupBroadcast(x5, 6u), subgroupBroadcast(x6, 6u), subgroupBroadcast(x7, 6u));
+      step_r24(w0, w1, w2, w3, subgroupBroadcast(x8, 6u), subgroupBroadcast(x9, 6u), subgroupBroadcast(x10, 6u), subgroupBroadcast(x11, 6u), subgroupBroadcast(x12, 6u), subgroupBroadcast(x13, 6u), subgroupBroadcast(x14, 6u), subgroupBroadcast(x15, 6u));
+    }
+    { let w = b_cols(q0 + 3u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
+      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 3u), subgroupBroadcast(x1, 3u), subgroupBroadcast(x2, 3u), subgroupBroadcast(x3, 3u), subgroupBroadcast(x4, 3u), subgroupBroadcast(x5, 3u), subgroupBroadcast(x6, 3u), subgroupBroadcast(x7, 3u));
+      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 3u), subgroupBroadcast(x9, 3u), subgroupBroadcast(x10, 3u), subgroupBroadcast(x11, 3u), subgroupBroadcast(x12, 3u), subgroupBroadcast(x13, 3u), subgroupBroadcast(x14, 3u), subgroupBroadcast(x15, 3u));
+      step_r16(w0, w1, w2, w3, subgroupBroadcast(x0, 7u), subgroupBroadcast(x1, 7u), subgroupBroadcast(x2, 7u), subgroupBroadcast(x3, 7u), subgroupBroadcast(x4, 7u), subgroupBroadcast(x5, 7u), subgroupBroadcast(x6, 7u), subgroupBroadcast(x7, 7u));
+      step_r24(w0, w1, w2, w3, subgroupBroadcast(x8, 7u), subgroupBroadcast(x9, 7u), subgroupBroadcast(x10, 7u), subgroupBroadcast(x11, 7u), subgroupBroadcast(x12, 7u), subgroupBroadcast(x13, 7u), subgroupBroadcast(x14, 7u), subgroupBroadcast(x15, 7u));
+    }
+#else
 #if B_INT4
     load_b_words(q0 + 0u);
 #endif
@@ -279,34 +405,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 7u), subgroupBroadcast(x9, 7u), subgroupBroadcast(x10, 7u), subgroupBroadcast(x11, 7u), subgroupBroadcast(x12, 7u), subgroupBroadcast(x13, 7u), subgroupBroadcast(x14, 7u), subgroupBroadcast(x15, 7u));
 #endif
     }
+#endif
   }
-  // K % 32 tail, 4 k at a time with per-lane loads (at most 7 steps).
+  // K % K_CHUNK tail, 4 k at a time with per-lane loads of every row (at most 7 steps).
   for (var q = k_main / 4u; q < k4; q = q + 1u) {
 #if B_INT4
     load_b_words(q);
 #endif
     let w = b_cols(q); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-    step_lo(w0, w1, w2, w3, a4(r0 + q, z0), a4(r1 + q, z1), a4(r2 + q, z2), a4(r3 + q, z3), a4(r4 + q, z4), a4(r5 + q, z5), a4(r6 + q, z6), a4(r7 + q, z7));
+    step_lo(w0, w1, w2, w3, a_row(ab, min(row0 + 0u, last_row), k4, q), a_row(ab, min(row0 + 1u, last_row), k4, q), a_row(ab, min(row0 + 2u, last_row), k4, q), a_row(ab, min(row0 + 3u, last_row), k4, q), a_row(ab, min(row0 + 4u, last_row), k4, q), a_row(ab, min(row0 + 5u, last_row), k4, q), a_row(ab, min(row0 + 6u, last_row), k4, q), a_row(ab, min(row0 + 7u, last_row), k4, q));
 #if ROWS_16
-    step_hi(w0, w1, w2, w3, a4(r8 + q, z8), a4(r9 + q, z9), a4(r10 + q, z10), a4(r11 + q, z11), a4(r12 + q, z12), a4(r13 + q, z13), a4(r14 + q, z14), a4(r15 + q, z15));
+    step_hi(w0, w1, w2, w3, a_row(ab, min(row0 + 8u, last_row), k4, q), a_row(ab, min(row0 + 9u, last_row), k4, q), a_row(ab, min(row0 + 10u, last_row), k4, q), a_row(ab, min(row0 + 11u, last_row), k4, q), a_row(ab, min(row0 + 12u, last_row), k4, q), a_row(ab, min(row0 + 13u, last_row), k4, q), a_row(ab, min(row0 + 14u, last_row), k4, q), a_row(ab, min(row0 + 15u, last_row), k4, q));
+#endif
+#if ROWS_32
+    step_r16(w0, w1, w2, w3, a_row(ab, min(row0 + 16u, last_row), k4, q), a_row(ab, min(row0 + 17u, last_row), k4, q), a_row(ab, min(row0 + 18u, last_row), k4, q), a_row(ab, min(row0 + 19u, last_row), k4, q), a_row(ab, min(row0 + 20u, last_row), k4, q), a_row(ab, min(row0 + 21u, last_row), k4, q), a_row(ab, min(row0 + 22u, last_row), k4, q), a_row(ab, min(row0 + 23u, last_row), k4, q));
+    step_r24(w0, w1, w2, w3, a_row(ab, min(row0 + 24u, last_row), k4, q), a_row(ab, min(row0 + 25u, last_row), k4, q), a_row(ab, min(row0 + 26u, last_row), k4, q), a_row(ab, min(row0 + 27u, last_row), k4, q), a_row(ab, min(row0 + 28u, last_row), k4, q), a_row(ab, min(row0 + 29u, last_row), k4, q), a_row(ab, min(row0 + 30u, last_row), k4, q), a_row(ab, min(row0 + 31u, last_row), k4, q));
 #endif
   }
-  write_row(batch, row0 + 0u, col0, acc0);
-  write_row(batch, row0 + 1u, col0, acc1);
-  write_row(batch, row0 + 2u, col0, acc2);
-  write_row(batch, row0 + 3u, col0, acc3);
-  write_row(batch, row0 + 4u, col0, acc4);
-  write_row(batch, row0 + 5u, col0, acc5);
-  write_row(batch, row0 + 6u, col0, acc6);
-  write_row(batch, row0 + 7u, col0, acc7);
-#if ROWS_16
-  write_row(batch, row0 + 8u, col0, acc8);
-  write_row(batch, row0 + 9u, col0, acc9);
-  write_row(batch, row0 + 10u, col0, acc10);
-  write_row(batch, row0 + 11u, col0, acc11);
-  write_row(batch, row0 + 12u, col0, acc12);
-  write_row(batch, row0 + 13u, col0, acc13);
-  write_row(batch, row0 + 14u, col0, acc14);
-  write_row(batch, row0 + 15u, col0, acc15);
-#endif
+  // One write per row in a loop: the epilogue (with its run-time activation switch) is emitted once, not
+  // 4·ROWS times; lavapipe's compile time grows steeply with the unrolled code.
+  for (var i = 0u; i < ROWS; i = i + 1u) { write_row(batch, row0 + i, col0, acc_row(i)); }
 }

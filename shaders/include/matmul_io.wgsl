@@ -41,10 +41,16 @@ struct Params {
 @group(0) @binding(9) var<storage, read> a_zeros: array<f32>;
 #endif
 #else
+#if F16_WORDS
+// F16_WORDS (matmul_cpu.wgsl, f16 storage): A and a float B bound as u32 pairs, 4 halves per vec2, unpacked in
+// registers. lavapipe loads each vector component separately, so this halves the loads of vec4<f16>.
+@group(0) @binding(1) var<storage, read> a: array<vec2<u32>>;
+#else
 #if VEC4_AB
 @group(0) @binding(1) var<storage, read> a: array<vec4<elem>>;
 #else
 @group(0) @binding(1) var<storage, read> a: array<elem>;
+#endif
 #endif
 #endif
 #if B_QUANT
@@ -54,10 +60,14 @@ struct Params {
 @group(0) @binding(4) var<storage, read> b_zeros: array<scale_word>;
 #endif
 #else
+#if F16_WORDS
+@group(0) @binding(2) var<storage, read> b: array<vec2<u32>>;
+#else
 #if VEC4_AB
 @group(0) @binding(2) var<storage, read> b: array<vec4<elem>>;
 #else
 @group(0) @binding(2) var<storage, read> b: array<elem>;
+#endif
 #endif
 #endif
 #if HAS_BIAS
@@ -78,6 +88,9 @@ struct Params {
 
 #if A_INT8
 #else
+#if F16_WORDS
+// (matmul_cpu.wgsl reads its packed operands itself.)
+#else
 // A[batch, row, k] with row < m and k < k guaranteed by the caller.
 fn read_a_unchecked(batch: u32, row: u32, k: u32) -> f32 {
   let i = batch * params.a_batch_stride + row * params.k + k;
@@ -94,6 +107,7 @@ fn read_a(batch: u32, row: u32, k: u32) -> f32 {
   return read_a_unchecked(batch, row, k);
 }
 #endif
+#endif
 
 #if B_QUANT
 fn b_scale(i: u32) -> f32 { return scale_at(b_scales[scale_word_index(i)], i); }
@@ -102,6 +116,8 @@ fn b_zero(i: u32) -> f32 { return scale_at(b_zeros[scale_word_index(i)], i); }
 #endif
 #endif
 
+#if F16_WORDS
+#else
 // B[batch, k, col] as f32; quantized codes are dequantized here, in registers.
 fn read_b_unchecked(batch: u32, k: u32, col: u32) -> f32 {
 #if B_INT8
@@ -140,6 +156,7 @@ fn read_b(batch: u32, k: u32, col: u32) -> f32 {
   if (col >= params.n || k >= params.k) { return 0.0; }
   return read_b_unchecked(batch, k, col);
 }
+#endif
 
 // The epilogue: y = act(sum·scale + bias) + residual, in that order; drops outputs outside [m, n].
 fn write_y(batch: u32, row: u32, col: u32, sum: f32) {

@@ -42,7 +42,7 @@ export type MatmulTileVariant = keyof typeof MATMUL_TILE_VARIANTS;
  * rows' A values shared through 8-lane subgroup broadcasts. Tests run all of them.
  */
 export interface MatmulCpuShape {
-  rows: 8 | 16;
+  rows: 8 | 16 | 32;
   /** Invocations per workgroup (lanes along N). */
   wg: number;
 }
@@ -54,6 +54,10 @@ export const MATMUL_CPU_VARIANTS = {
   cpuR8w8: { rows: 8, wg: 8 },
   cpuR16w8: { rows: 16, wg: 8 },
   cpuR16w32: { rows: 16, wg: 32 },
+  // 32 rows (lane pairs of 16, see the shader): B loads per FMA halved. lavapipe, quiet, f32 / f16:
+  // 4096×320×1280 1.19× / 1.34× cpuR16w32, 1024×640×2560 1.25× / 1.15×; but ~40–55 s to compile (cpuR16w32:
+  // 15–20 s), so it is the default only from LARGE_GEMM_ROWS rows, and only for float B (see cpuKernelFits).
+  cpuR32w32: { rows: 32, wg: 32 },
 } as const satisfies Record<string, MatmulCpuShape>;
 export type MatmulCpuVariant = keyof typeof MATMUL_CPU_VARIANTS;
 const isCpuVariant = (v: string): v is MatmulCpuVariant => v in MATMUL_CPU_VARIANTS;
@@ -122,7 +126,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
     if (k.variant === "regs4x4v4") return { ...base, WG_SIZE: `${GEMV_WG}u`, VEC4_AB: true };
     if (isCpuVariant(k.variant)) {
       const c = MATMUL_CPU_VARIANTS[k.variant];
-      return { ...base, WG_SIZE: `${c.wg}u`, ROWS: `${c.rows}u`, ROWS_16: c.rows === 16, VEC4_AB: true };
+      return { ...base, WG_SIZE: `${c.wg}u`, ROWS: `${c.rows}u`, ROWS_16: c.rows >= 16, ROWS_32: c.rows === 32, VEC4_AB: true, F16_WORDS: k.dtype === "f16" };
     }
     const t = MATMUL_TILE_VARIANTS[k.variant as MatmulTileVariant];
     return { ...base, TILE_M: `${t.tileM}u`, TILE_N: `${t.tileN}u`, TILE_K: `${t.tileK}u`, THREAD_M: `${t.threadM}u`, THREAD_ROWS_8: t.threadM === 8 };
@@ -139,6 +143,9 @@ export const matmulCpuKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: 
 
 /** The CPU-adapter variant picked by default where it fits (measured on lavapipe, kernels-bench/RESULTS.md). */
 export const DEFAULT_CPU_VARIANT: MatmulCpuVariant = "cpuR16w32";
+/** From this many rows (a 32² latent's tokens and up) float and W8A8/W4A8 linears take the 32-row CPU variant: its compile time pays off there. */
+export const LARGE_GEMM_ROWS = 1024;
+export const LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR32w32";
 /** Subgroup size shaders/matmul_cpu.wgsl is written for (its broadcast lanes are constants). */
 const CPU_KERNEL_SUBGROUP = 8;
 
@@ -157,8 +164,11 @@ export function hasCpuSubgroupKernels(gpu: Gpu): boolean {
  * views, per-channel int8 with K % 4 == 0, or int4 with K and the group size multiples of 32. Real GPUs keep the workgroup-memory tiles:
  * this kernel's per-lane B rows would be uncoalesced there.
  */
-function cpuKernelFits(gpu: Gpu, r: MatmulRun, regsEligible: boolean): boolean {
+function cpuKernelFits(gpu: Gpu, r: MatmulRun, regsEligible: boolean, variant: MatmulCpuVariant): boolean {
   if (!hasCpuSubgroupKernels(gpu)) return false;
+  // 32 rows serve float B only: weight-only int B is already cheap to load (W4A16 40 % of the FMA peak)
+  // and would add one ~45 s compile per weight format.
+  if (MATMUL_CPU_VARIANTS[variant].rows === 32 && r.key.b !== "float-nk") return false;
   if (r.batch !== 1 && r.bBatchStride % Math.max(r.k, 1) !== 0) return false;
   if (r.key.b === "float-nk") return regsEligible;
   if (r.a.byteOffset % 16 !== 0) return false;
@@ -207,10 +217,11 @@ export interface MatmulRun {
 export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   // vec4 views along K need K % 4 == 0 and 16-byte aligned bindings (pool tensors start at 0).
   const regsEligible = r.key.b === "float-nk" && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
-  const cpuEligible = cpuKernelFits(gpu, r, regsEligible);
-  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuEligible ? DEFAULT_CPU_VARIANT : regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT);
+  const cpuVariantFor = (v: MatmulCpuVariant) => (cpuKernelFits(gpu, r, regsEligible, v) ? v : undefined);
+  const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(LARGE_CPU_VARIANT) : undefined) ?? cpuVariantFor(DEFAULT_CPU_VARIANT);
+  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT));
   if (variant === "regs4x4v4" && !regsEligible) variant = DEFAULT_TILE_VARIANT;
-  if (isCpuVariant(variant) && !cpuEligible) variant = regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT;
+  if (isCpuVariant(variant) && !cpuVariantFor(variant)) variant = regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT;
   if (!MATMUL_VARIANTS.includes(variant)) {
     throw new OpInputError(r.op, `unknown variant "${variant}"; expected one of ${MATMUL_VARIANTS.join(", ")}`);
   }

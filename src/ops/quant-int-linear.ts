@@ -10,7 +10,7 @@ import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow } from "../quant/formats.ts";
 import type { Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
-import { DEFAULT_CPU_VARIANT, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, MATMUL_CPU_VARIANTS, matmulKernel } from "./matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_CPU_VARIANTS, matmulKernel } from "./matmul-kernel.ts";
 import { quantizeActivationsPerToken } from "./quant-blocks.ts";
 import { hasPackedIntegerDot } from "./quant-features.ts";
 import type { QuantizedWeight } from "./quant-weight.ts";
@@ -48,7 +48,11 @@ export const intLinearKernel = defineKernel<IntLinearKey>({
 });
 
 /** The CPU kernel's key: its epilogue (bias, residual, activation) is chosen per dispatch, not compiled in. */
-type IntCpuKey = Omit<IntLinearKey, "packedDot" | "bias" | "residual" | "act">;
+type IntCpuKey = Omit<IntLinearKey, "packedDot" | "bias" | "residual" | "act"> & {
+  /** Rows per lane: 16 (DEFAULT_CPU_VARIANT), or 32 (LARGE_CPU_VARIANT, from LARGE_GEMM_ROWS rows). */
+  rows: 16 | 32;
+};
+const cpuVariantOf = (rows: 16 | 32) => (rows === 32 ? LARGE_CPU_VARIANT : DEFAULT_CPU_VARIANT);
 
 /**
  * matmul_cpu.wgsl on int8 activation codes: the codes are unpacked to floats and multiplied with the
@@ -56,13 +60,12 @@ type IntCpuKey = Omit<IntLinearKey, "packedDot" | "bias" | "residual" | "act">;
  * A costs one u32 load per 4 k. On lavapipe that beats linear_int8.wgsl's dot4I8Packed by
  * kernels-bench/RESULTS.md's margin: its loads, not its arithmetic, set the speed.
  */
-const CPU_SHAPE = MATMUL_CPU_VARIANTS[DEFAULT_CPU_VARIANT];
 export const intLinearCpuKernel = defineKernel<IntCpuKey>({
   name: "linear_int8_cpu",
   file: "matmul_cpu.wgsl",
   defines: (k) => ({
     ...matmulKernel.defines({
-      variant: DEFAULT_CPU_VARIANT,
+      variant: cpuVariantOf(k.rows),
       dtype: k.dtype,
       b: k.weightBits === 4 ? "int4" : "int8",
       zeroPoint: false,
@@ -76,11 +79,14 @@ export const intLinearCpuKernel = defineKernel<IntCpuKey>({
     // W4A8 activations are asymmetric (a zero point per token), W8A8's symmetric.
     A_ZERO_POINT: k.weightBits === 4,
   }),
-  label: (k) => `matmul_cpu_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}_epilogue_uniform`,
+  label: (k) => `matmul_cpu_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.rows === 32 ? "_r32" : ""}_epilogue_uniform`,
 });
 
-/** Which integer kernel runs: "auto" = the CPU kernel where it fits, else dot4I8Packed where it exists, else scalar. */
-export type IntLinearKernel = "auto" | "cpu" | "dot4" | "scalar";
+/**
+ * Which integer kernel runs: "auto" = the CPU kernel where it fits (32 rows per lane from LARGE_GEMM_ROWS
+ * rows, else 16), else dot4I8Packed where it exists, else scalar. "cpu" / "cpu32": the CPU kernel with 16 / 32 rows.
+ */
+export type IntLinearKernel = "auto" | "cpu" | "cpu32" | "dot4" | "scalar";
 
 /** The CPU kernel's conditions: the adapter's 8-lane subgroups, whole code words (W8) or 32-k chunks and groups (W4). */
 export function intCpuKernelFits(gpu: Gpu, w: QuantizedWeight): boolean {
@@ -90,7 +96,7 @@ export function intCpuKernelFits(gpu: Gpu, w: QuantizedWeight): boolean {
 
 /** The kernels that can run this weight here, for tests: "cpu" where it fits, and the two linear_int8 paths. */
 export function intLinearKernelsFor(gpu: Gpu, w: QuantizedWeight): IntLinearKernel[] {
-  return [...(intCpuKernelFits(gpu, w) ? (["cpu"] as const) : []), "dot4", "scalar"];
+  return [...(intCpuKernelFits(gpu, w) ? (["cpu", "cpu32"] as const) : []), "dot4", "scalar"];
 }
 
 export interface IntLinearRun {
@@ -111,8 +117,11 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const dtype = r.x.dtype as FloatDType;
   const weightBits = w.format.weight.bits;
   const cpuFits = intCpuKernelFits(gpu, w);
-  if (r.kernel === "cpu" && !cpuFits) throw new OpInputError(r.op, `the CPU int8 kernel needs a CPU adapter with 8-lane subgroups and ${weightBits === 8 ? "K % 4 == 0, per-channel scales" : "K and the group size multiples of 32"}; got K = ${w.k}, group size ${w.groupSize}`);
-  if (cpuFits && (r.kernel === "auto" || r.kernel === "cpu")) return runIntLinearCpu(gpu, r);
+  if ((r.kernel === "cpu" || r.kernel === "cpu32") && !cpuFits) throw new OpInputError(r.op, `the CPU int8 kernel needs a CPU adapter with 8-lane subgroups and ${weightBits === 8 ? "K % 4 == 0, per-channel scales" : "K and the group size multiples of 32"}; got K = ${w.k}, group size ${w.groupSize}`);
+  if (cpuFits && r.kernel !== "dot4" && r.kernel !== "scalar") {
+    const rows = r.kernel === "cpu32" || (r.kernel === "auto" && r.m >= LARGE_GEMM_ROWS) ? 32 : 16;
+    return runIntLinearCpu(gpu, r, rows);
+  }
   const packedDot = r.kernel !== "scalar" && (await hasPackedIntegerDot());
   const xq = await quantizeActivationsPerToken(gpu, r.x, w.format);
   const bound: Record<string, Tensor> = { x_codes: xq.codes, x_scales: xq.scales, w_codes: w.codes, w_scales: w.scales };
@@ -137,7 +146,7 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   return y;
 }
 
-async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
+async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun, rows: 16 | 32): Promise<Tensor> {
   const { w } = r;
   const dtype = r.x.dtype as FloatDType;
   const weightBits = w.format.weight.bits;
@@ -146,7 +155,8 @@ async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   if (weightBits === 4) bound.a_zeros = xq.zeroPoints;
   Object.assign(bound, epilogueBindings(r.x, w.codes, r.bias, r.residual));
   for (const [name, t] of Object.entries(bound)) checkBindingSize(gpu.ctx, t.byteLength, `${r.op}: ${name} ${t}`);
-  const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits, scalesF16: w.scales.dtype === "f16" });
+  const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits, scalesF16: w.scales.dtype === "f16", rows });
+  const shape = MATMUL_CPU_VARIANTS[cpuVariantOf(rows)];
   const y = gpu.empty(r.outShape, dtype, r.op);
   bound.y = y;
   const uniforms = {
@@ -154,7 +164,7 @@ async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
     group_size: w.groupSize, groups_per_row: w.k / w.groupSize, words_per_row: wordsPerRow(w.format, w.k),
     ...epilogueUniforms(r.act, r.bias, r.residual),
   };
-  gpu.dispatch(kernel, bound, uniforms, [Math.ceil(w.n / 4 / CPU_SHAPE.wg), Math.ceil(r.m / CPU_SHAPE.rows), 1]);
+  gpu.dispatch(kernel, bound, uniforms, [Math.ceil(w.n / 4 / shape.wg), Math.ceil(r.m / shape.rows), 1]);
   // As in runIntLinear: the codes go back to the pool right after the dispatch that reads them.
   xq.codes.dispose();
   xq.scales.dispose();

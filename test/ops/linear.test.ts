@@ -6,7 +6,7 @@ import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import { Tensor } from "../../src/gpu/tensor.ts";
 import { linear } from "../../src/ops/linear.ts";
 import { ACTIVATIONS } from "../../src/ops/activation.ts";
-import { DEFAULT_CPU_VARIANT, hasCpuSubgroupKernels, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { quantizedLinear } from "../../src/ops/quant-linear.ts";
 import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
 import { disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
@@ -15,7 +15,7 @@ import { quantizedLinearReference } from "../../src/quant/linear.ts";
 import { packWeight } from "../../src/quant/packing.ts";
 import { quantizeWeight } from "../../src/quant/quantize.ts";
 import { ACT64 } from "../cases/foundation.ts";
-import { maxAbsError } from "../../src/verify/compare.ts";
+import { maxAbsError, relativeMaxError } from "../../src/verify/compare.ts";
 import { runLinear, runMatmul } from "../../src/verify/ops-cases/linear.ts";
 import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
 import { parseSafetensorsBytes } from "../../src/weights/safetensors/memory.ts";
@@ -47,6 +47,9 @@ const SHAPES: [number, number, number][] = [
   [3, 1, 7],
   [70, 37, 67],
   [70, 64, 67],
+  // K % 4 == 0 but not a multiple of 16 or 32: the CPU kernels' 4-k tail runs after whole chunks; M = 37 spans
+  // two 32-row blocks, the second mostly clamped.
+  [37, 84, 29],
 ];
 
 describe("linear golden cases (ops oracle)", () => {
@@ -116,7 +119,9 @@ describe("linear (f32) vs float64", () => {
       expect(gpu.ctx.caps.features).not.toContain("shader-f16");
       return;
     }
-    for (const variant of ["t32x32k16", "regs4x4v4", "gemv"] as const) {
+    // The CPU-adapter kernels read f16 operands as u32 pairs (F16_WORDS); their 16- and 32-row layouts differ.
+    const cpuVariants = hasCpuSubgroupKernels(gpu) ? [DEFAULT_CPU_VARIANT, LARGE_CPU_VARIANT] : [];
+    for (const variant of ["t32x32k16", "regs4x4v4", "gemv", ...cpuVariants] as const) {
       for (const [m, k, n] of SHAPES) {
         const xv = toF16(seededFloats(m * k, 5));
         const wv = toF16(seededFloats(n * k, 6));
@@ -152,6 +157,34 @@ describe("linear kernel choice", () => {
     const cpuKernel = caps.cpu && caps.subgroups && caps.subgroupSizes?.[0] === 8 && caps.subgroupSizes[1] === 8;
     const first = cpuKernel ? `matmul_${DEFAULT_CPU_VARIANT}_f32_bfloat-nk_runtime` : "matmul_regs4x4v4_f32_bfloat-nk_none";
     expect(labels).toEqual([first, "matmul_t64x64k16r8_f32_bfloat-nk_none", "matmul_gemv_f32_bfloat-nk_none"]);
+  });
+
+  it(`from ${LARGE_GEMM_ROWS} rows, float and W8A8 linears take the 32-row CPU kernel (weight-only int B keeps 16 rows)`, async () => {
+    const gpu = await testGpu();
+    expect(hasCpuSubgroupKernels(gpu), "lavapipe with 8-lane subgroups").toBe(true);
+    const [k, n] = [36, 5];
+    const labels: string[] = [];
+    for (const m of [LARGE_GEMM_ROWS - 1, LARGE_GEMM_ROWS]) {
+      const xv = seededFloats(m * k, 21, -2, 2);
+      const wv = seededFloats(n * k, 22);
+      const x = gpu.upload(xv, [m, k]);
+      const w = gpu.upload(wv, [n, k]);
+      const packed = packWeight(QUANT_FORMATS.W8A8, quantizeWeight(wv, n, k, QUANT_FORMATS.W8A8, "per-channel"));
+      const qw = uploadQuantizedWeight(gpu, packed);
+      gpu.startProfiling();
+      const y = await linear(gpu, x, w);
+      const yq = await quantizedLinear(gpu, x, qw);
+      labels.push(...(await gpu.stopProfiling()).map((t) => t.label).filter((l) => l.startsWith("matmul_")).sort());
+      expect(maxAbsError(await gpu.read(y), refLinear(xv, wv, null, m, k, n)), `M = ${m}`).toBeLessThanOrEqual(f32Bound(k));
+      const want = quantizedLinearReference(xv, packed, null);
+      expect(relativeMaxError(await gpu.read(yq), want), `W8A8 M = ${m}`).toBeLessThanOrEqual(QUANT_Y_TOL);
+      for (const t of [x, w, y, yq]) t.dispose();
+      disposeQuantizedWeight(qw);
+    }
+    expect(labels).toEqual([
+      `matmul_${DEFAULT_CPU_VARIANT}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_epilogue_uniform",
+      `matmul_${LARGE_CPU_VARIANT}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_r32_epilogue_uniform",
+    ]);
   });
 });
 

@@ -1,0 +1,95 @@
+/**
+ * `npx vite-node kernels-bench/gemm-variants.ts [--quick] [--only=<shape substring>,…] [--variants=cpuR16w32,…] [--dtypes=f32,f16]`
+ * The CPU-adapter matmul variants (MATMUL_CPU_VARIANTS) on the large UNet GEMMs, timed interleaved run by run
+ * (timing.ts) with the FMA probe measured in the same process, so each row reads as a fraction of this adapter's
+ * peak: the numbers behind issue 4's "large GEMMs ≥ 50 % of the FMA peak" verdict in RESULTS.md. Float f32/f16
+ * plus the W8A8 and W4A8 linears on the CPU int kernel with 16 and 32 rows per lane (activation quantization included).
+ */
+import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { Gpu } from "../src/gpu/runtime.ts";
+import type { Tensor } from "../src/gpu/tensor.ts";
+import { cast } from "../src/ops/cast.ts";
+import { linear } from "../src/ops/linear.ts";
+import { MATMUL_CPU_VARIANTS, type MatmulCpuVariant } from "../src/ops/matmul-kernel.ts";
+import { quantizeWeightOnGpu } from "../src/ops/quant-blocks.ts";
+import { quantizedLinear } from "../src/ops/quant-linear.ts";
+import { QUANT_FORMATS } from "../src/quant/formats.ts";
+import { INT4_GROUP } from "./cases.ts";
+import { FULL_PROBE, measurePeaks, PROBE_FILES, QUICK_PROBE } from "./probes.ts";
+import { seededUniform } from "./random.ts";
+import { FULL_TIMING, QUICK_TIMING, timeInterleaved, type PreparedRun, type Timing } from "./timing.ts";
+
+const FULL: [number, number, number][] = [[4096, 320, 1280], [1024, 640, 2560], [4096, 320, 320]];
+const QUICK: [number, number, number][] = [[1024, 320, 1280]];
+
+const args = process.argv.slice(2);
+const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(",");
+const quick = args.includes("--quick");
+const only = arg("only");
+const variants = (arg("variants") ?? Object.keys(MATMUL_CPU_VARIANTS)) as MatmulCpuVariant[];
+const dtypes = (arg("dtypes") ?? ["f32", "f16"]) as ("f32" | "f16")[];
+for (const v of variants) if (!(v in MATMUL_CPU_VARIANTS)) throw new Error(`unknown variant ${v}; expected one of ${Object.keys(MATMUL_CPU_VARIANTS).join(", ")}`);
+
+function timed(gpu: Gpu, run: () => Promise<Tensor>): PreparedRun {
+  return {
+    async once() {
+      const t0 = performance.now();
+      gpu.startProfiling();
+      const y = await run();
+      await gpu.sync();
+      const wallMs = performance.now() - t0;
+      const profile = await gpu.stopProfiling();
+      y.dispose();
+      return { wallMs, gpuMs: profile.reduce((s, p) => s + p.totalMs, 0) };
+    },
+    dispose() {},
+  };
+}
+
+const gpu = await Gpu.create();
+const probeShaders = Object.fromEntries(PROBE_FILES.map((f) => [f, readFileSync(new URL(`./shaders/${f}`, import.meta.url), "utf8")]));
+const peakAt = async () => (await measurePeaks(gpu, probeShaders, quick ? QUICK_PROBE : FULL_PROBE, quick ? QUICK_TIMING : FULL_TIMING)).fmaGflops;
+console.log(`CPU matmul variants on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
+console.log("shape | dtype | kernel | GPU µs | GFLOP/s | % FMA peak");
+for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || only.some((o) => `${m}x${k}x${n}`.includes(o)))) {
+  const load = loadavg()[0]!.toFixed(1);
+  const peakBefore = await peakAt();
+  const names: string[] = [];
+  const runs: PreparedRun[] = [];
+  const tensors: Tensor[] = [];
+  for (const dtype of dtypes) {
+    const x32 = gpu.upload(seededUniform(m * k, 1), [m, k]);
+    const w32 = gpu.upload(seededUniform(n * k, 2, 1 / Math.sqrt(k)), [n, k]);
+    const x = dtype === "f32" ? x32 : await cast(gpu, x32, dtype);
+    const w = dtype === "f32" ? w32 : await cast(gpu, w32, dtype);
+    tensors.push(x32, w32, ...(dtype === "f32" ? [] : [x, w]));
+    for (const variant of variants) {
+      names.push(`${dtype} | ${variant}`);
+      runs.push(timed(gpu, () => linear(gpu, x, w, null, { variant })));
+    }
+  }
+  const xf = gpu.upload(seededUniform(m * k, 1), [m, k]);
+  const wf = gpu.upload(seededUniform(n * k, 2, 1 / Math.sqrt(k)), [n, k]);
+  tensors.push(xf, wf);
+  for (const scheme of ["W8A8", "W4A8"] as const) {
+    const f = QUANT_FORMATS[scheme];
+    const qw = await quantizeWeightOnGpu(gpu, wf, f, f.weight.bits === 4 ? INT4_GROUP : "per-channel");
+    for (const intKernel of ["cpu", "cpu32"] as const) {
+      names.push(`f32 | ${scheme} ${intKernel === "cpu" ? "16 rows" : "32 rows"}`);
+      runs.push(timed(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { intKernel })));
+    }
+  }
+  const results = await timeInterleaved(runs, quick ? QUICK_TIMING : FULL_TIMING);
+  const peak = (peakBefore + (await peakAt())) / 2;
+  const us = (t: Timing | Error) => (t instanceof Error ? NaN : (t.gpuUs ?? t.wallUs));
+  names.forEach((name, i) => {
+    const t = results[i]!;
+    if (t instanceof Error) return console.log(`${m}x${k}x${n} | ${name} | error: ${t.message}`);
+    const gflops = (2 * m * k * n) / us(t) / 1e3;
+    console.log(`${m}x${k}x${n} | ${name} | ${us(t).toFixed(0)} | ${gflops.toFixed(2)} | ${((100 * gflops) / peak).toFixed(0)}%`);
+  });
+  console.log(`${m}x${k}x${n} | FMA probe ${peak.toFixed(1)} GFLOP/s (mean of before and after) | load ${load} at start`);
+  tensors.forEach((t) => t.dispose());
+}
+process.exit(0);
