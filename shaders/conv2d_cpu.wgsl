@@ -263,6 +263,31 @@ fn write_row(row: u32, v: Acc, y_base: u32, n_valid: u32) {
 #endif
 }
 
+// Accumulator i (named accumulators are never indexed dynamically in the main loop; only here, once per row).
+fn acc_row(i: u32) -> Acc {
+  switch i {
+    case 0u: { return acc0; }
+    case 1u: { return acc1; }
+    case 2u: { return acc2; }
+    case 3u: { return acc3; }
+    case 4u: { return acc4; }
+    case 5u: { return acc5; }
+    case 6u: { return acc6; }
+    case 7u: { return acc7; }
+#if ROWS_16
+    case 8u: { return acc8; }
+    case 9u: { return acc9; }
+    case 10u: { return acc10; }
+    case 11u: { return acc11; }
+    case 12u: { return acc12; }
+    case 13u: { return acc13; }
+    case 14u: { return acc14; }
+    case 15u: { return acc15; }
+#endif
+    default: { return Acc(); }
+  }
+}
+
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(subgroup_invocation_id) lane: u32) {
@@ -344,14 +369,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   }
   let y_base = img * params.cout * params.ho * params.wo + oh * params.wo + ow0;
   let n_valid = select(0u, min(PIX, params.wo - ow0), gid.x < params.pixel_groups);
-  write_row(0u, acc0, y_base, n_valid); write_row(1u, acc1, y_base, n_valid);
-  write_row(2u, acc2, y_base, n_valid); write_row(3u, acc3, y_base, n_valid);
-  write_row(4u, acc4, y_base, n_valid); write_row(5u, acc5, y_base, n_valid);
-  write_row(6u, acc6, y_base, n_valid); write_row(7u, acc7, y_base, n_valid);
-#if ROWS_16
-  write_row(8u, acc8, y_base, n_valid); write_row(9u, acc9, y_base, n_valid);
-  write_row(10u, acc10, y_base, n_valid); write_row(11u, acc11, y_base, n_valid);
-  write_row(12u, acc12, y_base, n_valid); write_row(13u, acc13, y_base, n_valid);
-  write_row(14u, acc14, y_base, n_valid); write_row(15u, acc15, y_base, n_valid);
-#endif
+  // One write per row in a loop: the epilogue is emitted once, not ROWS times (lavapipe's compile time grows
+  // steeply with the unrolled code).
+  for (var i = 0u; i < ROWS; i = i + 1u) { write_row(i, acc_row(i), y_base, n_valid); }
 }
