@@ -1,5 +1,5 @@
 /**
- * `npx vite-node kernels-bench/gemm-variants.ts [--quick] [--only=<shape substring>,…] [--variants=cpuR16w32,…] [--dtypes=f32,f16]`
+ * `npx vite-node kernels-bench/gemm-variants.ts [--quick] [--only=<shape substring>,…] [--variants=cpuR16w32,…] [--dtypes=f32,f16] [--seconds=S]`
  * The CPU-adapter matmul variants (MATMUL_CPU_VARIANTS) on the large UNet GEMMs, timed interleaved run by run
  * (timing.ts) with the FMA probe measured in the same process, so each row reads as a fraction of this adapter's
  * peak: the numbers behind issue 4's "large GEMMs ≥ 50 % of the FMA peak" verdict in RESULTS.md. Float f32/f16
@@ -29,6 +29,9 @@ const quick = args.includes("--quick");
 const only = arg("only");
 const variants = (arg("variants") ?? Object.keys(MATMUL_CPU_VARIANTS)) as MatmulCpuVariant[];
 const dtypes = (arg("dtypes") ?? ["f32", "f16"]) as ("f32" | "f16")[];
+// --seconds: timed seconds per kernel and shape (longer = steadier medians on a shared machine).
+const seconds = Number(arg("seconds")?.[0] ?? NaN);
+const timing = { ...(quick ? QUICK_TIMING : FULL_TIMING), ...(Number.isFinite(seconds) ? { minSeconds: seconds } : {}) };
 for (const v of variants) if (!(v in MATMUL_CPU_VARIANTS)) throw new Error(`unknown variant ${v}; expected one of ${Object.keys(MATMUL_CPU_VARIANTS).join(", ")}`);
 
 function timed(gpu: Gpu, run: () => Promise<Tensor>): PreparedRun {
@@ -80,7 +83,7 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
       runs.push(timed(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { intKernel })));
     }
   }
-  const results = await timeInterleaved(runs, quick ? QUICK_TIMING : FULL_TIMING);
+  const results = await timeInterleaved(runs, timing);
   const peak = (peakBefore + (await peakAt())) / 2;
   const us = (t: Timing | Error) => (t instanceof Error ? NaN : (t.gpuUs ?? t.wallUs));
   names.forEach((name, i) => {
