@@ -100,8 +100,8 @@ better on the truth than the grid's.
   indivisible evaluation (P = 1, budget 8 of 81). Ours (bench/calibration/landscapes, recorded by
   record-landscape.ts with our pipeline and GPU scorer) keep every image's CLIPScore pair value and CLIP-IQA, so the
   JAQ over the first n prompts is recomputed exactly as calibrate() does (ln of the mean CLIPScore + 2·mean
-  CLIP-IQA over those images): partial evaluations are simulated exactly (P = 8, budget 64 of 648 images). These
-  two are **held out**: no constant was chosen on them.
+  CLIP-IQA over those images): partial evaluations are simulated exactly (P = 8: budget 64 of 648 images; P = 25,
+  the built-in prompt set calibrate uses by default: 202 of 2025). These are **held out**: no constant was chosen on them.
 - **Synthetic landscapes** (bench/calibration/landscapes.ts), P = 8 prompts: prompt p scores f(m, s) + d_p +
   σ·√8·z(m, s, p), so the full-set mean has per-point noise σ (0, 0.03 or 0.07; seeds 1–5) and a subset of n prompts
   σ·√(8/n); the prompt offsets d_p (spread 0.5) are common to all candidates, as fixed seeds make them. Judged on
@@ -156,12 +156,12 @@ middle level (promoting 10–12 candidates instead of 8–9, or a finalist share
 |---|---|---|---|---|---|---|
 ${hit}
 
-  For our two tables the per-image scores allow a direct check of how reachable the target is: ${r.replicatesCount} replicate
-  tables, each from the same images with the 8 prompts resampled with replacement (a new prompt set from the same
+  For our tables the per-image scores allow a direct check of how reachable the target is: ${r.replicatesCount} replicate
+  tables, each from the same images with the P prompts resampled with replacement (a new prompt set from the same
   population: the table and its maximum move). How often each strategy's pick is within 1 % of its replicate's
   maximum:
 
-| our table | now (64 images) | first racing (64 images) | before racing (8 whole evaluations) | best fixed point, 0 images |
+| our table | now (⌊8.1·P⌋ images) | first racing (same budget) | before racing (8 whole evaluations) | best fixed point, 0 images |
 |---|---|---|---|---|
 ${rep}
 

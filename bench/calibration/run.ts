@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const ours = loadRecordedLandscapes(oursFolder);
   const rows: BenchRow[] = [];
   for (const l of card) rows.push(await benchRow(l, "recorded toy tables (model card; whole evaluations, P = 1)"));
-  for (const l of ours) rows.push(await benchRow(l, "toy tables recorded with our engine (P = 8)"));
+  for (const l of ours) rows.push(await benchRow(l, `toy tables recorded with our engine (P = ${l.prompts})`));
   for (const shape of Object.keys(SYNTHETIC_SHAPES)) {
     rows.push(await benchRow(syntheticLandscape(shape, 0, 0), "named synthetic, σ = 0"));
     for (const sigma of NOISE_SIGMAS) for (const seed of NOISE_SEEDS) rows.push(await benchRow(syntheticLandscape(shape, sigma, seed), `named synthetic, σ = ${sigma}`));
