@@ -18,6 +18,7 @@ import { QUANT_FORMATS } from "../src/quant/formats.ts";
 import { INT4_GROUP } from "./cases.ts";
 import { FULL_PROBE, measurePeaks, PROBE_FILES, QUICK_PROBE } from "./probes.ts";
 import { seededUniform } from "./random.ts";
+import { timedOp } from "./gpu-run.ts";
 import { FULL_TIMING, QUICK_TIMING, timeInterleaved, type PreparedRun, type Timing } from "./timing.ts";
 
 const FULL: [number, number, number][] = [[4096, 320, 1280], [1024, 640, 2560], [4096, 320, 320]];
@@ -33,22 +34,6 @@ const dtypes = (arg("dtypes") ?? ["f32", "f16"]) as ("f32" | "f16")[];
 const seconds = Number(arg("seconds")?.[0] ?? NaN);
 const timing = { ...(quick ? QUICK_TIMING : FULL_TIMING), ...(Number.isFinite(seconds) ? { minSeconds: seconds } : {}) };
 for (const v of variants) if (!(v in MATMUL_CPU_VARIANTS)) throw new Error(`unknown variant ${v}; expected one of ${Object.keys(MATMUL_CPU_VARIANTS).join(", ")}`);
-
-function timed(gpu: Gpu, run: () => Promise<Tensor>): PreparedRun {
-  return {
-    async once() {
-      const t0 = performance.now();
-      gpu.startProfiling();
-      const y = await run();
-      await gpu.sync();
-      const wallMs = performance.now() - t0;
-      const profile = await gpu.stopProfiling();
-      y.dispose();
-      return { wallMs, gpuMs: profile.reduce((s, p) => s + p.totalMs, 0) };
-    },
-    dispose() {},
-  };
-}
 
 const gpu = await Gpu.create();
 const probeShaders = Object.fromEntries(PROBE_FILES.map((f) => [f, readFileSync(new URL(`./shaders/${f}`, import.meta.url), "utf8")]));
@@ -69,7 +54,7 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
     tensors.push(x32, w32, ...(dtype === "f32" ? [] : [x, w]));
     for (const variant of variants) {
       names.push(`${dtype} | ${variant}`);
-      runs.push(timed(gpu, () => linear(gpu, x, w, null, { variant })));
+      runs.push(timedOp(gpu, () => linear(gpu, x, w, null, { variant })));
     }
   }
   const xf = gpu.upload(seededUniform(m * k, 1), [m, k]);
@@ -80,7 +65,7 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
     const qw = await quantizeWeightOnGpu(gpu, wf, f, f.weight.bits === 4 ? INT4_GROUP : "per-channel");
     for (const intKernel of ["cpu", "cpu32"] as const) {
       names.push(`f32 | ${scheme} ${intKernel === "cpu" ? "16 rows" : "32 rows"}`);
-      runs.push(timed(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { intKernel })));
+      runs.push(timedOp(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { intKernel })));
     }
   }
   const results = await timeInterleaved(runs, timing);

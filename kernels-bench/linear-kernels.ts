@@ -7,7 +7,6 @@
  * wall µs, GFLOP/s and the ratio to W4A16 (GPU time), the comparison of issue 4's "W4A8 ≥ W4A16" target.
  */
 import { Gpu } from "../src/gpu/runtime.ts";
-import type { Tensor } from "../src/gpu/tensor.ts";
 import { linear } from "../src/ops/linear.ts";
 import { quantizeWeightOnGpu } from "../src/ops/quant-blocks.ts";
 import { intCpuKernelFits } from "../src/ops/quant-int-linear.ts";
@@ -16,6 +15,7 @@ import { disposeQuantizedWeight, type QuantizedWeight } from "../src/ops/quant-w
 import { QUANT_FORMATS } from "../src/quant/formats.ts";
 import { INT4_GROUP } from "./cases.ts";
 import { seededUniform } from "./random.ts";
+import { timedOp } from "./gpu-run.ts";
 import { FULL_TIMING, QUICK_TIMING, timeInterleaved, type PreparedRun, type Timing } from "./timing.ts";
 
 const FULL: [number, number, number][] = [[4096, 320, 1280], [1024, 640, 2560], [77, 1024, 320]];
@@ -25,22 +25,6 @@ const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 
-function timed(gpu: Gpu, run: () => Promise<Tensor>, dispose: () => void): PreparedRun {
-  return {
-    async once() {
-      const t0 = performance.now();
-      gpu.startProfiling();
-      const y = await run();
-      await gpu.sync();
-      const wallMs = performance.now() - t0;
-      const profile = await gpu.stopProfiling();
-      y.dispose();
-      return { wallMs, gpuMs: profile.reduce((s, p) => s + p.totalMs, 0) };
-    },
-    dispose,
-  };
-}
-
 const gpu = await Gpu.create();
 console.log(`linear kernels on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
 console.log("shape | kernel | GPU µs | wall µs | GFLOP/s | ×W4A16");
@@ -48,7 +32,7 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
   const x = gpu.upload(seededUniform(m * k, 1), [m, k]);
   const w = gpu.upload(seededUniform(n * k, 2, 1 / Math.sqrt(k)), [n, k]);
   const names: string[] = ["f32"];
-  const runs: PreparedRun[] = [timed(gpu, () => linear(gpu, x, w), () => {})];
+  const runs: PreparedRun[] = [timedOp(gpu, () => linear(gpu, x, w))];
   const weights: QuantizedWeight[] = [];
   for (const scheme of ["W4A16", "W8A16", "W8A8", "W4A8"] as const) {
     const f = QUANT_FORMATS[scheme];
@@ -58,7 +42,7 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
     if (f.activation && intCpuKernelFits(gpu, qw)) variants.push([`${scheme} dot4`, { intKernel: "dot4" }]);
     for (const [name, opts] of variants) {
       names.push(name);
-      runs.push(timed(gpu, () => quantizedLinear(gpu, x, qw, undefined, opts), () => {}));
+      runs.push(timedOp(gpu, () => quantizedLinear(gpu, x, qw, undefined, opts)));
     }
   }
   const load = (await import("node:os")).loadavg()[0]!.toFixed(1);

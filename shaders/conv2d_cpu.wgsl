@@ -263,30 +263,7 @@ fn write_row(row: u32, v: Acc, y_base: u32, n_valid: u32) {
 #endif
 }
 
-// Accumulator i (named accumulators are never indexed dynamically in the main loop; only here, once per row).
-fn acc_row(i: u32) -> Acc {
-  switch i {
-    case 0u: { return acc0; }
-    case 1u: { return acc1; }
-    case 2u: { return acc2; }
-    case 3u: { return acc3; }
-    case 4u: { return acc4; }
-    case 5u: { return acc5; }
-    case 6u: { return acc6; }
-    case 7u: { return acc7; }
-#if ROWS_16
-    case 8u: { return acc8; }
-    case 9u: { return acc9; }
-    case 10u: { return acc10; }
-    case 11u: { return acc11; }
-    case 12u: { return acc12; }
-    case 13u: { return acc13; }
-    case 14u: { return acc14; }
-    case 15u: { return acc15; }
-#endif
-    default: { return Acc(); }
-  }
-}
+#include "include/cpu_acc_row.wgsl"
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,

@@ -27,6 +27,8 @@ const K_CHUNK: u32 = 16u;
 const K_CHUNK: u32 = 4u * SG; // k values per subgroup-wide A load
 #endif
 
+// One accumulator per row: a sum per column of the lane's 4.
+alias Acc = vec4<f32>;
 var<private> acc0: vec4<f32>; var<private> acc1: vec4<f32>; var<private> acc2: vec4<f32>; var<private> acc3: vec4<f32>;
 var<private> acc4: vec4<f32>; var<private> acc5: vec4<f32>; var<private> acc6: vec4<f32>; var<private> acc7: vec4<f32>;
 #if ROWS_16
@@ -183,48 +185,7 @@ fn write_row(batch: u32, row: u32, col0: u32, acc: vec4<f32>) {
   for (var c = 0u; c < 4u; c = c + 1u) { write_y(batch, row, col0 + c, v[c]); }
 }
 
-// Accumulator i (the named accumulators are never indexed dynamically in the main loop; only here, once per row).
-fn acc_row(i: u32) -> vec4<f32> {
-  switch i {
-    case 0u: { return acc0; }
-    case 1u: { return acc1; }
-    case 2u: { return acc2; }
-    case 3u: { return acc3; }
-    case 4u: { return acc4; }
-    case 5u: { return acc5; }
-    case 6u: { return acc6; }
-    case 7u: { return acc7; }
-#if ROWS_16
-    case 8u: { return acc8; }
-    case 9u: { return acc9; }
-    case 10u: { return acc10; }
-    case 11u: { return acc11; }
-    case 12u: { return acc12; }
-    case 13u: { return acc13; }
-    case 14u: { return acc14; }
-    case 15u: { return acc15; }
-#endif
-#if ROWS_32
-    case 16u: { return acc16; }
-    case 17u: { return acc17; }
-    case 18u: { return acc18; }
-    case 19u: { return acc19; }
-    case 20u: { return acc20; }
-    case 21u: { return acc21; }
-    case 22u: { return acc22; }
-    case 23u: { return acc23; }
-    case 24u: { return acc24; }
-    case 25u: { return acc25; }
-    case 26u: { return acc26; }
-    case 27u: { return acc27; }
-    case 28u: { return acc28; }
-    case 29u: { return acc29; }
-    case 30u: { return acc30; }
-    case 31u: { return acc31; }
-#endif
-    default: { return vec4<f32>(0.0); }
-  }
-}
+#include "include/cpu_acc_row.wgsl"
 
 // Row `row`'s 4 k at q (the K tail, where every lane loads its own rows).
 fn a_row(ab: u32, row: u32, k4: u32, q: u32) -> vec4<f32> {
