@@ -4,6 +4,7 @@
  * a prompt count P: `observe(m, s, n)` is the JAQ over the first n prompts, what a calibration run sees after
  * generating n images for that candidate.
  */
+import { racingOrder } from "../../src/calibration/prompts.ts";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,7 +44,8 @@ function nearestIndex(axis: readonly number[], x: number): number {
  * Nearest-grid-point lookup: off-grid points take the value of the closest recorded point (no interpolation). With
  * per-image scores, the JAQ over the first n prompts is recomputed from them exactly as calibrate() does
  * (ln of the mean CLIPScore, clamped at 0, + 2·mean CLIP-IQA); without, a point is one indivisible evaluation.
- * `promptOrder` reorders the prompts (bootstrap replicates, see run.ts); default as recorded.
+ * `promptOrder` is the prompt list handed to calibrate (bootstrap replicates, see run.ts; default as recorded); the
+ * search then sees it in racingOrder, as calibrate() takes it.
  */
 export function recordedLandscape(name: string, file: RecordedLandscapeFile, promptOrder?: readonly number[]): BenchLandscape {
   const at = (m: number, s: number): [number, number] => [nearestIndex(file.axes.m, m), nearestIndex(file.axes.s, s)];
@@ -52,7 +54,8 @@ export function recordedLandscape(name: string, file: RecordedLandscapeFile, pro
     const f = (m: number, s: number) => file.jaq[at(m, s)[0]]![at(m, s)[1]]!;
     return { name, prompts: 1, observe: f, truth: f, resolution: 0.05, noiseSigma: 0, kind: "recorded" };
   }
-  const order = promptOrder ?? per.clip_score_pair[0]![0]!.map((_, i) => i);
+  const list = promptOrder ?? per.clip_score_pair[0]![0]!.map((_, i) => i);
+  const order = racingOrder(list.length).map((i) => list[i]!);
   const observe = (m: number, s: number, n: number) => {
     const [i, j] = at(m, s);
     return setScores({ pair: per.clip_score_pair[i]![j]!, iqa: per.clip_iqa[i]![j]! }, order.slice(0, n)).jaq;

@@ -8,7 +8,7 @@
 import type { CoefficientFile } from "../scheduler/coefficient-file.ts";
 import { QUALITY_ANCHORS, type CandidateImage, type ImageScorer } from "./image-scorer.ts";
 import { CalibrationJournal, hashPrompts, type JournalCandidate, type JournalStore } from "./journal.ts";
-import { DEFAULT_CALIBRATION_PROMPTS, defaultSeeds } from "./prompts.ts";
+import { DEFAULT_CALIBRATION_PROMPTS, defaultSeeds, racingOrder } from "./prompts.ts";
 import { DEFAULT_JAQ_K, scoreConfig, setScoresOf } from "./scores.ts";
 import { fastDefaultBudget, fastMinBudget, fastSearch } from "./search/fast.ts";
 import { gridSearch } from "./search/grid.ts";
@@ -86,10 +86,15 @@ export interface CalibrationResult {
 }
 
 export async function calibrate(options: CalibrateOptions): Promise<CalibrationResult> {
-  const prompts = [...(options.prompts ?? DEFAULT_CALIBRATION_PROMPTS)];
-  if (prompts.length === 0) throw new Error("calibrate: the prompt set is empty, expected at least one prompt");
-  const seeds = [...(options.seeds ?? defaultSeeds(prompts.length))];
-  if (seeds.length !== prompts.length) throw new Error(`calibrate: ${seeds.length} seeds for ${prompts.length} prompts, expected one seed per prompt`);
+  const given = [...(options.prompts ?? DEFAULT_CALIBRATION_PROMPTS)];
+  if (given.length === 0) throw new Error("calibrate: the prompt set is empty, expected at least one prompt");
+  const givenSeeds = [...(options.seeds ?? defaultSeeds(given.length))];
+  if (givenSeeds.length !== given.length) throw new Error(`calibrate: ${givenSeeds.length} seeds for ${given.length} prompts, expected one seed per prompt`);
+  // Candidates are scored on prefixes of the prompt list: taken in racingOrder, every prefix spreads over the whole
+  // list. Each prompt keeps its seed, and a JAQ over all prompts does not depend on the order.
+  const order = racingOrder(given.length);
+  const prompts = order.map((i) => given[i]!);
+  const seeds = order.map((i) => givenSeeds[i]!);
   if (!Number.isInteger(options.steps) || options.steps < 1) throw new Error(`calibrate: steps must be an integer ≥ 1, found ${options.steps}`);
   const k = options.k ?? DEFAULT_JAQ_K;
   const searchName = options.search ?? "fast";

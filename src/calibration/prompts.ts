@@ -45,6 +45,27 @@ export function parsePromptFile(text: string, name = "prompt file"): string[] {
 }
 
 /** Default seeds: 100, 101, … one per prompt (the toy landscapes' rule: seed 100 + k for prompt k). */
+/**
+ * The order in which calibration takes a prompt list: a van der Corput (bit-reversal) walk over the positions, so every
+ * prefix is spread over the whole list (8 prompts: 0 4 2 6 1 5 3 7). The fast search scores most candidates on a
+ * prefix only, and a list is often written in order (ours goes from single shapes to pairs and two-tone
+ * backgrounds): its first quarter would be a biased sample of it.
+ */
+export function racingOrder(count: number): number[] {
+  const order: number[] = [];
+  const taken = new Set<number>();
+  for (let i = 0; order.length < count; i++) {
+    let x = 0;
+    for (let b = 0.5, j = i; j > 0; j >>= 1, b /= 2) if (j & 1) x += b;
+    const idx = Math.floor(x * count);
+    if (!taken.has(idx)) {
+      taken.add(idx);
+      order.push(idx);
+    }
+  }
+  return order;
+}
+
 export function defaultSeeds(promptCount: number): number[] {
   return Array.from({ length: promptCount }, (_, i) => 100 + i);
 }

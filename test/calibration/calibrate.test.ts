@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { calibrate } from "../../src/calibration/calibrate.ts";
-import { DEFAULT_CALIBRATION_PROMPTS, defaultSeeds, parsePromptFile } from "../../src/calibration/prompts.ts";
+import { DEFAULT_CALIBRATION_PROMPTS, defaultSeeds, parsePromptFile, racingOrder } from "../../src/calibration/prompts.ts";
 import { parseCoefficientFile, serializeCoefficientFile } from "../../src/scheduler/coefficient-file.ts";
 import { MemoryJournalStore } from "../../src/calibration/journal.ts";
 import { bowl, fakeGenerator, fakeScorer } from "./fakes.ts";
@@ -95,6 +95,15 @@ describe("calibrate", () => {
     await calibrate({ ...base, generate: (m, s, p, seed) => (pairs.add(`${p}|${seed}`), gen(m, s, p, seed)), scorer: fakeScorer(bowl) });
     expect([...pairs].sort()).toEqual(PROMPTS.map((p, i) => `${p}|${100 + i}`).sort());
   });
+
+  it("scores candidates on prompts in racingOrder: the screening prefix spreads over the list, each prompt keeps its seed", async () => {
+    const prompts = DEFAULT_CALIBRATION_PROMPTS.slice(0, 8);
+    const first: string[] = [];
+    const gen = fakeGenerator();
+    await calibrate({ ...base, prompts, generate: (m, s, p, seed) => (first.length < 2 && first.push(`${p}|${seed}`), gen(m, s, p, seed)), scorer: fakeScorer(bowl) });
+    // The fast search screens on the first 2 of 8: positions 0 and 4 of the given list, not 0 and 1.
+    expect(first).toEqual([`${prompts[0]}|100`, `${prompts[4]}|104`]);
+  });
 });
 
 describe("prompts", () => {
@@ -111,5 +120,19 @@ describe("prompts", () => {
     expect(parsePromptFile("a red circle\r\n\n  two blue squares  \n")).toEqual(["a red circle", "two blue squares"]);
     expect(() => parsePromptFile(" \n\n", "p.txt")).toThrow(/p.txt: no prompts found/);
     expect(defaultSeeds(3)).toEqual([100, 101, 102]);
+  });
+
+  it("racingOrder is a permutation whose every prefix is spread over the list", () => {
+    expect(racingOrder(8)).toEqual([0, 4, 2, 6, 1, 5, 3, 7]);
+    for (const n of [1, 2, 3, 5, 7, 8, 25, 100]) {
+      const o = racingOrder(n);
+      expect([...o].sort((a, b) => a - b), `n = ${n}`).toEqual(Array.from({ length: n }, (_, i) => i));
+      // Each of the first k positions falls in a different k-th of the list, up to rounding (at most 2 per k-th).
+      for (const k of [2, 4, 8].filter((k) => k <= n)) {
+        const bins = new Map<number, number>();
+        for (const i of o.slice(0, k)) bins.set(Math.floor((i * k) / n), (bins.get(Math.floor((i * k) / n)) ?? 0) + 1);
+        expect(Math.max(...bins.values()), `n = ${n}, first ${k}`).toBeLessThanOrEqual(2);
+      }
+    }
   });
 });
