@@ -14,6 +14,7 @@ import { linear } from "../src/ops/linear.ts";
 import { MATMUL_CPU_VARIANTS, type MatmulCpuVariant } from "../src/ops/matmul-kernel.ts";
 import { quantizeWeightOnGpu } from "../src/ops/quant-blocks.ts";
 import { quantizedLinear } from "../src/ops/quant-linear.ts";
+import { disposeQuantizedWeight, type QuantizedWeight } from "../src/ops/quant-weight.ts";
 import { QUANT_FORMATS } from "../src/quant/formats.ts";
 import { INT4_GROUP } from "./cases.ts";
 import { FULL_PROBE, measurePeaks, PROBE_FILES, QUICK_PROBE } from "./probes.ts";
@@ -45,24 +46,23 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
   const peakBefore = await peakAt();
   const names: string[] = [];
   const runs: PreparedRun[] = [];
-  const tensors: Tensor[] = [];
+  const xf = gpu.upload(seededUniform(m * k, 1), [m, k]);
+  const wf = gpu.upload(seededUniform(n * k, 2, 1 / Math.sqrt(k)), [n, k]);
+  const tensors: Tensor[] = [xf, wf];
+  const weights: QuantizedWeight[] = [];
   for (const dtype of dtypes) {
-    const x32 = gpu.upload(seededUniform(m * k, 1), [m, k]);
-    const w32 = gpu.upload(seededUniform(n * k, 2, 1 / Math.sqrt(k)), [n, k]);
-    const x = dtype === "f32" ? x32 : await cast(gpu, x32, dtype);
-    const w = dtype === "f32" ? w32 : await cast(gpu, w32, dtype);
-    tensors.push(x32, w32, ...(dtype === "f32" ? [] : [x, w]));
+    const x = dtype === "f32" ? xf : await cast(gpu, xf, dtype);
+    const w = dtype === "f32" ? wf : await cast(gpu, wf, dtype);
+    if (dtype !== "f32") tensors.push(x, w);
     for (const variant of variants) {
       names.push(`${dtype} | ${variant}`);
       runs.push(timedOp(gpu, () => linear(gpu, x, w, null, { variant })));
     }
   }
-  const xf = gpu.upload(seededUniform(m * k, 1), [m, k]);
-  const wf = gpu.upload(seededUniform(n * k, 2, 1 / Math.sqrt(k)), [n, k]);
-  tensors.push(xf, wf);
   for (const scheme of ["W8A8", "W4A8"] as const) {
     const f = QUANT_FORMATS[scheme];
     const qw = await quantizeWeightOnGpu(gpu, wf, f, f.weight.bits === 4 ? INT4_GROUP : "per-channel");
+    weights.push(qw);
     for (const intKernel of ["cpu", "cpu32"] as const) {
       names.push(`f32 | ${scheme} ${intKernel === "cpu" ? "16 rows" : "32 rows"}`);
       runs.push(timedOp(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { intKernel })));
@@ -79,5 +79,6 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
   });
   console.log(`${m}x${k}x${n} | FMA probe ${peak.toFixed(1)} GFLOP/s (mean of before and after) | load ${load} at start`);
   tensors.forEach((t) => t.dispose());
+  weights.forEach(disposeQuantizedWeight);
 }
 process.exit(0);

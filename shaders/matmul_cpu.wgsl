@@ -20,8 +20,8 @@ enable subgroups;
 const SG: u32 = 8u;
 #if ROWS_32
 // 32 rows: lanes 0-3 load rows 0-15 and lanes 4-7 rows 16-31, each lane 4 k of them, so a chunk is 16 k and
-// only 16 A vectors are live (as for 16 rows): the same loads per k as one lane group per 32 k, half the
-// unrolled body (lavapipe's compile time grows faster than the body: 32 rows unrolled over 32 k took ~55 s).
+// only 16 A vectors are live (as for 16 rows): the same loads per k as one lane group per 32 k, with the
+// unrolled body no larger than the 16-row kernel's.
 const K_CHUNK: u32 = 16u;
 #else
 const K_CHUNK: u32 = 4u * SG; // k values per subgroup-wide A load

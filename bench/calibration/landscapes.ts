@@ -261,7 +261,6 @@ export interface TuningLandscape {
   landscape: BenchLandscape;
 }
 
-
 /** `count` prompt orders of P prompts drawn with replacement (bootstrap over prompts), seeded. */
 export function promptResamples(P: number, count: number, seed: number): number[][] {
   const r = xorshift(seed);

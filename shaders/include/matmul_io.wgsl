@@ -21,7 +21,7 @@ struct Params {
   words_per_row: u32,
 #if EPILOGUE_UNIFORM
   // EPILOGUE_UNIFORM (matmul_cpu.wgsl): bias (bit 0) and residual (bit 1) switched per dispatch, and the
-  // activation's id, so one pipeline serves every epilogue — lavapipe spends 10–16 s compiling each one.
+  // activation's id, so one pipeline serves every epilogue — lavapipe spends seconds compiling each one.
   epilogue: u32,
   act: u32,
 #endif

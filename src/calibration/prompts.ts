@@ -44,7 +44,6 @@ export function parsePromptFile(text: string, name = "prompt file"): string[] {
   return prompts;
 }
 
-/** Default seeds: 100, 101, … one per prompt (the toy landscapes' rule: seed 100 + k for prompt k). */
 /**
  * The order in which calibration takes a prompt list: a van der Corput (bit-reversal) walk over the positions, so every
  * prefix is spread over the whole list (8 prompts: 0 4 2 6 1 5 3 7). The fast search scores most candidates on a
@@ -66,6 +65,7 @@ export function racingOrder(count: number): number[] {
   return order;
 }
 
+/** Default seeds: 100, 101, … one per prompt (the toy landscapes' rule: seed 100 + k for prompt k). */
 export function defaultSeeds(promptCount: number): number[] {
   return Array.from({ length: promptCount }, (_, i) => 100 + i);
 }

@@ -54,9 +54,9 @@ export const MATMUL_CPU_VARIANTS = {
   cpuR8w8: { rows: 8, wg: 8 },
   cpuR16w8: { rows: 16, wg: 8 },
   cpuR16w32: { rows: 16, wg: 32 },
-  // 32 rows (lane pairs of 16, see the shader): B loads per FMA halved. lavapipe, quiet, f32 / f16:
-  // 4096×320×1280 1.19× / 1.34× cpuR16w32, 1024×640×2560 1.25× / 1.15×; but ~40–55 s to compile (cpuR16w32:
-  // 15–20 s), so it is the default only from LARGE_GEMM_ROWS rows, and only for float B (see cpuKernelFits).
+  // 32 rows (two lane groups of 16, see the shader): B loads per FMA halved. lavapipe, interleaved, ×cpuR16w32 at
+  // 4096×320×1280 / 1024×640×2560: f32 1.14 / 1.28, f16 1.30 / 1.43 (kernels-bench/RESULTS.md). The default only
+  // from LARGE_GEMM_ROWS rows (below that, more rows are padding) and only for float B (see cpuKernelFits).
   cpuR32w32: { rows: 32, wg: 32 },
 } as const satisfies Record<string, MatmulCpuShape>;
 export type MatmulCpuVariant = keyof typeof MATMUL_CPU_VARIANTS;
@@ -143,7 +143,7 @@ export const matmulCpuKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: 
 
 /** The CPU-adapter variant picked by default where it fits (measured on lavapipe, kernels-bench/RESULTS.md). */
 export const DEFAULT_CPU_VARIANT: MatmulCpuVariant = "cpuR16w32";
-/** From this many rows (a 32² latent's tokens and up) float and W8A8/W4A8 linears take the 32-row CPU variant: its compile time pays off there. */
+/** From this many rows (a 32² latent's tokens and up) float and W8A8/W4A8 linears take the 32-row CPU variant; smaller models keep one 16-row pipeline per format. */
 export const LARGE_GEMM_ROWS = 1024;
 export const LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR32w32";
 /** Subgroup size shaders/matmul_cpu.wgsl is written for (its broadcast lanes are constants). */
@@ -166,8 +166,8 @@ export function hasCpuSubgroupKernels(gpu: Gpu): boolean {
  */
 function cpuKernelFits(gpu: Gpu, r: MatmulRun, regsEligible: boolean, variant: MatmulCpuVariant): boolean {
   if (!hasCpuSubgroupKernels(gpu)) return false;
-  // 32 rows serve float B only: weight-only int B is already cheap to load (W4A16 40 % of the FMA peak)
-  // and would add one ~45 s compile per weight format.
+  // 32 rows serve float B only: weight-only int B is already cheap to load (W4A16 ≈ 40 % of the FMA peak)
+  // and would add one pipeline per weight format to compile and test.
   if (MATMUL_CPU_VARIANTS[variant].rows === 32 && r.key.b !== "float-nk") return false;
   if (r.batch !== 1 && r.bBatchStride % Math.max(r.k, 1) !== 0) return false;
   if (r.key.b === "float-nk") return regsEligible;
@@ -237,12 +237,12 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   if (r.zeros && r.zeros.dtype !== r.scales?.dtype) throw new OpInputError(r.op, `zero points must be stored like the scales (${r.scales?.dtype}), got ${r.zeros.dtype}`);
   const cpuVariant = isCpuVariant(variant);
   // The CPU kernels compile one epilogue for all bias / residual / activation combinations (each
-  // compile costs lavapipe 10–16 s); absent operands are bound to inputs of the same dispatch, unread.
+  // compile costs lavapipe seconds); absent operands are bound to inputs of the same dispatch, unread.
   const key: MatmulKey = cpuVariant
     ? { ...r.key, variant, dtype: r.dtype, scalesF16, bias: false, residual: false, act: "runtime" }
     : { ...r.key, variant, dtype: r.dtype, scalesF16, bias: !!r.bias, residual: !!r.residual };
   if (cpuVariant) Object.assign(bound, epilogueBindings(r.a, r.b, r.bias, r.residual));
-  const spec = variant === "gemv" ? matmulGemvKernel : variant === "regs4x4v4" ? matmulRowsKernel : isCpuVariant(variant) ? matmulCpuKernel : matmulKernel;
+  const spec = variant === "gemv" ? matmulGemvKernel : variant === "regs4x4v4" ? matmulRowsKernel : cpuVariant ? matmulCpuKernel : matmulKernel;
   const kernel = await gpu.kernel(spec, key);
   const y = gpu.empty(r.outShape, r.dtype, r.op);
   bound.y = y;
