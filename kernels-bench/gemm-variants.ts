@@ -30,6 +30,7 @@ const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slic
 const quick = args.includes("--quick");
 const only = arg("only");
 const variants = (arg("variants") ?? Object.keys(MATMUL_CPU_VARIANTS)) as MatmulCpuVariant[];
+const intKernels = (arg("int") ?? ["cpu", "cpu32"]) as ("cpu" | "cpu32")[];
 const dtypes = (arg("dtypes") ?? ["f32", "f16"]) as ("f32" | "f16")[];
 // --seconds: timed seconds per kernel and shape (longer = steadier medians on a shared machine).
 const seconds = Number(arg("seconds")?.[0] ?? NaN);
@@ -63,8 +64,8 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
     const f = QUANT_FORMATS[scheme];
     const qw = await quantizeWeightOnGpu(gpu, wf, f, f.weight.bits === 4 ? INT4_GROUP : "per-channel");
     weights.push(qw);
-    for (const intKernel of ["cpu", "cpu32"] as const) {
-      names.push(`f32 | ${scheme} ${intKernel === "cpu" ? "16 rows" : "32 rows"}`);
+    for (const intKernel of intKernels) {
+      names.push(`f32 | ${scheme} ${intKernel === "cpu" ? "16" : intKernel.slice(3)} rows`);
       runs.push(timedOp(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { intKernel })));
     }
   }

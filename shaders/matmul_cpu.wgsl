@@ -9,15 +9,24 @@
 // multiples of 32, dequantized in registers (one u32 load per lane per 4 k instead of 4 floats).
 // B_INT8 (per-channel int8 codes, scale in the epilogue) serves W8A16; A_INT8 reads per-token int8
 // activation codes instead of floats (W8A8 / W4A8, see a4 below), scaled per row in write_row.
-// F16_WORDS reads f16 A and B as u32 pairs (a load per 2 halves instead of per half). ROWS_32 gives a lane
-// 32 rows, halving B's loads per FMA, with the subgroup split in two lane groups of 16 rows (see K_CHUNK).
-// Accumulators are named vec4s (one per row, one sum per column), module-private so the step
-// functions can update them (never indexed dynamically). Measured ratios: kernels-bench/RESULTS.md.
+// F16_WORDS reads f16 A and B as u32 pairs (a load per 2 halves instead of per half). ROWS_32 / ROWS_64 give a
+// lane 32 / 64 rows, halving / quartering B's loads per FMA, with the subgroup split in lane groups of 16 rows
+// (see K_CHUNK).
+// Accumulators are named vec4s (one per row, one sum per column), module-private so the K tail's step
+// functions can update them (never indexed dynamically). The main loop works row by row (chunk*): a row's
+// whole chunk of k runs as one chain into its accumulator, so the 16-64 accumulators, which cannot all stay in
+// registers, are reloaded and spilled once per chunk instead of once per 4 k, and the chunk's B values are read
+// back from spill slots as folded FMA operands (lavapipe/LLVM asm: the 32-row loop lost 3/4 of its spill
+// moves; 1.2-1.3× faster in f32). Measured ratios: kernels-bench/RESULTS.md.
 enable subgroups;
 #include "include/elem.wgsl"
 #include "include/matmul_io.wgsl"
 
 const SG: u32 = 8u;
+#if ROWS_64
+// 64 rows: four lane groups of 2 lanes, 16 rows each; a lane loads 8 k of its rows per chunk (x_i, y_i).
+const K_CHUNK: u32 = 16u;
+#else
 #if ROWS_32
 // 32 rows: lanes 0-3 load rows 0-15 and lanes 4-7 rows 16-31, each lane 4 k of them, so a chunk is 16 k and
 // only 16 A vectors are live (as for 16 rows): the same loads per k as one lane group per 32 k, with the
@@ -25,6 +34,7 @@ const SG: u32 = 8u;
 const K_CHUNK: u32 = 16u;
 #else
 const K_CHUNK: u32 = 4u * SG; // k values per subgroup-wide A load
+#endif
 #endif
 
 // One accumulator per row: a sum per column of the lane's 4.
@@ -40,6 +50,16 @@ var<private> acc16: vec4<f32>; var<private> acc17: vec4<f32>; var<private> acc18
 var<private> acc20: vec4<f32>; var<private> acc21: vec4<f32>; var<private> acc22: vec4<f32>; var<private> acc23: vec4<f32>;
 var<private> acc24: vec4<f32>; var<private> acc25: vec4<f32>; var<private> acc26: vec4<f32>; var<private> acc27: vec4<f32>;
 var<private> acc28: vec4<f32>; var<private> acc29: vec4<f32>; var<private> acc30: vec4<f32>; var<private> acc31: vec4<f32>;
+#endif
+#if ROWS_64
+var<private> acc32: vec4<f32>; var<private> acc33: vec4<f32>; var<private> acc34: vec4<f32>; var<private> acc35: vec4<f32>;
+var<private> acc36: vec4<f32>; var<private> acc37: vec4<f32>; var<private> acc38: vec4<f32>; var<private> acc39: vec4<f32>;
+var<private> acc40: vec4<f32>; var<private> acc41: vec4<f32>; var<private> acc42: vec4<f32>; var<private> acc43: vec4<f32>;
+var<private> acc44: vec4<f32>; var<private> acc45: vec4<f32>; var<private> acc46: vec4<f32>; var<private> acc47: vec4<f32>;
+var<private> acc48: vec4<f32>; var<private> acc49: vec4<f32>; var<private> acc50: vec4<f32>; var<private> acc51: vec4<f32>;
+var<private> acc52: vec4<f32>; var<private> acc53: vec4<f32>; var<private> acc54: vec4<f32>; var<private> acc55: vec4<f32>;
+var<private> acc56: vec4<f32>; var<private> acc57: vec4<f32>; var<private> acc58: vec4<f32>; var<private> acc59: vec4<f32>;
+var<private> acc60: vec4<f32>; var<private> acc61: vec4<f32>; var<private> acc62: vec4<f32>; var<private> acc63: vec4<f32>;
 #endif
 
 // s + x·w over 4 consecutive k: one dependent chain, so each accumulator is written once per step.
@@ -141,7 +161,7 @@ fn b_cols(q: u32) -> mat4x4<f32> {
 #endif
 }
 
-// Rows 0..7 (and 8..15) at one group of 4 k: x_r = the rows' values, w_c = the lane's columns.
+// The K tail: rows 0..7 (and 8..15, ...) at one group of 4 k: x_r = the rows' values, w_c = the lane's columns.
 fn step_lo(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
            x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) {
   acc0 = row_acc(x0, w0, w1, w2, w3, acc0); acc1 = row_acc(x1, w0, w1, w2, w3, acc1);
@@ -175,6 +195,65 @@ fn step_r24(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
 }
 #endif
 
+#if ROWS_64
+// One row's 16 k of a chunk (x then y: 4 k each, on lane 2g then 2g + 1 for lane group g) against the lane's
+// 4 columns (wa..wd: 4 k each).
+fn chunk16_g0(acc: vec4<f32>, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
+  let s0 = row_acc(subgroupBroadcast(x, 0u), wa[0], wa[1], wa[2], wa[3], acc);
+  let s1 = row_acc(subgroupBroadcast(y, 0u), wb[0], wb[1], wb[2], wb[3], s0);
+  let s2 = row_acc(subgroupBroadcast(x, 1u), wc[0], wc[1], wc[2], wc[3], s1);
+  return row_acc(subgroupBroadcast(y, 1u), wd[0], wd[1], wd[2], wd[3], s2);
+}
+fn chunk16_g1(acc: vec4<f32>, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
+  let s0 = row_acc(subgroupBroadcast(x, 2u), wa[0], wa[1], wa[2], wa[3], acc);
+  let s1 = row_acc(subgroupBroadcast(y, 2u), wb[0], wb[1], wb[2], wb[3], s0);
+  let s2 = row_acc(subgroupBroadcast(x, 3u), wc[0], wc[1], wc[2], wc[3], s1);
+  return row_acc(subgroupBroadcast(y, 3u), wd[0], wd[1], wd[2], wd[3], s2);
+}
+fn chunk16_g2(acc: vec4<f32>, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
+  let s0 = row_acc(subgroupBroadcast(x, 4u), wa[0], wa[1], wa[2], wa[3], acc);
+  let s1 = row_acc(subgroupBroadcast(y, 4u), wb[0], wb[1], wb[2], wb[3], s0);
+  let s2 = row_acc(subgroupBroadcast(x, 5u), wc[0], wc[1], wc[2], wc[3], s1);
+  return row_acc(subgroupBroadcast(y, 5u), wd[0], wd[1], wd[2], wd[3], s2);
+}
+fn chunk16_g3(acc: vec4<f32>, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
+  let s0 = row_acc(subgroupBroadcast(x, 6u), wa[0], wa[1], wa[2], wa[3], acc);
+  let s1 = row_acc(subgroupBroadcast(y, 6u), wb[0], wb[1], wb[2], wb[3], s0);
+  let s2 = row_acc(subgroupBroadcast(x, 7u), wc[0], wc[1], wc[2], wc[3], s1);
+  return row_acc(subgroupBroadcast(y, 7u), wd[0], wd[1], wd[2], wd[3], s2);
+}
+#else
+#if ROWS_32
+// One row's 16 k of a chunk (x: its 4 k on each of lanes 0-3, or 4-7 for chunk_hi) against the lane's 4 columns
+// (wa..wd: 4 k each).
+fn chunk_lo(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
+  let s0 = row_acc(subgroupBroadcast(x, 0u), wa[0], wa[1], wa[2], wa[3], acc);
+  let s1 = row_acc(subgroupBroadcast(x, 1u), wb[0], wb[1], wb[2], wb[3], s0);
+  let s2 = row_acc(subgroupBroadcast(x, 2u), wc[0], wc[1], wc[2], wc[3], s1);
+  return row_acc(subgroupBroadcast(x, 3u), wd[0], wd[1], wd[2], wd[3], s2);
+}
+fn chunk_hi(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
+  let s0 = row_acc(subgroupBroadcast(x, 4u), wa[0], wa[1], wa[2], wa[3], acc);
+  let s1 = row_acc(subgroupBroadcast(x, 5u), wb[0], wb[1], wb[2], wb[3], s0);
+  let s2 = row_acc(subgroupBroadcast(x, 6u), wc[0], wc[1], wc[2], wc[3], s1);
+  return row_acc(subgroupBroadcast(x, 7u), wd[0], wd[1], wd[2], wd[3], s2);
+}
+#endif
+#endif
+
+// One row's 32 k of a chunk (x: its 4 k on each of the 8 lanes) against the lane's 4 columns (wa..wh: 4 k each).
+fn chunk8(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
+          we: mat4x4<f32>, wf: mat4x4<f32>, wg: mat4x4<f32>, wh: mat4x4<f32>) -> vec4<f32> {
+  let s0 = row_acc(subgroupBroadcast(x, 0u), wa[0], wa[1], wa[2], wa[3], acc);
+  let s1 = row_acc(subgroupBroadcast(x, 1u), wb[0], wb[1], wb[2], wb[3], s0);
+  let s2 = row_acc(subgroupBroadcast(x, 2u), wc[0], wc[1], wc[2], wc[3], s1);
+  let s3 = row_acc(subgroupBroadcast(x, 3u), wd[0], wd[1], wd[2], wd[3], s2);
+  let s4 = row_acc(subgroupBroadcast(x, 4u), we[0], we[1], we[2], we[3], s3);
+  let s5 = row_acc(subgroupBroadcast(x, 5u), wf[0], wf[1], wf[2], wf[3], s4);
+  let s6 = row_acc(subgroupBroadcast(x, 6u), wg[0], wg[1], wg[2], wg[3], s5);
+  return row_acc(subgroupBroadcast(x, 7u), wh[0], wh[1], wh[2], wh[3], s6);
+}
+
 fn write_row(batch: u32, row: u32, col0: u32, acc: vec4<f32>) {
 #if A_INT8
   // torchao's order: the integer sum times the token's scale, then (SCALE_IN_EPILOGUE) the channel's.
@@ -206,6 +285,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   // Float B: rows of a batch are offset by whole rows (b_batch_stride is a multiple of K).
   bcol = min(vec4<u32>(col0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_col)) + batch * params.b_batch_stride / max(params.k, 1u);
   let ab = batch * params.a_batch_stride / 4u;
+#if ROWS_64
+  // The rows this lane loads (x_i, y_i hold row 16·(lane / 2) + i) and its 8 k of a chunk.
+  let lrow = row0 + 16u * (lane / 2u);
+  let lq = lane % 2u;
+#else
 #if ROWS_32
   // The rows this lane loads (x_i holds row i on lanes 0-3, row 16 + i on lanes 4-7) and its 4 k of a chunk.
   let lrow = row0 + 16u * (lane / 4u);
@@ -213,6 +297,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 #else
   let lrow = row0;
   let lq = lane;
+#endif
 #endif
   let r0 = ab + min(lrow + 0u, last_row) * k4;
   let z0 = a_zero(min(lrow + 0u, last_row));
@@ -252,7 +337,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   for (var k0 = 0u; k0 < k_main; k0 = k0 + K_CHUNK) {
     let q0 = k0 / 4u;
     // Lane l holds k0 + 4·lq .. + 3 of its rows.
+#if ROWS_64
+    // Lane l holds k0 + 8·lq .. + 7 of its rows: 4 in x_i, 4 in y_i.
+    let ql = q0 + 2u * lq;
+#else
     let ql = q0 + lq;
+#endif
 #if B_INT4
     if (k0 % params.group_size == 0u) { load_group(k0 / params.group_size); }
 #endif
@@ -274,98 +364,157 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     let x14 = a4(r14 + ql, z14);
     let x15 = a4(r15 + ql, z15);
 #endif
+#if ROWS_64
+    let y0 = a4(r0 + ql + 1u, z0);
+    let y1 = a4(r1 + ql + 1u, z1);
+    let y2 = a4(r2 + ql + 1u, z2);
+    let y3 = a4(r3 + ql + 1u, z3);
+    let y4 = a4(r4 + ql + 1u, z4);
+    let y5 = a4(r5 + ql + 1u, z5);
+    let y6 = a4(r6 + ql + 1u, z6);
+    let y7 = a4(r7 + ql + 1u, z7);
+    let y8 = a4(r8 + ql + 1u, z8);
+    let y9 = a4(r9 + ql + 1u, z9);
+    let y10 = a4(r10 + ql + 1u, z10);
+    let y11 = a4(r11 + ql + 1u, z11);
+    let y12 = a4(r12 + ql + 1u, z12);
+    let y13 = a4(r13 + ql + 1u, z13);
+    let y14 = a4(r14 + ql + 1u, z14);
+    let y15 = a4(r15 + ql + 1u, z15);
+#if B_INT4
+    load_b_words(q0);
+#endif
+    let wa = b_cols(q0);
+    let wb = b_cols(q0 + 1u);
+#if B_INT4
+    load_b_words(q0 + 2u);
+#endif
+    let wc = b_cols(q0 + 2u);
+    let wd = b_cols(q0 + 3u);
+    acc0 = chunk16_g0(acc0, x0, y0, wa, wb, wc, wd);
+    acc1 = chunk16_g0(acc1, x1, y1, wa, wb, wc, wd);
+    acc2 = chunk16_g0(acc2, x2, y2, wa, wb, wc, wd);
+    acc3 = chunk16_g0(acc3, x3, y3, wa, wb, wc, wd);
+    acc4 = chunk16_g0(acc4, x4, y4, wa, wb, wc, wd);
+    acc5 = chunk16_g0(acc5, x5, y5, wa, wb, wc, wd);
+    acc6 = chunk16_g0(acc6, x6, y6, wa, wb, wc, wd);
+    acc7 = chunk16_g0(acc7, x7, y7, wa, wb, wc, wd);
+    acc8 = chunk16_g0(acc8, x8, y8, wa, wb, wc, wd);
+    acc9 = chunk16_g0(acc9, x9, y9, wa, wb, wc, wd);
+    acc10 = chunk16_g0(acc10, x10, y10, wa, wb, wc, wd);
+    acc11 = chunk16_g0(acc11, x11, y11, wa, wb, wc, wd);
+    acc12 = chunk16_g0(acc12, x12, y12, wa, wb, wc, wd);
+    acc13 = chunk16_g0(acc13, x13, y13, wa, wb, wc, wd);
+    acc14 = chunk16_g0(acc14, x14, y14, wa, wb, wc, wd);
+    acc15 = chunk16_g0(acc15, x15, y15, wa, wb, wc, wd);
+    acc16 = chunk16_g1(acc16, x0, y0, wa, wb, wc, wd);
+    acc17 = chunk16_g1(acc17, x1, y1, wa, wb, wc, wd);
+    acc18 = chunk16_g1(acc18, x2, y2, wa, wb, wc, wd);
+    acc19 = chunk16_g1(acc19, x3, y3, wa, wb, wc, wd);
+    acc20 = chunk16_g1(acc20, x4, y4, wa, wb, wc, wd);
+    acc21 = chunk16_g1(acc21, x5, y5, wa, wb, wc, wd);
+    acc22 = chunk16_g1(acc22, x6, y6, wa, wb, wc, wd);
+    acc23 = chunk16_g1(acc23, x7, y7, wa, wb, wc, wd);
+    acc24 = chunk16_g1(acc24, x8, y8, wa, wb, wc, wd);
+    acc25 = chunk16_g1(acc25, x9, y9, wa, wb, wc, wd);
+    acc26 = chunk16_g1(acc26, x10, y10, wa, wb, wc, wd);
+    acc27 = chunk16_g1(acc27, x11, y11, wa, wb, wc, wd);
+    acc28 = chunk16_g1(acc28, x12, y12, wa, wb, wc, wd);
+    acc29 = chunk16_g1(acc29, x13, y13, wa, wb, wc, wd);
+    acc30 = chunk16_g1(acc30, x14, y14, wa, wb, wc, wd);
+    acc31 = chunk16_g1(acc31, x15, y15, wa, wb, wc, wd);
+    acc32 = chunk16_g2(acc32, x0, y0, wa, wb, wc, wd);
+    acc33 = chunk16_g2(acc33, x1, y1, wa, wb, wc, wd);
+    acc34 = chunk16_g2(acc34, x2, y2, wa, wb, wc, wd);
+    acc35 = chunk16_g2(acc35, x3, y3, wa, wb, wc, wd);
+    acc36 = chunk16_g2(acc36, x4, y4, wa, wb, wc, wd);
+    acc37 = chunk16_g2(acc37, x5, y5, wa, wb, wc, wd);
+    acc38 = chunk16_g2(acc38, x6, y6, wa, wb, wc, wd);
+    acc39 = chunk16_g2(acc39, x7, y7, wa, wb, wc, wd);
+    acc40 = chunk16_g2(acc40, x8, y8, wa, wb, wc, wd);
+    acc41 = chunk16_g2(acc41, x9, y9, wa, wb, wc, wd);
+    acc42 = chunk16_g2(acc42, x10, y10, wa, wb, wc, wd);
+    acc43 = chunk16_g2(acc43, x11, y11, wa, wb, wc, wd);
+    acc44 = chunk16_g2(acc44, x12, y12, wa, wb, wc, wd);
+    acc45 = chunk16_g2(acc45, x13, y13, wa, wb, wc, wd);
+    acc46 = chunk16_g2(acc46, x14, y14, wa, wb, wc, wd);
+    acc47 = chunk16_g2(acc47, x15, y15, wa, wb, wc, wd);
+    acc48 = chunk16_g3(acc48, x0, y0, wa, wb, wc, wd);
+    acc49 = chunk16_g3(acc49, x1, y1, wa, wb, wc, wd);
+    acc50 = chunk16_g3(acc50, x2, y2, wa, wb, wc, wd);
+    acc51 = chunk16_g3(acc51, x3, y3, wa, wb, wc, wd);
+    acc52 = chunk16_g3(acc52, x4, y4, wa, wb, wc, wd);
+    acc53 = chunk16_g3(acc53, x5, y5, wa, wb, wc, wd);
+    acc54 = chunk16_g3(acc54, x6, y6, wa, wb, wc, wd);
+    acc55 = chunk16_g3(acc55, x7, y7, wa, wb, wc, wd);
+    acc56 = chunk16_g3(acc56, x8, y8, wa, wb, wc, wd);
+    acc57 = chunk16_g3(acc57, x9, y9, wa, wb, wc, wd);
+    acc58 = chunk16_g3(acc58, x10, y10, wa, wb, wc, wd);
+    acc59 = chunk16_g3(acc59, x11, y11, wa, wb, wc, wd);
+    acc60 = chunk16_g3(acc60, x12, y12, wa, wb, wc, wd);
+    acc61 = chunk16_g3(acc61, x13, y13, wa, wb, wc, wd);
+    acc62 = chunk16_g3(acc62, x14, y14, wa, wb, wc, wd);
+    acc63 = chunk16_g3(acc63, x15, y15, wa, wb, wc, wd);
+#else
 #if ROWS_32
 #if B_INT4
     load_b_words(q0 + 0u);
 #endif
-    { let w = b_cols(q0 + 0u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 0u), subgroupBroadcast(x1, 0u), subgroupBroadcast(x2, 0u), subgroupBroadcast(x3, 0u), subgroupBroadcast(x4, 0u), subgroupBroadcast(x5, 0u), subgroupBroadcast(x6, 0u), subgroupBroadcast(x7, 0u));
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 0u), subgroupBroadcast(x9, 0u), subgroupBroadcast(x10, 0u), subgroupBroadcast(x11, 0u), subgroupBroadcast(x12, 0u), subgroupBroadcast(x13, 0u), subgroupBroadcast(x14, 0u), subgroupBroadcast(x15, 0u));
-      step_r16(w0, w1, w2, w3, subgroupBroadcast(x0, 4u), subgroupBroadcast(x1, 4u), subgroupBroadcast(x2, 4u), subgroupBroadcast(x3, 4u), subgroupBroadcast(x4, 4u), subgroupBroadcast(x5, 4u), subgroupBroadcast(x6, 4u), subgroupBroadcast(x7, 4u));
-      step_r24(w0, w1, w2, w3, subgroupBroadcast(x8, 4u), subgroupBroadcast(x9, 4u), subgroupBroadcast(x10, 4u), subgroupBroadcast(x11, 4u), subgroupBroadcast(x12, 4u), subgroupBroadcast(x13, 4u), subgroupBroadcast(x14, 4u), subgroupBroadcast(x15, 4u));
-    }
-    { let w = b_cols(q0 + 1u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 1u), subgroupBroadcast(x1, 1u), subgroupBroadcast(x2, 1u), subgroupBroadcast(x3, 1u), subgroupBroadcast(x4, 1u), subgroupBroadcast(x5, 1u), subgroupBroadcast(x6, 1u), subgroupBroadcast(x7, 1u));
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 1u), subgroupBroadcast(x9, 1u), subgroupBroadcast(x10, 1u), subgroupBroadcast(x11, 1u), subgroupBroadcast(x12, 1u), subgroupBroadcast(x13, 1u), subgroupBroadcast(x14, 1u), subgroupBroadcast(x15, 1u));
-      step_r16(w0, w1, w2, w3, subgroupBroadcast(x0, 5u), subgroupBroadcast(x1, 5u), subgroupBroadcast(x2, 5u), subgroupBroadcast(x3, 5u), subgroupBroadcast(x4, 5u), subgroupBroadcast(x5, 5u), subgroupBroadcast(x6, 5u), subgroupBroadcast(x7, 5u));
-      step_r24(w0, w1, w2, w3, subgroupBroadcast(x8, 5u), subgroupBroadcast(x9, 5u), subgroupBroadcast(x10, 5u), subgroupBroadcast(x11, 5u), subgroupBroadcast(x12, 5u), subgroupBroadcast(x13, 5u), subgroupBroadcast(x14, 5u), subgroupBroadcast(x15, 5u));
-    }
+    let wa = b_cols(q0 + 0u);
+    let wb = b_cols(q0 + 1u);
 #if B_INT4
     load_b_words(q0 + 2u);
 #endif
-    { let w = b_cols(q0 + 2u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 2u), subgroupBroadcast(x1, 2u), subgroupBroadcast(x2, 2u), subgroupBroadcast(x3, 2u), subgroupBroadcast(x4, 2u), subgroupBroadcast(x5, 2u), subgroupBroadcast(x6, 2u), subgroupBroadcast(x7, 2u));
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 2u), subgroupBroadcast(x9, 2u), subgroupBroadcast(x10, 2u), subgroupBroadcast(x11, 2u), subgroupBroadcast(x12, 2u), subgroupBroadcast(x13, 2u), subgroupBroadcast(x14, 2u), subgroupBroadcast(x15, 2u));
-      step_r16(w0, w1, w2, w3, subgroupBroadcast(x0, 6u), subgroupBroadcast(x1, 6u), subgroupBroadcast(x2, 6u), subgroupBroadcast(x3, 6u), subgroupBroadcast(x4, 6u), subgroupBroadcast(x5, 6u), subgroupBroadcast(x6, 6u), subgroupBroadcast(x7, 6u));
-      step_r24(w0, w1, w2, w3, subgroupBroadcast(x8, 6u), subgroupBroadcast(x9, 6u), subgroupBroadcast(x10, 6u), subgroupBroadcast(x11, 6u), subgroupBroadcast(x12, 6u), subgroupBroadcast(x13, 6u), subgroupBroadcast(x14, 6u), subgroupBroadcast(x15, 6u));
-    }
-    { let w = b_cols(q0 + 3u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 3u), subgroupBroadcast(x1, 3u), subgroupBroadcast(x2, 3u), subgroupBroadcast(x3, 3u), subgroupBroadcast(x4, 3u), subgroupBroadcast(x5, 3u), subgroupBroadcast(x6, 3u), subgroupBroadcast(x7, 3u));
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 3u), subgroupBroadcast(x9, 3u), subgroupBroadcast(x10, 3u), subgroupBroadcast(x11, 3u), subgroupBroadcast(x12, 3u), subgroupBroadcast(x13, 3u), subgroupBroadcast(x14, 3u), subgroupBroadcast(x15, 3u));
-      step_r16(w0, w1, w2, w3, subgroupBroadcast(x0, 7u), subgroupBroadcast(x1, 7u), subgroupBroadcast(x2, 7u), subgroupBroadcast(x3, 7u), subgroupBroadcast(x4, 7u), subgroupBroadcast(x5, 7u), subgroupBroadcast(x6, 7u), subgroupBroadcast(x7, 7u));
-      step_r24(w0, w1, w2, w3, subgroupBroadcast(x8, 7u), subgroupBroadcast(x9, 7u), subgroupBroadcast(x10, 7u), subgroupBroadcast(x11, 7u), subgroupBroadcast(x12, 7u), subgroupBroadcast(x13, 7u), subgroupBroadcast(x14, 7u), subgroupBroadcast(x15, 7u));
-    }
+    let wc = b_cols(q0 + 2u);
+    let wd = b_cols(q0 + 3u);
+    acc0 = chunk_lo(acc0, x0, wa, wb, wc, wd); acc1 = chunk_lo(acc1, x1, wa, wb, wc, wd);
+    acc2 = chunk_lo(acc2, x2, wa, wb, wc, wd); acc3 = chunk_lo(acc3, x3, wa, wb, wc, wd);
+    acc4 = chunk_lo(acc4, x4, wa, wb, wc, wd); acc5 = chunk_lo(acc5, x5, wa, wb, wc, wd);
+    acc6 = chunk_lo(acc6, x6, wa, wb, wc, wd); acc7 = chunk_lo(acc7, x7, wa, wb, wc, wd);
+    acc8 = chunk_lo(acc8, x8, wa, wb, wc, wd); acc9 = chunk_lo(acc9, x9, wa, wb, wc, wd);
+    acc10 = chunk_lo(acc10, x10, wa, wb, wc, wd); acc11 = chunk_lo(acc11, x11, wa, wb, wc, wd);
+    acc12 = chunk_lo(acc12, x12, wa, wb, wc, wd); acc13 = chunk_lo(acc13, x13, wa, wb, wc, wd);
+    acc14 = chunk_lo(acc14, x14, wa, wb, wc, wd); acc15 = chunk_lo(acc15, x15, wa, wb, wc, wd);
+    acc16 = chunk_hi(acc16, x0, wa, wb, wc, wd); acc17 = chunk_hi(acc17, x1, wa, wb, wc, wd);
+    acc18 = chunk_hi(acc18, x2, wa, wb, wc, wd); acc19 = chunk_hi(acc19, x3, wa, wb, wc, wd);
+    acc20 = chunk_hi(acc20, x4, wa, wb, wc, wd); acc21 = chunk_hi(acc21, x5, wa, wb, wc, wd);
+    acc22 = chunk_hi(acc22, x6, wa, wb, wc, wd); acc23 = chunk_hi(acc23, x7, wa, wb, wc, wd);
+    acc24 = chunk_hi(acc24, x8, wa, wb, wc, wd); acc25 = chunk_hi(acc25, x9, wa, wb, wc, wd);
+    acc26 = chunk_hi(acc26, x10, wa, wb, wc, wd); acc27 = chunk_hi(acc27, x11, wa, wb, wc, wd);
+    acc28 = chunk_hi(acc28, x12, wa, wb, wc, wd); acc29 = chunk_hi(acc29, x13, wa, wb, wc, wd);
+    acc30 = chunk_hi(acc30, x14, wa, wb, wc, wd); acc31 = chunk_hi(acc31, x15, wa, wb, wc, wd);
 #else
 #if B_INT4
     load_b_words(q0 + 0u);
 #endif
-    { let w = b_cols(q0 + 0u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 0u), subgroupBroadcast(x1, 0u), subgroupBroadcast(x2, 0u), subgroupBroadcast(x3, 0u), subgroupBroadcast(x4, 0u), subgroupBroadcast(x5, 0u), subgroupBroadcast(x6, 0u), subgroupBroadcast(x7, 0u));
-#if ROWS_16
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 0u), subgroupBroadcast(x9, 0u), subgroupBroadcast(x10, 0u), subgroupBroadcast(x11, 0u), subgroupBroadcast(x12, 0u), subgroupBroadcast(x13, 0u), subgroupBroadcast(x14, 0u), subgroupBroadcast(x15, 0u));
-#endif
-    }
-    { let w = b_cols(q0 + 1u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 1u), subgroupBroadcast(x1, 1u), subgroupBroadcast(x2, 1u), subgroupBroadcast(x3, 1u), subgroupBroadcast(x4, 1u), subgroupBroadcast(x5, 1u), subgroupBroadcast(x6, 1u), subgroupBroadcast(x7, 1u));
-#if ROWS_16
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 1u), subgroupBroadcast(x9, 1u), subgroupBroadcast(x10, 1u), subgroupBroadcast(x11, 1u), subgroupBroadcast(x12, 1u), subgroupBroadcast(x13, 1u), subgroupBroadcast(x14, 1u), subgroupBroadcast(x15, 1u));
-#endif
-    }
+    let wa = b_cols(q0 + 0u);
+    let wb = b_cols(q0 + 1u);
 #if B_INT4
     load_b_words(q0 + 2u);
 #endif
-    { let w = b_cols(q0 + 2u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 2u), subgroupBroadcast(x1, 2u), subgroupBroadcast(x2, 2u), subgroupBroadcast(x3, 2u), subgroupBroadcast(x4, 2u), subgroupBroadcast(x5, 2u), subgroupBroadcast(x6, 2u), subgroupBroadcast(x7, 2u));
-#if ROWS_16
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 2u), subgroupBroadcast(x9, 2u), subgroupBroadcast(x10, 2u), subgroupBroadcast(x11, 2u), subgroupBroadcast(x12, 2u), subgroupBroadcast(x13, 2u), subgroupBroadcast(x14, 2u), subgroupBroadcast(x15, 2u));
-#endif
-    }
-    { let w = b_cols(q0 + 3u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 3u), subgroupBroadcast(x1, 3u), subgroupBroadcast(x2, 3u), subgroupBroadcast(x3, 3u), subgroupBroadcast(x4, 3u), subgroupBroadcast(x5, 3u), subgroupBroadcast(x6, 3u), subgroupBroadcast(x7, 3u));
-#if ROWS_16
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 3u), subgroupBroadcast(x9, 3u), subgroupBroadcast(x10, 3u), subgroupBroadcast(x11, 3u), subgroupBroadcast(x12, 3u), subgroupBroadcast(x13, 3u), subgroupBroadcast(x14, 3u), subgroupBroadcast(x15, 3u));
-#endif
-    }
+    let wc = b_cols(q0 + 2u);
+    let wd = b_cols(q0 + 3u);
 #if B_INT4
     load_b_words(q0 + 4u);
 #endif
-    { let w = b_cols(q0 + 4u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 4u), subgroupBroadcast(x1, 4u), subgroupBroadcast(x2, 4u), subgroupBroadcast(x3, 4u), subgroupBroadcast(x4, 4u), subgroupBroadcast(x5, 4u), subgroupBroadcast(x6, 4u), subgroupBroadcast(x7, 4u));
-#if ROWS_16
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 4u), subgroupBroadcast(x9, 4u), subgroupBroadcast(x10, 4u), subgroupBroadcast(x11, 4u), subgroupBroadcast(x12, 4u), subgroupBroadcast(x13, 4u), subgroupBroadcast(x14, 4u), subgroupBroadcast(x15, 4u));
-#endif
-    }
-    { let w = b_cols(q0 + 5u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 5u), subgroupBroadcast(x1, 5u), subgroupBroadcast(x2, 5u), subgroupBroadcast(x3, 5u), subgroupBroadcast(x4, 5u), subgroupBroadcast(x5, 5u), subgroupBroadcast(x6, 5u), subgroupBroadcast(x7, 5u));
-#if ROWS_16
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 5u), subgroupBroadcast(x9, 5u), subgroupBroadcast(x10, 5u), subgroupBroadcast(x11, 5u), subgroupBroadcast(x12, 5u), subgroupBroadcast(x13, 5u), subgroupBroadcast(x14, 5u), subgroupBroadcast(x15, 5u));
-#endif
-    }
+    let we = b_cols(q0 + 4u);
+    let wf = b_cols(q0 + 5u);
 #if B_INT4
     load_b_words(q0 + 6u);
 #endif
-    { let w = b_cols(q0 + 6u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 6u), subgroupBroadcast(x1, 6u), subgroupBroadcast(x2, 6u), subgroupBroadcast(x3, 6u), subgroupBroadcast(x4, 6u), subgroupBroadcast(x5, 6u), subgroupBroadcast(x6, 6u), subgroupBroadcast(x7, 6u));
+    let wg = b_cols(q0 + 6u);
+    let wh = b_cols(q0 + 7u);
+    acc0 = chunk8(acc0, x0, wa, wb, wc, wd, we, wf, wg, wh); acc1 = chunk8(acc1, x1, wa, wb, wc, wd, we, wf, wg, wh);
+    acc2 = chunk8(acc2, x2, wa, wb, wc, wd, we, wf, wg, wh); acc3 = chunk8(acc3, x3, wa, wb, wc, wd, we, wf, wg, wh);
+    acc4 = chunk8(acc4, x4, wa, wb, wc, wd, we, wf, wg, wh); acc5 = chunk8(acc5, x5, wa, wb, wc, wd, we, wf, wg, wh);
+    acc6 = chunk8(acc6, x6, wa, wb, wc, wd, we, wf, wg, wh); acc7 = chunk8(acc7, x7, wa, wb, wc, wd, we, wf, wg, wh);
 #if ROWS_16
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 6u), subgroupBroadcast(x9, 6u), subgroupBroadcast(x10, 6u), subgroupBroadcast(x11, 6u), subgroupBroadcast(x12, 6u), subgroupBroadcast(x13, 6u), subgroupBroadcast(x14, 6u), subgroupBroadcast(x15, 6u));
+    acc8 = chunk8(acc8, x8, wa, wb, wc, wd, we, wf, wg, wh); acc9 = chunk8(acc9, x9, wa, wb, wc, wd, we, wf, wg, wh);
+    acc10 = chunk8(acc10, x10, wa, wb, wc, wd, we, wf, wg, wh); acc11 = chunk8(acc11, x11, wa, wb, wc, wd, we, wf, wg, wh);
+    acc12 = chunk8(acc12, x12, wa, wb, wc, wd, we, wf, wg, wh); acc13 = chunk8(acc13, x13, wa, wb, wc, wd, we, wf, wg, wh);
+    acc14 = chunk8(acc14, x14, wa, wb, wc, wd, we, wf, wg, wh); acc15 = chunk8(acc15, x15, wa, wb, wc, wd, we, wf, wg, wh);
 #endif
-    }
-    { let w = b_cols(q0 + 7u); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-      step_lo(w0, w1, w2, w3, subgroupBroadcast(x0, 7u), subgroupBroadcast(x1, 7u), subgroupBroadcast(x2, 7u), subgroupBroadcast(x3, 7u), subgroupBroadcast(x4, 7u), subgroupBroadcast(x5, 7u), subgroupBroadcast(x6, 7u), subgroupBroadcast(x7, 7u));
-#if ROWS_16
-      step_hi(w0, w1, w2, w3, subgroupBroadcast(x8, 7u), subgroupBroadcast(x9, 7u), subgroupBroadcast(x10, 7u), subgroupBroadcast(x11, 7u), subgroupBroadcast(x12, 7u), subgroupBroadcast(x13, 7u), subgroupBroadcast(x14, 7u), subgroupBroadcast(x15, 7u));
 #endif
-    }
 #endif
   }
   // K % K_CHUNK tail, 4 k at a time with per-lane loads of every row (at most 7 steps).
@@ -381,6 +530,40 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 #if ROWS_32
     step_r16(w0, w1, w2, w3, a_row(ab, min(row0 + 16u, last_row), k4, q), a_row(ab, min(row0 + 17u, last_row), k4, q), a_row(ab, min(row0 + 18u, last_row), k4, q), a_row(ab, min(row0 + 19u, last_row), k4, q), a_row(ab, min(row0 + 20u, last_row), k4, q), a_row(ab, min(row0 + 21u, last_row), k4, q), a_row(ab, min(row0 + 22u, last_row), k4, q), a_row(ab, min(row0 + 23u, last_row), k4, q));
     step_r24(w0, w1, w2, w3, a_row(ab, min(row0 + 24u, last_row), k4, q), a_row(ab, min(row0 + 25u, last_row), k4, q), a_row(ab, min(row0 + 26u, last_row), k4, q), a_row(ab, min(row0 + 27u, last_row), k4, q), a_row(ab, min(row0 + 28u, last_row), k4, q), a_row(ab, min(row0 + 29u, last_row), k4, q), a_row(ab, min(row0 + 30u, last_row), k4, q), a_row(ab, min(row0 + 31u, last_row), k4, q));
+#endif
+#if ROWS_64
+    acc32 = row_acc(a_row(ab, min(row0 + 32u, last_row), k4, q), w0, w1, w2, w3, acc32);
+    acc33 = row_acc(a_row(ab, min(row0 + 33u, last_row), k4, q), w0, w1, w2, w3, acc33);
+    acc34 = row_acc(a_row(ab, min(row0 + 34u, last_row), k4, q), w0, w1, w2, w3, acc34);
+    acc35 = row_acc(a_row(ab, min(row0 + 35u, last_row), k4, q), w0, w1, w2, w3, acc35);
+    acc36 = row_acc(a_row(ab, min(row0 + 36u, last_row), k4, q), w0, w1, w2, w3, acc36);
+    acc37 = row_acc(a_row(ab, min(row0 + 37u, last_row), k4, q), w0, w1, w2, w3, acc37);
+    acc38 = row_acc(a_row(ab, min(row0 + 38u, last_row), k4, q), w0, w1, w2, w3, acc38);
+    acc39 = row_acc(a_row(ab, min(row0 + 39u, last_row), k4, q), w0, w1, w2, w3, acc39);
+    acc40 = row_acc(a_row(ab, min(row0 + 40u, last_row), k4, q), w0, w1, w2, w3, acc40);
+    acc41 = row_acc(a_row(ab, min(row0 + 41u, last_row), k4, q), w0, w1, w2, w3, acc41);
+    acc42 = row_acc(a_row(ab, min(row0 + 42u, last_row), k4, q), w0, w1, w2, w3, acc42);
+    acc43 = row_acc(a_row(ab, min(row0 + 43u, last_row), k4, q), w0, w1, w2, w3, acc43);
+    acc44 = row_acc(a_row(ab, min(row0 + 44u, last_row), k4, q), w0, w1, w2, w3, acc44);
+    acc45 = row_acc(a_row(ab, min(row0 + 45u, last_row), k4, q), w0, w1, w2, w3, acc45);
+    acc46 = row_acc(a_row(ab, min(row0 + 46u, last_row), k4, q), w0, w1, w2, w3, acc46);
+    acc47 = row_acc(a_row(ab, min(row0 + 47u, last_row), k4, q), w0, w1, w2, w3, acc47);
+    acc48 = row_acc(a_row(ab, min(row0 + 48u, last_row), k4, q), w0, w1, w2, w3, acc48);
+    acc49 = row_acc(a_row(ab, min(row0 + 49u, last_row), k4, q), w0, w1, w2, w3, acc49);
+    acc50 = row_acc(a_row(ab, min(row0 + 50u, last_row), k4, q), w0, w1, w2, w3, acc50);
+    acc51 = row_acc(a_row(ab, min(row0 + 51u, last_row), k4, q), w0, w1, w2, w3, acc51);
+    acc52 = row_acc(a_row(ab, min(row0 + 52u, last_row), k4, q), w0, w1, w2, w3, acc52);
+    acc53 = row_acc(a_row(ab, min(row0 + 53u, last_row), k4, q), w0, w1, w2, w3, acc53);
+    acc54 = row_acc(a_row(ab, min(row0 + 54u, last_row), k4, q), w0, w1, w2, w3, acc54);
+    acc55 = row_acc(a_row(ab, min(row0 + 55u, last_row), k4, q), w0, w1, w2, w3, acc55);
+    acc56 = row_acc(a_row(ab, min(row0 + 56u, last_row), k4, q), w0, w1, w2, w3, acc56);
+    acc57 = row_acc(a_row(ab, min(row0 + 57u, last_row), k4, q), w0, w1, w2, w3, acc57);
+    acc58 = row_acc(a_row(ab, min(row0 + 58u, last_row), k4, q), w0, w1, w2, w3, acc58);
+    acc59 = row_acc(a_row(ab, min(row0 + 59u, last_row), k4, q), w0, w1, w2, w3, acc59);
+    acc60 = row_acc(a_row(ab, min(row0 + 60u, last_row), k4, q), w0, w1, w2, w3, acc60);
+    acc61 = row_acc(a_row(ab, min(row0 + 61u, last_row), k4, q), w0, w1, w2, w3, acc61);
+    acc62 = row_acc(a_row(ab, min(row0 + 62u, last_row), k4, q), w0, w1, w2, w3, acc62);
+    acc63 = row_acc(a_row(ab, min(row0 + 63u, last_row), k4, q), w0, w1, w2, w3, acc63);
 #endif
   }
   // One write per row in a loop: the epilogue (with its run-time activation switch) is emitted once, not

@@ -1,4 +1,4 @@
-// Accumulator i of a CPU-adapter kernel's named accumulators acc0 .. acc31 (type Acc, ROWS_16 / ROWS_32 as
+// Accumulator i of a CPU-adapter kernel's named accumulators acc0 .. acc63 (type Acc, ROWS_16 / ROWS_32 / ROWS_64 as
 // declared by the kernel). The main loops never index them dynamically; the epilogue does, once per output row, so
 // it is emitted once instead of ROWS times (lavapipe's compile time grows steeply with unrolled code).
 fn acc_row(i: u32) -> Acc {
@@ -38,6 +38,40 @@ fn acc_row(i: u32) -> Acc {
     case 29u: { return acc29; }
     case 30u: { return acc30; }
     case 31u: { return acc31; }
+#endif
+#if ROWS_64
+    case 32u: { return acc32; }
+    case 33u: { return acc33; }
+    case 34u: { return acc34; }
+    case 35u: { return acc35; }
+    case 36u: { return acc36; }
+    case 37u: { return acc37; }
+    case 38u: { return acc38; }
+    case 39u: { return acc39; }
+    case 40u: { return acc40; }
+    case 41u: { return acc41; }
+    case 42u: { return acc42; }
+    case 43u: { return acc43; }
+    case 44u: { return acc44; }
+    case 45u: { return acc45; }
+    case 46u: { return acc46; }
+    case 47u: { return acc47; }
+    case 48u: { return acc48; }
+    case 49u: { return acc49; }
+    case 50u: { return acc50; }
+    case 51u: { return acc51; }
+    case 52u: { return acc52; }
+    case 53u: { return acc53; }
+    case 54u: { return acc54; }
+    case 55u: { return acc55; }
+    case 56u: { return acc56; }
+    case 57u: { return acc57; }
+    case 58u: { return acc58; }
+    case 59u: { return acc59; }
+    case 60u: { return acc60; }
+    case 61u: { return acc61; }
+    case 62u: { return acc62; }
+    case 63u: { return acc63; }
 #endif
     default: { return Acc(); }
   }

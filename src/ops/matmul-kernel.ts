@@ -42,7 +42,7 @@ export type MatmulTileVariant = keyof typeof MATMUL_TILE_VARIANTS;
  * rows' A values shared through 8-lane subgroup broadcasts. Tests run all of them.
  */
 export interface MatmulCpuShape {
-  rows: 8 | 16 | 32;
+  rows: 8 | 16 | 32 | 64;
   /** Invocations per workgroup (lanes along N). */
   wg: number;
 }
@@ -54,10 +54,11 @@ export const MATMUL_CPU_VARIANTS = {
   cpuR8w8: { rows: 8, wg: 8 },
   cpuR16w8: { rows: 16, wg: 8 },
   cpuR16w32: { rows: 16, wg: 32 },
-  // 32 rows (two lane groups of 16, see the shader): B loads per FMA halved. lavapipe, interleaved, ×cpuR16w32 at
-  // 4096×320×1280 / 1024×640×2560: f32 1.14 / 1.28, f16 1.30 / 1.43 (kernels-bench/RESULTS.md). The default only
-  // from LARGE_GEMM_ROWS rows (below that, more rows are padding) and only for float B (see cpuKernelFits).
+  // 32 / 64 rows (lane groups of 16, see the shader): B loads per FMA halved / quartered. The W8A8/W4A8 CPU kernel
+  // takes 32 rows from LARGE_GEMM_ROWS rows; float linears take 64 (LARGE_CPU_VARIANT). Only for float B (see
+  // cpuKernelFits); below LARGE_GEMM_ROWS more rows are padding. Ratios: kernels-bench/RESULTS.md.
   cpuR32w32: { rows: 32, wg: 32 },
+  cpuR64w32: { rows: 64, wg: 32 },
 } as const satisfies Record<string, MatmulCpuShape>;
 export type MatmulCpuVariant = keyof typeof MATMUL_CPU_VARIANTS;
 const isCpuVariant = (v: string): v is MatmulCpuVariant => v in MATMUL_CPU_VARIANTS;
@@ -126,7 +127,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
     if (k.variant === "regs4x4v4") return { ...base, WG_SIZE: `${GEMV_WG}u`, VEC4_AB: true };
     if (isCpuVariant(k.variant)) {
       const c = MATMUL_CPU_VARIANTS[k.variant];
-      return { ...base, WG_SIZE: `${c.wg}u`, ROWS: `${c.rows}u`, ROWS_16: c.rows >= 16, ROWS_32: c.rows === 32, VEC4_AB: true, F16_WORDS: k.dtype === "f16" };
+      return { ...base, WG_SIZE: `${c.wg}u`, ROWS: `${c.rows}u`, ROWS_16: c.rows >= 16, ROWS_32: c.rows >= 32, ROWS_64: c.rows === 64, VEC4_AB: true, F16_WORDS: k.dtype === "f16" };
     }
     const t = MATMUL_TILE_VARIANTS[k.variant as MatmulTileVariant];
     return { ...base, TILE_M: `${t.tileM}u`, TILE_N: `${t.tileN}u`, TILE_K: `${t.tileK}u`, THREAD_M: `${t.threadM}u`, THREAD_ROWS_8: t.threadM === 8 };
@@ -143,9 +144,9 @@ export const matmulCpuKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: 
 
 /** The CPU-adapter variant picked by default where it fits (measured on lavapipe, kernels-bench/RESULTS.md). */
 export const DEFAULT_CPU_VARIANT: MatmulCpuVariant = "cpuR16w32";
-/** From this many rows (a 32² latent's tokens and up) float and W8A8/W4A8 linears take the 32-row CPU variant; smaller models keep one 16-row pipeline per format. */
+/** From this many rows (a 32² latent's tokens and up) float linears take the 64-row CPU variant and W8A8/W4A8 the 32-row one; smaller models keep one 16-row pipeline per format. */
 export const LARGE_GEMM_ROWS = 1024;
-export const LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR32w32";
+export const LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR64w32";
 /** Subgroup size shaders/matmul_cpu.wgsl is written for (its broadcast lanes are constants). */
 const CPU_KERNEL_SUBGROUP = 8;
 
@@ -168,7 +169,7 @@ function cpuKernelFits(gpu: Gpu, r: MatmulRun, regsEligible: boolean, variant: M
   if (!hasCpuSubgroupKernels(gpu)) return false;
   // 32 rows serve float B only: weight-only int B is already cheap to load (W4A16 ≈ 40 % of the FMA peak)
   // and would add one pipeline per weight format to compile and test.
-  if (MATMUL_CPU_VARIANTS[variant].rows === 32 && r.key.b !== "float-nk") return false;
+  if (MATMUL_CPU_VARIANTS[variant].rows >= 32 && r.key.b !== "float-nk") return false;
   if (r.batch !== 1 && r.bBatchStride % Math.max(r.k, 1) !== 0) return false;
   if (r.key.b === "float-nk") return regsEligible;
   if (r.a.byteOffset % 16 !== 0) return false;

@@ -119,8 +119,8 @@ describe("linear (f32) vs float64", () => {
       expect(gpu.ctx.caps.features).not.toContain("shader-f16");
       return;
     }
-    // The CPU-adapter kernels read f16 operands as u32 pairs (F16_WORDS); their 16- and 32-row layouts differ.
-    const cpuVariants = hasCpuSubgroupKernels(gpu) ? [DEFAULT_CPU_VARIANT, LARGE_CPU_VARIANT] : [];
+    // The CPU-adapter kernels read f16 operands as u32 pairs (F16_WORDS); their 16-, 32- and 64-row layouts differ.
+    const cpuVariants = hasCpuSubgroupKernels(gpu) ? [DEFAULT_CPU_VARIANT, "cpuR32w32", LARGE_CPU_VARIANT] as const : [];
     for (const variant of ["t32x32k16", "regs4x4v4", "gemv", ...cpuVariants] as const) {
       for (const [m, k, n] of SHAPES) {
         const xv = toF16(seededFloats(m * k, 5));
@@ -159,7 +159,7 @@ describe("linear kernel choice", () => {
     expect(labels).toEqual([first, "matmul_t64x64k16r8_f32_bfloat-nk_none", "matmul_gemv_f32_bfloat-nk_none"]);
   });
 
-  it(`from ${LARGE_GEMM_ROWS} rows, float and W8A8 linears take the 32-row CPU kernel (weight-only int B keeps 16 rows)`, async () => {
+  it(`from ${LARGE_GEMM_ROWS} rows, float linears take the 64-row CPU kernel and W8A8 the 32-row one (weight-only int B keeps 16 rows)`, async () => {
     const gpu = await testGpu();
     expect(hasCpuSubgroupKernels(gpu), "lavapipe with 8-lane subgroups").toBe(true);
     const [k, n] = [36, 5];
