@@ -38,28 +38,32 @@ const K_CHUNK: u32 = 4u * SG; // k values per subgroup-wide A load
 #endif
 
 // One accumulator per row: a sum per column of the lane's 4.
+#if COLS_8
+alias Acc = mat2x4<f32>;
+#else
 alias Acc = vec4<f32>;
-var<private> acc0: vec4<f32>; var<private> acc1: vec4<f32>; var<private> acc2: vec4<f32>; var<private> acc3: vec4<f32>;
-var<private> acc4: vec4<f32>; var<private> acc5: vec4<f32>; var<private> acc6: vec4<f32>; var<private> acc7: vec4<f32>;
+#endif
+var<private> acc0: Acc; var<private> acc1: Acc; var<private> acc2: Acc; var<private> acc3: Acc;
+var<private> acc4: Acc; var<private> acc5: Acc; var<private> acc6: Acc; var<private> acc7: Acc;
 #if ROWS_16
-var<private> acc8: vec4<f32>; var<private> acc9: vec4<f32>; var<private> acc10: vec4<f32>; var<private> acc11: vec4<f32>;
-var<private> acc12: vec4<f32>; var<private> acc13: vec4<f32>; var<private> acc14: vec4<f32>; var<private> acc15: vec4<f32>;
+var<private> acc8: Acc; var<private> acc9: Acc; var<private> acc10: Acc; var<private> acc11: Acc;
+var<private> acc12: Acc; var<private> acc13: Acc; var<private> acc14: Acc; var<private> acc15: Acc;
 #endif
 #if ROWS_32
-var<private> acc16: vec4<f32>; var<private> acc17: vec4<f32>; var<private> acc18: vec4<f32>; var<private> acc19: vec4<f32>;
-var<private> acc20: vec4<f32>; var<private> acc21: vec4<f32>; var<private> acc22: vec4<f32>; var<private> acc23: vec4<f32>;
-var<private> acc24: vec4<f32>; var<private> acc25: vec4<f32>; var<private> acc26: vec4<f32>; var<private> acc27: vec4<f32>;
-var<private> acc28: vec4<f32>; var<private> acc29: vec4<f32>; var<private> acc30: vec4<f32>; var<private> acc31: vec4<f32>;
+var<private> acc16: Acc; var<private> acc17: Acc; var<private> acc18: Acc; var<private> acc19: Acc;
+var<private> acc20: Acc; var<private> acc21: Acc; var<private> acc22: Acc; var<private> acc23: Acc;
+var<private> acc24: Acc; var<private> acc25: Acc; var<private> acc26: Acc; var<private> acc27: Acc;
+var<private> acc28: Acc; var<private> acc29: Acc; var<private> acc30: Acc; var<private> acc31: Acc;
 #endif
 #if ROWS_64
-var<private> acc32: vec4<f32>; var<private> acc33: vec4<f32>; var<private> acc34: vec4<f32>; var<private> acc35: vec4<f32>;
-var<private> acc36: vec4<f32>; var<private> acc37: vec4<f32>; var<private> acc38: vec4<f32>; var<private> acc39: vec4<f32>;
-var<private> acc40: vec4<f32>; var<private> acc41: vec4<f32>; var<private> acc42: vec4<f32>; var<private> acc43: vec4<f32>;
-var<private> acc44: vec4<f32>; var<private> acc45: vec4<f32>; var<private> acc46: vec4<f32>; var<private> acc47: vec4<f32>;
-var<private> acc48: vec4<f32>; var<private> acc49: vec4<f32>; var<private> acc50: vec4<f32>; var<private> acc51: vec4<f32>;
-var<private> acc52: vec4<f32>; var<private> acc53: vec4<f32>; var<private> acc54: vec4<f32>; var<private> acc55: vec4<f32>;
-var<private> acc56: vec4<f32>; var<private> acc57: vec4<f32>; var<private> acc58: vec4<f32>; var<private> acc59: vec4<f32>;
-var<private> acc60: vec4<f32>; var<private> acc61: vec4<f32>; var<private> acc62: vec4<f32>; var<private> acc63: vec4<f32>;
+var<private> acc32: Acc; var<private> acc33: Acc; var<private> acc34: Acc; var<private> acc35: Acc;
+var<private> acc36: Acc; var<private> acc37: Acc; var<private> acc38: Acc; var<private> acc39: Acc;
+var<private> acc40: Acc; var<private> acc41: Acc; var<private> acc42: Acc; var<private> acc43: Acc;
+var<private> acc44: Acc; var<private> acc45: Acc; var<private> acc46: Acc; var<private> acc47: Acc;
+var<private> acc48: Acc; var<private> acc49: Acc; var<private> acc50: Acc; var<private> acc51: Acc;
+var<private> acc52: Acc; var<private> acc53: Acc; var<private> acc54: Acc; var<private> acc55: Acc;
+var<private> acc56: Acc; var<private> acc57: Acc; var<private> acc58: Acc; var<private> acc59: Acc;
+var<private> acc60: Acc; var<private> acc61: Acc; var<private> acc62: Acc; var<private> acc63: Acc;
 #endif
 
 // s + x·w over 4 consecutive k: one dependent chain, so each accumulator is written once per step.
@@ -103,6 +107,18 @@ fn a_zero(row: u32) -> f32 { return 0.0; }
 // The lane's 4 columns of B (element offsets of their rows) and, for int4, their current group's
 // scales and zero points (reloaded once per K_CHUNK: the group size is a multiple of it).
 var<private> bcol: vec4<u32>;
+#if COLS_8
+var<private> bcol2: vec4<u32>;
+fn b_cols2(q: u32) -> mat4x4<f32> {
+  let k4 = params.k / 4u;
+  let r = bcol2 * k4 + q;
+#if F16_WORDS
+  return mat4x4<f32>(f16x4(b[r.x]), f16x4(b[r.y]), f16x4(b[r.z]), f16x4(b[r.w]));
+#else
+  return mat4x4<f32>(vec4<f32>(b[r.x]), vec4<f32>(b[r.y]), vec4<f32>(b[r.z]), vec4<f32>(b[r.w]));
+#endif
+}
+#endif
 #if B_INT4
 var<private> gscale: vec4<f32>;
 var<private> gzero: vec4<f32>;
@@ -161,6 +177,8 @@ fn b_cols(q: u32) -> mat4x4<f32> {
 #endif
 }
 
+#if COLS_8
+#else
 // The K tail: rows 0..7 (and 8..15, ...) at one group of 4 k: x_r = the rows' values, w_c = the lane's columns.
 fn step_lo(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
            x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) {
@@ -195,35 +213,10 @@ fn step_r24(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
 }
 #endif
 
-#if ROWS_64
-// One row's 16 k of a chunk (x then y: 4 k each, on lane 2g then 2g + 1 for lane group g) against the lane's
-// 4 columns (wa..wd: 4 k each).
-fn chunk16_g0(acc: vec4<f32>, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
-  let s0 = row_acc(subgroupBroadcast(x, 0u), wa[0], wa[1], wa[2], wa[3], acc);
-  let s1 = row_acc(subgroupBroadcast(y, 0u), wb[0], wb[1], wb[2], wb[3], s0);
-  let s2 = row_acc(subgroupBroadcast(x, 1u), wc[0], wc[1], wc[2], wc[3], s1);
-  return row_acc(subgroupBroadcast(y, 1u), wd[0], wd[1], wd[2], wd[3], s2);
-}
-fn chunk16_g1(acc: vec4<f32>, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
-  let s0 = row_acc(subgroupBroadcast(x, 2u), wa[0], wa[1], wa[2], wa[3], acc);
-  let s1 = row_acc(subgroupBroadcast(y, 2u), wb[0], wb[1], wb[2], wb[3], s0);
-  let s2 = row_acc(subgroupBroadcast(x, 3u), wc[0], wc[1], wc[2], wc[3], s1);
-  return row_acc(subgroupBroadcast(y, 3u), wd[0], wd[1], wd[2], wd[3], s2);
-}
-fn chunk16_g2(acc: vec4<f32>, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
-  let s0 = row_acc(subgroupBroadcast(x, 4u), wa[0], wa[1], wa[2], wa[3], acc);
-  let s1 = row_acc(subgroupBroadcast(y, 4u), wb[0], wb[1], wb[2], wb[3], s0);
-  let s2 = row_acc(subgroupBroadcast(x, 5u), wc[0], wc[1], wc[2], wc[3], s1);
-  return row_acc(subgroupBroadcast(y, 5u), wd[0], wd[1], wd[2], wd[3], s2);
-}
-fn chunk16_g3(acc: vec4<f32>, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
-  let s0 = row_acc(subgroupBroadcast(x, 6u), wa[0], wa[1], wa[2], wa[3], acc);
-  let s1 = row_acc(subgroupBroadcast(y, 6u), wb[0], wb[1], wb[2], wb[3], s0);
-  let s2 = row_acc(subgroupBroadcast(x, 7u), wc[0], wc[1], wc[2], wc[3], s1);
-  return row_acc(subgroupBroadcast(y, 7u), wd[0], wd[1], wd[2], wd[3], s2);
-}
-#else
+#endif
 #if ROWS_32
+#if ROWS_64
+#else
 // One row's 16 k of a chunk (x: its 4 k on each of lanes 0-3, or 4-7 for chunk_hi) against the lane's 4 columns
 // (wa..wd: 4 k each).
 fn chunk_lo(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
@@ -254,7 +247,71 @@ fn chunk8(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: ma
   return row_acc(subgroupBroadcast(x, 7u), wh[0], wh[1], wh[2], wh[3], s6);
 }
 
-fn write_row(batch: u32, row: u32, col0: u32, acc: vec4<f32>) {
+#if COLS_8
+// One row's 4 k (x) against the lane's 8 columns (w: the first 4, v: the last 4).
+fn row_acc8(x: vec4<f32>, w: mat4x4<f32>, v: mat4x4<f32>, acc: Acc) -> Acc {
+  return Acc(row_acc(x, w[0], w[1], w[2], w[3], acc[0]), row_acc(x, v[0], v[1], v[2], v[3], acc[1]));
+}
+// One row's 16 k of a chunk (x then y: 4 k each, on lane 2g then 2g + 1 for lane group g) against the lane's
+// 8 columns (wa..wd: the first 4 columns, va..vd: the last 4, 4 k each); two independent chains.
+fn chunk8c_g0(acc: Acc, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
+               va: mat4x4<f32>, vb: mat4x4<f32>, vc: mat4x4<f32>, vd: mat4x4<f32>) -> Acc {
+  let x0 = subgroupBroadcast(x, 0u); let y0 = subgroupBroadcast(y, 0u);
+  let x1 = subgroupBroadcast(x, 1u); let y1 = subgroupBroadcast(y, 1u);
+  let s0 = row_acc(x0, wa[0], wa[1], wa[2], wa[3], acc[0]);
+  let t0 = row_acc(x0, va[0], va[1], va[2], va[3], acc[1]);
+  let s1 = row_acc(y0, wb[0], wb[1], wb[2], wb[3], s0);
+  let t1 = row_acc(y0, vb[0], vb[1], vb[2], vb[3], t0);
+  let s2 = row_acc(x1, wc[0], wc[1], wc[2], wc[3], s1);
+  let t2 = row_acc(x1, vc[0], vc[1], vc[2], vc[3], t1);
+  return Acc(row_acc(y1, wd[0], wd[1], wd[2], wd[3], s2), row_acc(y1, vd[0], vd[1], vd[2], vd[3], t2));
+}
+fn chunk8c_g1(acc: Acc, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
+               va: mat4x4<f32>, vb: mat4x4<f32>, vc: mat4x4<f32>, vd: mat4x4<f32>) -> Acc {
+  let x0 = subgroupBroadcast(x, 2u); let y0 = subgroupBroadcast(y, 2u);
+  let x1 = subgroupBroadcast(x, 3u); let y1 = subgroupBroadcast(y, 3u);
+  let s0 = row_acc(x0, wa[0], wa[1], wa[2], wa[3], acc[0]);
+  let t0 = row_acc(x0, va[0], va[1], va[2], va[3], acc[1]);
+  let s1 = row_acc(y0, wb[0], wb[1], wb[2], wb[3], s0);
+  let t1 = row_acc(y0, vb[0], vb[1], vb[2], vb[3], t0);
+  let s2 = row_acc(x1, wc[0], wc[1], wc[2], wc[3], s1);
+  let t2 = row_acc(x1, vc[0], vc[1], vc[2], vc[3], t1);
+  return Acc(row_acc(y1, wd[0], wd[1], wd[2], wd[3], s2), row_acc(y1, vd[0], vd[1], vd[2], vd[3], t2));
+}
+fn chunk8c_g2(acc: Acc, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
+               va: mat4x4<f32>, vb: mat4x4<f32>, vc: mat4x4<f32>, vd: mat4x4<f32>) -> Acc {
+  let x0 = subgroupBroadcast(x, 4u); let y0 = subgroupBroadcast(y, 4u);
+  let x1 = subgroupBroadcast(x, 5u); let y1 = subgroupBroadcast(y, 5u);
+  let s0 = row_acc(x0, wa[0], wa[1], wa[2], wa[3], acc[0]);
+  let t0 = row_acc(x0, va[0], va[1], va[2], va[3], acc[1]);
+  let s1 = row_acc(y0, wb[0], wb[1], wb[2], wb[3], s0);
+  let t1 = row_acc(y0, vb[0], vb[1], vb[2], vb[3], t0);
+  let s2 = row_acc(x1, wc[0], wc[1], wc[2], wc[3], s1);
+  let t2 = row_acc(x1, vc[0], vc[1], vc[2], vc[3], t1);
+  return Acc(row_acc(y1, wd[0], wd[1], wd[2], wd[3], s2), row_acc(y1, vd[0], vd[1], vd[2], vd[3], t2));
+}
+fn chunk8c_g3(acc: Acc, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
+               va: mat4x4<f32>, vb: mat4x4<f32>, vc: mat4x4<f32>, vd: mat4x4<f32>) -> Acc {
+  let x0 = subgroupBroadcast(x, 6u); let y0 = subgroupBroadcast(y, 6u);
+  let x1 = subgroupBroadcast(x, 7u); let y1 = subgroupBroadcast(y, 7u);
+  let s0 = row_acc(x0, wa[0], wa[1], wa[2], wa[3], acc[0]);
+  let t0 = row_acc(x0, va[0], va[1], va[2], va[3], acc[1]);
+  let s1 = row_acc(y0, wb[0], wb[1], wb[2], wb[3], s0);
+  let t1 = row_acc(y0, vb[0], vb[1], vb[2], vb[3], t0);
+  let s2 = row_acc(x1, wc[0], wc[1], wc[2], wc[3], s1);
+  let t2 = row_acc(x1, vc[0], vc[1], vc[2], vc[3], t1);
+  return Acc(row_acc(y1, wd[0], wd[1], wd[2], wd[3], s2), row_acc(y1, vd[0], vd[1], vd[2], vd[3], t2));
+}
+#endif
+#if COLS_8
+fn write_row(batch: u32, row: u32, col0: u32, acc: Acc) {
+  write_row4(batch, row, col0, acc[0]);
+  write_row4(batch, row, col0 + 4u, acc[1]);
+}
+#else
+fn write_row(batch: u32, row: u32, col0: u32, acc: Acc) { write_row4(batch, row, col0, acc); }
+#endif
+fn write_row4(batch: u32, row: u32, col0: u32, acc: vec4<f32>) {
 #if A_INT8
   // torchao's order: the integer sum times the token's scale, then (SCALE_IN_EPILOGUE) the channel's.
   let v = acc * a_scales[min(row, params.m - 1u)];
@@ -274,7 +331,11 @@ fn a_row(ab: u32, row: u32, k4: u32, q: u32) -> vec4<f32> {
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(subgroup_invocation_id) lane: u32) {
+#if COLS_8
+  let col0 = gid.x * 8u;
+#else
   let col0 = gid.x * 4u;
+#endif
   let row0 = wid.y * ROWS;
   let batch = wid.z;
   // Columns past n and rows past m read clamped (valid) addresses; write_y drops their results. No
@@ -284,6 +345,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let k4 = params.k / 4u;
   // Float B: rows of a batch are offset by whole rows (b_batch_stride is a multiple of K).
   bcol = min(vec4<u32>(col0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last_col)) + batch * params.b_batch_stride / max(params.k, 1u);
+#if COLS_8
+  bcol2 = min(vec4<u32>(col0) + vec4<u32>(4u, 5u, 6u, 7u), vec4<u32>(last_col)) + batch * params.b_batch_stride / max(params.k, 1u);
+#endif
   let ab = batch * params.a_batch_stride / 4u;
 #if ROWS_64
   // The rows this lane loads (x_i, y_i hold row 16·(lane / 2) + i) and its 8 k of a chunk.
@@ -381,80 +445,72 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     let y13 = a4(r13 + ql + 1u, z13);
     let y14 = a4(r14 + ql + 1u, z14);
     let y15 = a4(r15 + ql + 1u, z15);
-#if B_INT4
-    load_b_words(q0);
-#endif
-    let wa = b_cols(q0);
-    let wb = b_cols(q0 + 1u);
-#if B_INT4
-    load_b_words(q0 + 2u);
-#endif
-    let wc = b_cols(q0 + 2u);
-    let wd = b_cols(q0 + 3u);
-    acc0 = chunk16_g0(acc0, x0, y0, wa, wb, wc, wd);
-    acc1 = chunk16_g0(acc1, x1, y1, wa, wb, wc, wd);
-    acc2 = chunk16_g0(acc2, x2, y2, wa, wb, wc, wd);
-    acc3 = chunk16_g0(acc3, x3, y3, wa, wb, wc, wd);
-    acc4 = chunk16_g0(acc4, x4, y4, wa, wb, wc, wd);
-    acc5 = chunk16_g0(acc5, x5, y5, wa, wb, wc, wd);
-    acc6 = chunk16_g0(acc6, x6, y6, wa, wb, wc, wd);
-    acc7 = chunk16_g0(acc7, x7, y7, wa, wb, wc, wd);
-    acc8 = chunk16_g0(acc8, x8, y8, wa, wb, wc, wd);
-    acc9 = chunk16_g0(acc9, x9, y9, wa, wb, wc, wd);
-    acc10 = chunk16_g0(acc10, x10, y10, wa, wb, wc, wd);
-    acc11 = chunk16_g0(acc11, x11, y11, wa, wb, wc, wd);
-    acc12 = chunk16_g0(acc12, x12, y12, wa, wb, wc, wd);
-    acc13 = chunk16_g0(acc13, x13, y13, wa, wb, wc, wd);
-    acc14 = chunk16_g0(acc14, x14, y14, wa, wb, wc, wd);
-    acc15 = chunk16_g0(acc15, x15, y15, wa, wb, wc, wd);
-    acc16 = chunk16_g1(acc16, x0, y0, wa, wb, wc, wd);
-    acc17 = chunk16_g1(acc17, x1, y1, wa, wb, wc, wd);
-    acc18 = chunk16_g1(acc18, x2, y2, wa, wb, wc, wd);
-    acc19 = chunk16_g1(acc19, x3, y3, wa, wb, wc, wd);
-    acc20 = chunk16_g1(acc20, x4, y4, wa, wb, wc, wd);
-    acc21 = chunk16_g1(acc21, x5, y5, wa, wb, wc, wd);
-    acc22 = chunk16_g1(acc22, x6, y6, wa, wb, wc, wd);
-    acc23 = chunk16_g1(acc23, x7, y7, wa, wb, wc, wd);
-    acc24 = chunk16_g1(acc24, x8, y8, wa, wb, wc, wd);
-    acc25 = chunk16_g1(acc25, x9, y9, wa, wb, wc, wd);
-    acc26 = chunk16_g1(acc26, x10, y10, wa, wb, wc, wd);
-    acc27 = chunk16_g1(acc27, x11, y11, wa, wb, wc, wd);
-    acc28 = chunk16_g1(acc28, x12, y12, wa, wb, wc, wd);
-    acc29 = chunk16_g1(acc29, x13, y13, wa, wb, wc, wd);
-    acc30 = chunk16_g1(acc30, x14, y14, wa, wb, wc, wd);
-    acc31 = chunk16_g1(acc31, x15, y15, wa, wb, wc, wd);
-    acc32 = chunk16_g2(acc32, x0, y0, wa, wb, wc, wd);
-    acc33 = chunk16_g2(acc33, x1, y1, wa, wb, wc, wd);
-    acc34 = chunk16_g2(acc34, x2, y2, wa, wb, wc, wd);
-    acc35 = chunk16_g2(acc35, x3, y3, wa, wb, wc, wd);
-    acc36 = chunk16_g2(acc36, x4, y4, wa, wb, wc, wd);
-    acc37 = chunk16_g2(acc37, x5, y5, wa, wb, wc, wd);
-    acc38 = chunk16_g2(acc38, x6, y6, wa, wb, wc, wd);
-    acc39 = chunk16_g2(acc39, x7, y7, wa, wb, wc, wd);
-    acc40 = chunk16_g2(acc40, x8, y8, wa, wb, wc, wd);
-    acc41 = chunk16_g2(acc41, x9, y9, wa, wb, wc, wd);
-    acc42 = chunk16_g2(acc42, x10, y10, wa, wb, wc, wd);
-    acc43 = chunk16_g2(acc43, x11, y11, wa, wb, wc, wd);
-    acc44 = chunk16_g2(acc44, x12, y12, wa, wb, wc, wd);
-    acc45 = chunk16_g2(acc45, x13, y13, wa, wb, wc, wd);
-    acc46 = chunk16_g2(acc46, x14, y14, wa, wb, wc, wd);
-    acc47 = chunk16_g2(acc47, x15, y15, wa, wb, wc, wd);
-    acc48 = chunk16_g3(acc48, x0, y0, wa, wb, wc, wd);
-    acc49 = chunk16_g3(acc49, x1, y1, wa, wb, wc, wd);
-    acc50 = chunk16_g3(acc50, x2, y2, wa, wb, wc, wd);
-    acc51 = chunk16_g3(acc51, x3, y3, wa, wb, wc, wd);
-    acc52 = chunk16_g3(acc52, x4, y4, wa, wb, wc, wd);
-    acc53 = chunk16_g3(acc53, x5, y5, wa, wb, wc, wd);
-    acc54 = chunk16_g3(acc54, x6, y6, wa, wb, wc, wd);
-    acc55 = chunk16_g3(acc55, x7, y7, wa, wb, wc, wd);
-    acc56 = chunk16_g3(acc56, x8, y8, wa, wb, wc, wd);
-    acc57 = chunk16_g3(acc57, x9, y9, wa, wb, wc, wd);
-    acc58 = chunk16_g3(acc58, x10, y10, wa, wb, wc, wd);
-    acc59 = chunk16_g3(acc59, x11, y11, wa, wb, wc, wd);
-    acc60 = chunk16_g3(acc60, x12, y12, wa, wb, wc, wd);
-    acc61 = chunk16_g3(acc61, x13, y13, wa, wb, wc, wd);
-    acc62 = chunk16_g3(acc62, x14, y14, wa, wb, wc, wd);
-    acc63 = chunk16_g3(acc63, x15, y15, wa, wb, wc, wd);
+    let wa = b_cols(q0); let wb = b_cols(q0 + 1u); let wc = b_cols(q0 + 2u); let wd = b_cols(q0 + 3u);
+    let va = b_cols2(q0); let vb = b_cols2(q0 + 1u); let vc = b_cols2(q0 + 2u); let vd = b_cols2(q0 + 3u);
+    acc0 = chunk8c_g0(acc0, x0, y0, wa, wb, wc, wd, va, vb, vc, vd);
+    acc1 = chunk8c_g0(acc1, x1, y1, wa, wb, wc, wd, va, vb, vc, vd);
+    acc2 = chunk8c_g0(acc2, x2, y2, wa, wb, wc, wd, va, vb, vc, vd);
+    acc3 = chunk8c_g0(acc3, x3, y3, wa, wb, wc, wd, va, vb, vc, vd);
+    acc4 = chunk8c_g0(acc4, x4, y4, wa, wb, wc, wd, va, vb, vc, vd);
+    acc5 = chunk8c_g0(acc5, x5, y5, wa, wb, wc, wd, va, vb, vc, vd);
+    acc6 = chunk8c_g0(acc6, x6, y6, wa, wb, wc, wd, va, vb, vc, vd);
+    acc7 = chunk8c_g0(acc7, x7, y7, wa, wb, wc, wd, va, vb, vc, vd);
+    acc8 = chunk8c_g0(acc8, x8, y8, wa, wb, wc, wd, va, vb, vc, vd);
+    acc9 = chunk8c_g0(acc9, x9, y9, wa, wb, wc, wd, va, vb, vc, vd);
+    acc10 = chunk8c_g0(acc10, x10, y10, wa, wb, wc, wd, va, vb, vc, vd);
+    acc11 = chunk8c_g0(acc11, x11, y11, wa, wb, wc, wd, va, vb, vc, vd);
+    acc12 = chunk8c_g0(acc12, x12, y12, wa, wb, wc, wd, va, vb, vc, vd);
+    acc13 = chunk8c_g0(acc13, x13, y13, wa, wb, wc, wd, va, vb, vc, vd);
+    acc14 = chunk8c_g0(acc14, x14, y14, wa, wb, wc, wd, va, vb, vc, vd);
+    acc15 = chunk8c_g0(acc15, x15, y15, wa, wb, wc, wd, va, vb, vc, vd);
+    acc16 = chunk8c_g1(acc16, x0, y0, wa, wb, wc, wd, va, vb, vc, vd);
+    acc17 = chunk8c_g1(acc17, x1, y1, wa, wb, wc, wd, va, vb, vc, vd);
+    acc18 = chunk8c_g1(acc18, x2, y2, wa, wb, wc, wd, va, vb, vc, vd);
+    acc19 = chunk8c_g1(acc19, x3, y3, wa, wb, wc, wd, va, vb, vc, vd);
+    acc20 = chunk8c_g1(acc20, x4, y4, wa, wb, wc, wd, va, vb, vc, vd);
+    acc21 = chunk8c_g1(acc21, x5, y5, wa, wb, wc, wd, va, vb, vc, vd);
+    acc22 = chunk8c_g1(acc22, x6, y6, wa, wb, wc, wd, va, vb, vc, vd);
+    acc23 = chunk8c_g1(acc23, x7, y7, wa, wb, wc, wd, va, vb, vc, vd);
+    acc24 = chunk8c_g1(acc24, x8, y8, wa, wb, wc, wd, va, vb, vc, vd);
+    acc25 = chunk8c_g1(acc25, x9, y9, wa, wb, wc, wd, va, vb, vc, vd);
+    acc26 = chunk8c_g1(acc26, x10, y10, wa, wb, wc, wd, va, vb, vc, vd);
+    acc27 = chunk8c_g1(acc27, x11, y11, wa, wb, wc, wd, va, vb, vc, vd);
+    acc28 = chunk8c_g1(acc28, x12, y12, wa, wb, wc, wd, va, vb, vc, vd);
+    acc29 = chunk8c_g1(acc29, x13, y13, wa, wb, wc, wd, va, vb, vc, vd);
+    acc30 = chunk8c_g1(acc30, x14, y14, wa, wb, wc, wd, va, vb, vc, vd);
+    acc31 = chunk8c_g1(acc31, x15, y15, wa, wb, wc, wd, va, vb, vc, vd);
+    acc32 = chunk8c_g2(acc32, x0, y0, wa, wb, wc, wd, va, vb, vc, vd);
+    acc33 = chunk8c_g2(acc33, x1, y1, wa, wb, wc, wd, va, vb, vc, vd);
+    acc34 = chunk8c_g2(acc34, x2, y2, wa, wb, wc, wd, va, vb, vc, vd);
+    acc35 = chunk8c_g2(acc35, x3, y3, wa, wb, wc, wd, va, vb, vc, vd);
+    acc36 = chunk8c_g2(acc36, x4, y4, wa, wb, wc, wd, va, vb, vc, vd);
+    acc37 = chunk8c_g2(acc37, x5, y5, wa, wb, wc, wd, va, vb, vc, vd);
+    acc38 = chunk8c_g2(acc38, x6, y6, wa, wb, wc, wd, va, vb, vc, vd);
+    acc39 = chunk8c_g2(acc39, x7, y7, wa, wb, wc, wd, va, vb, vc, vd);
+    acc40 = chunk8c_g2(acc40, x8, y8, wa, wb, wc, wd, va, vb, vc, vd);
+    acc41 = chunk8c_g2(acc41, x9, y9, wa, wb, wc, wd, va, vb, vc, vd);
+    acc42 = chunk8c_g2(acc42, x10, y10, wa, wb, wc, wd, va, vb, vc, vd);
+    acc43 = chunk8c_g2(acc43, x11, y11, wa, wb, wc, wd, va, vb, vc, vd);
+    acc44 = chunk8c_g2(acc44, x12, y12, wa, wb, wc, wd, va, vb, vc, vd);
+    acc45 = chunk8c_g2(acc45, x13, y13, wa, wb, wc, wd, va, vb, vc, vd);
+    acc46 = chunk8c_g2(acc46, x14, y14, wa, wb, wc, wd, va, vb, vc, vd);
+    acc47 = chunk8c_g2(acc47, x15, y15, wa, wb, wc, wd, va, vb, vc, vd);
+    acc48 = chunk8c_g3(acc48, x0, y0, wa, wb, wc, wd, va, vb, vc, vd);
+    acc49 = chunk8c_g3(acc49, x1, y1, wa, wb, wc, wd, va, vb, vc, vd);
+    acc50 = chunk8c_g3(acc50, x2, y2, wa, wb, wc, wd, va, vb, vc, vd);
+    acc51 = chunk8c_g3(acc51, x3, y3, wa, wb, wc, wd, va, vb, vc, vd);
+    acc52 = chunk8c_g3(acc52, x4, y4, wa, wb, wc, wd, va, vb, vc, vd);
+    acc53 = chunk8c_g3(acc53, x5, y5, wa, wb, wc, wd, va, vb, vc, vd);
+    acc54 = chunk8c_g3(acc54, x6, y6, wa, wb, wc, wd, va, vb, vc, vd);
+    acc55 = chunk8c_g3(acc55, x7, y7, wa, wb, wc, wd, va, vb, vc, vd);
+    acc56 = chunk8c_g3(acc56, x8, y8, wa, wb, wc, wd, va, vb, vc, vd);
+    acc57 = chunk8c_g3(acc57, x9, y9, wa, wb, wc, wd, va, vb, vc, vd);
+    acc58 = chunk8c_g3(acc58, x10, y10, wa, wb, wc, wd, va, vb, vc, vd);
+    acc59 = chunk8c_g3(acc59, x11, y11, wa, wb, wc, wd, va, vb, vc, vd);
+    acc60 = chunk8c_g3(acc60, x12, y12, wa, wb, wc, wd, va, vb, vc, vd);
+    acc61 = chunk8c_g3(acc61, x13, y13, wa, wb, wc, wd, va, vb, vc, vd);
+    acc62 = chunk8c_g3(acc62, x14, y14, wa, wb, wc, wd, va, vb, vc, vd);
+    acc63 = chunk8c_g3(acc63, x15, y15, wa, wb, wc, wd, va, vb, vc, vd);
 #else
 #if ROWS_32
 #if B_INT4
@@ -517,6 +573,77 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 #endif
 #endif
   }
+#if COLS_8
+  // K % K_CHUNK tail (at most 3 steps of 4 k): every lane loads its own rows.
+  for (var q = k_main / 4u; q < k4; q = q + 1u) {
+    let w = b_cols(q);
+    let v = b_cols2(q);
+    acc0 = row_acc8(a_row(ab, min(row0 + 0u, last_row), k4, q), w, v, acc0);
+    acc1 = row_acc8(a_row(ab, min(row0 + 1u, last_row), k4, q), w, v, acc1);
+    acc2 = row_acc8(a_row(ab, min(row0 + 2u, last_row), k4, q), w, v, acc2);
+    acc3 = row_acc8(a_row(ab, min(row0 + 3u, last_row), k4, q), w, v, acc3);
+    acc4 = row_acc8(a_row(ab, min(row0 + 4u, last_row), k4, q), w, v, acc4);
+    acc5 = row_acc8(a_row(ab, min(row0 + 5u, last_row), k4, q), w, v, acc5);
+    acc6 = row_acc8(a_row(ab, min(row0 + 6u, last_row), k4, q), w, v, acc6);
+    acc7 = row_acc8(a_row(ab, min(row0 + 7u, last_row), k4, q), w, v, acc7);
+    acc8 = row_acc8(a_row(ab, min(row0 + 8u, last_row), k4, q), w, v, acc8);
+    acc9 = row_acc8(a_row(ab, min(row0 + 9u, last_row), k4, q), w, v, acc9);
+    acc10 = row_acc8(a_row(ab, min(row0 + 10u, last_row), k4, q), w, v, acc10);
+    acc11 = row_acc8(a_row(ab, min(row0 + 11u, last_row), k4, q), w, v, acc11);
+    acc12 = row_acc8(a_row(ab, min(row0 + 12u, last_row), k4, q), w, v, acc12);
+    acc13 = row_acc8(a_row(ab, min(row0 + 13u, last_row), k4, q), w, v, acc13);
+    acc14 = row_acc8(a_row(ab, min(row0 + 14u, last_row), k4, q), w, v, acc14);
+    acc15 = row_acc8(a_row(ab, min(row0 + 15u, last_row), k4, q), w, v, acc15);
+    acc16 = row_acc8(a_row(ab, min(row0 + 16u, last_row), k4, q), w, v, acc16);
+    acc17 = row_acc8(a_row(ab, min(row0 + 17u, last_row), k4, q), w, v, acc17);
+    acc18 = row_acc8(a_row(ab, min(row0 + 18u, last_row), k4, q), w, v, acc18);
+    acc19 = row_acc8(a_row(ab, min(row0 + 19u, last_row), k4, q), w, v, acc19);
+    acc20 = row_acc8(a_row(ab, min(row0 + 20u, last_row), k4, q), w, v, acc20);
+    acc21 = row_acc8(a_row(ab, min(row0 + 21u, last_row), k4, q), w, v, acc21);
+    acc22 = row_acc8(a_row(ab, min(row0 + 22u, last_row), k4, q), w, v, acc22);
+    acc23 = row_acc8(a_row(ab, min(row0 + 23u, last_row), k4, q), w, v, acc23);
+    acc24 = row_acc8(a_row(ab, min(row0 + 24u, last_row), k4, q), w, v, acc24);
+    acc25 = row_acc8(a_row(ab, min(row0 + 25u, last_row), k4, q), w, v, acc25);
+    acc26 = row_acc8(a_row(ab, min(row0 + 26u, last_row), k4, q), w, v, acc26);
+    acc27 = row_acc8(a_row(ab, min(row0 + 27u, last_row), k4, q), w, v, acc27);
+    acc28 = row_acc8(a_row(ab, min(row0 + 28u, last_row), k4, q), w, v, acc28);
+    acc29 = row_acc8(a_row(ab, min(row0 + 29u, last_row), k4, q), w, v, acc29);
+    acc30 = row_acc8(a_row(ab, min(row0 + 30u, last_row), k4, q), w, v, acc30);
+    acc31 = row_acc8(a_row(ab, min(row0 + 31u, last_row), k4, q), w, v, acc31);
+    acc32 = row_acc8(a_row(ab, min(row0 + 32u, last_row), k4, q), w, v, acc32);
+    acc33 = row_acc8(a_row(ab, min(row0 + 33u, last_row), k4, q), w, v, acc33);
+    acc34 = row_acc8(a_row(ab, min(row0 + 34u, last_row), k4, q), w, v, acc34);
+    acc35 = row_acc8(a_row(ab, min(row0 + 35u, last_row), k4, q), w, v, acc35);
+    acc36 = row_acc8(a_row(ab, min(row0 + 36u, last_row), k4, q), w, v, acc36);
+    acc37 = row_acc8(a_row(ab, min(row0 + 37u, last_row), k4, q), w, v, acc37);
+    acc38 = row_acc8(a_row(ab, min(row0 + 38u, last_row), k4, q), w, v, acc38);
+    acc39 = row_acc8(a_row(ab, min(row0 + 39u, last_row), k4, q), w, v, acc39);
+    acc40 = row_acc8(a_row(ab, min(row0 + 40u, last_row), k4, q), w, v, acc40);
+    acc41 = row_acc8(a_row(ab, min(row0 + 41u, last_row), k4, q), w, v, acc41);
+    acc42 = row_acc8(a_row(ab, min(row0 + 42u, last_row), k4, q), w, v, acc42);
+    acc43 = row_acc8(a_row(ab, min(row0 + 43u, last_row), k4, q), w, v, acc43);
+    acc44 = row_acc8(a_row(ab, min(row0 + 44u, last_row), k4, q), w, v, acc44);
+    acc45 = row_acc8(a_row(ab, min(row0 + 45u, last_row), k4, q), w, v, acc45);
+    acc46 = row_acc8(a_row(ab, min(row0 + 46u, last_row), k4, q), w, v, acc46);
+    acc47 = row_acc8(a_row(ab, min(row0 + 47u, last_row), k4, q), w, v, acc47);
+    acc48 = row_acc8(a_row(ab, min(row0 + 48u, last_row), k4, q), w, v, acc48);
+    acc49 = row_acc8(a_row(ab, min(row0 + 49u, last_row), k4, q), w, v, acc49);
+    acc50 = row_acc8(a_row(ab, min(row0 + 50u, last_row), k4, q), w, v, acc50);
+    acc51 = row_acc8(a_row(ab, min(row0 + 51u, last_row), k4, q), w, v, acc51);
+    acc52 = row_acc8(a_row(ab, min(row0 + 52u, last_row), k4, q), w, v, acc52);
+    acc53 = row_acc8(a_row(ab, min(row0 + 53u, last_row), k4, q), w, v, acc53);
+    acc54 = row_acc8(a_row(ab, min(row0 + 54u, last_row), k4, q), w, v, acc54);
+    acc55 = row_acc8(a_row(ab, min(row0 + 55u, last_row), k4, q), w, v, acc55);
+    acc56 = row_acc8(a_row(ab, min(row0 + 56u, last_row), k4, q), w, v, acc56);
+    acc57 = row_acc8(a_row(ab, min(row0 + 57u, last_row), k4, q), w, v, acc57);
+    acc58 = row_acc8(a_row(ab, min(row0 + 58u, last_row), k4, q), w, v, acc58);
+    acc59 = row_acc8(a_row(ab, min(row0 + 59u, last_row), k4, q), w, v, acc59);
+    acc60 = row_acc8(a_row(ab, min(row0 + 60u, last_row), k4, q), w, v, acc60);
+    acc61 = row_acc8(a_row(ab, min(row0 + 61u, last_row), k4, q), w, v, acc61);
+    acc62 = row_acc8(a_row(ab, min(row0 + 62u, last_row), k4, q), w, v, acc62);
+    acc63 = row_acc8(a_row(ab, min(row0 + 63u, last_row), k4, q), w, v, acc63);
+  }
+#else
   // K % K_CHUNK tail, 4 k at a time with per-lane loads of every row (at most 7 steps).
   for (var q = k_main / 4u; q < k4; q = q + 1u) {
 #if B_INT4
@@ -531,41 +658,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     step_r16(w0, w1, w2, w3, a_row(ab, min(row0 + 16u, last_row), k4, q), a_row(ab, min(row0 + 17u, last_row), k4, q), a_row(ab, min(row0 + 18u, last_row), k4, q), a_row(ab, min(row0 + 19u, last_row), k4, q), a_row(ab, min(row0 + 20u, last_row), k4, q), a_row(ab, min(row0 + 21u, last_row), k4, q), a_row(ab, min(row0 + 22u, last_row), k4, q), a_row(ab, min(row0 + 23u, last_row), k4, q));
     step_r24(w0, w1, w2, w3, a_row(ab, min(row0 + 24u, last_row), k4, q), a_row(ab, min(row0 + 25u, last_row), k4, q), a_row(ab, min(row0 + 26u, last_row), k4, q), a_row(ab, min(row0 + 27u, last_row), k4, q), a_row(ab, min(row0 + 28u, last_row), k4, q), a_row(ab, min(row0 + 29u, last_row), k4, q), a_row(ab, min(row0 + 30u, last_row), k4, q), a_row(ab, min(row0 + 31u, last_row), k4, q));
 #endif
-#if ROWS_64
-    acc32 = row_acc(a_row(ab, min(row0 + 32u, last_row), k4, q), w0, w1, w2, w3, acc32);
-    acc33 = row_acc(a_row(ab, min(row0 + 33u, last_row), k4, q), w0, w1, w2, w3, acc33);
-    acc34 = row_acc(a_row(ab, min(row0 + 34u, last_row), k4, q), w0, w1, w2, w3, acc34);
-    acc35 = row_acc(a_row(ab, min(row0 + 35u, last_row), k4, q), w0, w1, w2, w3, acc35);
-    acc36 = row_acc(a_row(ab, min(row0 + 36u, last_row), k4, q), w0, w1, w2, w3, acc36);
-    acc37 = row_acc(a_row(ab, min(row0 + 37u, last_row), k4, q), w0, w1, w2, w3, acc37);
-    acc38 = row_acc(a_row(ab, min(row0 + 38u, last_row), k4, q), w0, w1, w2, w3, acc38);
-    acc39 = row_acc(a_row(ab, min(row0 + 39u, last_row), k4, q), w0, w1, w2, w3, acc39);
-    acc40 = row_acc(a_row(ab, min(row0 + 40u, last_row), k4, q), w0, w1, w2, w3, acc40);
-    acc41 = row_acc(a_row(ab, min(row0 + 41u, last_row), k4, q), w0, w1, w2, w3, acc41);
-    acc42 = row_acc(a_row(ab, min(row0 + 42u, last_row), k4, q), w0, w1, w2, w3, acc42);
-    acc43 = row_acc(a_row(ab, min(row0 + 43u, last_row), k4, q), w0, w1, w2, w3, acc43);
-    acc44 = row_acc(a_row(ab, min(row0 + 44u, last_row), k4, q), w0, w1, w2, w3, acc44);
-    acc45 = row_acc(a_row(ab, min(row0 + 45u, last_row), k4, q), w0, w1, w2, w3, acc45);
-    acc46 = row_acc(a_row(ab, min(row0 + 46u, last_row), k4, q), w0, w1, w2, w3, acc46);
-    acc47 = row_acc(a_row(ab, min(row0 + 47u, last_row), k4, q), w0, w1, w2, w3, acc47);
-    acc48 = row_acc(a_row(ab, min(row0 + 48u, last_row), k4, q), w0, w1, w2, w3, acc48);
-    acc49 = row_acc(a_row(ab, min(row0 + 49u, last_row), k4, q), w0, w1, w2, w3, acc49);
-    acc50 = row_acc(a_row(ab, min(row0 + 50u, last_row), k4, q), w0, w1, w2, w3, acc50);
-    acc51 = row_acc(a_row(ab, min(row0 + 51u, last_row), k4, q), w0, w1, w2, w3, acc51);
-    acc52 = row_acc(a_row(ab, min(row0 + 52u, last_row), k4, q), w0, w1, w2, w3, acc52);
-    acc53 = row_acc(a_row(ab, min(row0 + 53u, last_row), k4, q), w0, w1, w2, w3, acc53);
-    acc54 = row_acc(a_row(ab, min(row0 + 54u, last_row), k4, q), w0, w1, w2, w3, acc54);
-    acc55 = row_acc(a_row(ab, min(row0 + 55u, last_row), k4, q), w0, w1, w2, w3, acc55);
-    acc56 = row_acc(a_row(ab, min(row0 + 56u, last_row), k4, q), w0, w1, w2, w3, acc56);
-    acc57 = row_acc(a_row(ab, min(row0 + 57u, last_row), k4, q), w0, w1, w2, w3, acc57);
-    acc58 = row_acc(a_row(ab, min(row0 + 58u, last_row), k4, q), w0, w1, w2, w3, acc58);
-    acc59 = row_acc(a_row(ab, min(row0 + 59u, last_row), k4, q), w0, w1, w2, w3, acc59);
-    acc60 = row_acc(a_row(ab, min(row0 + 60u, last_row), k4, q), w0, w1, w2, w3, acc60);
-    acc61 = row_acc(a_row(ab, min(row0 + 61u, last_row), k4, q), w0, w1, w2, w3, acc61);
-    acc62 = row_acc(a_row(ab, min(row0 + 62u, last_row), k4, q), w0, w1, w2, w3, acc62);
-    acc63 = row_acc(a_row(ab, min(row0 + 63u, last_row), k4, q), w0, w1, w2, w3, acc63);
-#endif
   }
+#endif
   // One write per row in a loop: the epilogue (with its run-time activation switch) is emitted once, not
   // 4·ROWS times; lavapipe's compile time grows steeply with the unrolled code.
   for (var i = 0u; i < ROWS; i = i + 1u) { write_row(batch, row0 + i, col0, acc_row(i)); }

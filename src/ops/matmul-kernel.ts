@@ -54,13 +54,16 @@ export const MATMUL_CPU_VARIANTS = {
   cpuR8w8: { rows: 8, wg: 8 },
   cpuR16w8: { rows: 16, wg: 8 },
   cpuR16w32: { rows: 16, wg: 32 },
-  // 32 / 64 rows (lane groups of 16, see the shader): B loads per FMA halved / quartered. The W8A8/W4A8 CPU kernel
-  // takes 32 rows from LARGE_GEMM_ROWS rows; float linears take 64 (LARGE_CPU_VARIANT). Only for float B (see
-  // cpuKernelFits); below LARGE_GEMM_ROWS more rows are padding. Ratios: kernels-bench/RESULTS.md.
+  // 32 / 64 rows (lane groups of 16, see the shader): B loads per FMA halved / quartered; the 64-row variant also
+  // owns 8 columns per lane, halving A's. The W8A8/W4A8 CPU kernel takes 32 rows from LARGE_GEMM_ROWS rows; float
+  // linears take 64 (LARGE_CPU_VARIANT). Only for float B (see cpuKernelFits); below LARGE_GEMM_ROWS more rows are
+  // padding. Ratios: kernels-bench/RESULTS.md.
   cpuR32w32: { rows: 32, wg: 32 },
   cpuR64w32: { rows: 64, wg: 32 },
 } as const satisfies Record<string, MatmulCpuShape>;
 export type MatmulCpuVariant = keyof typeof MATMUL_CPU_VARIANTS;
+/** Output columns per lane: 4, or 8 for the 64-row variant (COLS_8: A's loads per FMA halved as well). */
+export const cpuColumnsPerLane = (shape: MatmulCpuShape): 4 | 8 => (shape.rows === 64 ? 8 : 4);
 const isCpuVariant = (v: string): v is MatmulCpuVariant => v in MATMUL_CPU_VARIANTS;
 export type MatmulVariant = MatmulTileVariant | MatmulCpuVariant | "regs4x4v4" | "gemv";
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
@@ -127,7 +130,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
     if (k.variant === "regs4x4v4") return { ...base, WG_SIZE: `${GEMV_WG}u`, VEC4_AB: true };
     if (isCpuVariant(k.variant)) {
       const c = MATMUL_CPU_VARIANTS[k.variant];
-      return { ...base, WG_SIZE: `${c.wg}u`, ROWS: `${c.rows}u`, ROWS_16: c.rows >= 16, ROWS_32: c.rows >= 32, ROWS_64: c.rows === 64, VEC4_AB: true, F16_WORDS: k.dtype === "f16" };
+      return { ...base, WG_SIZE: `${c.wg}u`, ROWS: `${c.rows}u`, ROWS_16: c.rows >= 16, ROWS_32: c.rows >= 32, ROWS_64: c.rows === 64, COLS_8: c.rows === 64, VEC4_AB: true, F16_WORDS: k.dtype === "f16" };
     }
     const t = MATMUL_TILE_VARIANTS[k.variant as MatmulTileVariant];
     return { ...base, TILE_M: `${t.tileM}u`, TILE_N: `${t.tileN}u`, TILE_K: `${t.tileK}u`, THREAD_M: `${t.threadM}u`, THREAD_ROWS_8: t.threadM === 8 };
@@ -264,7 +267,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   else if (variant === "regs4x4v4") grid = [Math.ceil(r.n / 4 / GEMV_WG), Math.ceil(r.m / 4), r.batch];
   else if (isCpuVariant(variant)) {
     const c = MATMUL_CPU_VARIANTS[variant];
-    grid = [Math.ceil(r.n / 4 / c.wg), Math.ceil(r.m / c.rows), r.batch];
+    grid = [Math.ceil(r.n / cpuColumnsPerLane(c) / c.wg), Math.ceil(r.m / c.rows), r.batch];
   }
   else {
     const t = MATMUL_TILE_VARIANTS[variant as MatmulTileVariant];
