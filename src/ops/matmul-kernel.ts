@@ -60,6 +60,7 @@ export const MATMUL_CPU_VARIANTS = {
   // padding. Ratios: kernels-bench/RESULTS.md.
   cpuR32w32: { rows: 32, wg: 32 },
   cpuR64w32: { rows: 64, wg: 32 },
+  cpuR64w8: { rows: 64, wg: 8 }, // for n that 256 does not divide: see largeCpuVariant
 } as const satisfies Record<string, MatmulCpuShape>;
 export type MatmulCpuVariant = keyof typeof MATMUL_CPU_VARIANTS;
 /** Output columns per lane: 4, or 8 for the 64-row variant (COLS_8: A's loads per FMA halved as well). */
@@ -150,6 +151,16 @@ export const DEFAULT_CPU_VARIANT: MatmulCpuVariant = "cpuR16w32";
 /** From this many rows (a 32² latent's tokens and up) float linears take the 64-row CPU variant and W8A8/W4A8 the 32-row one; smaller models keep one 16-row pipeline per format. */
 export const LARGE_GEMM_ROWS = 1024;
 export const LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR64w32";
+/**
+ * The large variant for n output columns: a cpuR64w32 workgroup covers 256 columns, so n = 320 (SD's 64² level)
+ * computes 512, and its 64-column sibling cpuR64w8 is then 1.4× faster (4096×320×320, lavapipe); where 256 divides
+ * n (or nearly), the wide workgroups are ~10 % faster (4096×320×1280). Wasted columns above 1/8 pick the narrow one.
+ */
+export function largeCpuVariant(n: number): MatmulCpuVariant {
+  const wide = MATMUL_CPU_VARIANTS[LARGE_CPU_VARIANT];
+  const columns = cpuColumnsPerLane(wide) * wide.wg;
+  return Math.ceil(n / columns) * columns > n * 1.125 ? "cpuR64w8" : LARGE_CPU_VARIANT;
+}
 /** Subgroup size shaders/matmul_cpu.wgsl is written for (its broadcast lanes are constants). */
 const CPU_KERNEL_SUBGROUP = 8;
 
@@ -222,7 +233,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   // vec4 views along K need K % 4 == 0 and 16-byte aligned bindings (pool tensors start at 0).
   const regsEligible = r.key.b === "float-nk" && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
   const cpuVariantFor = (v: MatmulCpuVariant) => (cpuKernelFits(gpu, r, regsEligible, v) ? v : undefined);
-  const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(LARGE_CPU_VARIANT) : undefined) ?? cpuVariantFor(DEFAULT_CPU_VARIANT);
+  const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(largeCpuVariant(r.n)) : undefined) ?? cpuVariantFor(DEFAULT_CPU_VARIANT);
   let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT));
   if (variant === "regs4x4v4" && !regsEligible) variant = DEFAULT_TILE_VARIANT;
   if (isCpuVariant(variant) && !cpuVariantFor(variant)) variant = regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT;

@@ -6,7 +6,7 @@ import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import { Tensor } from "../../src/gpu/tensor.ts";
 import { linear } from "../../src/ops/linear.ts";
 import { ACTIVATIONS } from "../../src/ops/activation.ts";
-import { DEFAULT_CPU_VARIANT, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, largeCpuVariant, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { quantizedLinear } from "../../src/ops/quant-linear.ts";
 import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
 import { disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
@@ -183,8 +183,10 @@ describe("linear kernel choice", () => {
     }
     expect(labels).toEqual([
       `matmul_${DEFAULT_CPU_VARIANT}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_epilogue_uniform",
-      `matmul_${LARGE_CPU_VARIANT}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_r32_epilogue_uniform",
+      `matmul_${largeCpuVariant(n)}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_r32_epilogue_uniform",
     ]);
+    // The 64-row kernel's workgroups span 256 columns: N = 5 or 320 take the 64-column ones, 1280 the wide ones.
+    expect([5, 320, 1280, 2560].map(largeCpuVariant)).toEqual(["cpuR64w8", "cpuR64w8", LARGE_CPU_VARIANT, LARGE_CPU_VARIANT]);
   });
 });
 
