@@ -55,9 +55,9 @@ export const MATMUL_CPU_VARIANTS = {
   cpuR16w8: { rows: 16, wg: 8 },
   cpuR16w32: { rows: 16, wg: 32 },
   // 32 / 64 rows (lane groups of 16, see the shader): B loads per FMA halved / quartered; the 64-row variant also
-  // owns 8 columns per lane, halving A's. The W8A8/W4A8 CPU kernel takes 32 rows from LARGE_GEMM_ROWS rows; float
-  // linears take 64 (LARGE_CPU_VARIANT). Only for float B (see cpuKernelFits); below LARGE_GEMM_ROWS more rows are
-  // padding. Ratios: kernels-bench/RESULTS.md.
+  // owns 8 columns per lane, halving A's. From LARGE_GEMM_ROWS rows (below, more rows are padding) float linears take
+  // 64 (largeCpuVariant), int weights 32: W8A8/W4A8 (their kernel measured level at 64) and W4A16/W8A16 (1.1× /
+  // 1.25× their 16-row speed). Ratios: kernels-bench/RESULTS.md.
   cpuR32w32: { rows: 32, wg: 32 },
   cpuR64w32: { rows: 64, wg: 32 },
   cpuR64w8: { rows: 64, wg: 8 }, // for n that 256 does not divide: see largeCpuVariant
@@ -148,7 +148,7 @@ export const matmulCpuKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: 
 
 /** The CPU-adapter variant picked by default where it fits (measured on lavapipe, kernels-bench/RESULTS.md). */
 export const DEFAULT_CPU_VARIANT: MatmulCpuVariant = "cpuR16w32";
-/** From this many rows (a 32² latent's tokens and up) float linears take the 64-row CPU variant and W8A8/W4A8 the 32-row one; smaller models keep one 16-row pipeline per format. */
+/** From this many rows (a 32² latent's tokens and up) float linears take the 64-row CPU variant and int weights the 32-row one; smaller models keep one 16-row pipeline per format. */
 export const LARGE_GEMM_ROWS = 1024;
 export const LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR64w32";
 /**
@@ -181,9 +181,8 @@ export function hasCpuSubgroupKernels(gpu: Gpu): boolean {
  */
 function cpuKernelFits(gpu: Gpu, r: MatmulRun, regsEligible: boolean, variant: MatmulCpuVariant): boolean {
   if (!hasCpuSubgroupKernels(gpu)) return false;
-  // 32 rows serve float B only: weight-only int B is already cheap to load (W4A16 ≈ 40 % of the FMA peak)
-  // and would add one pipeline per weight format to compile and test.
-  if (MATMUL_CPU_VARIANTS[variant].rows >= 32 && r.key.b !== "float-nk") return false;
+  // 64 rows × 8 columns serve float B only (COLS_8 has no int-code path); weight-only int B takes 32 rows.
+  if (MATMUL_CPU_VARIANTS[variant].rows >= 64 && r.key.b !== "float-nk") return false;
   if (r.batch !== 1 && r.bBatchStride % Math.max(r.k, 1) !== 0) return false;
   if (r.key.b === "float-nk") return regsEligible;
   if (r.a.byteOffset % 16 !== 0) return false;
@@ -233,7 +232,8 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   // vec4 views along K need K % 4 == 0 and 16-byte aligned bindings (pool tensors start at 0).
   const regsEligible = r.key.b === "float-nk" && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
   const cpuVariantFor = (v: MatmulCpuVariant) => (cpuKernelFits(gpu, r, regsEligible, v) ? v : undefined);
-  const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(largeCpuVariant(r.n)) : undefined) ?? cpuVariantFor(DEFAULT_CPU_VARIANT);
+  const large = r.key.b === "float-nk" ? largeCpuVariant(r.n) : "cpuR32w32";
+  const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(large) : undefined) ?? cpuVariantFor(DEFAULT_CPU_VARIANT);
   let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT));
   if (variant === "regs4x4v4" && !regsEligible) variant = DEFAULT_TILE_VARIANT;
   if (isCpuVariant(variant) && !cpuVariantFor(variant)) variant = regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT;

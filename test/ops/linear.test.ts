@@ -159,7 +159,7 @@ describe("linear kernel choice", () => {
     expect(labels).toEqual([first, "matmul_t64x64k16r8_f32_bfloat-nk_none", "matmul_gemv_f32_bfloat-nk_none"]);
   });
 
-  it(`from ${LARGE_GEMM_ROWS} rows, float linears take the 64-row CPU kernel and W8A8 the 32-row one (weight-only int B keeps 16 rows)`, async () => {
+  it(`from ${LARGE_GEMM_ROWS} rows, float linears take the 64-row CPU kernel, W8A8 and W8A16 the 32-row one`, async () => {
     const gpu = await testGpu();
     expect(hasCpuSubgroupKernels(gpu), "lavapipe with 8-lane subgroups").toBe(true);
     const [k, n] = [36, 5];
@@ -171,19 +171,24 @@ describe("linear kernel choice", () => {
       const w = gpu.upload(wv, [n, k]);
       const packed = packWeight(QUANT_FORMATS.W8A8, quantizeWeight(wv, n, k, QUANT_FORMATS.W8A8, "per-channel"));
       const qw = uploadQuantizedWeight(gpu, packed);
+      const packedW8 = packWeight(QUANT_FORMATS.W8A16, quantizeWeight(wv, n, k, QUANT_FORMATS.W8A16, "per-channel"));
+      const qw8 = uploadQuantizedWeight(gpu, packedW8);
       gpu.startProfiling();
       const y = await linear(gpu, x, w);
       const yq = await quantizedLinear(gpu, x, qw);
+      const yw8 = await quantizedLinear(gpu, x, qw8);
       labels.push(...(await gpu.stopProfiling()).map((t) => t.label).filter((l) => l.startsWith("matmul_")).sort());
       expect(maxAbsError(await gpu.read(y), refLinear(xv, wv, null, m, k, n)), `M = ${m}`).toBeLessThanOrEqual(f32Bound(k));
       const want = quantizedLinearReference(xv, packed, null);
       expect(relativeMaxError(await gpu.read(yq), want), `W8A8 M = ${m}`).toBeLessThanOrEqual(QUANT_Y_TOL);
-      for (const t of [x, w, y, yq]) t.dispose();
+      expect(relativeMaxError(await gpu.read(yw8), quantizedLinearReference(xv, packedW8, null)), `W8A16 M = ${m}`).toBeLessThanOrEqual(QUANT_Y_TOL);
+      for (const t of [x, w, y, yq, yw8]) t.dispose();
       disposeQuantizedWeight(qw);
+      disposeQuantizedWeight(qw8);
     }
     expect(labels).toEqual([
-      `matmul_${DEFAULT_CPU_VARIANT}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_epilogue_uniform",
-      `matmul_${largeCpuVariant(n)}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_r32_epilogue_uniform",
+      `matmul_${DEFAULT_CPU_VARIANT}_f32_bfloat-nk_runtime`, `matmul_${DEFAULT_CPU_VARIANT}_f32_bint8_colscale_runtime`, "matmul_cpu_a8w8_f32_epilogue_uniform",
+      "matmul_cpuR32w32_f32_bint8_colscale_runtime", `matmul_${largeCpuVariant(n)}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_r32_epilogue_uniform",
     ]);
     // The 64-row kernel's workgroups span 256 columns: N = 5 or 320 take the 64-column ones, 1280 the wide ones.
     expect([5, 320, 1280, 2560].map(largeCpuVariant)).toEqual(["cpuR64w8", "cpuR64w8", LARGE_CPU_VARIANT, LARGE_CPU_VARIANT]);
