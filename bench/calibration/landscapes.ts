@@ -247,6 +247,12 @@ export function interactingNamedLandscape(shape: string, sigma: number, seed: nu
 export const TUNING_SEEDS = Array.from({ length: 60 }, (_, i) => 100 + i);
 /** Seeds of the interacting tuning families (other shapes than the additive ones). */
 export const TUNING_INTERACTION_SEEDS = Array.from({ length: 40 }, (_, i) => 200 + i);
+/**
+ * Seeds of the 25-prompt interacting tuning families: calibrate's default prompt count, where a screening level of
+ * round(P · screenFraction) prompts costs more per candidate than at P = 8.
+ */
+export const TUNING_P25_SEEDS = Array.from({ length: 30 }, (_, i) => 300 + i);
+export const TUNING_P25_PROMPTS = 25;
 /** Prompt resamples of each recorded tuning table. */
 export const TUNING_RESAMPLES = 30;
 
@@ -273,6 +279,8 @@ export function tuningLandscapes(): TuningLandscape[] {
     ...TUNING_SEEDS.map((s) => ({ group: "tuning: random two-bumps σ = 0.05", landscape: randomTwoBumpLandscape(s) })),
     ...TUNING_INTERACTION_SEEDS.map((s) => ({ group: "tuning: random bumps × prompts σ = 0.05", landscape: interactingLandscape(`random bump × prompts ${s}`, randomBumpShape(s), 0.05, s) })),
     ...TUNING_INTERACTION_SEEDS.map((s) => ({ group: "tuning: random two-bumps × prompts σ = 0.05", landscape: interactingLandscape(`random two-bump × prompts ${s}`, randomTwoBumpShape(s), 0.05, s) })),
+    ...TUNING_P25_SEEDS.map((s) => ({ group: "tuning: random bumps × 25 prompts σ = 0.05", landscape: interactingLandscape(`random bump × 25 prompts ${s}`, randomBumpShape(s), 0.05, s, DEFAULT_INTERACTION, TUNING_P25_PROMPTS) })),
+    ...TUNING_P25_SEEDS.map((s) => ({ group: "tuning: random two-bumps × 25 prompts σ = 0.05", landscape: interactingLandscape(`random two-bump × 25 prompts ${s}`, randomTwoBumpShape(s), 0.05, s, DEFAULT_INTERACTION, TUNING_P25_PROMPTS) })),
   ];
   if (existsSync(TUNING_TABLE_FOLDER)) {
     for (const f of readdirSync(TUNING_TABLE_FOLDER).filter((x) => x.endsWith(".json")).sort()) {
