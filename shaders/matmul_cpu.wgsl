@@ -37,7 +37,7 @@ const K_CHUNK: u32 = 4u * SG; // k values per subgroup-wide A load
 #endif
 #endif
 
-// One accumulator per row: a sum per column of the lane's 4.
+// One accumulator per row: a sum per column of the lane's 4 (COLS_8: 8, as two vec4s).
 #if COLS_8
 alias Acc = mat2x4<f32>;
 #else
@@ -108,6 +108,7 @@ fn a_zero(row: u32) -> f32 { return 0.0; }
 // scales and zero points (reloaded once per K_CHUNK: the group size is a multiple of it).
 var<private> bcol: vec4<u32>;
 #if COLS_8
+// COLS_8 (float B only, with ROWS_64): the lane's other 4 columns.
 var<private> bcol2: vec4<u32>;
 fn b_cols2(q: u32) -> mat4x4<f32> {
   let k4 = params.k / 4u;
@@ -178,6 +179,7 @@ fn b_cols(q: u32) -> mat4x4<f32> {
 }
 
 #if COLS_8
+// (COLS_8's K tail updates both halves of each accumulator with row_acc8.)
 #else
 // The K tail: rows 0..7 (and 8..15, ...) at one group of 4 k: x_r = the rows' values, w_c = the lane's columns.
 fn step_lo(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
@@ -214,9 +216,9 @@ fn step_r24(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
 #endif
 
 #endif
-#if ROWS_32
 #if ROWS_64
 #else
+#if ROWS_32
 // One row's 16 k of a chunk (x: its 4 k on each of lanes 0-3, or 4-7 for chunk_hi) against the lane's 4 columns
 // (wa..wd: 4 k each).
 fn chunk_lo(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
