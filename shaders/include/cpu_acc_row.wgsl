@@ -76,3 +76,32 @@ fn acc_row(i: u32) -> Acc {
     default: { return Acc(); }
   }
 }
+
+// All accumulators as an array, in row order (constant indices only), for an epilogue loop that indexes it
+// instead of calling acc_row (matmul_cpu.wgsl: faster with 64 rows of mat2x4 accumulators).
+fn acc_rows() -> array<Acc, ROWS> {
+  var out: array<Acc, ROWS>;
+  out[0] = acc0; out[1] = acc1; out[2] = acc2; out[3] = acc3;
+  out[4] = acc4; out[5] = acc5; out[6] = acc6; out[7] = acc7;
+#if ROWS_16
+  out[8] = acc8; out[9] = acc9; out[10] = acc10; out[11] = acc11;
+  out[12] = acc12; out[13] = acc13; out[14] = acc14; out[15] = acc15;
+#endif
+#if ROWS_32
+  out[16] = acc16; out[17] = acc17; out[18] = acc18; out[19] = acc19;
+  out[20] = acc20; out[21] = acc21; out[22] = acc22; out[23] = acc23;
+  out[24] = acc24; out[25] = acc25; out[26] = acc26; out[27] = acc27;
+  out[28] = acc28; out[29] = acc29; out[30] = acc30; out[31] = acc31;
+#endif
+#if ROWS_64
+  out[32] = acc32; out[33] = acc33; out[34] = acc34; out[35] = acc35;
+  out[36] = acc36; out[37] = acc37; out[38] = acc38; out[39] = acc39;
+  out[40] = acc40; out[41] = acc41; out[42] = acc42; out[43] = acc43;
+  out[44] = acc44; out[45] = acc45; out[46] = acc46; out[47] = acc47;
+  out[48] = acc48; out[49] = acc49; out[50] = acc50; out[51] = acc51;
+  out[52] = acc52; out[53] = acc53; out[54] = acc54; out[55] = acc55;
+  out[56] = acc56; out[57] = acc57; out[58] = acc58; out[59] = acc59;
+  out[60] = acc60; out[61] = acc61; out[62] = acc62; out[63] = acc63;
+#endif
+  return out;
+}
