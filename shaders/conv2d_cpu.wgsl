@@ -60,12 +60,7 @@ alias Acc = mat2x4<f32>;
 #else
 alias Acc = vec4<f32>;
 #endif
-var<private> acc0: Acc; var<private> acc1: Acc; var<private> acc2: Acc; var<private> acc3: Acc;
-var<private> acc4: Acc; var<private> acc5: Acc; var<private> acc6: Acc; var<private> acc7: Acc;
-#if ROWS_16
-var<private> acc8: Acc; var<private> acc9: Acc; var<private> acc10: Acc; var<private> acc11: Acc;
-var<private> acc12: Acc; var<private> acc13: Acc; var<private> acc14: Acc; var<private> acc15: Acc;
-#endif
+// acc0 .. acc{ROWS - 1}: include/cpu_acc_row.wgsl.
 
 // First output channel of the workgroup's block.
 var<private> co0: u32;

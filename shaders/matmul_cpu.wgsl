@@ -43,28 +43,7 @@ alias Acc = mat2x4<f32>;
 #else
 alias Acc = vec4<f32>;
 #endif
-var<private> acc0: Acc; var<private> acc1: Acc; var<private> acc2: Acc; var<private> acc3: Acc;
-var<private> acc4: Acc; var<private> acc5: Acc; var<private> acc6: Acc; var<private> acc7: Acc;
-#if ROWS_16
-var<private> acc8: Acc; var<private> acc9: Acc; var<private> acc10: Acc; var<private> acc11: Acc;
-var<private> acc12: Acc; var<private> acc13: Acc; var<private> acc14: Acc; var<private> acc15: Acc;
-#endif
-#if ROWS_32
-var<private> acc16: Acc; var<private> acc17: Acc; var<private> acc18: Acc; var<private> acc19: Acc;
-var<private> acc20: Acc; var<private> acc21: Acc; var<private> acc22: Acc; var<private> acc23: Acc;
-var<private> acc24: Acc; var<private> acc25: Acc; var<private> acc26: Acc; var<private> acc27: Acc;
-var<private> acc28: Acc; var<private> acc29: Acc; var<private> acc30: Acc; var<private> acc31: Acc;
-#endif
-#if ROWS_64
-var<private> acc32: Acc; var<private> acc33: Acc; var<private> acc34: Acc; var<private> acc35: Acc;
-var<private> acc36: Acc; var<private> acc37: Acc; var<private> acc38: Acc; var<private> acc39: Acc;
-var<private> acc40: Acc; var<private> acc41: Acc; var<private> acc42: Acc; var<private> acc43: Acc;
-var<private> acc44: Acc; var<private> acc45: Acc; var<private> acc46: Acc; var<private> acc47: Acc;
-var<private> acc48: Acc; var<private> acc49: Acc; var<private> acc50: Acc; var<private> acc51: Acc;
-var<private> acc52: Acc; var<private> acc53: Acc; var<private> acc54: Acc; var<private> acc55: Acc;
-var<private> acc56: Acc; var<private> acc57: Acc; var<private> acc58: Acc; var<private> acc59: Acc;
-var<private> acc60: Acc; var<private> acc61: Acc; var<private> acc62: Acc; var<private> acc63: Acc;
-#endif
+// acc0 .. acc{ROWS - 1}: include/cpu_acc_row.wgsl.
 
 // s + x·w over 4 consecutive k: one dependent chain, so each accumulator is written once per step.
 fn dot_acc(x: vec4<f32>, w: vec4<f32>, s: f32) -> f32 {
@@ -216,22 +195,25 @@ fn step_r24(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
 #endif
 
 #endif
+// One row's 4 steps of 4 k into acc: x0..x3 = the row's values at each step (already broadcast), wa..wd = the lane's
+// 4 columns at each step. One dependent chain, so the accumulator is reloaded and spilled once per chunk.
+fn chain4(acc: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
+          wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
+  let s0 = row_acc(x0, wa[0], wa[1], wa[2], wa[3], acc);
+  let s1 = row_acc(x1, wb[0], wb[1], wb[2], wb[3], s0);
+  let s2 = row_acc(x2, wc[0], wc[1], wc[2], wc[3], s1);
+  return row_acc(x3, wd[0], wd[1], wd[2], wd[3], s2);
+}
 #if ROWS_64
 #else
 #if ROWS_32
 // One row's 16 k of a chunk (x: its 4 k on each of lanes 0-3, or 4-7 for chunk_hi) against the lane's 4 columns
-// (wa..wd: 4 k each).
+// (wa..wd: 4 k each). subgroupBroadcast takes constant lanes only, hence one function per lane group.
 fn chunk_lo(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
-  let s0 = row_acc(subgroupBroadcast(x, 0u), wa[0], wa[1], wa[2], wa[3], acc);
-  let s1 = row_acc(subgroupBroadcast(x, 1u), wb[0], wb[1], wb[2], wb[3], s0);
-  let s2 = row_acc(subgroupBroadcast(x, 2u), wc[0], wc[1], wc[2], wc[3], s1);
-  return row_acc(subgroupBroadcast(x, 3u), wd[0], wd[1], wd[2], wd[3], s2);
+  return chain4(acc, subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u), subgroupBroadcast(x, 3u), wa, wb, wc, wd);
 }
 fn chunk_hi(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>) -> vec4<f32> {
-  let s0 = row_acc(subgroupBroadcast(x, 4u), wa[0], wa[1], wa[2], wa[3], acc);
-  let s1 = row_acc(subgroupBroadcast(x, 5u), wb[0], wb[1], wb[2], wb[3], s0);
-  let s2 = row_acc(subgroupBroadcast(x, 6u), wc[0], wc[1], wc[2], wc[3], s1);
-  return row_acc(subgroupBroadcast(x, 7u), wd[0], wd[1], wd[2], wd[3], s2);
+  return chain4(acc, subgroupBroadcast(x, 4u), subgroupBroadcast(x, 5u), subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u), wa, wb, wc, wd);
 }
 #endif
 #endif
@@ -239,14 +221,8 @@ fn chunk_hi(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: 
 // One row's 32 k of a chunk (x: its 4 k on each of the 8 lanes) against the lane's 4 columns (wa..wh: 4 k each).
 fn chunk8(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
           we: mat4x4<f32>, wf: mat4x4<f32>, wg: mat4x4<f32>, wh: mat4x4<f32>) -> vec4<f32> {
-  let s0 = row_acc(subgroupBroadcast(x, 0u), wa[0], wa[1], wa[2], wa[3], acc);
-  let s1 = row_acc(subgroupBroadcast(x, 1u), wb[0], wb[1], wb[2], wb[3], s0);
-  let s2 = row_acc(subgroupBroadcast(x, 2u), wc[0], wc[1], wc[2], wc[3], s1);
-  let s3 = row_acc(subgroupBroadcast(x, 3u), wd[0], wd[1], wd[2], wd[3], s2);
-  let s4 = row_acc(subgroupBroadcast(x, 4u), we[0], we[1], we[2], we[3], s3);
-  let s5 = row_acc(subgroupBroadcast(x, 5u), wf[0], wf[1], wf[2], wf[3], s4);
-  let s6 = row_acc(subgroupBroadcast(x, 6u), wg[0], wg[1], wg[2], wg[3], s5);
-  return row_acc(subgroupBroadcast(x, 7u), wh[0], wh[1], wh[2], wh[3], s6);
+  let s3 = chain4(acc, subgroupBroadcast(x, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(x, 2u), subgroupBroadcast(x, 3u), wa, wb, wc, wd);
+  return chain4(s3, subgroupBroadcast(x, 4u), subgroupBroadcast(x, 5u), subgroupBroadcast(x, 6u), subgroupBroadcast(x, 7u), we, wf, wg, wh);
 }
 
 #if COLS_8
@@ -254,55 +230,29 @@ fn chunk8(acc: vec4<f32>, x: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: ma
 fn row_acc8(x: vec4<f32>, w: mat4x4<f32>, v: mat4x4<f32>, acc: Acc) -> Acc {
   return Acc(row_acc(x, w[0], w[1], w[2], w[3], acc[0]), row_acc(x, v[0], v[1], v[2], v[3], acc[1]));
 }
-// One row's 16 k of a chunk (x then y: 4 k each, on lane 2g then 2g + 1 for lane group g) against the lane's
-// 8 columns (wa..wd: the first 4 columns, va..vd: the last 4, 4 k each); two independent chains.
+// One row's 16 k of a chunk against the lane's 8 columns: x0, y0, x1, y1 = its values at each 4-k step (already
+// broadcast), wa..wd the first 4 columns and va..vd the last 4 at each step; two independent chains.
+fn chain8c(acc: Acc, x0: vec4<f32>, y0: vec4<f32>, x1: vec4<f32>, y1: vec4<f32>,
+           wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
+           va: mat4x4<f32>, vb: mat4x4<f32>, vc: mat4x4<f32>, vd: mat4x4<f32>) -> Acc {
+  return row_acc8(y1, wd, vd, row_acc8(x1, wc, vc, row_acc8(y0, wb, vb, row_acc8(x0, wa, va, acc))));
+}
+// Lane group g (x then y: 4 k each, on lane 2g then 2g + 1): one function per group, broadcast lanes are constants.
 fn chunk8c_g0(acc: Acc, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
                va: mat4x4<f32>, vb: mat4x4<f32>, vc: mat4x4<f32>, vd: mat4x4<f32>) -> Acc {
-  let x0 = subgroupBroadcast(x, 0u); let y0 = subgroupBroadcast(y, 0u);
-  let x1 = subgroupBroadcast(x, 1u); let y1 = subgroupBroadcast(y, 1u);
-  let s0 = row_acc(x0, wa[0], wa[1], wa[2], wa[3], acc[0]);
-  let t0 = row_acc(x0, va[0], va[1], va[2], va[3], acc[1]);
-  let s1 = row_acc(y0, wb[0], wb[1], wb[2], wb[3], s0);
-  let t1 = row_acc(y0, vb[0], vb[1], vb[2], vb[3], t0);
-  let s2 = row_acc(x1, wc[0], wc[1], wc[2], wc[3], s1);
-  let t2 = row_acc(x1, vc[0], vc[1], vc[2], vc[3], t1);
-  return Acc(row_acc(y1, wd[0], wd[1], wd[2], wd[3], s2), row_acc(y1, vd[0], vd[1], vd[2], vd[3], t2));
+  return chain8c(acc, subgroupBroadcast(x, 0u), subgroupBroadcast(y, 0u), subgroupBroadcast(x, 1u), subgroupBroadcast(y, 1u), wa, wb, wc, wd, va, vb, vc, vd);
 }
 fn chunk8c_g1(acc: Acc, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
                va: mat4x4<f32>, vb: mat4x4<f32>, vc: mat4x4<f32>, vd: mat4x4<f32>) -> Acc {
-  let x0 = subgroupBroadcast(x, 2u); let y0 = subgroupBroadcast(y, 2u);
-  let x1 = subgroupBroadcast(x, 3u); let y1 = subgroupBroadcast(y, 3u);
-  let s0 = row_acc(x0, wa[0], wa[1], wa[2], wa[3], acc[0]);
-  let t0 = row_acc(x0, va[0], va[1], va[2], va[3], acc[1]);
-  let s1 = row_acc(y0, wb[0], wb[1], wb[2], wb[3], s0);
-  let t1 = row_acc(y0, vb[0], vb[1], vb[2], vb[3], t0);
-  let s2 = row_acc(x1, wc[0], wc[1], wc[2], wc[3], s1);
-  let t2 = row_acc(x1, vc[0], vc[1], vc[2], vc[3], t1);
-  return Acc(row_acc(y1, wd[0], wd[1], wd[2], wd[3], s2), row_acc(y1, vd[0], vd[1], vd[2], vd[3], t2));
+  return chain8c(acc, subgroupBroadcast(x, 2u), subgroupBroadcast(y, 2u), subgroupBroadcast(x, 3u), subgroupBroadcast(y, 3u), wa, wb, wc, wd, va, vb, vc, vd);
 }
 fn chunk8c_g2(acc: Acc, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
                va: mat4x4<f32>, vb: mat4x4<f32>, vc: mat4x4<f32>, vd: mat4x4<f32>) -> Acc {
-  let x0 = subgroupBroadcast(x, 4u); let y0 = subgroupBroadcast(y, 4u);
-  let x1 = subgroupBroadcast(x, 5u); let y1 = subgroupBroadcast(y, 5u);
-  let s0 = row_acc(x0, wa[0], wa[1], wa[2], wa[3], acc[0]);
-  let t0 = row_acc(x0, va[0], va[1], va[2], va[3], acc[1]);
-  let s1 = row_acc(y0, wb[0], wb[1], wb[2], wb[3], s0);
-  let t1 = row_acc(y0, vb[0], vb[1], vb[2], vb[3], t0);
-  let s2 = row_acc(x1, wc[0], wc[1], wc[2], wc[3], s1);
-  let t2 = row_acc(x1, vc[0], vc[1], vc[2], vc[3], t1);
-  return Acc(row_acc(y1, wd[0], wd[1], wd[2], wd[3], s2), row_acc(y1, vd[0], vd[1], vd[2], vd[3], t2));
+  return chain8c(acc, subgroupBroadcast(x, 4u), subgroupBroadcast(y, 4u), subgroupBroadcast(x, 5u), subgroupBroadcast(y, 5u), wa, wb, wc, wd, va, vb, vc, vd);
 }
 fn chunk8c_g3(acc: Acc, x: vec4<f32>, y: vec4<f32>, wa: mat4x4<f32>, wb: mat4x4<f32>, wc: mat4x4<f32>, wd: mat4x4<f32>,
                va: mat4x4<f32>, vb: mat4x4<f32>, vc: mat4x4<f32>, vd: mat4x4<f32>) -> Acc {
-  let x0 = subgroupBroadcast(x, 6u); let y0 = subgroupBroadcast(y, 6u);
-  let x1 = subgroupBroadcast(x, 7u); let y1 = subgroupBroadcast(y, 7u);
-  let s0 = row_acc(x0, wa[0], wa[1], wa[2], wa[3], acc[0]);
-  let t0 = row_acc(x0, va[0], va[1], va[2], va[3], acc[1]);
-  let s1 = row_acc(y0, wb[0], wb[1], wb[2], wb[3], s0);
-  let t1 = row_acc(y0, vb[0], vb[1], vb[2], vb[3], t0);
-  let s2 = row_acc(x1, wc[0], wc[1], wc[2], wc[3], s1);
-  let t2 = row_acc(x1, vc[0], vc[1], vc[2], vc[3], t1);
-  return Acc(row_acc(y1, wd[0], wd[1], wd[2], wd[3], s2), row_acc(y1, vd[0], vd[1], vd[2], vd[3], t2));
+  return chain8c(acc, subgroupBroadcast(x, 6u), subgroupBroadcast(y, 6u), subgroupBroadcast(x, 7u), subgroupBroadcast(y, 7u), wa, wb, wc, wd, va, vb, vc, vd);
 }
 #endif
 #if COLS_8

@@ -1,6 +1,31 @@
-// Accumulator i of a CPU-adapter kernel's named accumulators acc0 .. acc63 (type Acc, ROWS_16 / ROWS_32 / ROWS_64 as
-// declared by the kernel). The main loops never index them dynamically; the epilogue does, once per output row, so
-// it is emitted once instead of ROWS times (lavapipe's compile time grows steeply with unrolled code).
+// The named accumulators of the CPU-adapter kernels (matmul_cpu.wgsl, conv2d_cpu.wgsl), one per output row, of the
+// kernel's type Acc: module-private so helper functions can update them, never indexed dynamically in the main loops.
+var<private> acc0: Acc; var<private> acc1: Acc; var<private> acc2: Acc; var<private> acc3: Acc;
+var<private> acc4: Acc; var<private> acc5: Acc; var<private> acc6: Acc; var<private> acc7: Acc;
+#if ROWS_16
+var<private> acc8: Acc; var<private> acc9: Acc; var<private> acc10: Acc; var<private> acc11: Acc;
+var<private> acc12: Acc; var<private> acc13: Acc; var<private> acc14: Acc; var<private> acc15: Acc;
+#endif
+#if ROWS_32
+var<private> acc16: Acc; var<private> acc17: Acc; var<private> acc18: Acc; var<private> acc19: Acc;
+var<private> acc20: Acc; var<private> acc21: Acc; var<private> acc22: Acc; var<private> acc23: Acc;
+var<private> acc24: Acc; var<private> acc25: Acc; var<private> acc26: Acc; var<private> acc27: Acc;
+var<private> acc28: Acc; var<private> acc29: Acc; var<private> acc30: Acc; var<private> acc31: Acc;
+#endif
+#if ROWS_64
+var<private> acc32: Acc; var<private> acc33: Acc; var<private> acc34: Acc; var<private> acc35: Acc;
+var<private> acc36: Acc; var<private> acc37: Acc; var<private> acc38: Acc; var<private> acc39: Acc;
+var<private> acc40: Acc; var<private> acc41: Acc; var<private> acc42: Acc; var<private> acc43: Acc;
+var<private> acc44: Acc; var<private> acc45: Acc; var<private> acc46: Acc; var<private> acc47: Acc;
+var<private> acc48: Acc; var<private> acc49: Acc; var<private> acc50: Acc; var<private> acc51: Acc;
+var<private> acc52: Acc; var<private> acc53: Acc; var<private> acc54: Acc; var<private> acc55: Acc;
+var<private> acc56: Acc; var<private> acc57: Acc; var<private> acc58: Acc; var<private> acc59: Acc;
+var<private> acc60: Acc; var<private> acc61: Acc; var<private> acc62: Acc; var<private> acc63: Acc;
+#endif
+
+// Accumulator i of the named accumulators above (Acc and ROWS_16 / ROWS_32 / ROWS_64 come from the kernel). The
+// main loops never index them dynamically; an epilogue loop does, once per output row, so it is emitted once instead
+// of ROWS times (lavapipe's compile time grows steeply with unrolled code).
 fn acc_row(i: u32) -> Acc {
   switch i {
     case 0u: { return acc0; }
