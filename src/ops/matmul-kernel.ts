@@ -151,10 +151,13 @@ export const DEFAULT_CPU_VARIANT: MatmulCpuVariant = "cpuR16w32";
 /** From this many rows (a 32² latent's tokens and up) float linears take the 64-row CPU variant and int weights the 32-row one; smaller models keep one 16-row pipeline per format. */
 export const LARGE_GEMM_ROWS = 1024;
 export const LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR64w32";
+/** The int-weight linears' variant from LARGE_GEMM_ROWS rows (W4A16/W8A16 here, W8A8/W4A8 in quant-int-linear.ts). */
+export const INT_LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR32w32";
 /**
  * The large variant for n output columns: a cpuR64w32 workgroup covers 256 columns, so n = 320 (SD's 64² level)
  * computes 512, and its 64-column sibling cpuR64w8 is then 1.4× faster (4096×320×320, lavapipe); where 256 divides
- * n (or nearly), the wide workgroups are ~10 % faster (4096×320×1280). Wasted columns above 1/8 pick the narrow one.
+ * n (or nearly), the two measured level to 10 % apart either way, and the wide one was faster in a main-bench run
+ * (kernels-bench/RESULTS.md). Wasted columns above 1/8 pick the narrow one.
  */
 export function largeCpuVariant(n: number): MatmulCpuVariant {
   const wide = MATMUL_CPU_VARIANTS[LARGE_CPU_VARIANT];
@@ -232,7 +235,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   // vec4 views along K need K % 4 == 0 and 16-byte aligned bindings (pool tensors start at 0).
   const regsEligible = r.key.b === "float-nk" && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
   const cpuVariantFor = (v: MatmulCpuVariant) => (cpuKernelFits(gpu, r, regsEligible, v) ? v : undefined);
-  const large = r.key.b === "float-nk" ? largeCpuVariant(r.n) : "cpuR32w32";
+  const large = r.key.b === "float-nk" ? largeCpuVariant(r.n) : INT_LARGE_CPU_VARIANT;
   const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(large) : undefined) ?? cpuVariantFor(DEFAULT_CPU_VARIANT);
   let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT));
   if (variant === "regs4x4v4" && !regsEligible) variant = DEFAULT_TILE_VARIANT;

@@ -10,7 +10,7 @@ import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow } from "../quant/formats.ts";
 import type { Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
-import { DEFAULT_CPU_VARIANT, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, LARGE_GEMM_ROWS, MATMUL_CPU_VARIANTS, matmulKernel, type MatmulCpuVariant } from "./matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_CPU_VARIANTS, matmulKernel, type MatmulCpuVariant } from "./matmul-kernel.ts";
 import { quantizeActivationsPerToken } from "./quant-blocks.ts";
 import { hasPackedIntegerDot } from "./quant-features.ts";
 import type { QuantizedWeight } from "./quant-weight.ts";
@@ -49,12 +49,12 @@ export const intLinearKernel = defineKernel<IntLinearKey>({
 
 /** The CPU kernel's key: its epilogue (bias, residual, activation) is chosen per dispatch, not compiled in. */
 type IntCpuKey = Omit<IntLinearKey, "packedDot" | "bias" | "residual" | "act"> & {
-  /** Rows per lane: 16 (DEFAULT_CPU_VARIANT), or 32 (cpuR32w32, from LARGE_GEMM_ROWS rows). */
+  /** Rows per lane: 16 (DEFAULT_CPU_VARIANT), or 32 (INT_LARGE_CPU_VARIANT, from LARGE_GEMM_ROWS rows). */
   rows: 16 | 32;
 };
 // Float linears take 64 rows from LARGE_GEMM_ROWS rows; the int kernel measured level at 32 and 64 rows
 // (kernels-bench/RESULTS.md), so it keeps the 32-row pipeline.
-const cpuVariantOf = (rows: 16 | 32): MatmulCpuVariant => (rows === 32 ? "cpuR32w32" : DEFAULT_CPU_VARIANT);
+const cpuVariantOf = (rows: 16 | 32): MatmulCpuVariant => (rows === 32 ? INT_LARGE_CPU_VARIANT : DEFAULT_CPU_VARIANT);
 
 /**
  * matmul_cpu.wgsl on int8 activation codes: the codes are unpacked to floats and multiplied with the
