@@ -1,9 +1,11 @@
 /**
- * `npx vite-node kernels-bench/gemm-variants.ts [--quick] [--only=<shape substring>,…] [--variants=cpuR16w32,…] [--dtypes=f32,f16] [--seconds=S]`
+ * `npx vite-node kernels-bench/gemm-variants.ts [--quick] [--only=<shape substring>,…] [--shapes=MxKxN,…] [--variants=cpuR16w32,…] [--dtypes=f32,f16] [--seconds=S]`
  * The CPU-adapter matmul variants (MATMUL_CPU_VARIANTS) on the large UNet GEMMs, timed interleaved run by run
  * (timing.ts) with the FMA probe measured in the same process, so each row reads as a fraction of this adapter's
  * peak: the numbers behind issue 4's "large GEMMs ≥ 50 % of the FMA peak" verdict in RESULTS.md. Float f32/f16
  * plus the W8A8 and W4A8 linears on the CPU int kernel with 16 and 32 rows per lane (activation quantization included).
+ * --shapes replaces the shape list, e.g. a K sweep at fixed M × N (4096x16x1280,4096x320x1280,…) separates the time of
+ * the k loop from the per-tile work outside it (RESULTS.md, "Epilogue: column terms once per lane").
  */
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -30,7 +32,8 @@ const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slic
 const quick = args.includes("--quick");
 const only = arg("only");
 const variants = (arg("variants") ?? Object.keys(MATMUL_CPU_VARIANTS)) as MatmulCpuVariant[];
-const intKernels = (arg("int") ?? ["cpu", "cpu32"]) as ("cpu" | "cpu32")[];
+// --int=none leaves the integer linears out (e.g. for a K sweep).
+const intKernels = (arg("int") ?? ["cpu", "cpu32"]).filter((v) => v !== "none") as ("cpu" | "cpu32")[];
 const dtypes = (arg("dtypes") ?? ["f32", "f16"]) as ("f32" | "f16")[];
 // --seconds: timed seconds per kernel and shape (longer = steadier medians on a shared machine).
 const seconds = Number(arg("seconds")?.[0] ?? NaN);
@@ -42,7 +45,12 @@ const probeShaders = Object.fromEntries(PROBE_FILES.map((f) => [f, readFileSync(
 const peakAt = async () => (await measurePeaks(gpu, probeShaders, quick ? QUICK_PROBE : FULL_PROBE, quick ? QUICK_TIMING : FULL_TIMING)).fmaGflops;
 console.log(`CPU matmul variants on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
 console.log("shape | dtype | kernel | GPU µs | GFLOP/s | % FMA peak");
-for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || only.some((o) => `${m}x${k}x${n}`.includes(o)))) {
+const shapes = arg("shapes")?.map((t) => {
+  const dims = t.split("x").map(Number);
+  if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`--shapes: expected MxKxN with positive integers, got "${t}"`);
+  return dims as [number, number, number];
+});
+for (const [m, k, n] of (shapes ?? (quick ? QUICK : FULL)).filter(([m, k, n]) => !only || only.some((o) => `${m}x${k}x${n}`.includes(o)))) {
   const load = loadavg()[0]!.toFixed(1);
   const peakBefore = await peakAt();
   const names: string[] = [];
@@ -60,8 +68,12 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
       runs.push(timedOp(gpu, () => linear(gpu, x, w, null, { variant })));
     }
   }
-  for (const scheme of ["W8A8", "W4A8"] as const) {
+  for (const scheme of intKernels.length ? (["W8A8", "W4A8"] as const) : []) {
     const f = QUANT_FORMATS[scheme];
+    if (f.weight.bits === 4 && k % INT4_GROUP !== 0) {
+      console.log(`${m}x${k}x${n} | ${scheme} skipped: K is not a multiple of the int4 group (${INT4_GROUP})`);
+      continue;
+    }
     const qw = await quantizeWeightOnGpu(gpu, wf, f, f.weight.bits === 4 ? INT4_GROUP : "per-channel");
     weights.push(qw);
     for (const intKernel of intKernels) {

@@ -238,6 +238,32 @@ describe("CPU-adapter kernels: one pipeline, epilogue chosen per dispatch", () =
     for (const t of [x, w, b, res]) t.dispose();
     disposeQuantizedWeight(qw);
   });
+
+  it("the 64-row kernels (8 columns per lane, column terms loaded once per lane) fuse bias, activation and residual at the edges", async () => {
+    const gpu = await testGpu();
+    expect(hasCpuSubgroupKernels(gpu), "lavapipe with 8-lane subgroups").toBe(true);
+    // M = 70: the second 64-row block holds 6 rows (the epilogue loop stops there); N = 67: the last lane's first 4
+    // columns are partly past N (64..66 written, 67 not) and its other 4 wholly past; K = 68: one 4-k tail step.
+    const [m, k, n] = [70, 68, 67];
+    const xv = seededFloats(m * k, 21, -2, 2);
+    const wv = seededFloats(n * k, 22);
+    const bv = seededFloats(n, 23);
+    const rv = seededFloats(m * n, 24);
+    const x = gpu.upload(xv, [m, k]);
+    const w = gpu.upload(wv, [n, k]);
+    const b = gpu.upload(bv, [n]);
+    const res = gpu.upload(rv, [m, n]);
+    for (const variant of ["cpuR64w32", "cpuR64w8"] as const) {
+      for (const act of ["gelu_tanh", "silu"] as const) {
+        const y = await linear(gpu, x, w, b, { activation: act, residual: res, variant });
+        // As above: the activations are at most ~1.1-Lipschitz, + 1e-6 for the f32 exp/tanh.
+        const err = maxAbsError(await gpu.read(y), refLinear(xv, wv, bv, m, k, n, ACT64[act], rv));
+        expect(err, `${variant} ${act}`).toBeLessThanOrEqual(1.1 * 2 * f32Bound(k) + 1e-6);
+        y.dispose();
+      }
+    }
+    for (const t of [x, w, b, res]) t.dispose();
+  });
 });
 
 describe("linear input errors", () => {
