@@ -61,10 +61,7 @@ fn row_acc(x: vec4<f32>, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f
 // most 255·8 per k, W8A8 128·127 — past that the f32 sum rounds like any float accumulation, which is
 // still within the float32 rounding the quant tolerances allow). lavapipe has no packed int8 dot in
 // hardware; f32 FMAs on unpacked codes are what it runs fastest, and the codes still cut A's loads 4×.
-fn a4(i: u32, zero: f32) -> vec4<f32> {
-  let w = bitcast<i32>(a[i]);
-  return vec4<f32>((vec4<i32>(w) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u)) - zero;
-}
+fn a4(i: u32, zero: f32) -> vec4<f32> { return unpack_int8x4(a[i]) - zero; }
 fn a_zero(row: u32) -> f32 {
 #if A_ZERO_POINT
   return a_zeros[row];
@@ -121,18 +118,8 @@ fn load_b_words(q: u32) {
   bwords = vec4<u32>(b[w.x], b[w.y], b[w.z], b[w.w]);
 }
 
-// k = 4q .. 4q + 3 of one column: the nibbles (code + 8) of half q % 2 of its word, as in read_b.
-fn dequant4(word: u32, q: u32, scale: f32, zero: f32) -> vec4<f32> {
-  let sh = 16u * (q & 1u);
-  let nib = (vec4<u32>(word) >> vec4<u32>(sh, sh + 4u, sh + 8u, sh + 12u)) & vec4<u32>(0xFu);
-  return (vec4<f32>(nib) - f32(INT4_UNPACK_BIAS)) * scale + zero;
-}
-#endif
-
-#if B_INT8
-fn int8x4(word: u32) -> vec4<f32> {
-  return vec4<f32>((vec4<i32>(bitcast<i32>(word)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
-}
+// k = 4q .. 4q + 3 of one column: half q % 2 of its word (quant_formats.wgsl).
+fn dequant4(word: u32, q: u32, scale: f32, zero: f32) -> vec4<f32> { return dequant_int4x4(word, q & 1u, scale, zero); }
 #endif
 
 // Columns = the lane's 4 columns at k = 4q .. 4q + 3.
@@ -144,7 +131,7 @@ fn b_cols(q: u32) -> mat4x4<f32> {
 #if B_INT8
   // Per-channel int8 codes, one word per 4 k; the scale is applied once in the epilogue (SCALE_IN_EPILOGUE).
   let r = bcol * params.words_per_row + q;
-  return mat4x4<f32>(int8x4(b[r.x]), int8x4(b[r.y]), int8x4(b[r.z]), int8x4(b[r.w]));
+  return mat4x4<f32>(unpack_int8x4(b[r.x]), unpack_int8x4(b[r.y]), unpack_int8x4(b[r.z]), unpack_int8x4(b[r.w]));
 #else
   let k4 = params.k / 4u;
   let r = bcol * k4 + q;

@@ -6,6 +6,8 @@
 // SUBGROUP_REDUCE (CPU adapters with 8-lane subgroups): the workgroup is one subgroup and the block's
 // min/max come from subgroupMin/Max, with no workgroup memory or barriers (each barrier is a costly
 // switch on lavapipe: per-token quantization of 4096×320 went from ~25 ms to the figure in quant-blocks.ts).
+// SERIAL_REDUCE (CPU adapters without those subgroups, i.e. SwiftShader): each thread walks a whole block of its
+// own (block = global thread index), nothing to reduce across threads and no barriers.
 #if SUBGROUP_REDUCE
 enable subgroups;
 #endif
@@ -20,6 +22,8 @@ struct Params {
   qmin: i32,
   qmax: i32,
   eps: f32,
+  // SERIAL_REDUCE: the number of blocks (threads past it return).
+  blocks: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -30,8 +34,18 @@ struct Params {
 
 #if SUBGROUP_REDUCE
 #else
+#if SERIAL_REDUCE
+#else
 var<workgroup> red_min: array<f32, WG_SIZE>;
 var<workgroup> red_max: array<f32, WG_SIZE>;
+#endif
+#endif
+
+// Threads sharing one block.
+#if SERIAL_REDUCE
+const BLOCK_THREADS: u32 = 1u;
+#else
+const BLOCK_THREADS: u32 = WG_SIZE;
 #endif
 
 // Significand (with the implicit bit, normalised to [2^23, 2^24)) and unbiased exponent of a finite
@@ -88,14 +102,20 @@ fn code_of(v: f32, scale: f32, inv_scale: f32, zp: f32, min_val: f32) -> i32 {
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+#if SERIAL_REDUCE
+  let block_id = (wid.x + wid.y * nwg.x) * WG_SIZE + lid3.x;
+  if (block_id >= params.blocks) { return; }
+  let lid = 0u;
+#else
   let block_id = wid.x + wid.y * nwg.x;
   let lid = lid3.x;
+#endif
   let row = block_id / params.groups_per_row;
   let g = block_id % params.groups_per_row;
   let start = row * params.cols + g * params.group_size;
   var mn = 3.4028234e38;
   var mx = -3.4028234e38;
-  for (var i = lid; i < params.group_size; i = i + WG_SIZE) {
+  for (var i = lid; i < params.group_size; i = i + BLOCK_THREADS) {
     let v = f32(x[start + i]);
     mn = min(mn, v);
     mx = max(mx, v);
@@ -103,6 +123,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #if SUBGROUP_REDUCE
   mn = subgroupMin(mn);
   mx = subgroupMax(mx);
+#else
+#if SERIAL_REDUCE
 #else
   red_min[lid] = mn;
   red_max[lid] = mx;
@@ -116,6 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   mn = red_min[0];
   mx = red_max[0];
+#endif
 #endif
   let qrange = f32(params.qmax - params.qmin);
   var scale: f32;
@@ -145,7 +168,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 #if PACK_INT4
   let first_word = row * params.words_per_row + g * (params.group_size / INT4_PER_WORD);
-  for (var w = lid; w < params.group_size / INT4_PER_WORD; w = w + WG_SIZE) {
+  for (var w = lid; w < params.group_size / INT4_PER_WORD; w = w + BLOCK_THREADS) {
     var word = 0u;
     for (var j = 0u; j < INT4_PER_WORD; j = j + 1u) {
       let c = code_of(f32(x[start + w * INT4_PER_WORD + j]), scale, inv_scale, zp, min_val);
@@ -156,7 +179,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #else
   // int8 blocks are whole rows (per channel / per token): the row's padded words, pad codes 0.
   let first_word = row * params.words_per_row;
-  for (var w = lid; w < params.words_per_row; w = w + WG_SIZE) {
+  for (var w = lid; w < params.words_per_row; w = w + BLOCK_THREADS) {
     var word = 0u;
     for (var j = 0u; j < INT8_PER_WORD; j = j + 1u) {
       let k = w * INT8_PER_WORD + j;

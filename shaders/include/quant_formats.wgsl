@@ -62,3 +62,17 @@ fn scale_at(word: scale_word, i: u32) -> f32 {
   return word;
 #endif
 }
+
+// 4 consecutive int8 codes of a word (code 0 in the low byte) as floats, for the kernels that multiply
+// unpacked codes in f32 (matmul_cpu.wgsl, matmul_rows.wgsl): the same values as unpack_int8 lanes 0..3.
+fn unpack_int8x4(word: u32) -> vec4<f32> {
+  return vec4<f32>((vec4<i32>(bitcast<i32>(word)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
+}
+
+// Codes 4·half .. 4·half + 3 of an int4 word (half 0 or 1), dequantized: (nibble − 8)·scale + zero, as in
+// read_b (matmul_io.wgsl).
+fn dequant_int4x4(word: u32, half: u32, scale: f32, zero: f32) -> vec4<f32> {
+  let sh = 16u * half;
+  let nib = (vec4<u32>(word) >> vec4<u32>(sh, sh + 4u, sh + 8u, sh + 12u)) & vec4<u32>(0xFu);
+  return (vec4<f32>(nib) - f32(INT4_UNPACK_BIAS)) * scale + zero;
+}

@@ -87,6 +87,8 @@ export const DEFAULT_TILE_VARIANT: MatmulTileVariant = "t64x64k16r8";
 /** Up to this many rows per batch the GEMV path beats the tiles. */
 export const GEMV_MAX_ROWS = 1;
 const GEMV_WG = 64;
+/** Threads per workgroup of matmul_rows.wgsl (regs4x4v4, and the int8 rows kernel of quant-int-linear.ts). */
+export const ROWS_KERNEL_WG = GEMV_WG;
 
 /** How B is stored: float [K, N] (matmul), float [N, K] (linear weight), packed int8/int4 [N, K] codes. */
 export type MatmulB = "float-kn" | "float-nk" | "int8" | "int4";
@@ -232,8 +234,13 @@ export interface MatmulRun {
 
 /** Picks the variant, checks binding sizes, dispatches, returns y. */
 export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
-  // vec4 views along K need K % 4 == 0 and 16-byte aligned bindings (pool tensors start at 0).
-  const regsEligible = r.key.b === "float-nk" && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
+  // vec4 views along K need K % 4 == 0 and 16-byte aligned bindings (pool tensors start at 0). Int weights in
+  // matmul_rows.wgsl: whole code words per step (int8 per channel, scale in the epilogue; int4 K and groups in 8s).
+  const rowsTakesB =
+    r.key.b === "float-nk" ||
+    (r.key.b === "int8" && r.key.scaleInEpilogue) ||
+    (r.key.b === "int4" && r.k % 8 === 0 && (r.groupSize ?? r.k) % 8 === 0);
+  const regsEligible = rowsTakesB && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
   const cpuVariantFor = (v: MatmulCpuVariant) => (cpuKernelFits(gpu, r, regsEligible, v) ? v : undefined);
   const large = r.key.b === "float-nk" ? largeCpuVariant(r.n) : INT_LARGE_CPU_VARIANT;
   const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(large) : undefined) ?? cpuVariantFor(DEFAULT_CPU_VARIANT);

@@ -1,7 +1,8 @@
 /**
  * The integer path of W8A8 / W4A8 linears, after per-token activation quantization: on CPU adapters with
- * 8-lane subgroups shaders/matmul_cpu.wgsl with int8 activation codes (A_INT8), elsewhere
- * shaders/linear_int8.wgsl (dot4I8Packed where the language feature exists, else a scalar dot).
+ * 8-lane subgroups shaders/matmul_cpu.wgsl with int8 activation codes (A_INT8), on other CPU adapters
+ * (SwiftShader) shaders/matmul_rows.wgsl with the same unpacking, elsewhere shaders/linear_int8.wgsl
+ * (dot4I8Packed where the language feature exists, else a scalar dot).
  */
 import { OpInputError } from "../gpu/errors.ts";
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
@@ -10,7 +11,7 @@ import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow } from "../quant/formats.ts";
 import type { Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
-import { DEFAULT_CPU_VARIANT, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_CPU_VARIANTS, matmulKernel, type MatmulCpuVariant } from "./matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_CPU_VARIANTS, matmulKernel, ROWS_KERNEL_WG, type MatmulCpuVariant } from "./matmul-kernel.ts";
 import { quantizeActivationsPerToken } from "./quant-blocks.ts";
 import { hasPackedIntegerDot } from "./quant-features.ts";
 import type { QuantizedWeight } from "./quant-weight.ts";
@@ -84,11 +85,36 @@ export const intLinearCpuKernel = defineKernel<IntCpuKey>({
   label: (k) => `matmul_cpu_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.rows === 32 ? "_r32" : ""}_epilogue_uniform`,
 });
 
+/** matmul_rows.wgsl on int8 activation codes: 4 rows × 4 columns per thread, no subgroups, epilogue compiled in. */
+type IntRowsKey = Omit<IntLinearKey, "packedDot">;
+
+export const intLinearRowsKernel = defineKernel<IntRowsKey>({
+  name: "linear_int8_rows",
+  file: "matmul_rows.wgsl",
+  defines: (k) => ({
+    ...matmulKernel.defines({
+      variant: "regs4x4v4",
+      dtype: k.dtype,
+      b: k.weightBits === 4 ? "int4" : "int8",
+      zeroPoint: false,
+      scaleInEpilogue: k.weightBits === 8,
+      scalesF16: k.scalesF16,
+      bias: k.bias,
+      residual: k.residual,
+      act: k.act,
+    }),
+    A_INT8: true,
+    A_ZERO_POINT: k.weightBits === 4,
+  }),
+  label: (k) => `matmul_rows_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
+});
+
 /**
  * Which integer kernel runs: "auto" = the CPU kernel where it fits (32 rows per lane from LARGE_GEMM_ROWS
- * rows, else 16), else dot4I8Packed where it exists, else scalar. "cpu" / "cpu32": the CPU kernel with 16 / 32 rows.
+ * rows, else 16), else on other CPU adapters (SwiftShader) the rows kernel where it fits, else dot4I8Packed where
+ * it exists, else scalar. "cpu" / "cpu32": the CPU kernel with 16 / 32 rows; "rows": matmul_rows.wgsl.
  */
-export type IntLinearKernel = "auto" | "cpu" | "cpu32" | "dot4" | "scalar";
+export type IntLinearKernel = "auto" | "cpu" | "cpu32" | "rows" | "dot4" | "scalar";
 
 /** The CPU kernel's conditions: the adapter's 8-lane subgroups, whole code words (W8) or 32-k chunks and groups (W4). */
 export function intCpuKernelFits(gpu: Gpu, w: QuantizedWeight): boolean {
@@ -96,9 +122,14 @@ export function intCpuKernelFits(gpu: Gpu, w: QuantizedWeight): boolean {
   return w.format.weight.bits === 8 ? w.k % 4 === 0 && w.groupSize === w.k : w.k % 32 === 0 && w.groupSize % 32 === 0;
 }
 
-/** The kernels that can run this weight here, for tests: "cpu" where it fits, and the two linear_int8 paths. */
+/** The rows kernel's conditions: whole code words along K (W8: K % 4 == 0, per channel; W4: K and groups in 8s). */
+export function intRowsKernelFits(w: QuantizedWeight): boolean {
+  return w.format.weight.bits === 8 ? w.k % 4 === 0 && w.groupSize === w.k : w.k % 8 === 0 && w.groupSize % 8 === 0;
+}
+
+/** The kernels that can run this weight here, for tests: "cpu" and "rows" where they fit, and the two linear_int8 paths. */
 export function intLinearKernelsFor(gpu: Gpu, w: QuantizedWeight): IntLinearKernel[] {
-  return [...(intCpuKernelFits(gpu, w) ? (["cpu", "cpu32"] as const) : []), "dot4", "scalar"];
+  return [...(intCpuKernelFits(gpu, w) ? (["cpu", "cpu32"] as const) : []), ...(intRowsKernelFits(w) ? (["rows"] as const) : []), "dot4", "scalar"];
 }
 
 export interface IntLinearRun {
@@ -120,10 +151,14 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const weightBits = w.format.weight.bits;
   const cpuFits = intCpuKernelFits(gpu, w);
   if ((r.kernel === "cpu" || r.kernel === "cpu32") && !cpuFits) throw new OpInputError(r.op, `the CPU int8 kernel needs a CPU adapter with 8-lane subgroups and ${weightBits === 8 ? "K % 4 == 0, per-channel scales" : "K and the group size multiples of 32"}; got K = ${w.k}, group size ${w.groupSize}`);
-  if (cpuFits && r.kernel !== "dot4" && r.kernel !== "scalar") {
+  if (cpuFits && r.kernel !== "dot4" && r.kernel !== "scalar" && r.kernel !== "rows") {
     const rows = r.kernel === "cpu32" || (r.kernel === "auto" && r.m >= LARGE_GEMM_ROWS) ? 32 : 16;
     return runIntLinearCpu(gpu, r, rows);
   }
+  const rowsFits = intRowsKernelFits(w);
+  if (r.kernel === "rows" && !rowsFits) throw new OpInputError(r.op, `the rows int8 kernel needs ${weightBits === 8 ? "K % 4 == 0, per-channel scales" : "K and the group size multiples of 8"}; got K = ${w.k}, group size ${w.groupSize}`);
+  // CPU adapters without the 8-lane subgroups (SwiftShader): the rows kernel, as SwiftShader emulates dot4I8Packed.
+  if (r.kernel === "rows" || (r.kernel === "auto" && gpu.ctx.caps.cpu && rowsFits)) return runIntLinearRows(gpu, r);
   const packedDot = r.kernel !== "scalar" && (await hasPackedIntegerDot());
   const xq = await quantizeActivationsPerToken(gpu, r.x, w.format);
   const bound: Record<string, Tensor> = { x_codes: xq.codes, x_scales: xq.scales, w_codes: w.codes, w_scales: w.scales };
@@ -167,6 +202,31 @@ async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun, rows: 16 | 32): Promis
     ...epilogueUniforms(r.act, r.bias, r.residual),
   };
   gpu.dispatch(kernel, bound, uniforms, [Math.ceil(w.n / 4 / shape.wg), Math.ceil(r.m / shape.rows), 1]);
+  // As in runIntLinear: the codes go back to the pool right after the dispatch that reads them.
+  xq.codes.dispose();
+  xq.scales.dispose();
+  xq.zeroPoints.dispose();
+  return y;
+}
+
+async function runIntLinearRows(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
+  const { w } = r;
+  const dtype = r.x.dtype as FloatDType;
+  const weightBits = w.format.weight.bits;
+  const xq = await quantizeActivationsPerToken(gpu, r.x, w.format);
+  const bound: Record<string, Tensor> = { a: xq.codes, a_scales: xq.scales, b: w.codes, b_scales: w.scales };
+  if (weightBits === 4) bound.a_zeros = xq.zeroPoints;
+  if (r.bias) bound.bias = r.bias;
+  if (r.residual) bound.residual = r.residual;
+  for (const [name, t] of Object.entries(bound)) checkBindingSize(gpu.ctx, t.byteLength, `${r.op}: ${name} ${t}`);
+  const kernel = await gpu.kernel(intLinearRowsKernel, { dtype, weightBits, scalesF16: w.scales.dtype === "f16", bias: !!r.bias, residual: !!r.residual, act: r.act });
+  const y = gpu.empty(r.outShape, dtype, r.op);
+  bound.y = y;
+  const uniforms = {
+    m: r.m, n: w.n, k: w.k, a_batch_stride: 0, b_batch_stride: 0,
+    group_size: w.groupSize, groups_per_row: w.k / w.groupSize, words_per_row: wordsPerRow(w.format, w.k),
+  };
+  gpu.dispatch(kernel, bound, uniforms, [Math.ceil(w.n / 4 / ROWS_KERNEL_WG), Math.ceil(r.m / 4), 1]);
   // As in runIntLinear: the codes go back to the pool right after the dispatch that reads them.
   xq.codes.dispose();
   xq.scales.dispose();

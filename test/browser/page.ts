@@ -9,6 +9,7 @@ import type { Manifest } from "../../src/verify/types.ts";
 import { clipPreprocessCases } from "../cases/clip-preprocess.ts";
 import { deviceCases } from "../cases/device.ts";
 import { foundationCases } from "../cases/foundation.ts";
+import { quantCases } from "../cases/quant.ts";
 
 interface Result {
   name: string;
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
     const gpu = await Gpu.create();
     gpu.poisonOutputs = true;
     state.adapter = gpu.ctx.describe();
-    for (const c of [...foundationCases, ...deviceCases, ...clipPreprocessCases]) {
+    for (const c of [...foundationCases, ...quantCases, ...deviceCases, ...clipPreprocessCases]) {
       try {
         await c.run(gpu);
         state.results.push({ name: c.name, ok: true });

@@ -28,8 +28,9 @@ it("reports which int8 dot path the adapter has (both are tested below)", async 
 
 describe("quantized linear golden cases (GPU quantizer + kernels vs torchao fixtures)", () => {
   for (const { label, dir } of goldenFolders("quant")) {
-    // "auto" is the CPU kernel on lavapipe where a case's shape fits it, linear_int8 elsewhere.
-    for (const intKernel of ["auto", "dot4", "scalar"] as const) {
+    // "auto" is the CPU kernel on lavapipe where a case's shape fits it, linear_int8 elsewhere; "rows" is what
+    // SwiftShader runs (matmul_rows.wgsl on int8 codes).
+    for (const intKernel of ["auto", "rows", "dot4", "scalar"] as const) {
       it(`${label}: every case passes (int kernel ${intKernel})`, async () => {
         const gpu = await testGpu();
         const cases = loadQuantCases(dir);
@@ -42,6 +43,9 @@ describe("quantized linear golden cases (GPU quantizer + kernels vs torchao fixt
     }
   }
 });
+
+/** The block reductions of quant_blocks.wgsl checked on this adapter: its default (undefined) and the two any adapter runs. */
+const REDUCTIONS = [undefined, "workgroup", "serial"] as const;
 
 describe("quant formats: GPU decode and GPU quantizer agree with src/quant bit for bit", () => {
   // Identity rows pick single weight columns, so y = x·Wᵀ is exactly the decoded weight (sums of one term and zeros).
@@ -74,14 +78,18 @@ describe("quant formats: GPU decode and GPU quantizer agree with src/quant bit f
         const gs = f.weight.bits === 4 ? 32 : "per-channel";
         const cpu = packWeight(f, quantizeWeight(wv, n!, k!, f, gs));
         const w = gpu.upload(wv, [n!, k!]);
-        const qw = await quantizeWeightOnGpu(gpu, w, f, gs);
-        expect(qw.codes.shape).toEqual(codesShape(f, n!, k!));
-        expect(bitExact((await gpu.download(qw.codes)) as Uint32Array, cpu.words), `${scheme} words [${n}, ${k}]`).toBe(true);
-        expect(bitExact(await gpu.read(qw.scales), cpu.scales), `${scheme} scales`).toBe(true);
-        if (cpu.zeroPoints) expect(bitExact(await gpu.read(qw.zeroPoints!), cpu.zeroPoints), `${scheme} zero points`).toBe(true);
-        else expect(qw.zeroPoints).toBeNull();
+        // Every block reduction: the adapter's own, GPUs' workgroup tree and SwiftShader's one thread per block.
+        for (const reduce of REDUCTIONS) {
+          const qw = await quantizeWeightOnGpu(gpu, w, f, gs, { reduce });
+          const what = `${scheme} [${n}, ${k}] reduce=${reduce ?? "auto"}`;
+          expect(qw.codes.shape).toEqual(codesShape(f, n!, k!));
+          expect(bitExact((await gpu.download(qw.codes)) as Uint32Array, cpu.words), `${what} words`).toBe(true);
+          expect(bitExact(await gpu.read(qw.scales), cpu.scales), `${what} scales`).toBe(true);
+          if (cpu.zeroPoints) expect(bitExact(await gpu.read(qw.zeroPoints!), cpu.zeroPoints), `${what} zero points`).toBe(true);
+          else expect(qw.zeroPoints).toBeNull();
+          disposeQuantizedWeight(qw);
+        }
         w.dispose();
-        disposeQuantizedWeight(qw);
       }
     });
   }
@@ -96,12 +104,16 @@ describe("quant formats: GPU decode and GPU quantizer agree with src/quant bit f
         const xv = seededFloats(m * k, 5 + k, -4, 3);
         const cpu = quantizeActivations(xv, m, k, f);
         const x = gpu.upload(xv, shape);
-        const q = await quantizeActivationsPerToken(gpu, x, f);
-        // Activation codes are int8 −128..127: the W8A8 weight packer lays them out exactly like the GPU.
-        expect(bitExact((await gpu.download(q.codes)) as Uint32Array, packCodes(QUANT_FORMATS.W8A8, cpu.codes, m, k)), `${scheme} codes ${shape}`).toBe(true);
-        expect(bitExact(await gpu.read(q.scales), cpu.scales)).toBe(true);
-        expect(bitExact(await gpu.read(q.zeroPoints), cpu.zeroPoints)).toBe(true);
-        for (const t of [x, q.codes, q.scales, q.zeroPoints]) t.dispose();
+        for (const reduce of REDUCTIONS) {
+          const q = await quantizeActivationsPerToken(gpu, x, f, { reduce });
+          const what = `${scheme} ${shape} reduce=${reduce ?? "auto"}`;
+          // Activation codes are int8 −128..127: the W8A8 weight packer lays them out exactly like the GPU.
+          expect(bitExact((await gpu.download(q.codes)) as Uint32Array, packCodes(QUANT_FORMATS.W8A8, cpu.codes, m, k)), `${what} codes`).toBe(true);
+          expect(bitExact(await gpu.read(q.scales), cpu.scales), `${what} scales`).toBe(true);
+          expect(bitExact(await gpu.read(q.zeroPoints), cpu.zeroPoints), `${what} zero points`).toBe(true);
+          for (const t of [q.codes, q.scales, q.zeroPoints]) t.dispose();
+        }
+        x.dispose();
       }
     });
   }
@@ -144,7 +156,7 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
   it("fused epilogue on both paths: gelu_erf(x·Wᵀ + b) + residual", async () => {
     const gpu = await testGpu();
     const gelu = (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2));
-    for (const scheme of ["W4A16", "W8A8"] as const) {
+    for (const scheme of ["W4A16", "W8A8", "W4A8"] as const) {
       const f = QUANT_FORMATS[scheme];
       const [m, n, k] = [6, 7, 64];
       const packed = packWeight(f, quantizeWeight(seededFloats(n * k, 1), n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
@@ -153,12 +165,17 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
       const bv = seededFloats(n, 3);
       const rv = seededFloats(m * n, 4);
       const [x, b, res] = [gpu.upload(xv, [m, k]), gpu.upload(bv, [n]), gpu.upload(rv, [m, n])];
-      const y = await linear(gpu, x, qw, b, { activation: "gelu_erf", residual: res });
       const base = quantizedLinearReference(xv, packed, bv);
       const want = Float64Array.from(base, (v, i) => gelu(v) + rv[i]!);
-      // |gelu'| ≤ 1.13, so the linear's 1e-5 bound grows by that; + 2e-7 for the f32 erf (math.wgsl).
-      expect(relativeMaxError(await gpu.read(y), want), scheme).toBeLessThanOrEqual(1.13 * QUANT_Y_TOL + 2e-7);
-      for (const t of [x, b, res, y]) t.dispose();
+      // Integer schemes: the kernel "auto" picks here, and the rows kernel (compiled epilogue, SwiftShader's path).
+      for (const intKernel of f.activation ? (["auto", "rows"] as const) : (["auto"] as const)) {
+        const opts: QuantizedLinearOptions = { activation: "gelu_erf", residual: res, intKernel };
+        const y = await linear(gpu, x, qw, b, opts);
+        // |gelu'| ≤ 1.13, so the linear's 1e-5 bound grows by that; + 2e-7 for the f32 erf (math.wgsl).
+        expect(relativeMaxError(await gpu.read(y), want), `${scheme} ${intKernel}`).toBeLessThanOrEqual(1.13 * QUANT_Y_TOL + 2e-7);
+        y.dispose();
+      }
+      for (const t of [x, b, res]) t.dispose();
       disposeQuantizedWeight(qw);
     }
   });
@@ -176,12 +193,15 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
       const qw = uploadQuantizedWeight(gpu, packed);
       const xv = Float32Array.from(seededFloats(m * k, 9), (v) => f16BitsToF32(f32ToF16Bits(v)));
       const x = gpu.upload(xv, [m, k], "f16");
-      const y = await linear(gpu, x, qw);
-      expect(y.dtype).toBe("f16");
-      // Same codes as the f32 reference on the f16-exact x; y is rounded once to f16 (2^-11 relative).
-      expect(relativeMaxError(await gpu.read(y), quantizedLinearReference(xv, packed, null)), scheme).toBeLessThanOrEqual(2 ** -11 + QUANT_Y_TOL);
+      for (const intKernel of f.activation ? (["auto", "rows"] as const) : (["auto"] as const)) {
+        const opts: QuantizedLinearOptions = { intKernel };
+        const y = await linear(gpu, x, qw, null, opts);
+        expect(y.dtype).toBe("f16");
+        // Same codes as the f32 reference on the f16-exact x; y is rounded once to f16 (2^-11 relative).
+        expect(relativeMaxError(await gpu.read(y), quantizedLinearReference(xv, packed, null)), `${scheme} ${intKernel}`).toBeLessThanOrEqual(2 ** -11 + QUANT_Y_TOL);
+        y.dispose();
+      }
       x.dispose();
-      y.dispose();
       disposeQuantizedWeight(qw);
     }
   });
