@@ -75,13 +75,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   for (var i = 0u; i < 16u; i = i + 1u) { s[i] = vec4<f32>(0.0); }
 #if B_INT4
   // 8 k per step: one code word per column holds both halves (K and the group size are multiples of 8).
+#if A_INT8
+  // W4A8 as linear_int8.wgsl computes it: per K group, the products (code − zero)·(nibble − 8) are integers and
+  // their f32 sums exact (|Σ| < 2^24 for groups of up to 8192 codes); each group's sum is then scaled, y = x_scale ·
+  // Σ_g w_scale[g]·acc_g. t holds the current group's sums.
+  var t: array<vec4<f32>, 16>;
+  for (var i = 0u; i < 16u; i = i + 1u) { t[i] = vec4<f32>(0.0); }
+#else
   var scales = vec4<f32>(0.0);
   var zeros = vec4<f32>(0.0);
+#endif
   for (var q = 0u; q < k4; q = q + 2u) {
+#if A_INT8
+    let scales = vec4<f32>(1.0);
+    let zeros = vec4<f32>(0.0);
+#else
     if ((4u * q) % params.group_size == 0u) {
       scales = group_scales(cols, 4u * q / params.group_size);
       zeros = group_zeros(cols, 4u * q / params.group_size);
     }
+#endif
     let wd = vec4<u32>(b[bw.x + q / 2u], b[bw.y + q / 2u], b[bw.z + q / 2u], b[bw.w + q / 2u]);
     let w0 = dequant_int4x4(wd.x, 0u, scales.x, zeros.x);
     let w1 = dequant_int4x4(wd.y, 0u, scales.y, zeros.y);
@@ -99,6 +112,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     let y1 = a_vec(a1 + q + 1u, z1);
     let y2 = a_vec(a2 + q + 1u, z2);
     let y3 = a_vec(a3 + q + 1u, z3);
+#if A_INT8
+    t[0] = fma(x0, w0, t[0]); t[1] = fma(x0, w1, t[1]); t[2] = fma(x0, w2, t[2]); t[3] = fma(x0, w3, t[3]);
+    t[4] = fma(x1, w0, t[4]); t[5] = fma(x1, w1, t[5]); t[6] = fma(x1, w2, t[6]); t[7] = fma(x1, w3, t[7]);
+    t[8] = fma(x2, w0, t[8]); t[9] = fma(x2, w1, t[9]); t[10] = fma(x2, w2, t[10]); t[11] = fma(x2, w3, t[11]);
+    t[12] = fma(x3, w0, t[12]); t[13] = fma(x3, w1, t[13]); t[14] = fma(x3, w2, t[14]); t[15] = fma(x3, w3, t[15]);
+    t[0] = fma(y0, v0, t[0]); t[1] = fma(y0, v1, t[1]); t[2] = fma(y0, v2, t[2]); t[3] = fma(y0, v3, t[3]);
+    t[4] = fma(y1, v0, t[4]); t[5] = fma(y1, v1, t[5]); t[6] = fma(y1, v2, t[6]); t[7] = fma(y1, v3, t[7]);
+    t[8] = fma(y2, v0, t[8]); t[9] = fma(y2, v1, t[9]); t[10] = fma(y2, v2, t[10]); t[11] = fma(y2, v3, t[11]);
+    t[12] = fma(y3, v0, t[12]); t[13] = fma(y3, v1, t[13]); t[14] = fma(y3, v2, t[14]); t[15] = fma(y3, v3, t[15]);
+    if ((4u * q + 8u) % params.group_size == 0u) {
+      let g = group_scales(cols, 4u * q / params.group_size);
+      for (var r = 0u; r < 4u; r = r + 1u) {
+        s[4u * r] = s[4u * r] + t[4u * r] * g.x;
+        s[4u * r + 1u] = s[4u * r + 1u] + t[4u * r + 1u] * g.y;
+        s[4u * r + 2u] = s[4u * r + 2u] + t[4u * r + 2u] * g.z;
+        s[4u * r + 3u] = s[4u * r + 3u] + t[4u * r + 3u] * g.w;
+      }
+      for (var i = 0u; i < 16u; i = i + 1u) { t[i] = vec4<f32>(0.0); }
+    }
+#else
     s[0] = fma(x0, w0, s[0]); s[1] = fma(x0, w1, s[1]); s[2] = fma(x0, w2, s[2]); s[3] = fma(x0, w3, s[3]);
     s[4] = fma(x1, w0, s[4]); s[5] = fma(x1, w1, s[5]); s[6] = fma(x1, w2, s[6]); s[7] = fma(x1, w3, s[7]);
     s[8] = fma(x2, w0, s[8]); s[9] = fma(x2, w1, s[9]); s[10] = fma(x2, w2, s[10]); s[11] = fma(x2, w3, s[11]);
@@ -107,6 +140,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     s[4] = fma(y1, v0, s[4]); s[5] = fma(y1, v1, s[5]); s[6] = fma(y1, v2, s[6]); s[7] = fma(y1, v3, s[7]);
     s[8] = fma(y2, v0, s[8]); s[9] = fma(y2, v1, s[9]); s[10] = fma(y2, v2, s[10]); s[11] = fma(y2, v3, s[11]);
     s[12] = fma(y3, v0, s[12]); s[13] = fma(y3, v1, s[13]); s[14] = fma(y3, v2, s[14]); s[15] = fma(y3, v3, s[15]);
+#endif
   }
 #else
   for (var q = 0u; q < k4; q = q + 1u) {
