@@ -1,8 +1,8 @@
 /**
- * `npx vite-node kernels-bench/conv-kernels.ts [--quick] [--only=<id substring>,…] [--kernels=igemm,cpuR16w32,…] [--no-tfjs]`
+ * `npx vite-node kernels-bench/conv-kernels.ts [--quick] [--only=<id substring>,…] [--kernels=igemm,rows,cpuR16w32,…] [--no-tfjs]`
  * Our conv kernels against each other (and tfjs) on one shape at a time, timed interleaved run by run
- * (timing.ts) so machine load hits them alike: the implicit GEMM (conv2d.wgsl) vs the CPU-adapter
- * variants (conv2d_cpu.wgsl). Rows: the bench's 3×3 cases plus a stride-2 downsampler and a 1×1
+ * (timing.ts) so machine load hits them alike: the implicit GEMM (conv2d.wgsl), the barrier-free rows kernel
+ * (conv2d_rows.wgsl) and the CPU-adapter variants (conv2d_cpu.wgsl). Rows: the bench's 3×3 cases plus a stride-2 downsampler and a 1×1
  * shortcut (ours only: the tfjs peer runs 3×3 stride 1). Prints GPU µs (timestamps), wall µs,
  * GFLOP/s, ×igemm (GPU time) and ×tfjs (wall over wall, as the bench compares peers).
  */
@@ -29,7 +29,7 @@ const QUICK: ConvRow[] = [
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
-const kernels = (args.find((a) => a.startsWith("--kernels="))?.slice(10).split(",") ?? ["igemm", ...Object.keys(CONV2D_CPU_VARIANTS)]) as Conv2dKernelChoice[];
+const kernels = (args.find((a) => a.startsWith("--kernels="))?.slice(10).split(",") ?? ["igemm", "rows", ...Object.keys(CONV2D_CPU_VARIANTS)]) as Conv2dKernelChoice[];
 
 const outSize = (r: ConvRow) => Math.floor((r.h + 2 * ((r.k - 1) / 2) - r.k) / r.stride) + 1;
 const flops = (r: ConvRow) => 2 * outSize(r) ** 2 * r.cout * r.cin * r.k * r.k;
@@ -47,7 +47,8 @@ function prepareOurs(gpu: Gpu, r: ConvRow, kernel: Conv2dKernelChoice): Prepared
       const wallMs = performance.now() - t0;
       const profile = await gpu.stopProfiling();
       // The label says which kernel ran (a CPU variant falls back to the implicit GEMM where it does not fit).
-      if (kernel !== "igemm" && !profile.some((p) => p.label.startsWith(`conv2d_cpu_${kernel}`))) throw new Error(`${kernel} did not run: ${profile.map((p) => p.label).join(", ")}`);
+      const want = kernel === "igemm" ? "conv2d_igemm" : kernel === "rows" ? "conv2d_rows" : `conv2d_cpu_${kernel}`;
+      if (!profile.some((p) => p.label.startsWith(want))) throw new Error(`${kernel} did not run: ${profile.map((p) => p.label).join(", ")}`);
       y.dispose();
       return { wallMs, gpuMs: profile.reduce((s, p) => s + p.totalMs, 0) };
     },

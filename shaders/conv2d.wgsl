@@ -7,7 +7,6 @@
 // The B read is the hook for weight formats: f32/f16 [Cout, K], int8 (WEIGHT_INT8) or int4
 // (WEIGHT_INT4) codes packed in u32 rows (layout of src/quant/formats.ts), dequantized on load.
 #include "include/elem.wgsl"
-#include "include/quant_formats.wgsl"
 
 struct Params {
   batch: u32, cin: u32, h: u32, w: u32,
@@ -17,19 +16,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<elem>;
-#if WEIGHT_FLOAT
-@group(0) @binding(2) var<storage, read> weight: array<elem>;
-#else
-@group(0) @binding(2) var<storage, read> weight_codes: array<u32>;
-@group(0) @binding(3) var<storage, read> weight_scales: array<scale_word>;
-#endif
-#if WEIGHT_ZERO_POINT
-@group(0) @binding(6) var<storage, read> weight_zero_points: array<scale_word>;
-#endif
-#if HAS_BIAS
-@group(0) @binding(4) var<storage, read> bias: array<elem>;
-#endif
+#include "include/conv_weight.wgsl"
 @group(0) @binding(5) var<storage, read_write> y: array<elem>;
 
 const THREADS = 256u;
@@ -40,37 +27,6 @@ const KHW = KH * KW;
 // Slabs indexed [k][m/4] and [k][n/4]: one vec4 read feeds four FMAs of the register tile.
 var<workgroup> a_tile: array<vec4<f32>, TILE_K * TILE_M / 4u>;
 var<workgroup> b_tile: array<vec4<f32>, TILE_K * TILE_N / 4u>;
-
-#if WEIGHT_FLOAT
-#else
-fn weight_scale(i: u32) -> f32 { return scale_at(weight_scales[scale_word_index(i)], i); }
-#endif
-#if WEIGHT_ZERO_POINT
-fn weight_zero_point(i: u32) -> f32 { return scale_at(weight_zero_points[scale_word_index(i)], i); }
-#endif
-
-// Weight (co, k) as f32, dequantized for the int formats (scale per row, or per row and K group).
-fn read_weight(co: u32, k: u32) -> f32 {
-#if WEIGHT_FLOAT
-  return f32(weight[co * params.k_total + k]);
-#endif
-#if WEIGHT_INT8
-  let word = weight_codes[co * params.k_words + k / 4u];
-  let code = (bitcast<i32>(word << (24u - 8u * (k % 4u)))) >> 24u;
-  return f32(code) * weight_scale(co);
-#endif
-#if WEIGHT_INT4
-  let word = weight_codes[co * params.k_words + k / 8u];
-  let nibble = (word >> (4u * (k % 8u))) & 15u;
-  let g = co * params.scale_groups + k / params.group_size;
-#if WEIGHT_ZERO_POINT
-  // W4A16: uint4 code q stored as is, so nibble − 8 = q − mid; zero point in the float domain.
-  return f32(i32(nibble) - 8) * weight_scale(g) + weight_zero_point(g);
-#else
-  return f32(i32(nibble) - 8) * weight_scale(g);
-#endif
-#endif
-}
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {

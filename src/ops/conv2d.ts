@@ -53,6 +53,31 @@ export const conv2dKernel = defineKernel<Conv2dKey>({
   label: (k) => `conv2d_igemm_${k.kh}x${k.kw}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
 });
 
+/** Threads per workgroup of shaders/conv2d_rows.wgsl (each: 4 channels × 4 pixels). */
+const CONV_ROWS_WG = 64;
+
+interface Conv2dRowsKey {
+  dtype: FloatDType;
+  weight: ConvWeightKind;
+  kh: number;
+  kw: number;
+  scalesF16: boolean;
+  bias: boolean;
+}
+
+export const conv2dRowsKernel = defineKernel<Conv2dRowsKey>({
+  name: "conv2d_rows",
+  file: "conv2d_rows.wgsl",
+  defines: (k) => ({
+    ...dtypeDefines(k.dtype),
+    WG_SIZE: `${CONV_ROWS_WG}u`,
+    KH: `${k.kh}u`,
+    KW: `${k.kw}u`,
+    ...convOperandDefines(k),
+  }),
+  label: (k) => `conv2d_rows_${k.kh}x${k.kw}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
+});
+
 /**
  * Shapes of the CPU-adapter kernel (shaders/conv2d_cpu.wgsl): a lane owns `pix` output pixels × `rows`
  * output channels, the channels' weights shared through 8-lane subgroup broadcasts. Tests run all.
@@ -78,8 +103,11 @@ export const CONV2D_CPU_VARIANTS = {
 export type Conv2dCpuVariant = keyof typeof CONV2D_CPU_VARIANTS;
 /** The CPU-adapter variant picked by default (kernels-bench/RESULTS.md, "conv2d on the CPU-adapter kernel"). */
 export const DEFAULT_CONV2D_CPU_VARIANT: Conv2dCpuVariant = "cpuR16p8w32";
-/** Which kernel runs a conv: the workgroup-memory implicit GEMM (any adapter, any shape) or a conv2d_cpu.wgsl variant. */
-export type Conv2dKernelChoice = "igemm" | Conv2dCpuVariant;
+/**
+ * Which kernel runs a conv: the workgroup-memory implicit GEMM (any adapter, any shape), the barrier-free
+ * conv2d_rows.wgsl (any adapter, any shape) or a conv2d_cpu.wgsl variant.
+ */
+export type Conv2dKernelChoice = "igemm" | "rows" | Conv2dCpuVariant;
 
 /** The kernel shapes conv2d_cpu.wgsl is written for; the host passes a 1×1 conv as one row of H·W pixels. */
 type ConvCpuTaps = "3x3s1" | "3x3s2" | "1x1";
@@ -144,8 +172,9 @@ export interface Conv2dOptions {
   padding?: number;
   /**
    * Kernel to run (tests and kernels-bench). Default: conv2d_cpu.wgsl on CPU adapters with 8-lane
-   * subgroups for 3×3 stride 1/2 and 1×1 stride 1 pad 0, else the implicit GEMM. A CPU variant asked
-   * for where it does not fit runs the implicit GEMM.
+   * subgroups for 3×3 stride 1/2 and 1×1 stride 1 pad 0; conv2d_rows.wgsl on other CPU adapters (SwiftShader);
+   * else the implicit GEMM. A CPU variant asked for where it does not fit runs the implicit GEMM (or, on SwiftShader,
+   * conv2d_rows).
    */
   kernel?: Conv2dKernelChoice;
 }
@@ -226,7 +255,7 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   const taps = cpuTaps(kh, kw, stride, pad);
   const [rowH, rowW, rowHo, rowWo] = taps === "1x1" ? [1, h * w, 1, ho * wo] : [h, w, ho, wo];
   const cpuVariant = opts.kernel ?? DEFAULT_CONV2D_CPU_VARIANT;
-  const c = cpuVariant === "igemm" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
+  const c = cpuVariant === "igemm" || cpuVariant === "rows" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
   const woGroups = Math.ceil(rowWo / (c?.pix ?? 1));
   const pixelGroups = n * rowHo * woGroups;
   if (taps !== null && c && hasCpuSubgroupKernels(gpu) &&
@@ -241,6 +270,25 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
       wo_groups: woGroups, pixel_groups: pixelGroups,
     };
     gpu.dispatch(kernel, bindings, uniforms, [Math.ceil(pixelGroups / c.wg), Math.ceil(cout / c.rows), 1]);
+    return y;
+  }
+  // CPU adapters without 8-lane subgroups (SwiftShader): no barriers, 1.8–1.9× the implicit GEMM on 3×3 convs there.
+  // On lavapipe the shapes conv2d_cpu does not take stay on the implicit GEMM (rows measured 0.6× on 3×3 there).
+  // One thread per 4 pixels of a row: within the dispatch limit for every UNet and VAE shape (1024²: 262 144 / 64).
+  const rowsWoGroups = Math.ceil(wo / 4);
+  const rowsGroups = n * ho * rowsWoGroups;
+  const wantRows = opts.kernel === "rows" || (opts.kernel !== "igemm" && gpu.ctx.caps.cpu && !hasCpuSubgroupKernels(gpu));
+  if (wantRows && Math.ceil(rowsGroups / CONV_ROWS_WG) <= gpu.ctx.caps.limits.maxComputeWorkgroupsPerDimension) {
+    const kernel = await gpu.kernel(conv2dRowsKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: !!bias });
+    const y = gpu.empty([n, cout, ho, wo], dtype, op);
+    bindings.y = y;
+    if (mTotal === 0 || cout === 0) return y;
+    const uniforms = {
+      batch: n, cin, h, w, cout, ho, wo, stride, pad,
+      k_total: kTotal, k_words: kWords, scale_groups: scaleGroups, group_size: groupSize,
+      wo_groups: rowsWoGroups, pixel_groups: rowsGroups,
+    };
+    gpu.dispatch(kernel, bindings, uniforms, [Math.ceil(rowsGroups / CONV_ROWS_WG), Math.ceil(cout / 4), 1]);
     return y;
   }
   const kernel = await gpu.kernel(conv2dKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: !!bias });

@@ -60,7 +60,7 @@ const SHAPES: ConvShape[] = [
 ];
 
 describe("conv2d kernel choice", () => {
-  it("conv2d_cpu runs 3x3 s1/s2 and 1x1 s1 p0 on CPU adapters with 8-lane subgroups; other shapes and adapters run the implicit GEMM", async () => {
+  it("conv2d_cpu runs 3x3 s1/s2 and 1x1 s1 p0 on CPU adapters with 8-lane subgroups, the implicit GEMM their other shapes; other CPU adapters run conv2d_rows, GPUs the implicit GEMM", async () => {
     const gpu = await testGpu();
     const cpu = hasCpuSubgroupKernels(gpu);
     // The test device is lavapipe unless QSCHED_ADAPTER picks another: there the CPU kernel must run.
@@ -76,7 +76,9 @@ describe("conv2d kernel choice", () => {
       const x = gpu.upload(seededFloats(s.cin * s.h * s.w, 1), [1, s.cin, s.h, s.w]);
       const w = gpu.upload(seededFloats(s.cout * s.cin * s.k * s.k, 2), [s.cout, s.cin, s.k, s.k]);
       const { y, labels } = await convLabels(gpu, x, w, null, s);
-      expect(labels, label(s)).toEqual([cpu || want.startsWith("conv2d_igemm") ? want : `conv2d_igemm_${s.k}x${s.k}_wfloat_f32`]);
+      // Adapters without the 8-lane kernels: SwiftShader-like CPU adapters take conv2d_rows, GPUs the implicit GEMM.
+      const other = gpu.ctx.caps.cpu ? `conv2d_rows_${s.k}x${s.k}_wfloat_f32` : `conv2d_igemm_${s.k}x${s.k}_wfloat_f32`;
+      expect(labels, label(s)).toEqual([cpu ? want : other]);
       for (const t of [x, w, y]) t.dispose();
     }
     // kernel: "igemm" forces the implicit GEMM (kernels-bench compares the two).

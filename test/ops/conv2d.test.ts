@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Gpu } from "../../src/gpu/runtime.ts";
-import { conv2d, convOutSize, type QuantizedConvWeight } from "../../src/ops/conv2d.ts";
+import { conv2d, convOutSize, type Conv2dKernelChoice, type QuantizedConvWeight } from "../../src/ops/conv2d.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../../src/quant/formats.ts";
 import { dequantizePacked, packWeight } from "../../src/quant/packing.ts";
 import { quantizeWeight } from "../../src/quant/quantize.ts";
@@ -41,14 +41,20 @@ function conv2dRef(x: Float32Array, wt: Float32Array, bias: Float32Array | null,
 /** README bound for conv vs float64: 1e-5·√K·max|x|·max|w| (inputs here lie in [−1, 1]). */
 const convTol = (s: ConvShape) => 1e-5 * Math.sqrt(s.cin * s.kh * s.kw);
 
-async function runConv(gpu: Gpu, s: ConvShape, withBias: boolean, seed: number) {
+/**
+ * The adapter's own choice (undefined) and the two kernels every adapter can run: the implicit GEMM (GPUs) and
+ * the barrier-free rows kernel (SwiftShader); conv2d-cpu.test.ts covers lavapipe's conv2d_cpu variants.
+ */
+const KERNELS = [undefined, "igemm", "rows"] as const;
+
+async function runConv(gpu: Gpu, s: ConvShape, withBias: boolean, seed: number, kernel?: Conv2dKernelChoice) {
   const xs = seededFloats(s.n * s.cin * s.h * s.w, seed, -1, 1);
   const ws = seededFloats(s.cout * s.cin * s.kh * s.kw, seed + 1, -1, 1);
   const bs = withBias ? seededFloats(s.cout, seed + 2, -1, 1) : null;
   const x = gpu.upload(xs, [s.n, s.cin, s.h, s.w]);
   const w = gpu.upload(ws, [s.cout, s.cin, s.kh, s.kw]);
   const b = bs ? gpu.upload(bs, [s.cout]) : null;
-  const y = await conv2d(gpu, x, w, b, { stride: s.stride, padding: s.pad });
+  const y = await conv2d(gpu, x, w, b, { stride: s.stride, padding: s.pad, kernel });
   const got = await gpu.read(y);
   const shape = y.shape;
   for (const t of [x, w, b, y]) t?.dispose();
@@ -82,9 +88,11 @@ describe("conv2d vs float64", () => {
   for (const s of shapes) {
     for (const withBias of [true, false]) {
       it(`[${s.n},${s.cin},${s.h},${s.w}] → ${s.cout} k${s.kh}x${s.kw} s${s.stride} p${s.pad}${withBias ? " +bias" : ""}`, async () => {
-        const r = await runConv(await testGpu(), s, withBias, s.cin * 7 + s.cout);
-        expect(r.shape).toEqual([s.n, s.cout, convOutSize(s.h, s.kh, s.stride, s.pad), convOutSize(s.w, s.kw, s.stride, s.pad)]);
-        expect(relativeMaxError(r.got, r.want)).toBeLessThanOrEqual(convTol(s));
+        for (const kernel of KERNELS) {
+          const r = await runConv(await testGpu(), s, withBias, s.cin * 7 + s.cout, kernel);
+          expect(r.shape).toEqual([s.n, s.cout, convOutSize(s.h, s.kh, s.stride, s.pad), convOutSize(s.w, s.kw, s.stride, s.pad)]);
+          expect(relativeMaxError(r.got, r.want), `kernel ${kernel ?? "default"}`).toBeLessThanOrEqual(convTol(s));
+        }
       });
     }
   }
@@ -150,11 +158,14 @@ describe("conv2d with quantized weights (dequantized in the weight read)", () =>
       const x = gpu.upload(xs, [1, s.cin, s.h, s.w]);
       const bs = seededFloats(s.cout, 103, -1, 1);
       const b = gpu.upload(bs, [s.cout]);
-      const y = await conv2d(gpu, x, weight, b, { stride: 1, padding: 1 });
       const want = conv2dRef(xs, dequantizePacked(packed), bs, s);
-      // Same bound as the float conv: the dequantized weight is exact up to one f32 rounding (|w| ≤ 1).
-      expect(relativeMaxError(await gpu.read(y), want)).toBeLessThanOrEqual(convTol(s));
-      for (const t of [x, b, y, weight.codes, weight.scales, weight.zeroPoints]) t?.dispose();
+      for (const kernel of KERNELS) {
+        const y = await conv2d(gpu, x, weight, b, { stride: 1, padding: 1, kernel });
+        // Same bound as the float conv: the dequantized weight is exact up to one f32 rounding (|w| ≤ 1).
+        expect(relativeMaxError(await gpu.read(y), want), `kernel ${kernel ?? "default"}`).toBeLessThanOrEqual(convTol(s));
+        y.dispose();
+      }
+      for (const t of [x, b, weight.codes, weight.scales, weight.zeroPoints]) t?.dispose();
     });
   }
 
