@@ -79,8 +79,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   // W4A8 as linear_int8.wgsl computes it: per K group, the products (code − zero)·(nibble − 8) are integers and
   // their f32 sums exact (|Σ| < 2^24 for groups of up to 8192 codes); each group's sum is then scaled, y = x_scale ·
   // Σ_g w_scale[g]·acc_g. t holds the current group's sums.
-  var t: array<vec4<f32>, 16>;
-  for (var i = 0u; i < 16u; i = i + 1u) { t[i] = vec4<f32>(0.0); }
+  var t = array<vec4<f32>, 16>();
 #else
   var scales = vec4<f32>(0.0);
   var zeros = vec4<f32>(0.0);
@@ -123,13 +122,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
     t[12] = fma(y3, v0, t[12]); t[13] = fma(y3, v1, t[13]); t[14] = fma(y3, v2, t[14]); t[15] = fma(y3, v3, t[15]);
     if ((4u * q + 8u) % params.group_size == 0u) {
       let g = group_scales(cols, 4u * q / params.group_size);
-      for (var r = 0u; r < 4u; r = r + 1u) {
-        s[4u * r] = s[4u * r] + t[4u * r] * g.x;
-        s[4u * r + 1u] = s[4u * r + 1u] + t[4u * r + 1u] * g.y;
-        s[4u * r + 2u] = s[4u * r + 2u] + t[4u * r + 2u] * g.z;
-        s[4u * r + 3u] = s[4u * r + 3u] + t[4u * r + 3u] * g.w;
-      }
-      for (var i = 0u; i < 16u; i = i + 1u) { t[i] = vec4<f32>(0.0); }
+      // Constant indices only (a dynamically indexed array would live in memory on CPU drivers).
+      s[0] = s[0] + t[0] * g.x; s[1] = s[1] + t[1] * g.y;
+      s[2] = s[2] + t[2] * g.z; s[3] = s[3] + t[3] * g.w;
+      s[4] = s[4] + t[4] * g.x; s[5] = s[5] + t[5] * g.y;
+      s[6] = s[6] + t[6] * g.z; s[7] = s[7] + t[7] * g.w;
+      s[8] = s[8] + t[8] * g.x; s[9] = s[9] + t[9] * g.y;
+      s[10] = s[10] + t[10] * g.z; s[11] = s[11] + t[11] * g.w;
+      s[12] = s[12] + t[12] * g.x; s[13] = s[13] + t[13] * g.y;
+      s[14] = s[14] + t[14] * g.z; s[15] = s[15] + t[15] * g.w;
+      t = array<vec4<f32>, 16>();
     }
 #else
     s[0] = fma(x0, w0, s[0]); s[1] = fma(x0, w1, s[1]); s[2] = fma(x0, w2, s[2]); s[3] = fma(x0, w3, s[3]);
