@@ -18,7 +18,6 @@
 // registers), int4 with float zero points. Measured ratios: kernels-bench/RESULTS.md.
 enable subgroups;
 #include "include/elem.wgsl"
-#include "include/quant_formats.wgsl"
 
 struct Params {
   batch: u32, cin: u32, h: u32, w: u32,
@@ -29,19 +28,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<elem>;
-#if WEIGHT_FLOAT
-@group(0) @binding(2) var<storage, read> weight: array<elem>;
-#else
-@group(0) @binding(2) var<storage, read> weight_codes: array<u32>;
-@group(0) @binding(3) var<storage, read> weight_scales: array<scale_word>;
-#endif
-#if WEIGHT_ZERO_POINT
-@group(0) @binding(6) var<storage, read> weight_zero_points: array<scale_word>;
-#endif
-#if HAS_BIAS
-@group(0) @binding(4) var<storage, read> bias: array<elem>;
-#endif
+#include "include/conv_weight.wgsl"
 @group(0) @binding(5) var<storage, read_write> y: array<elem>;
 
 const SG: u32 = 8u; // input channels per chunk = lanes of a subgroup
@@ -71,14 +58,6 @@ var<private> last_w: i32;
 var<private> x_img: u32;
 var<private> x_row: u32;
 var<private> row_ok: bool;
-
-#if WEIGHT_FLOAT
-#else
-fn weight_scale(i: u32) -> f32 { return scale_at(weight_scales[scale_word_index(i)], i); }
-#endif
-#if WEIGHT_ZERO_POINT
-fn weight_zero_point(i: u32) -> f32 { return scale_at(weight_zero_points[scale_word_index(i)], i); }
-#endif
 
 // Weight (co, k) from a packed word of its row; int8 without its scale (applied after the sum).
 #if WEIGHT_INT8

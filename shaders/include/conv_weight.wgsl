@@ -1,7 +1,8 @@
-// The operands of the conv kernels other than conv2d_cpu.wgsl (conv2d.wgsl, conv2d_rows.wgsl): x, the weight in
-// any of its formats with its read hook, the bias. Expects `Params` (k_total, k_words, scale_groups, group_size).
-// The weight is f32/f16 [Cout, K] (K = Cin·KH·KW), int8 (WEIGHT_INT8) or int4 (WEIGHT_INT4) codes packed in u32 rows
-// (layout of src/quant/formats.ts), dequantized on read.
+// The operands of the conv kernels (conv2d.wgsl, conv2d_rows.wgsl, conv2d_cpu.wgsl): x, the weight in any of its
+// formats with its scale and zero-point reads, a per-element read hook (conv2d_cpu.wgsl reads whole words itself),
+// and the bias. Expects `Params` (k_total, k_words, scale_groups, group_size). The weight is f32/f16 [Cout, K]
+// (K = Cin·KH·KW), or int8 (WEIGHT_INT8) / int4 (WEIGHT_INT4) codes packed in u32 rows (layout of
+// src/quant/formats.ts), dequantized on read.
 #include "include/quant_formats.wgsl"
 
 @group(0) @binding(1) var<storage, read> x: array<elem>;

@@ -1,5 +1,6 @@
 import { OpInputError } from "../gpu/errors.ts";
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
+import type { CompiledKernel } from "../gpu/kernel-registry.ts";
 import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow, type QuantFormat } from "../quant/formats.ts";
@@ -56,16 +57,8 @@ export const conv2dKernel = defineKernel<Conv2dKey>({
 /** Threads per workgroup of shaders/conv2d_rows.wgsl (each: 4 channels × 4 pixels). */
 const CONV_ROWS_WG = 64;
 
-interface Conv2dRowsKey {
-  dtype: FloatDType;
-  weight: ConvWeightKind;
-  kh: number;
-  kw: number;
-  scalesF16: boolean;
-  bias: boolean;
-}
-
-export const conv2dRowsKernel = defineKernel<Conv2dRowsKey>({
+/** The same key as the implicit GEMM: both take any kernel size, stride and padding at run time. */
+export const conv2dRowsKernel = defineKernel<Conv2dKey>({
   name: "conv2d_rows",
   file: "conv2d_rows.wgsl",
   defines: (k) => ({
@@ -251,6 +244,14 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   }
   if (bias) bindings.bias = bias;
   const mTotal = n * ho * wo;
+  const operands = { k_total: kTotal, k_words: kWords, scale_groups: scaleGroups, group_size: groupSize };
+  /** Allocates y and dispatches `kernel` over `grid` (nothing for an empty output). */
+  const run = (kernel: CompiledKernel, uniforms: Record<string, number>, grid: [number, number]): Tensor => {
+    const y = gpu.empty([n, cout, ho, wo], dtype, op);
+    bindings.y = y;
+    if (mTotal > 0 && cout > 0) gpu.dispatch(kernel, bindings, { ...uniforms, ...operands }, [...grid, 1]);
+    return y;
+  };
   // conv2d_cpu: a 1×1 conv reads the image as one row of H·W pixels (x is contiguous over H·W).
   const taps = cpuTaps(kh, kw, stride, pad);
   const [rowH, rowW, rowHo, rowWo] = taps === "1x1" ? [1, h * w, 1, ho * wo] : [h, w, ho, wo];
@@ -258,19 +259,11 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   const c = cpuVariant === "igemm" || cpuVariant === "rows" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
   const woGroups = Math.ceil(rowWo / (c?.pix ?? 1));
   const pixelGroups = n * rowHo * woGroups;
-  if (taps !== null && c && hasCpuSubgroupKernels(gpu) &&
-      Math.ceil(pixelGroups / c.wg) <= gpu.ctx.caps.limits.maxComputeWorkgroupsPerDimension) {
+  const maxGroups = gpu.ctx.caps.limits.maxComputeWorkgroupsPerDimension;
+  if (taps !== null && c && hasCpuSubgroupKernels(gpu) && Math.ceil(pixelGroups / c.wg) <= maxGroups) {
     const kernel = await gpu.kernel(conv2dCpuKernel, { variant: cpuVariant, taps, dtype, weight: kind, scalesF16, bias: !!bias });
-    const y = gpu.empty([n, cout, ho, wo], dtype, op);
-    bindings.y = y;
-    if (mTotal === 0 || cout === 0) return y;
-    const uniforms = {
-      batch: n, cin, h: rowH, w: rowW, cout, ho: rowHo, wo: rowWo, pad,
-      k_total: kTotal, k_words: kWords, scale_groups: scaleGroups, group_size: groupSize,
-      wo_groups: woGroups, pixel_groups: pixelGroups,
-    };
-    gpu.dispatch(kernel, bindings, uniforms, [Math.ceil(pixelGroups / c.wg), Math.ceil(cout / c.rows), 1]);
-    return y;
+    const uniforms = { batch: n, cin, h: rowH, w: rowW, cout, ho: rowHo, wo: rowWo, pad, wo_groups: woGroups, pixel_groups: pixelGroups };
+    return run(kernel, uniforms, [Math.ceil(pixelGroups / c.wg), Math.ceil(cout / c.rows)]);
   }
   // CPU adapters without 8-lane subgroups (SwiftShader): no barriers, 1.8–1.9× the implicit GEMM on 3×3 convs there.
   // On lavapipe the shapes conv2d_cpu does not take stay on the implicit GEMM (rows measured 0.6× on 3×3 there).
@@ -278,27 +271,11 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   const rowsWoGroups = Math.ceil(wo / 4);
   const rowsGroups = n * ho * rowsWoGroups;
   const wantRows = opts.kernel === "rows" || (opts.kernel !== "igemm" && gpu.ctx.caps.cpu && !hasCpuSubgroupKernels(gpu));
-  if (wantRows && Math.ceil(rowsGroups / CONV_ROWS_WG) <= gpu.ctx.caps.limits.maxComputeWorkgroupsPerDimension) {
+  if (wantRows && Math.ceil(rowsGroups / CONV_ROWS_WG) <= maxGroups) {
     const kernel = await gpu.kernel(conv2dRowsKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: !!bias });
-    const y = gpu.empty([n, cout, ho, wo], dtype, op);
-    bindings.y = y;
-    if (mTotal === 0 || cout === 0) return y;
-    const uniforms = {
-      batch: n, cin, h, w, cout, ho, wo, stride, pad,
-      k_total: kTotal, k_words: kWords, scale_groups: scaleGroups, group_size: groupSize,
-      wo_groups: rowsWoGroups, pixel_groups: rowsGroups,
-    };
-    gpu.dispatch(kernel, bindings, uniforms, [Math.ceil(rowsGroups / CONV_ROWS_WG), Math.ceil(cout / 4), 1]);
-    return y;
+    const uniforms = { batch: n, cin, h, w, cout, ho, wo, stride, pad, wo_groups: rowsWoGroups, pixel_groups: rowsGroups };
+    return run(kernel, uniforms, [Math.ceil(rowsGroups / CONV_ROWS_WG), Math.ceil(cout / 4)]);
   }
   const kernel = await gpu.kernel(conv2dKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: !!bias });
-  const y = gpu.empty([n, cout, ho, wo], dtype, op);
-  bindings.y = y;
-  if (mTotal === 0 || cout === 0) return y;
-  const uniforms = {
-    batch: n, cin, h, w, cout, ho, wo, stride, pad,
-    k_total: kTotal, k_words: kWords, scale_groups: scaleGroups, group_size: groupSize,
-  };
-  gpu.dispatch(kernel, bindings, uniforms, [Math.ceil(mTotal / CONV_TILE_M), Math.ceil(cout / CONV_TILE_N), 1]);
-  return y;
+  return run(kernel, { batch: n, cin, h, w, cout, ho, wo, stride, pad }, [Math.ceil(mTotal / CONV_TILE_M), Math.ceil(cout / CONV_TILE_N)]);
 }

@@ -6,6 +6,7 @@
  */
 import { OpInputError } from "../gpu/errors.ts";
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
+import type { CompiledKernel } from "../gpu/kernel-registry.ts";
 import type { Gpu } from "../gpu/runtime.ts";
 import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow } from "../quant/formats.ts";
@@ -183,25 +184,27 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   return y;
 }
 
-async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun, rows: 16 | 32): Promise<Tensor> {
+/**
+ * The kernels that read int8 activation codes as matmul_io.wgsl's A_INT8 operand (matmul_cpu.wgsl, matmul_rows.wgsl):
+ * quantizes x per token, binds codes, scales and zero points next to the weight's and `epilogue`, dispatches `kernel`
+ * over `grid` with matmul_io's uniforms plus `extra`, and returns the codes to the pool right after that dispatch.
+ */
+async function runOnActivationCodes(
+  gpu: Gpu, r: IntLinearRun, kernel: CompiledKernel, epilogue: Record<string, Tensor>, extra: Record<string, number>, grid: [number, number],
+): Promise<Tensor> {
   const { w } = r;
-  const dtype = r.x.dtype as FloatDType;
-  const weightBits = w.format.weight.bits;
   const xq = await quantizeActivationsPerToken(gpu, r.x, w.format);
-  const bound: Record<string, Tensor> = { a: xq.codes, a_scales: xq.scales, b: w.codes, b_scales: w.scales };
-  if (weightBits === 4) bound.a_zeros = xq.zeroPoints;
-  Object.assign(bound, epilogueBindings(r.x, w.codes, r.bias, r.residual));
+  const bound: Record<string, Tensor> = { a: xq.codes, a_scales: xq.scales, b: w.codes, b_scales: w.scales, ...epilogue };
+  if (w.format.weight.bits === 4) bound.a_zeros = xq.zeroPoints;
   for (const [name, t] of Object.entries(bound)) checkBindingSize(gpu.ctx, t.byteLength, `${r.op}: ${name} ${t}`);
-  const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits, scalesF16: w.scales.dtype === "f16", rows });
-  const shape = MATMUL_CPU_VARIANTS[cpuVariantOf(rows)];
-  const y = gpu.empty(r.outShape, dtype, r.op);
+  const y = gpu.empty(r.outShape, r.x.dtype as FloatDType, r.op);
   bound.y = y;
   const uniforms = {
     m: r.m, n: w.n, k: w.k, a_batch_stride: 0, b_batch_stride: 0,
     group_size: w.groupSize, groups_per_row: w.k / w.groupSize, words_per_row: wordsPerRow(w.format, w.k),
-    ...epilogueUniforms(r.act, r.bias, r.residual),
+    ...extra,
   };
-  gpu.dispatch(kernel, bound, uniforms, [Math.ceil(w.n / 4 / shape.wg), Math.ceil(r.m / shape.rows), 1]);
+  gpu.dispatch(kernel, bound, uniforms, [...grid, 1]);
   // As in runIntLinear: the codes go back to the pool right after the dispatch that reads them.
   xq.codes.dispose();
   xq.scales.dispose();
@@ -209,27 +212,22 @@ async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun, rows: 16 | 32): Promis
   return y;
 }
 
+async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun, rows: 16 | 32): Promise<Tensor> {
+  const { w } = r;
+  const dtype = r.x.dtype as FloatDType;
+  const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits: w.format.weight.bits, scalesF16: w.scales.dtype === "f16", rows });
+  const shape = MATMUL_CPU_VARIANTS[cpuVariantOf(rows)];
+  // One pipeline for every epilogue: absent bias / residual bound to stand-ins, the choice made by uniforms.
+  const epilogue = epilogueBindings(r.x, w.codes, r.bias, r.residual);
+  return runOnActivationCodes(gpu, r, kernel, epilogue, epilogueUniforms(r.act, r.bias, r.residual), [Math.ceil(w.n / 4 / shape.wg), Math.ceil(r.m / shape.rows)]);
+}
+
 async function runIntLinearRows(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const { w } = r;
   const dtype = r.x.dtype as FloatDType;
-  const weightBits = w.format.weight.bits;
-  const xq = await quantizeActivationsPerToken(gpu, r.x, w.format);
-  const bound: Record<string, Tensor> = { a: xq.codes, a_scales: xq.scales, b: w.codes, b_scales: w.scales };
-  if (weightBits === 4) bound.a_zeros = xq.zeroPoints;
-  if (r.bias) bound.bias = r.bias;
-  if (r.residual) bound.residual = r.residual;
-  for (const [name, t] of Object.entries(bound)) checkBindingSize(gpu.ctx, t.byteLength, `${r.op}: ${name} ${t}`);
-  const kernel = await gpu.kernel(intLinearRowsKernel, { dtype, weightBits, scalesF16: w.scales.dtype === "f16", bias: !!r.bias, residual: !!r.residual, act: r.act });
-  const y = gpu.empty(r.outShape, dtype, r.op);
-  bound.y = y;
-  const uniforms = {
-    m: r.m, n: w.n, k: w.k, a_batch_stride: 0, b_batch_stride: 0,
-    group_size: w.groupSize, groups_per_row: w.k / w.groupSize, words_per_row: wordsPerRow(w.format, w.k),
-  };
-  gpu.dispatch(kernel, bound, uniforms, [Math.ceil(w.n / 4 / ROWS_KERNEL_WG), Math.ceil(r.m / 4), 1]);
-  // As in runIntLinear: the codes go back to the pool right after the dispatch that reads them.
-  xq.codes.dispose();
-  xq.scales.dispose();
-  xq.zeroPoints.dispose();
-  return y;
+  const kernel = await gpu.kernel(intLinearRowsKernel, { dtype, weightBits: w.format.weight.bits, scalesF16: w.scales.dtype === "f16", bias: !!r.bias, residual: !!r.residual, act: r.act });
+  const epilogue: Record<string, Tensor> = {};
+  if (r.bias) epilogue.bias = r.bias;
+  if (r.residual) epilogue.residual = r.residual;
+  return runOnActivationCodes(gpu, r, kernel, epilogue, {}, [Math.ceil(w.n / 4 / ROWS_KERNEL_WG), Math.ceil(r.m / 4)]);
 }
