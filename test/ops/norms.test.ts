@@ -96,11 +96,16 @@ describe("groupNorm vs float64", () => {
         const x = gpu.upload(xs, shape);
         const gamma = gpu.upload(gs, [shape[1]!]);
         const beta = gpu.upload(bs, [shape[1]!]);
-        const y = silu ? await groupNormSilu(gpu, x, gamma, beta, { groups, eps: 1e-6 }) : await groupNorm(gpu, x, gamma, beta, { groups, eps: 1e-6 });
-        expect(y.shape).toEqual(shape);
-        expect(y.dtype).toBe("f32");
-        expect(relativeMaxError(await gpu.read(y), groupNormRef(xs, shape, gs, bs, groups, 1e-6, silu))).toBeLessThanOrEqual(NORM_TOL);
-        for (const t of [x, gamma, beta, y]) t.dispose();
+        const want = groupNormRef(xs, shape, gs, bs, groups, 1e-6, silu);
+        // GPUs' 256 threads per group and CPU adapters' 8 (the default here), 1 for the fully serial extreme.
+        for (const threads of [undefined, 256, 8, 1]) {
+          const y = await groupNorm(gpu, x, gamma, beta, { groups, eps: 1e-6, silu, threads });
+          expect(y.shape).toEqual(shape);
+          expect(y.dtype).toBe("f32");
+          expect(relativeMaxError(await gpu.read(y), want), `threads ${threads ?? "default"}`).toBeLessThanOrEqual(NORM_TOL);
+          y.dispose();
+        }
+        for (const t of [x, gamma, beta]) t.dispose();
       });
     }
   }
@@ -132,12 +137,14 @@ describe("groupNorm vs float64", () => {
     const g5 = gpu.upload(new Float32Array(5), [5]);
     await expect(groupNorm(gpu, x, g6, g6, { groups: 4, eps: 1e-5 })).rejects.toThrow("groupNorm: channels 6 are not divisible by groups 4");
     await expect(groupNorm(gpu, x, g5, g6, { groups: 3, eps: 1e-5 })).rejects.toThrow("gamma must have shape [6], got [5]");
+    await expect(groupNorm(gpu, x, g6, g6, { groups: 3, eps: 1e-5, threads: 12 })).rejects.toThrow("threads must be a power of two up to 256, got 12");
     for (const t of [x, g6, g5]) t.dispose();
   });
 });
 
 describe("layerNorm vs float64", () => {
-  const shapes = [[3, 300], [1, 1], [2, 3, 77], [4, 1025]];
+  // 19 rows: the one-thread-per-row kernel spans three 8-row workgroups, the last part empty.
+  const shapes = [[3, 300], [1, 1], [2, 3, 77], [4, 1025], [19, 40]];
   for (const shape of shapes) {
     for (const affine of [true, false]) {
       it(`[${shape}]${affine ? " affine" : ""}`, async () => {
@@ -150,10 +157,15 @@ describe("layerNorm vs float64", () => {
         const x = gpu.upload(xs, shape);
         const gamma = affine ? gpu.upload(gs, [cols]) : null;
         const beta = affine ? gpu.upload(bs, [cols]) : null;
-        const y = await layerNorm(gpu, x, gamma, beta, 1e-5);
-        expect(y.shape).toEqual(shape);
-        expect(relativeMaxError(await gpu.read(y), layerNormRef(xs, cols, affine ? gs : null, affine ? bs : null, 1e-5))).toBeLessThanOrEqual(NORM_TOL);
-        for (const t of [x, gamma, beta, y]) t?.dispose();
+        const want = layerNormRef(xs, cols, affine ? gs : null, affine ? bs : null, 1e-5);
+        // Both kernels on every adapter: the 256-thread tree (GPUs) and one thread per row (CPU adapters).
+        for (const serialRows of [false, true]) {
+          const y = await layerNorm(gpu, x, gamma, beta, 1e-5, { serialRows });
+          expect(y.shape).toEqual(shape);
+          expect(relativeMaxError(await gpu.read(y), want), `serialRows=${serialRows}`).toBeLessThanOrEqual(NORM_TOL);
+          y.dispose();
+        }
+        for (const t of [x, gamma, beta]) t?.dispose();
       });
     }
   }
