@@ -6,11 +6,6 @@ import { floatDType, gridFor, sameDType, shapeStr, type FloatDType } from "./com
 
 /** Threads per workgroup of the norm kernels: one workgroup reduces one group or row. */
 const NORM_WG = 256;
-/**
- * Group norm on CPU adapters: 8 threads per group, so the tree takes 3 barrier levels instead of 8 (each barrier is a
- * context switch there). Toy UNet, GPU time of group_norm_silu: lavapipe 26 → 7 ms, SwiftShader 485 → 32 ms.
- */
-const GROUP_NORM_CPU_WG = 8;
 
 export const groupNormKernel = defineKernel<{ dtype: FloatDType; silu: boolean; wg: number }>({
   name: "group_norm",
@@ -34,7 +29,12 @@ export interface GroupNormOptions {
   eps: number;
   /** Apply SiLU after the affine (diffusers ResnetBlock2D's norm → nonlinearity). */
   silu?: boolean;
-  /** Threads per group, a power of two (tests pin it): 8 on CPU adapters, 256 elsewhere. */
+  /**
+   * Threads per group, a power of two up to 256 (the default). 8 would be much faster on CPU adapters, where each of
+   * the tree's barriers is a context switch: toy UNet group_norm_silu, lavapipe 26 → 7 ms, SwiftShader 485 → 32 ms.
+   * It is not the default yet: its other summation order moves one chaotic candidate of the web app's W4A8
+   * calibration enough that Chromium and Node pick different (m, s) (kernels-bench/RESULTS.md).
+   */
   threads?: number;
 }
 
@@ -56,7 +56,7 @@ export async function groupNorm(gpu: Gpu, x: Tensor, gamma: Tensor, beta: Tensor
   expectVector(op, "gamma", gamma, c);
   expectVector(op, "beta", beta, c);
   const hw = x.numel / Math.max(n * c, 1);
-  const wg = opts.threads ?? (gpu.ctx.caps.cpu ? GROUP_NORM_CPU_WG : NORM_WG);
+  const wg = opts.threads ?? NORM_WG;
   if (!Number.isInteger(wg) || wg < 1 || wg > NORM_WG || (wg & (wg - 1)) !== 0) throw new OpInputError(op, `threads must be a power of two up to ${NORM_WG}, got ${wg}`);
   const k = await gpu.kernel(groupNormKernel, { dtype, silu: !!opts.silu, wg });
   const y = gpu.empty(x.shape, dtype, op);
