@@ -2,11 +2,13 @@
 // no barriers. A thread owns 4 rows × 4 columns of y and walks K four at a time with vec4 loads
 // (VEC4_AB, K a multiple of 4, B stored [N, K]): 8 vec4 loads feed 16 vec4 FMAs. CPU drivers pay per
 // value loaded and per barrier, so this beats sharing tiles through workgroup memory. The 16 partial
-// sums stay split over the 4 k-lanes until the end. Same write hook as matmul.wgsl.
+// sums stay split over the 4 k-lanes until the end; each row is written by write_y4 (matmul_io.wgsl), with the
+// columns' scale and bias loaded once per thread.
 // Integer operands (the W8A8 / W4A8 linears on CPU adapters without matmul_cpu.wgsl's 8-lane subgroups, i.e.
 // SwiftShader) are unpacked to f32 in registers, as in matmul_cpu.wgsl: A_INT8 reads one u32 of 4 activation
 // codes per 4 k (minus the row's zero point with A_ZERO_POINT; the row's scale in the epilogue), B_INT8 one
-// word of 4 per-channel codes (SCALE_IN_EPILOGUE), B_INT4 one word per 8 k, dequantized with its K group's scale.
+// word of 4 per-channel codes (SCALE_IN_EPILOGUE), B_INT4 one word per 8 k, dequantized with its K group's scale
+// (W4A8 instead sums each group's integer products exactly and scales the group sum, as linear_int8.wgsl).
 // SwiftShader emulates dot4I8Packed, so there this beats linear_int8.wgsl (kernels-bench/RESULTS.md).
 #include "include/elem.wgsl"
 #include "include/matmul_io.wgsl"
