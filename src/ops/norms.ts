@@ -16,6 +16,8 @@ export const groupNormKernel = defineKernel<{ dtype: FloatDType; silu: boolean; 
 
 /** Rows per workgroup of the one-thread-per-row layer norm (CPU adapters): 8 keeps 77-token rows on both cores. */
 const LAYER_NORM_SERIAL_WG = 8;
+/** Group norm's threads per group on CPU adapters: few enough that the reduction tree has 3 barriers, not 8. */
+const GROUP_NORM_CPU_THREADS = 8;
 
 export const layerNormKernel = defineKernel<{ dtype: FloatDType; affine: boolean; serialRows: boolean }>({
   name: "layer_norm",
@@ -30,10 +32,8 @@ export interface GroupNormOptions {
   /** Apply SiLU after the affine (diffusers ResnetBlock2D's norm → nonlinearity). */
   silu?: boolean;
   /**
-   * Threads per group, a power of two up to 256 (the default). 8 would be much faster on CPU adapters, where each of
-   * the tree's barriers is a context switch: toy UNet group_norm_silu, lavapipe 26 → 7 ms, SwiftShader 485 → 32 ms.
-   * It is not the default yet: its other summation order moves one chaotic candidate of the web app's W4A8
-   * calibration enough that Chromium and Node pick different (m, s) (kernels-bench/RESULTS.md).
+   * Threads per group, a power of two up to 256. Default: 8 on CPU adapters, where each of the tree's barriers is a
+   * context switch (toy UNet group_norm_silu: lavapipe 26 → 7 ms, SwiftShader 485 → 32 ms), 256 elsewhere.
    */
   threads?: number;
 }
@@ -56,7 +56,7 @@ export async function groupNorm(gpu: Gpu, x: Tensor, gamma: Tensor, beta: Tensor
   expectVector(op, "gamma", gamma, c);
   expectVector(op, "beta", beta, c);
   const hw = x.numel / Math.max(n * c, 1);
-  const wg = opts.threads ?? NORM_WG;
+  const wg = opts.threads ?? (gpu.ctx.caps.cpu ? GROUP_NORM_CPU_THREADS : NORM_WG);
   if (!Number.isInteger(wg) || wg < 1 || wg > NORM_WG || (wg & (wg - 1)) !== 0) throw new OpInputError(op, `threads must be a power of two up to ${NORM_WG}, got ${wg}`);
   const k = await gpu.kernel(groupNormKernel, { dtype, silu: !!opts.silu, wg });
   const y = gpu.empty(x.shape, dtype, op);

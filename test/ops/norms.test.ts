@@ -97,8 +97,8 @@ describe("groupNorm vs float64", () => {
         const gamma = gpu.upload(gs, [shape[1]!]);
         const beta = gpu.upload(bs, [shape[1]!]);
         const want = groupNormRef(xs, shape, gs, bs, groups, 1e-6, silu);
-        // The default (256 threads per group), 8 (faster on CPU adapters, not the default yet) and 1 (fully serial).
-        for (const threads of [undefined, 8, 1]) {
+        // The adapter's default (8 threads per group on CPU adapters), the 256-thread tree GPUs run, and 1 (serial).
+        for (const threads of [undefined, 256, 1]) {
           const y = await groupNorm(gpu, x, gamma, beta, { groups, eps: 1e-6, silu, threads });
           expect(y.shape).toEqual(shape);
           expect(y.dtype).toBe("f32");
