@@ -153,6 +153,35 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
     });
   }
 
+  it("W4A8 at the extremes of its integer sums: |code − zero| = 255, weight codes −8/7, groups of 32 to 256", async () => {
+    // Every int kernel sums each K group's integer products exactly (f32 below 2^24, i32, or packed dots); here a
+    // group's sum reaches 2040 per k (65280 at 32 k), so a lost or doubled product, or a wrong group boundary, is
+    // off by ≥ 1 unit in 65280 (1.5e-5 relative), above the 1e-5 tolerance.
+    const gpu = await testGpu();
+    const f = QUANT_FORMATS.W4A8;
+    const [m, n, k] = [5, 6, 256];
+    const c = 1.5;
+    const sign = seededFloats(m * n * k, 21, -1, 1);
+    // Rows: all +c (codes 127, zero −128), all −c (codes −128, zero 127), alternating, random signs, random.
+    const rows = [() => c, () => -c, (j: number) => (j % 2 ? c : -c), (j: number) => (sign[j]! < 0 ? -c : c), (j: number) => sign[k + j]! * c];
+    const xv = Float32Array.from({ length: m * k }, (_, i) => rows[Math.floor(i / k)]!(i % k));
+    // Columns: all −1 (codes −8), all +1 (7), then random ±1.
+    const wv = Float32Array.from({ length: n * k }, (_, i) => (i < k ? -1 : i < 2 * k ? 1 : sign[2 * k + i]! < 0 ? -1 : 1));
+    for (const group of [32, 64, 128, 256]) {
+      const packed = packWeight(f, quantizeWeight(wv, n, k, f, group));
+      const qw = uploadQuantizedWeight(gpu, packed);
+      const x = gpu.upload(xv, [m, k]);
+      const want = quantizedLinearReference(xv, packed, null);
+      for (const intKernel of intLinearKernelsFor(gpu, qw)) {
+        const y = await linear(gpu, x, qw, null, { intKernel });
+        expect(relativeMaxError(await gpu.read(y), want), `group ${group} ${intKernel}`).toBeLessThanOrEqual(QUANT_Y_TOL);
+        y.dispose();
+      }
+      x.dispose();
+      disposeQuantizedWeight(qw);
+    }
+  });
+
   it("fused epilogue on both paths: gelu_erf(x·Wᵀ + b) + residual", async () => {
     const gpu = await testGpu();
     const gelu = (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2));
