@@ -173,7 +173,8 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
       const x = gpu.upload(xv, [m, k]);
       const want = quantizedLinearReference(xv, packed, null);
       for (const intKernel of intLinearKernelsFor(gpu, qw)) {
-        const y = await linear(gpu, x, qw, null, { intKernel });
+        const opts: QuantizedLinearOptions = { intKernel };
+        const y = await linear(gpu, x, qw, null, opts);
         expect(relativeMaxError(await gpu.read(y), want), `group ${group} ${intKernel}`).toBeLessThanOrEqual(QUANT_Y_TOL);
         y.dispose();
       }
