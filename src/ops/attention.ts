@@ -1,6 +1,7 @@
 import { OpInputError } from "../gpu/errors.ts";
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
 import type { Gpu } from "../gpu/runtime.ts";
+import { hasCpuSubgroupKernels } from "./matmul-kernel.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { expectRank, floatDType, sameDType, shapeStr, type FloatDType } from "./common.ts";
 
@@ -44,12 +45,46 @@ export const attentionKernel = defineKernel<AttentionKey>({
   label: (k) => `attention_flash_d${k.headDim}${k.causal ? "_causal" : ""}_${k.dtype}`,
 });
 
+/** Largest head size of attention_rows.wgsl: a thread keeps ROWS × d of q and of its output. */
+export const ATTENTION_ROWS_MAX_HEAD_DIM = 64;
+const ATTENTION_ROWS_WG = 64;
+
+interface AttentionRowsKey extends AttentionKey {
+  /** Query rows per thread. */
+  rows: number;
+  /** K/V values read once per 8-lane subgroup and broadcast (lavapipe). */
+  sgShare: boolean;
+}
+
+export const attentionRowsKernel = defineKernel<AttentionRowsKey>({
+  name: "attention_rows",
+  file: "attention_rows.wgsl",
+  defines: (k) => ({ ...dtypeDefines(k.dtype), HEAD_DIM: `${k.headDim}u`, ROWS: `${k.rows}u`, WG_SIZE: `${ATTENTION_ROWS_WG}u`, CAUSAL: !!k.causal, SG_SHARE: k.sgShare }),
+  label: (k) => `attention_rows${k.rows}${k.sgShare ? "_sg" : ""}_d${k.headDim}${k.causal ? "_causal" : ""}_${k.dtype}`,
+});
+
+/** Which kernel runs: "auto" = the barrier-free rows kernel on CPU adapters where the head fits, else the tiled one. */
+export type AttentionKernel = "auto" | "tiled" | "rows";
+
+export interface AttentionOptions {
+  /** Causal mask: query i sees keys j ≤ i (self-attention only). */
+  causal?: boolean;
+  kernel?: AttentionKernel;
+  /** Query rows per thread of the rows kernel: default 2 with subgroup sharing (lavapipe), else 8 (SwiftShader). */
+  rows?: number;
+  /** Rows kernel: share K/V reads over 8-lane subgroups (default where the adapter has them). */
+  sgShare?: boolean;
+}
+
+/** Whether attention_rows.wgsl takes this head size. */
+export const attentionRowsFits = (headDim: number) => headDim % 8 === 0 && headDim <= ATTENTION_ROWS_MAX_HEAD_DIM;
+
 /**
  * Multi-head scaled dot-product attention (no mask): q [B, Lq, H·d], k/v [B, Lk, H·d] →
  * [B, Lq, H·d], scale 1/√d. Self- and cross-attention, any Lq/Lk; memory O(B·L·H·d).
  * `causal` masks keys j > query i (self-attention only).
  */
-export async function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, heads: number, opts: { causal?: boolean } = {}): Promise<Tensor> {
+export async function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, heads: number, opts: AttentionOptions = {}): Promise<Tensor> {
   const op = "attention";
   const dtype = floatDType(gpu, op, "q", q);
   sameDType(op, { q, k, v });
@@ -66,9 +101,28 @@ export async function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, heads
   if (headDim > ATTENTION_MAX_HEAD_DIM) throw new OpInputError(op, `head dim ${headDim} > ${ATTENTION_MAX_HEAD_DIM} is not supported`);
   if (lq > 0 && lk === 0) throw new OpInputError(op, `k and v have 0 tokens; softmax over no keys is undefined`);
   if (opts.causal && lq !== lk) throw new OpInputError(op, `a causal mask needs self-attention (Lq = Lk), got Lq ${lq}, Lk ${lk}`);
-  const kernel = await gpu.kernel(attentionKernel, { dtype, headDim, causal: !!opts.causal });
+  const choice = opts.kernel ?? "auto";
+  const rowsFits = attentionRowsFits(headDim);
+  if (choice === "rows" && !rowsFits) throw new OpInputError(op, `the rows attention kernel needs a head dim that is a multiple of 8 and at most ${ATTENTION_ROWS_MAX_HEAD_DIM}, got ${headDim}`);
+  const useRows = choice === "rows" || (choice === "auto" && gpu.ctx.caps.cpu && rowsFits);
+  const params = { lq, lk, heads, scale: 1 / Math.sqrt(headDim) };
+  const causal = !!opts.causal;
+  if (useRows) {
+    const sgShare = opts.sgShare ?? hasCpuSubgroupKernels(gpu);
+    // Measured (kernels-bench/attention-kernels.ts): lavapipe 2 rows 3.4–5.8× the tiled kernel (4 spill); SwiftShader
+    // 6–12 rows about level at 2–3×.
+    const rows = opts.rows ?? (sgShare ? 2 : 8);
+    if (!Number.isInteger(rows) || rows < 1 || rows > 16) throw new OpInputError(op, `rows must be an integer from 1 to 16, got ${rows}`);
+    if (sgShare && !hasCpuSubgroupKernels(gpu)) throw new OpInputError(op, `sgShare needs 8-lane subgroups on a CPU adapter; ${gpu.ctx.describe()} has none`);
+    const kernel = await gpu.kernel(attentionRowsKernel, { dtype, headDim, causal, rows, sgShare });
+    const y = gpu.empty(q.shape, dtype, op);
+    if (lq === 0 || b === 0) return y;
+    gpu.dispatch(kernel, { q, k, v, y }, params, [Math.ceil(lq / rows / ATTENTION_ROWS_WG), b * heads, 1]);
+    return y;
+  }
+  const kernel = await gpu.kernel(attentionKernel, { dtype, headDim, causal });
   const y = gpu.empty(q.shape, dtype, op);
   if (lq === 0 || b === 0) return y;
-  gpu.dispatch(kernel, { q, k, v, y }, { lq, lk, heads, scale: 1 / Math.sqrt(headDim) }, [Math.ceil(lq / ATTENTION_Q_TILE), b * heads, channelChunks(headDim)]);
+  gpu.dispatch(kernel, { q, k, v, y }, params, [Math.ceil(lq / ATTENTION_Q_TILE), b * heads, channelChunks(headDim)]);
   return y;
 }

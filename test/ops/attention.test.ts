@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { attention, channelVec4s } from "../../src/ops/attention.ts";
+import { attention, attentionRowsFits, channelVec4s, type AttentionOptions } from "../../src/ops/attention.ts";
+import { hasCpuSubgroupKernels } from "../../src/ops/matmul-kernel.ts";
+import type { Gpu } from "../../src/gpu/runtime.ts";
 import { relativeMaxError } from "../../src/verify/compare.ts";
 import { OPS_CASE_RUNNERS } from "../../src/verify/ops-cases/index.ts";
 import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
@@ -15,7 +17,7 @@ function casesOf(dir: string, op: string): OpsCase[] {
 }
 
 /** float64 softmax(q kᵀ/√d) v per (batch, head), layout [B, L, H·d]. */
-function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, b: number, lq: number, lk: number, heads: number, d: number): Float64Array {
+function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, b: number, lq: number, lk: number, heads: number, d: number, causal = false): Float64Array {
   const w = heads * d;
   const out = new Float64Array(b * lq * w);
   const s = new Float64Array(lk);
@@ -24,7 +26,12 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, b: numb
       for (let i = 0; i < lq; i++) {
         const qb = (bi * lq + i) * w + h * d;
         let m = -Infinity;
+        const seen = causal ? i + 1 : lk;
         for (let j = 0; j < lk; j++) {
+          if (j >= seen) {
+            s[j] = -Infinity;
+            continue;
+          }
           const kb = (bi * lk + j) * w + h * d;
           let dot = 0;
           for (let c = 0; c < d; c++) dot += q[qb + c]! * k[kb + c]!;
@@ -41,6 +48,18 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, b: numb
     }
   }
   return out;
+}
+
+/**
+ * Every kernel that takes the head size here: the tiled flash kernel, and where d % 8 == 0 and d ≤ 64 the rows kernel
+ * with 3 rows per thread (partial threads; SwiftShader runs 8, checked in Chromium by the golden cases) and, where
+ * the adapter has 8-lane subgroups (lavapipe), its subgroup form with its default 2 rows. Each takes lavapipe
+ * seconds to compile, so the list stays short.
+ */
+function kernelsFor(gpu: Gpu, d: number): AttentionOptions[] {
+  if (!attentionRowsFits(d)) return [{ kernel: "tiled" }];
+  const sg = hasCpuSubgroupKernels(gpu) ? [{ kernel: "rows" as const, rows: 2, sgShare: true }] : [];
+  return [{ kernel: "tiled" }, { kernel: "rows", rows: 3, sgShare: false }, ...sg];
 }
 
 /** README bound for attention vs float64 (f32 math): 2e-5. */
@@ -62,7 +81,8 @@ describe("attention golden cases", () => {
 
 describe("attention vs float64", () => {
   // [B, Lq, Lk, H, d]: Lq past one workgroup (64) and Lk past K/V tiles, d not a multiple of 4,
-  // d = 160 (SD's widest; 16-key tiles), single query / single key, cross-attention Lk = 77.
+  // d = 160 (SD's widest; 16-key tiles), single query / single key, cross-attention Lk = 77; for the rows kernel
+  // (d % 8 == 0, d ≤ 64) Lk not a multiple of its 4-key blocks, Lq not a multiple of its rows or of 8 lanes, d = 64.
   const cases: [number, number, number, number, number][] = [
     [2, 70, 33, 3, 8],
     [1, 65, 77, 2, 40],
@@ -70,6 +90,8 @@ describe("attention vs float64", () => {
     [1, 3, 20, 2, 160],
     [2, 1, 1, 4, 16],
     [1, 1, 130, 1, 80],
+    [1, 19, 9, 2, 64],
+    [1, 77, 6, 3, 24],
   ];
   for (const [b, lq, lk, heads, d] of cases) {
     it(`B${b} Lq${lq} Lk${lk} H${heads} d${d} (channel vec4s ${channelVec4s(d)})`, async () => {
@@ -81,10 +103,31 @@ describe("attention vs float64", () => {
       const q = gpu.upload(qs, [b, lq, w]);
       const k = gpu.upload(ks, [b, lk, w]);
       const v = gpu.upload(vs, [b, lk, w]);
-      const y = await attention(gpu, q, k, v, heads);
-      expect(y.shape).toEqual([b, lq, w]);
-      expect(relativeMaxError(await gpu.read(y), attentionRef(qs, ks, vs, b, lq, lk, heads, d))).toBeLessThanOrEqual(ATTENTION_TOL);
-      for (const t of [q, k, v, y]) t.dispose();
+      const want = attentionRef(qs, ks, vs, b, lq, lk, heads, d);
+      for (const opts of kernelsFor(gpu, d)) {
+        const y = await attention(gpu, q, k, v, heads, opts);
+        expect(y.shape).toEqual([b, lq, w]);
+        expect(relativeMaxError(await gpu.read(y), want), JSON.stringify(opts)).toBeLessThanOrEqual(ATTENTION_TOL);
+        y.dispose();
+      }
+      for (const t of [q, k, v]) t.dispose();
+    });
+  }
+
+  // CLIP's text tower: query i sees keys j ≤ i. Lq = 77 (its length), 13 (one partial subgroup of rows) and 1.
+  for (const [lq, heads, d] of [[77, 2, 64], [13, 3, 24], [1, 1, 8], [40, 2, 12]] as const) {
+    it(`causal: Lq = Lk = ${lq}, H${heads} d${d}`, async () => {
+      const gpu = await testGpu();
+      const w = heads * d;
+      const [qs, ks, vs] = [1, 2, 3].map((seed) => seededFloats(lq * w, 90 + seed, -2, 2));
+      const [q, k, v] = [qs!, ks!, vs!].map((x) => gpu.upload(x, [1, lq, w]));
+      const want = attentionRef(qs!, ks!, vs!, 1, lq, lq, heads, d, true);
+      for (const opts of kernelsFor(gpu, d)) {
+        const y = await attention(gpu, q!, k!, v!, heads, { ...opts, causal: true });
+        expect(relativeMaxError(await gpu.read(y), want), JSON.stringify(opts)).toBeLessThanOrEqual(ATTENTION_TOL);
+        y.dispose();
+      }
+      for (const t of [q!, k!, v!]) t.dispose();
     });
   }
 
@@ -97,10 +140,14 @@ describe("attention vs float64", () => {
     const q = gpu.upload(qs, [1, lq, d]);
     const k = gpu.upload(ks, [1, lk, d]);
     const v = gpu.upload(vs, [1, lk, d]);
-    const y = await attention(gpu, q, k, v, 1);
-    // Scores ~100 amplify f32 rounding of q·k (|error| ≈ 1e-5·100 in the exponent): bound 1e-4.
-    expect(relativeMaxError(await gpu.read(y), attentionRef(qs, ks, vs, 1, lq, lk, 1, d))).toBeLessThanOrEqual(1e-4);
-    for (const t of [q, k, v, y]) t.dispose();
+    const want = attentionRef(qs, ks, vs, 1, lq, lk, 1, d);
+    for (const opts of kernelsFor(gpu, d)) {
+      const y = await attention(gpu, q, k, v, 1, opts);
+      // Scores ~100 amplify f32 rounding of q·k (|error| ≈ 1e-5·100 in the exponent): bound 1e-4.
+      expect(relativeMaxError(await gpu.read(y), want), JSON.stringify(opts)).toBeLessThanOrEqual(1e-4);
+      y.dispose();
+    }
+    for (const t of [q, k, v]) t.dispose();
   });
 
   it("f16 storage when the adapter has shader-f16", async () => {
@@ -114,11 +161,14 @@ describe("attention vs float64", () => {
     const q = gpu.upload(seededFloats(lq * heads * d, 81, -2, 2), [1, lq, heads * d], "f16");
     const k = gpu.upload(seededFloats(lk * heads * d, 82, -2, 2), [1, lk, heads * d], "f16");
     const v = gpu.upload(seededFloats(lk * heads * d, 83, -1, 1), [1, lk, heads * d], "f16");
-    const y = await attention(gpu, q, k, v, heads);
-    expect(y.dtype).toBe("f16");
     const ref = attentionRef(await gpu.read(q), await gpu.read(k), await gpu.read(v), 1, lq, lk, heads, d);
-    expect(relativeMaxError(await gpu.read(y), ref)).toBeLessThanOrEqual(ATTENTION_F16_TOL);
-    for (const t of [q, k, v, y]) t.dispose();
+    for (const opts of kernelsFor(gpu, d)) {
+      const y = await attention(gpu, q, k, v, heads, opts);
+      expect(y.dtype).toBe("f16");
+      expect(relativeMaxError(await gpu.read(y), ref), JSON.stringify(opts)).toBeLessThanOrEqual(ATTENTION_F16_TOL);
+      y.dispose();
+    }
+    for (const t of [q, k, v]) t.dispose();
   });
 
   it("rejects heads that do not divide the channels, and mismatched q/k/v", async () => {
@@ -134,6 +184,8 @@ describe("attention vs float64", () => {
     await expect(attention(gpu, q, k40, v, 5)).rejects.toThrow("attention: k has 5 tokens but v has 4");
     const wide = gpu.upload(new Float32Array(168), [1, 1, 168]);
     await expect(attention(gpu, wide, wide, wide, 1)).rejects.toThrow("attention: head dim 168 > 160 is not supported");
+    await expect(attention(gpu, q, q, q, 10, { kernel: "rows" })).rejects.toThrow("attention: the rows attention kernel needs a head dim that is a multiple of 8 and at most 64, got 4");
+    await expect(attention(gpu, q, q, q, 5, { kernel: "rows", rows: 0 })).rejects.toThrow("attention: rows must be an integer from 1 to 16, got 0");
     wide.dispose();
     for (const t of [q, k, k1, v, k40]) t.dispose();
   });
