@@ -204,6 +204,17 @@ fn step_hi(t: Taps, w0: wtaps, w1: wtaps, w2: wtaps, w3: wtaps, w4: wtaps, w5: w
   acc12 = tap_acc(t, w4, acc12); acc13 = tap_acc(t, w5, acc13); acc14 = tap_acc(t, w6, acc14); acc15 = tap_acc(t, w7, acc15);
 }
 #endif
+#if ROWS_32
+// Rows 16..23 and 24..31 (ROWS_32: the subgroup shares 32 output channels, halving x loads per FMA again).
+fn step_g2(t: Taps, w0: wtaps, w1: wtaps, w2: wtaps, w3: wtaps, w4: wtaps, w5: wtaps, w6: wtaps, w7: wtaps) {
+  acc16 = tap_acc(t, w0, acc16); acc17 = tap_acc(t, w1, acc17); acc18 = tap_acc(t, w2, acc18); acc19 = tap_acc(t, w3, acc19);
+  acc20 = tap_acc(t, w4, acc20); acc21 = tap_acc(t, w5, acc21); acc22 = tap_acc(t, w6, acc22); acc23 = tap_acc(t, w7, acc23);
+}
+fn step_g3(t: Taps, w0: wtaps, w1: wtaps, w2: wtaps, w3: wtaps, w4: wtaps, w5: wtaps, w6: wtaps, w7: wtaps) {
+  acc24 = tap_acc(t, w0, acc24); acc25 = tap_acc(t, w1, acc25); acc26 = tap_acc(t, w2, acc26); acc27 = tap_acc(t, w3, acc27);
+  acc28 = tap_acc(t, w4, acc28); acc29 = tap_acc(t, w5, acc29); acc30 = tap_acc(t, w6, acc30); acc31 = tap_acc(t, w7, acc31);
+}
+#endif
 
 // Output channel co0 + row for the lane's pixels: int8 scale, bias; drops channels past cout and
 // pixels past n_valid (0 for lanes past the last pixel group).
@@ -268,10 +279,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
       let w8 = lane_weights(8u, k, ok); let w9 = lane_weights(9u, k, ok); let w10 = lane_weights(10u, k, ok); let w11 = lane_weights(11u, k, ok);
       let w12 = lane_weights(12u, k, ok); let w13 = lane_weights(13u, k, ok); let w14 = lane_weights(14u, k, ok); let w15 = lane_weights(15u, k, ok);
 #endif
+#if ROWS_32
+      let w16 = lane_weights(16u, k, ok); let w17 = lane_weights(17u, k, ok); let w18 = lane_weights(18u, k, ok); let w19 = lane_weights(19u, k, ok);
+      let w20 = lane_weights(20u, k, ok); let w21 = lane_weights(21u, k, ok); let w22 = lane_weights(22u, k, ok); let w23 = lane_weights(23u, k, ok);
+      let w24 = lane_weights(24u, k, ok); let w25 = lane_weights(25u, k, ok); let w26 = lane_weights(26u, k, ok); let w27 = lane_weights(27u, k, ok);
+      let w28 = lane_weights(28u, k, ok); let w29 = lane_weights(29u, k, ok); let w30 = lane_weights(30u, k, ok); let w31 = lane_weights(31u, k, ok);
+#endif
       { let t = taps(min(c0 + 0u, last_ci));
         step_lo(t, subgroupBroadcast(w0, 0u), subgroupBroadcast(w1, 0u), subgroupBroadcast(w2, 0u), subgroupBroadcast(w3, 0u), subgroupBroadcast(w4, 0u), subgroupBroadcast(w5, 0u), subgroupBroadcast(w6, 0u), subgroupBroadcast(w7, 0u));
 #if ROWS_16
         step_hi(t, subgroupBroadcast(w8, 0u), subgroupBroadcast(w9, 0u), subgroupBroadcast(w10, 0u), subgroupBroadcast(w11, 0u), subgroupBroadcast(w12, 0u), subgroupBroadcast(w13, 0u), subgroupBroadcast(w14, 0u), subgroupBroadcast(w15, 0u));
+#endif
+#if ROWS_32
+        step_g2(t, subgroupBroadcast(w16, 0u), subgroupBroadcast(w17, 0u), subgroupBroadcast(w18, 0u), subgroupBroadcast(w19, 0u), subgroupBroadcast(w20, 0u), subgroupBroadcast(w21, 0u), subgroupBroadcast(w22, 0u), subgroupBroadcast(w23, 0u));
+        step_g3(t, subgroupBroadcast(w24, 0u), subgroupBroadcast(w25, 0u), subgroupBroadcast(w26, 0u), subgroupBroadcast(w27, 0u), subgroupBroadcast(w28, 0u), subgroupBroadcast(w29, 0u), subgroupBroadcast(w30, 0u), subgroupBroadcast(w31, 0u));
 #endif
       }
       { let t = taps(min(c0 + 1u, last_ci));
@@ -279,11 +300,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 #if ROWS_16
         step_hi(t, subgroupBroadcast(w8, 1u), subgroupBroadcast(w9, 1u), subgroupBroadcast(w10, 1u), subgroupBroadcast(w11, 1u), subgroupBroadcast(w12, 1u), subgroupBroadcast(w13, 1u), subgroupBroadcast(w14, 1u), subgroupBroadcast(w15, 1u));
 #endif
+#if ROWS_32
+        step_g2(t, subgroupBroadcast(w16, 1u), subgroupBroadcast(w17, 1u), subgroupBroadcast(w18, 1u), subgroupBroadcast(w19, 1u), subgroupBroadcast(w20, 1u), subgroupBroadcast(w21, 1u), subgroupBroadcast(w22, 1u), subgroupBroadcast(w23, 1u));
+        step_g3(t, subgroupBroadcast(w24, 1u), subgroupBroadcast(w25, 1u), subgroupBroadcast(w26, 1u), subgroupBroadcast(w27, 1u), subgroupBroadcast(w28, 1u), subgroupBroadcast(w29, 1u), subgroupBroadcast(w30, 1u), subgroupBroadcast(w31, 1u));
+#endif
       }
       { let t = taps(min(c0 + 2u, last_ci));
         step_lo(t, subgroupBroadcast(w0, 2u), subgroupBroadcast(w1, 2u), subgroupBroadcast(w2, 2u), subgroupBroadcast(w3, 2u), subgroupBroadcast(w4, 2u), subgroupBroadcast(w5, 2u), subgroupBroadcast(w6, 2u), subgroupBroadcast(w7, 2u));
 #if ROWS_16
         step_hi(t, subgroupBroadcast(w8, 2u), subgroupBroadcast(w9, 2u), subgroupBroadcast(w10, 2u), subgroupBroadcast(w11, 2u), subgroupBroadcast(w12, 2u), subgroupBroadcast(w13, 2u), subgroupBroadcast(w14, 2u), subgroupBroadcast(w15, 2u));
+#endif
+#if ROWS_32
+        step_g2(t, subgroupBroadcast(w16, 2u), subgroupBroadcast(w17, 2u), subgroupBroadcast(w18, 2u), subgroupBroadcast(w19, 2u), subgroupBroadcast(w20, 2u), subgroupBroadcast(w21, 2u), subgroupBroadcast(w22, 2u), subgroupBroadcast(w23, 2u));
+        step_g3(t, subgroupBroadcast(w24, 2u), subgroupBroadcast(w25, 2u), subgroupBroadcast(w26, 2u), subgroupBroadcast(w27, 2u), subgroupBroadcast(w28, 2u), subgroupBroadcast(w29, 2u), subgroupBroadcast(w30, 2u), subgroupBroadcast(w31, 2u));
 #endif
       }
       { let t = taps(min(c0 + 3u, last_ci));
@@ -291,11 +320,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 #if ROWS_16
         step_hi(t, subgroupBroadcast(w8, 3u), subgroupBroadcast(w9, 3u), subgroupBroadcast(w10, 3u), subgroupBroadcast(w11, 3u), subgroupBroadcast(w12, 3u), subgroupBroadcast(w13, 3u), subgroupBroadcast(w14, 3u), subgroupBroadcast(w15, 3u));
 #endif
+#if ROWS_32
+        step_g2(t, subgroupBroadcast(w16, 3u), subgroupBroadcast(w17, 3u), subgroupBroadcast(w18, 3u), subgroupBroadcast(w19, 3u), subgroupBroadcast(w20, 3u), subgroupBroadcast(w21, 3u), subgroupBroadcast(w22, 3u), subgroupBroadcast(w23, 3u));
+        step_g3(t, subgroupBroadcast(w24, 3u), subgroupBroadcast(w25, 3u), subgroupBroadcast(w26, 3u), subgroupBroadcast(w27, 3u), subgroupBroadcast(w28, 3u), subgroupBroadcast(w29, 3u), subgroupBroadcast(w30, 3u), subgroupBroadcast(w31, 3u));
+#endif
       }
       { let t = taps(min(c0 + 4u, last_ci));
         step_lo(t, subgroupBroadcast(w0, 4u), subgroupBroadcast(w1, 4u), subgroupBroadcast(w2, 4u), subgroupBroadcast(w3, 4u), subgroupBroadcast(w4, 4u), subgroupBroadcast(w5, 4u), subgroupBroadcast(w6, 4u), subgroupBroadcast(w7, 4u));
 #if ROWS_16
         step_hi(t, subgroupBroadcast(w8, 4u), subgroupBroadcast(w9, 4u), subgroupBroadcast(w10, 4u), subgroupBroadcast(w11, 4u), subgroupBroadcast(w12, 4u), subgroupBroadcast(w13, 4u), subgroupBroadcast(w14, 4u), subgroupBroadcast(w15, 4u));
+#endif
+#if ROWS_32
+        step_g2(t, subgroupBroadcast(w16, 4u), subgroupBroadcast(w17, 4u), subgroupBroadcast(w18, 4u), subgroupBroadcast(w19, 4u), subgroupBroadcast(w20, 4u), subgroupBroadcast(w21, 4u), subgroupBroadcast(w22, 4u), subgroupBroadcast(w23, 4u));
+        step_g3(t, subgroupBroadcast(w24, 4u), subgroupBroadcast(w25, 4u), subgroupBroadcast(w26, 4u), subgroupBroadcast(w27, 4u), subgroupBroadcast(w28, 4u), subgroupBroadcast(w29, 4u), subgroupBroadcast(w30, 4u), subgroupBroadcast(w31, 4u));
 #endif
       }
       { let t = taps(min(c0 + 5u, last_ci));
@@ -303,17 +340,29 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 #if ROWS_16
         step_hi(t, subgroupBroadcast(w8, 5u), subgroupBroadcast(w9, 5u), subgroupBroadcast(w10, 5u), subgroupBroadcast(w11, 5u), subgroupBroadcast(w12, 5u), subgroupBroadcast(w13, 5u), subgroupBroadcast(w14, 5u), subgroupBroadcast(w15, 5u));
 #endif
+#if ROWS_32
+        step_g2(t, subgroupBroadcast(w16, 5u), subgroupBroadcast(w17, 5u), subgroupBroadcast(w18, 5u), subgroupBroadcast(w19, 5u), subgroupBroadcast(w20, 5u), subgroupBroadcast(w21, 5u), subgroupBroadcast(w22, 5u), subgroupBroadcast(w23, 5u));
+        step_g3(t, subgroupBroadcast(w24, 5u), subgroupBroadcast(w25, 5u), subgroupBroadcast(w26, 5u), subgroupBroadcast(w27, 5u), subgroupBroadcast(w28, 5u), subgroupBroadcast(w29, 5u), subgroupBroadcast(w30, 5u), subgroupBroadcast(w31, 5u));
+#endif
       }
       { let t = taps(min(c0 + 6u, last_ci));
         step_lo(t, subgroupBroadcast(w0, 6u), subgroupBroadcast(w1, 6u), subgroupBroadcast(w2, 6u), subgroupBroadcast(w3, 6u), subgroupBroadcast(w4, 6u), subgroupBroadcast(w5, 6u), subgroupBroadcast(w6, 6u), subgroupBroadcast(w7, 6u));
 #if ROWS_16
         step_hi(t, subgroupBroadcast(w8, 6u), subgroupBroadcast(w9, 6u), subgroupBroadcast(w10, 6u), subgroupBroadcast(w11, 6u), subgroupBroadcast(w12, 6u), subgroupBroadcast(w13, 6u), subgroupBroadcast(w14, 6u), subgroupBroadcast(w15, 6u));
 #endif
+#if ROWS_32
+        step_g2(t, subgroupBroadcast(w16, 6u), subgroupBroadcast(w17, 6u), subgroupBroadcast(w18, 6u), subgroupBroadcast(w19, 6u), subgroupBroadcast(w20, 6u), subgroupBroadcast(w21, 6u), subgroupBroadcast(w22, 6u), subgroupBroadcast(w23, 6u));
+        step_g3(t, subgroupBroadcast(w24, 6u), subgroupBroadcast(w25, 6u), subgroupBroadcast(w26, 6u), subgroupBroadcast(w27, 6u), subgroupBroadcast(w28, 6u), subgroupBroadcast(w29, 6u), subgroupBroadcast(w30, 6u), subgroupBroadcast(w31, 6u));
+#endif
       }
       { let t = taps(min(c0 + 7u, last_ci));
         step_lo(t, subgroupBroadcast(w0, 7u), subgroupBroadcast(w1, 7u), subgroupBroadcast(w2, 7u), subgroupBroadcast(w3, 7u), subgroupBroadcast(w4, 7u), subgroupBroadcast(w5, 7u), subgroupBroadcast(w6, 7u), subgroupBroadcast(w7, 7u));
 #if ROWS_16
         step_hi(t, subgroupBroadcast(w8, 7u), subgroupBroadcast(w9, 7u), subgroupBroadcast(w10, 7u), subgroupBroadcast(w11, 7u), subgroupBroadcast(w12, 7u), subgroupBroadcast(w13, 7u), subgroupBroadcast(w14, 7u), subgroupBroadcast(w15, 7u));
+#endif
+#if ROWS_32
+        step_g2(t, subgroupBroadcast(w16, 7u), subgroupBroadcast(w17, 7u), subgroupBroadcast(w18, 7u), subgroupBroadcast(w19, 7u), subgroupBroadcast(w20, 7u), subgroupBroadcast(w21, 7u), subgroupBroadcast(w22, 7u), subgroupBroadcast(w23, 7u));
+        step_g3(t, subgroupBroadcast(w24, 7u), subgroupBroadcast(w25, 7u), subgroupBroadcast(w26, 7u), subgroupBroadcast(w27, 7u), subgroupBroadcast(w28, 7u), subgroupBroadcast(w29, 7u), subgroupBroadcast(w30, 7u), subgroupBroadcast(w31, 7u));
 #endif
       }
     }

@@ -76,7 +76,7 @@ export const conv2dRowsKernel = defineKernel<Conv2dKey>({
  * output channels, the channels' weights shared through 8-lane subgroup broadcasts. Tests run all.
  */
 export interface Conv2dCpuShape {
-  rows: 8 | 16;
+  rows: 8 | 16 | 32;
   /** Output pixels per lane (consecutive along a row). */
   pix: 4 | 8;
   /** Invocations per workgroup (lanes along the output pixels). */
@@ -92,10 +92,27 @@ export const CONV2D_CPU_VARIANTS = {
   cpuR16w64: { rows: 16, pix: 4, wg: 64 },
   cpuR8w32: { rows: 8, pix: 4, wg: 32 },
   cpuR16p8w32: { rows: 16, pix: 8, wg: 32 },
+  // 32 channels shared per subgroup (x loads per FMA halved again): 1.21–1.26× R16p8w32 on every full shape
+  // (3×3 320 @64² 18.2 → 22.1 GFLOP/s, 640 @32² 18.2 → 23.0, s2 12.9 → 16.2, 1×1 10.4 → 13.1); R32 with 4 pixels
+  // 1.0–1.2×. Taken where Cout fills the 32 rows (conv2dCpuVariantFor).
+  cpuR32p8w32: { rows: 32, pix: 8, wg: 32 },
 } as const satisfies Record<string, Conv2dCpuShape>;
 export type Conv2dCpuVariant = keyof typeof CONV2D_CPU_VARIANTS;
 /** The CPU-adapter variant picked by default (kernels-bench/RESULTS.md, "conv2d on the CPU-adapter kernel"). */
 export const DEFAULT_CONV2D_CPU_VARIANT: Conv2dCpuVariant = "cpuR16p8w32";
+/** The variant for large convs whose Cout fills 32-channel blocks (SD/SDXL UNet and VAE convs from a 32² map). */
+export const LARGE_CONV2D_CPU_VARIANT: Conv2dCpuVariant = "cpuR32p8w32";
+/**
+ * From this many output pixels (a 32² latent and up) convs take the 32-channel variant: it compiles in about twice
+ * the time (the toy's cold first generation went 31 → 63 s when every conv took it), which small maps never repay.
+ */
+export const LARGE_CONV_PIXELS = 1024;
+/** The CPU-adapter variant for cout output channels over `pixels` output pixels (batch included). */
+export function conv2dCpuVariantFor(cout: number, pixels: number): Conv2dCpuVariant {
+  const rows = CONV2D_CPU_VARIANTS[LARGE_CONV2D_CPU_VARIANT].rows;
+  const fills = Math.ceil(cout / rows) * rows <= cout * 1.125;
+  return pixels >= LARGE_CONV_PIXELS && fills ? LARGE_CONV2D_CPU_VARIANT : DEFAULT_CONV2D_CPU_VARIANT;
+}
 /**
  * Which kernel runs a conv: the workgroup-memory implicit GEMM (any adapter, any shape), the barrier-free
  * conv2d_rows.wgsl (any adapter, any shape) or a conv2d_cpu.wgsl variant.
@@ -130,7 +147,8 @@ export const conv2dCpuKernel = defineKernel<Conv2dCpuKey>({
       ...dtypeDefines(k.dtype),
       WG_SIZE: `${c.wg}u`,
       ROWS: `${c.rows}u`,
-      ROWS_16: c.rows === 16,
+      ROWS_16: c.rows >= 16,
+      ROWS_32: c.rows >= 32,
       PIX: `${c.pix}u`,
       PIX_8: c.pix === 8,
       KH: `${kSize}u`,
@@ -255,7 +273,7 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   // conv2d_cpu: a 1×1 conv reads the image as one row of H·W pixels (x is contiguous over H·W).
   const taps = cpuTaps(kh, kw, stride, pad);
   const [rowH, rowW, rowHo, rowWo] = taps === "1x1" ? [1, h * w, 1, ho * wo] : [h, w, ho, wo];
-  const cpuVariant = opts.kernel ?? DEFAULT_CONV2D_CPU_VARIANT;
+  const cpuVariant = opts.kernel ?? conv2dCpuVariantFor(cout, n * ho * wo);
   const c = cpuVariant === "igemm" || cpuVariant === "rows" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
   const woGroups = Math.ceil(rowWo / (c?.pix ?? 1));
   const pixelGroups = n * rowHo * woGroups;

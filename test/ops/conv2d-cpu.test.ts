@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import type { Gpu } from "../../src/gpu/runtime.ts";
 import type { Tensor } from "../../src/gpu/tensor.ts";
-import { CONV2D_CPU_VARIANTS, DEFAULT_CONV2D_CPU_VARIANT, conv2d, convOutSize, type Conv2dKernelChoice, type QuantizedConvWeight } from "../../src/ops/conv2d.ts";
+import { CONV2D_CPU_VARIANTS, DEFAULT_CONV2D_CPU_VARIANT, LARGE_CONV2D_CPU_VARIANT, conv2d, conv2dCpuVariantFor, convOutSize, type Conv2dKernelChoice, type QuantizedConvWeight } from "../../src/ops/conv2d.ts";
 import { hasCpuSubgroupKernels } from "../../src/ops/matmul-kernel.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../../src/quant/formats.ts";
 import { dequantizePacked, packWeight } from "../../src/quant/packing.ts";
@@ -81,6 +81,10 @@ describe("conv2d kernel choice", () => {
       expect(labels, label(s)).toEqual([cpu ? want : other]);
       for (const t of [x, w, y]) t.dispose();
     }
+    // 32 channels per subgroup where Cout fills them (SD's 320, 640, 1280; the VAE's 128–512) on maps from 32², else 16.
+    const [r16, r32] = [DEFAULT_CONV2D_CPU_VARIANT, LARGE_CONV2D_CPU_VARIANT];
+    expect([3, 19, 32, 36, 288, 320, 1280].map((c) => conv2dCpuVariantFor(c, 4096))).toEqual([r16, r16, r32, r16, r32, r32, r32]);
+    expect([conv2dCpuVariantFor(320, 1023), conv2dCpuVariantFor(320, 1024), conv2dCpuVariantFor(320, 2 * 16 * 16)]).toEqual([r16, r32, r16]);
     // kernel: "igemm" forces the implicit GEMM (kernels-bench compares the two).
     const s = cases[0]![0];
     const x = gpu.upload(seededFloats(s.cin * s.h * s.w, 1), [1, s.cin, s.h, s.w]);
@@ -92,10 +96,12 @@ describe("conv2d kernel choice", () => {
 });
 
 describe("conv2d_cpu vs float64", () => {
-  // Every variant on the hot shape (3×3 s1) and the default one on every shape, with and without bias.
+  // Every variant on the hot shape (3×3 s1) and the two that run by default (16 / 32 channels per subgroup) on every
+  // shape, with and without bias.
+  const byDefault = (v: string) => v === DEFAULT_CONV2D_CPU_VARIANT || v === LARGE_CONV2D_CPU_VARIANT;
   const runs: [Conv2dKernelChoice, ConvShape[]][] = (Object.keys(CONV2D_CPU_VARIANTS) as Conv2dKernelChoice[]).map((v) => [
     v,
-    v === DEFAULT_CONV2D_CPU_VARIANT ? SHAPES : SHAPES.filter((s) => s.k === 3 && s.stride === 1),
+    byDefault(v) ? SHAPES : SHAPES.filter((s) => s.k === 3 && s.stride === 1),
   ]);
   for (const [variant, shapes] of runs) {
     it(`${variant}: awkward shapes`, async () => {
@@ -133,13 +139,16 @@ describe("conv2d_cpu vs float64", () => {
       const x = gpu.upload(xs, [s.n, s.cin, s.h, s.w], "f16");
       const w = gpu.upload(ws, [s.cout, s.cin, s.k, s.k], "f16");
       const b = gpu.upload(bs, [s.cout], "f16");
-      const { y, labels } = await convLabels(gpu, x, w, b, s);
-      if (hasCpuSubgroupKernels(gpu)) expect(labels[0]).toMatch(/^conv2d_cpu_.*_f16$/);
-      expect(y.dtype).toBe("f16");
-      // Inputs exact in f16, f32 sums; the f16 output rounding (2^-11 relative, |y| ≲ 10 here) dominates:
-      // bound 1e-3 of max(|y|, 1), as in conv2d.test.ts.
-      expect(relativeMaxError(await gpu.read(y), conv2dRef(xs, ws, bs, s)), label(s)).toBeLessThanOrEqual(1e-3);
-      for (const t of [x, w, b, y]) t.dispose();
+      for (const kernel of hasCpuSubgroupKernels(gpu) ? [undefined, LARGE_CONV2D_CPU_VARIANT] : [undefined]) {
+        const { y, labels } = await convLabels(gpu, x, w, b, s, kernel);
+        if (hasCpuSubgroupKernels(gpu)) expect(labels[0]).toMatch(/^conv2d_cpu_.*_f16$/);
+        expect(y.dtype).toBe("f16");
+        // Inputs exact in f16, f32 sums; the f16 output rounding (2^-11 relative, |y| ≲ 10 here) dominates:
+        // bound 1e-3 of max(|y|, 1), as in conv2d.test.ts.
+        expect(relativeMaxError(await gpu.read(y), conv2dRef(xs, ws, bs, s)), `${label(s)} ${kernel ?? "auto"}`).toBeLessThanOrEqual(1e-3);
+        y.dispose();
+      }
+      for (const t of [x, w, b]) t.dispose();
     }
   });
 });
@@ -180,12 +189,17 @@ describe("conv2d_cpu with quantized weights", () => {
       const x = gpu.upload(xs, [s.n, s.cin, s.h, s.w]);
       const bs = seededFloats(s.cout, 103, -1, 1);
       const b = gpu.upload(bs, [s.cout]);
-      const { y, labels } = await convLabels(gpu, x, weight, b, s);
-      if (hasCpuSubgroupKernels(gpu)) expect(labels[0]).toMatch(/^conv2d_cpu_/);
-      // Same bound as the float conv: the dequantized weight is exact up to one f32 rounding (|w| ≤ 1), and
-      // int8's scale applied after the sum moves the result by a few f32 roundings of |y|.
-      expect(relativeMaxError(await gpu.read(y), conv2dRef(xs, dequantizePacked(packed), bs, s))).toBeLessThanOrEqual(convTol(s));
-      for (const t of [x, b, y, weight.codes, weight.scales, weight.zeroPoints]) t?.dispose();
+      const want = conv2dRef(xs, dequantizePacked(packed), bs, s);
+      // The adapter's choice (16 channels for Cout 19), and on lavapipe the 32-channel variant UNet convs take.
+      for (const kernel of hasCpuSubgroupKernels(gpu) ? [undefined, LARGE_CONV2D_CPU_VARIANT] : [undefined]) {
+        const { y, labels } = await convLabels(gpu, x, weight, b, s, kernel);
+        if (hasCpuSubgroupKernels(gpu)) expect(labels[0]).toMatch(/^conv2d_cpu_/);
+        // Same bound as the float conv: the dequantized weight is exact up to one f32 rounding (|w| ≤ 1), and
+        // int8's scale applied after the sum moves the result by a few f32 roundings of |y|.
+        expect(relativeMaxError(await gpu.read(y), want), kernel ?? "auto").toBeLessThanOrEqual(convTol(s));
+        y.dispose();
+      }
+      for (const t of [x, b, weight.codes, weight.scales, weight.zeroPoints]) t?.dispose();
     });
   }
 });
