@@ -9,15 +9,7 @@
 // recomputing the scores: lavapipe compiles CH_VEC4 > 2 very slowly (6-10 s), and SD's wide heads
 // (80, 160) come with few tokens.
 // Layout: q [B, Lq, H·d], k/v [B, Lk, H·d], y [B, Lq, H·d]; head h = channels [h·d, (h+1)·d).
-#include "include/elem.wgsl"
-
-struct Params { lq: u32, lk: u32, heads: u32, scale: f32 }
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q: array<elem>;
-@group(0) @binding(2) var<storage, read> k: array<elem>;
-@group(0) @binding(3) var<storage, read> v: array<elem>;
-@group(0) @binding(4) var<storage, read_write> y: array<elem>;
+#include "include/attention_io.wgsl"
 
 const Q_TILE = 64u;
 const KV_TILE = 32u;
@@ -34,8 +26,6 @@ var<workgroup> row_max: array<f32, Q_TILE>;
 var<workgroup> row_sum: array<f32, Q_TILE>;
 var<workgroup> row_alpha: array<f32, Q_TILE>;
 
-// Lowest finite f32: a start for the running max whose exp(m − m_new) is exactly 0.
-const NEG_BIG = -3.4028234e38;
 
 @compute @workgroup_size(16, 8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {

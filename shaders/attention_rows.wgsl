@@ -12,21 +12,11 @@
 #if SG_SHARE
 enable subgroups;
 #endif
-#include "include/elem.wgsl"
-
-struct Params { lq: u32, lk: u32, heads: u32, scale: f32 }
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> q: array<elem>;
-@group(0) @binding(2) var<storage, read> k: array<elem>;
-@group(0) @binding(3) var<storage, read> v: array<elem>;
-@group(0) @binding(4) var<storage, read_write> y: array<elem>;
+#include "include/attention_io.wgsl"
 
 const D4: u32 = HEAD_DIM / 4u;
 const D8: u32 = HEAD_DIM / 8u;
 const KEYS: u32 = 4u;
-// Lowest finite f32: a start for the running max whose exp(m − m_new) is exactly 0.
-const NEG_BIG = -3.4028234e38;
 
 fn q4(i: u32) -> vec4<f32> { return vec4<f32>(f32(q[i]), f32(q[i + 1u]), f32(q[i + 2u]), f32(q[i + 3u])); }
 
