@@ -107,15 +107,24 @@ export async function runBench(gpu: Gpu, cases: BenchCase[], peaks: Peaks, opts:
     rows.push(r);
     opts.onRow?.(r);
   };
+  // Consecutive cases of one group are measured as one set of contenders (BenchCase.group).
+  const groups: BenchCase[][] = [];
   for (const c of cases) {
-    const contenders: Contender[] = [];
-    for (const dtype of c.dtypes) {
-      if (dtype === "f16" && !gpu.ctx.caps.f16) continue;
-      contenders.push({ backend: "ours", dtype, prepare: () => prepareOurs(gpu, c.shape, dtype) });
+    const last = groups.at(-1);
+    if (c.group && last?.[0]!.group === c.group) last.push(c);
+    else groups.push([c]);
+  }
+  for (const group of groups) {
+    const contenders: (Contender & { c: BenchCase })[] = [];
+    for (const c of group) {
+      for (const dtype of c.dtypes) {
+        if (dtype === "f16" && !gpu.ctx.caps.f16) continue;
+        contenders.push({ c, backend: "ours", dtype, prepare: () => prepareOurs(gpu, c.shape, dtype) });
+      }
+      for (const peer of opts.peers) contenders.push({ c, backend: peer.name, dtype: "f32", prepare: () => peer.prepare(c.shape) });
     }
-    for (const peer of opts.peers) contenders.push({ backend: peer.name, dtype: "f32", prepare: () => peer.prepare(c.shape) });
     await measureCase(contenders, opts.timing);
-    for (const k of contenders) push(finish(c, k.backend, k.dtype, k.result!, peaks));
+    for (const k of contenders) push(finish(k.c, k.backend, k.dtype, k.result!, peaks));
   }
   return rows;
 }

@@ -49,6 +49,11 @@ export interface BenchCase {
   shape: CaseShape;
   /** Our op runs once per dtype (f16 only where the adapter has shader-f16); peers run f32. */
   dtypes: BenchDType[];
+  /**
+   * Consecutive cases with the same group are timed together, run by run (timing.ts), so ratios between them (W4A8
+   * vs W4A16) do not depend on when each was measured.
+   */
+  group?: string;
 }
 
 const ELEM_BYTES: Record<BenchDType, number> = { f32: 4, f16: 2 };
@@ -126,6 +131,7 @@ const quantSet = (m: number, k: number, n: number, where: string): BenchCase[] =
     where,
     shape: q(m, k, n, scheme, weightBits(scheme) === 4 ? INT4_GROUP : "per-channel"),
     dtypes: f32,
+    group: `qlinear_${m}x${k}x${n}`,
   }));
 
 /** The real UNet layers (≥ 1 s of runs each). */
