@@ -19,6 +19,8 @@ const FULL: ConvRow[] = [
   conv("conv3x3_640_32", 32, 640, 640),
   conv("conv3x3s2_320_64", 64, 320, 320, 3, 2),
   conv("conv1x1_320_640_32", 32, 320, 640, 1),
+  conv("conv3x3_1280_16", 16, 1280, 1280),
+  conv("conv3x3_1280_8", 8, 1280, 1280),
 ];
 const QUICK: ConvRow[] = [
   conv("conv3x3_320_16", 16, 320, 320),

@@ -93,25 +93,34 @@ export const CONV2D_CPU_VARIANTS = {
   cpuR8w32: { rows: 8, pix: 4, wg: 32 },
   cpuR16p8w32: { rows: 16, pix: 8, wg: 32 },
   // 32 channels shared per subgroup (x loads per FMA halved again): 1.21–1.26× R16p8w32 on every full shape
-  // (3×3 320 @64² 18.2 → 22.1 GFLOP/s, 640 @32² 18.2 → 23.0, s2 12.9 → 16.2, 1×1 10.4 → 13.1); R32 with 4 pixels
-  // 1.0–1.2×. Taken where Cout fills the 32 rows (conv2dCpuVariantFor).
+  // (3×3 320 @64² 18.2 → 22.1 GFLOP/s, 640 @32² 18.2 → 23.0, s2 12.9 → 16.2, 1×1 10.4 → 13.1, 1280 @16² 1.2×); R32
+  // with 4 pixels 1.0–1.2×. Taken for convs of 2^28 FLOPs and up whose Cout fills the 32 rows (conv2dCpuVariantFor).
   cpuR32p8w32: { rows: 32, pix: 8, wg: 32 },
+  // One subgroup per workgroup, for maps with few pixel groups: a 32-lane workgroup over an 8² map (8 groups of 8
+  // pixels) had 3 of its 4 subgroups recompute the last group; 3×3 1280 @8² 328 → 93 ms (5.8 → 20 GFLOP/s).
+  cpuR16p8w8: { rows: 16, pix: 8, wg: 8 },
+  cpuR32p8w8: { rows: 32, pix: 8, wg: 8 },
 } as const satisfies Record<string, Conv2dCpuShape>;
 export type Conv2dCpuVariant = keyof typeof CONV2D_CPU_VARIANTS;
 /** The CPU-adapter variant picked by default (kernels-bench/RESULTS.md, "conv2d on the CPU-adapter kernel"). */
 export const DEFAULT_CONV2D_CPU_VARIANT: Conv2dCpuVariant = "cpuR16p8w32";
-/** The variant for large convs whose Cout fills 32-channel blocks (SD/SDXL UNet and VAE convs from a 32² map). */
+/** The variant for large convs whose Cout fills 32-channel blocks (every SD/SDXL UNet and VAE 3×3 conv). */
 export const LARGE_CONV2D_CPU_VARIANT: Conv2dCpuVariant = "cpuR32p8w32";
 /**
- * From this many output pixels (a 32² latent and up) convs take the 32-channel variant: it compiles in about twice
- * the time (the toy's cold first generation went 31 → 63 s when every conv took it), which small maps never repay.
+ * From this much work (2·N·Cout·Cin·KH·KW·Ho·Wo FLOPs) convs take 32 channels per subgroup: that variant compiles in
+ * about twice the time (the toy's cold first generation went 31 → 63 s when every conv took it), which small convs
+ * never repay. SD's smallest, 3×3 1280 @8², is 1.9 GFLOP; the toy's largest ~20 MFLOP.
  */
-export const LARGE_CONV_PIXELS = 1024;
-/** The CPU-adapter variant for cout output channels over `pixels` output pixels (batch included). */
-export function conv2dCpuVariantFor(cout: number, pixels: number): Conv2dCpuVariant {
-  const rows = CONV2D_CPU_VARIANTS[LARGE_CONV2D_CPU_VARIANT].rows;
-  const fills = Math.ceil(cout / rows) * rows <= cout * 1.125;
-  return pixels >= LARGE_CONV_PIXELS && fills ? LARGE_CONV2D_CPU_VARIANT : DEFAULT_CONV2D_CPU_VARIANT;
+export const LARGE_CONV_FLOPS = 2 ** 28;
+/**
+ * The CPU-adapter variant (all 8 pixels per lane): 32 or 16 output channels per subgroup by work and by how well Cout
+ * fills 32-channel blocks; 8-lane workgroups where 32-lane ones would leave over 1/8 of their lanes idle.
+ */
+export function conv2dCpuVariantFor(cout: number, flops: number, pixelGroups: number): Conv2dCpuVariant {
+  const fills = Math.ceil(cout / 32) * 32 <= cout * 1.125;
+  const wide = Math.ceil(pixelGroups / 32) * 32 <= pixelGroups * 1.125;
+  if (flops >= LARGE_CONV_FLOPS && fills) return wide ? "cpuR32p8w32" : "cpuR32p8w8";
+  return wide ? "cpuR16p8w32" : "cpuR16p8w8";
 }
 /**
  * Which kernel runs a conv: the workgroup-memory implicit GEMM (any adapter, any shape), the barrier-free
@@ -273,7 +282,10 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   // conv2d_cpu: a 1×1 conv reads the image as one row of H·W pixels (x is contiguous over H·W).
   const taps = cpuTaps(kh, kw, stride, pad);
   const [rowH, rowW, rowHo, rowWo] = taps === "1x1" ? [1, h * w, 1, ho * wo] : [h, w, ho, wo];
-  const cpuVariant = opts.kernel ?? conv2dCpuVariantFor(cout, n * ho * wo);
+  // Every default variant takes 8 pixels per lane, so the pixel groups are known before the variant is.
+  const defaultPix = 8;
+  const autoVariant = conv2dCpuVariantFor(cout, 2 * n * cout * cin * kh * kw * ho * wo, n * rowHo * Math.ceil(rowWo / defaultPix));
+  const cpuVariant = opts.kernel ?? autoVariant;
   const c = cpuVariant === "igemm" || cpuVariant === "rows" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
   const woGroups = Math.ceil(rowWo / (c?.pix ?? 1));
   const pixelGroups = n * rowHo * woGroups;

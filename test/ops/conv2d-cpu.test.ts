@@ -66,9 +66,9 @@ describe("conv2d kernel choice", () => {
     // The test device is lavapipe unless QSCHED_ADAPTER picks another: there the CPU kernel must run.
     if (!process.env.QSCHED_ADAPTER) expect(cpu, `lavapipe (${gpu.ctx.describe()}) should have 8-lane subgroups`).toBe(true);
     const cases: [ConvShape, string][] = [
-      [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 3, stride: 1, pad: 1 }, `conv2d_cpu_${DEFAULT_CONV2D_CPU_VARIANT}_3x3s1_wfloat_f32`],
-      [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 3, stride: 2, pad: 1 }, `conv2d_cpu_${DEFAULT_CONV2D_CPU_VARIANT}_3x3s2_wfloat_f32`],
-      [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 1, stride: 1, pad: 0 }, `conv2d_cpu_${DEFAULT_CONV2D_CPU_VARIANT}_1x1_wfloat_f32`],
+      [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 3, stride: 1, pad: 1 }, "conv2d_cpu_cpuR16p8w8_3x3s1_wfloat_f32"],
+      [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 3, stride: 2, pad: 1 }, "conv2d_cpu_cpuR16p8w8_3x3s2_wfloat_f32"],
+      [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 1, stride: 1, pad: 0 }, "conv2d_cpu_cpuR16p8w8_1x1_wfloat_f32"],
       // 1×1 with padding is not a plain matmul over H·W: the implicit GEMM runs it.
       [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 1, stride: 1, pad: 1 }, "conv2d_igemm_1x1_wfloat_f32"],
     ];
@@ -81,10 +81,13 @@ describe("conv2d kernel choice", () => {
       expect(labels, label(s)).toEqual([cpu ? want : other]);
       for (const t of [x, w, y]) t.dispose();
     }
-    // 32 channels per subgroup where Cout fills them (SD's 320, 640, 1280; the VAE's 128–512) on maps from 32², else 16.
-    const [r16, r32] = [DEFAULT_CONV2D_CPU_VARIANT, LARGE_CONV2D_CPU_VARIANT];
-    expect([3, 19, 32, 36, 288, 320, 1280].map((c) => conv2dCpuVariantFor(c, 4096))).toEqual([r16, r16, r32, r16, r32, r32, r32]);
-    expect([conv2dCpuVariantFor(320, 1023), conv2dCpuVariantFor(320, 1024), conv2dCpuVariantFor(320, 2 * 16 * 16)]).toEqual([r16, r32, r16]);
+    // 32 channels per subgroup for convs of 2^28 FLOPs and up whose Cout fills them (SD's 320–1280, the VAE's 128–512),
+    // else 16; 8-lane workgroups where a 32-lane one would idle over 1/8 of its lanes (SD's 8² maps: 8 pixel groups).
+    const big = 2 ** 28;
+    expect([3, 19, 32, 36, 288, 320, 1280].map((c) => conv2dCpuVariantFor(c, big, 512))).toEqual(
+      ["cpuR16p8w32", "cpuR16p8w32", "cpuR32p8w32", "cpuR16p8w32", "cpuR32p8w32", "cpuR32p8w32", "cpuR32p8w32"]);
+    expect([conv2dCpuVariantFor(320, big - 1, 512), conv2dCpuVariantFor(1280, big, 8), conv2dCpuVariantFor(64, 1e7, 8), conv2dCpuVariantFor(64, 1e7, 32)]).toEqual(
+      ["cpuR16p8w32", "cpuR32p8w8", "cpuR16p8w8", "cpuR16p8w32"]);
     // kernel: "igemm" forces the implicit GEMM (kernels-bench compares the two).
     const s = cases[0]![0];
     const x = gpu.upload(seededFloats(s.cin * s.h * s.w, 1), [1, s.cin, s.h, s.w]);
@@ -96,9 +99,9 @@ describe("conv2d kernel choice", () => {
 });
 
 describe("conv2d_cpu vs float64", () => {
-  // Every variant on the hot shape (3×3 s1) and the two that run by default (16 / 32 channels per subgroup) on every
-  // shape, with and without bias.
-  const byDefault = (v: string) => v === DEFAULT_CONV2D_CPU_VARIANT || v === LARGE_CONV2D_CPU_VARIANT;
+  // Every variant on the hot shape (3×3 s1) and the four that run by default (16 / 32 channels per subgroup, 32- / 8-lane
+  // workgroups) on every shape, with and without bias.
+  const byDefault = (v: string) => ["cpuR16p8w32", "cpuR32p8w32", "cpuR16p8w8", "cpuR32p8w8"].includes(v);
   const runs: [Conv2dKernelChoice, ConvShape[]][] = (Object.keys(CONV2D_CPU_VARIANTS) as Conv2dKernelChoice[]).map((v) => [
     v,
     byDefault(v) ? SHAPES : SHAPES.filter((s) => s.k === 3 && s.stride === 1),
