@@ -102,9 +102,12 @@ export const CONV2D_CPU_VARIANTS = {
   cpuR32p8w8: { rows: 32, pix: 8, wg: 8 },
 } as const satisfies Record<string, Conv2dCpuShape>;
 export type Conv2dCpuVariant = keyof typeof CONV2D_CPU_VARIANTS;
-/** The CPU-adapter variant picked by default (kernels-bench/RESULTS.md, "conv2d on the CPU-adapter kernel"). */
+/**
+ * 16 channels, 8 pixels, 32 lanes: small convs over maps of 32 pixel groups and more (kernels-bench/RESULTS.md, "conv2d on
+ * the CPU-adapter kernel"); conv2dCpuVariantFor picks among it, LARGE_CONV2D_CPU_VARIANT and their 8-lane forms.
+ */
 export const DEFAULT_CONV2D_CPU_VARIANT: Conv2dCpuVariant = "cpuR16p8w32";
-/** The variant for large convs whose Cout fills 32-channel blocks (every SD/SDXL UNet and VAE 3×3 conv). */
+/** 32 channels, 8 pixels, 32 lanes: large convs whose Cout fills 32-channel blocks (SD/SDXL UNet and VAE convs). */
 export const LARGE_CONV2D_CPU_VARIANT: Conv2dCpuVariant = "cpuR32p8w32";
 /**
  * From this much work (2·N·Cout·Cin·KH·KW·Ho·Wo FLOPs) convs take 32 channels per subgroup: that variant compiles in
