@@ -11,6 +11,8 @@
 //   channel, kh), the window of x they read, (PIX − 1)·STRIDE + KW values (6 for 3×3 stride 1 PIX 4),
 //   which serves all KW taps: 16 rows × 3 taps × 4 pixels = 192 FMAs per 6 x loads + 6 weight loads
 //   (3×3 s1, ROWS 16, PIX 4).
+// ROWS is 8, 16 or 32 (ROWS_16 / ROWS_32 add blocks of 8 accumulators; 32 halves x loads per FMA again and
+// compiles in about twice the time, so only large convs take it).
 // Variants (defines): TAPS_3X3_S1, TAPS_3X3_S2, TAPS_1X1 (1×1 stride 1 pad 0: the host passes the
 // image as one row of H·W pixels, so it is a plain matmul). Padding and edges read clamped (valid)
 // addresses and select 0; no early return, every lane takes part in the broadcasts. Weights: float
