@@ -12,7 +12,7 @@ import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow } from "../quant/formats.ts";
 import type { Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
-import { DEFAULT_CPU_VARIANT, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_CPU_VARIANTS, matmulKernel, ROWS_KERNEL_WG, type MatmulCpuVariant } from "./matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, smallCpuVariant, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_CPU_VARIANTS, matmulKernel, ROWS_KERNEL_WG, type MatmulCpuVariant } from "./matmul-kernel.ts";
 import { quantizeActivationsPerToken } from "./quant-blocks.ts";
 import { hasPackedIntegerDot } from "./quant-features.ts";
 import type { QuantizedWeight } from "./quant-weight.ts";
@@ -53,10 +53,12 @@ export const intLinearKernel = defineKernel<IntLinearKey>({
 type IntCpuKey = Omit<IntLinearKey, "packedDot" | "bias" | "residual" | "act"> & {
   /** Rows per lane: 16 (DEFAULT_CPU_VARIANT), or 32 (INT_LARGE_CPU_VARIANT, from LARGE_GEMM_ROWS rows). */
   rows: 16 | 32;
+  /** 16 rows only: 8-lane workgroups (32 columns) where 128 columns per workgroup would idle (smallCpuVariant). */
+  narrow: boolean;
 };
 // Float linears take 64 rows from LARGE_GEMM_ROWS rows; the int kernel measured level at 32 and 64 rows
 // (kernels-bench/RESULTS.md), so it keeps the 32-row pipeline.
-const cpuVariantOf = (rows: 16 | 32): MatmulCpuVariant => (rows === 32 ? INT_LARGE_CPU_VARIANT : DEFAULT_CPU_VARIANT);
+const cpuVariantOf = (rows: 16 | 32, narrow: boolean): MatmulCpuVariant => (rows === 32 ? INT_LARGE_CPU_VARIANT : narrow ? "cpuR16w8" : DEFAULT_CPU_VARIANT);
 
 /**
  * matmul_cpu.wgsl on int8 activation codes: the codes are unpacked to floats and multiplied with the
@@ -69,7 +71,7 @@ export const intLinearCpuKernel = defineKernel<IntCpuKey>({
   file: "matmul_cpu.wgsl",
   defines: (k) => ({
     ...matmulKernel.defines({
-      variant: cpuVariantOf(k.rows),
+      variant: cpuVariantOf(k.rows, k.narrow),
       dtype: k.dtype,
       b: k.weightBits === 4 ? "int4" : "int8",
       zeroPoint: false,
@@ -83,7 +85,7 @@ export const intLinearCpuKernel = defineKernel<IntCpuKey>({
     // W4A8 activations are asymmetric (a zero point per token), W8A8's symmetric.
     A_ZERO_POINT: k.weightBits === 4,
   }),
-  label: (k) => `matmul_cpu_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.rows === 32 ? "_r32" : ""}_epilogue_uniform`,
+  label: (k) => `matmul_cpu_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.rows === 32 ? "_r32" : ""}${k.narrow ? "_w8" : ""}_epilogue_uniform`,
 });
 
 /** matmul_rows.wgsl on int8 activation codes: 4 rows × 4 columns per thread, no subgroups, epilogue compiled in. */
@@ -215,8 +217,9 @@ async function runOnActivationCodes(
 async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun, rows: 16 | 32): Promise<Tensor> {
   const { w } = r;
   const dtype = r.x.dtype as FloatDType;
-  const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits: w.format.weight.bits, scalesF16: w.scales.dtype === "f16", rows });
-  const shape = MATMUL_CPU_VARIANTS[cpuVariantOf(rows)];
+  const narrow = rows === 16 && smallCpuVariant(w.n) !== DEFAULT_CPU_VARIANT;
+  const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits: w.format.weight.bits, scalesF16: w.scales.dtype === "f16", rows, narrow });
+  const shape = MATMUL_CPU_VARIANTS[cpuVariantOf(rows, narrow)];
   // One pipeline for every epilogue: absent bias / residual bound to stand-ins, the choice made by uniforms.
   const epilogue = epilogueBindings(r.x, w.codes, r.bias, r.residual);
   return runOnActivationCodes(gpu, r, kernel, epilogue, epilogueUniforms(r.act, r.bias, r.residual), [Math.ceil(w.n / 4 / shape.wg), Math.ceil(r.m / shape.rows)]);

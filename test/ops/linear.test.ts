@@ -192,7 +192,7 @@ describe("linear kernel choice", () => {
       disposeQuantizedWeight(qw8);
     }
     expect(labels).toEqual([
-      `matmul_${smallCpuVariant(n)}_f32_bfloat-nk_runtime`, `matmul_${smallCpuVariant(n)}_f32_bint8_colscale_runtime`, "matmul_cpu_a8w8_f32_epilogue_uniform",
+      `matmul_${smallCpuVariant(n)}_f32_bfloat-nk_runtime`, `matmul_${smallCpuVariant(n)}_f32_bint8_colscale_runtime`, "matmul_cpu_a8w8_f32_w8_epilogue_uniform",
       "matmul_cpuR32w32_f32_bint8_colscale_runtime", `matmul_${largeCpuVariant(n)}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_r32_epilogue_uniform",
     ]);
     // The 64-row kernel's workgroups span 256 columns: N = 5 or 320 take the 64-column ones, 1280 the wide ones.
@@ -239,7 +239,7 @@ describe("CPU-adapter kernels: one pipeline, epilogue chosen per dispatch", () =
       }
     }
     // The float linear and the W8A8 linear each ran one pipeline (plus the activation quantizer).
-    expect([...labels].filter((l) => l.startsWith("matmul_")).sort()).toEqual([`matmul_${smallCpuVariant(n)}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_epilogue_uniform"]);
+    expect([...labels].filter((l) => l.startsWith("matmul_")).sort()).toEqual([`matmul_${smallCpuVariant(n)}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_w8_epilogue_uniform"]);
     for (const t of [x, w, b, res]) t.dispose();
     disposeQuantizedWeight(qw);
   });

@@ -125,8 +125,9 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
       const gpu = await testGpu();
       const f = QUANT_FORMATS[scheme];
       // K = 37 / 64 keep the older shapes; K = 132 (int8: whole words, not a multiple of 32, so the CPU kernel's
-      // 4-k tail runs) and K = 96 (int4: three 32-k chunks) are shapes the CPU-adapter kernel takes.
-      for (const [n, k] of f.weight.bits === 4 ? [[5, 64], [37, 96]] : [[5, 37], [37, 132]]) {
+      // 4-k tail runs) and K = 96 (int4: three 32-k chunks) are shapes the CPU-adapter kernel takes. N = 5 and 37 run
+      // its 16-row form in 8-lane workgroups, N = 128 in 32-lane ones (smallCpuVariant).
+      for (const [n, k] of f.weight.bits === 4 ? [[5, 64], [37, 96], [128, 32]] : [[5, 37], [37, 132], [128, 36]]) {
         const wv = seededFloats(n * k, 3, -1, 1);
         const bv = seededFloats(n, 4);
         const packed = packWeight(f, quantizeWeight(wv, n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
