@@ -120,10 +120,12 @@ export const LARGE_CONV_FLOPS = 2 ** 28;
  * fills 32-channel blocks; 8-lane workgroups where 32-lane ones would leave over 1/8 of their lanes idle.
  */
 export function conv2dCpuVariantFor(cout: number, flops: number, pixelGroups: number): Conv2dCpuVariant {
-  const fills = Math.ceil(cout / 32) * 32 <= cout * 1.125;
-  const wide = Math.ceil(pixelGroups / 32) * 32 <= pixelGroups * 1.125;
-  if (flops >= LARGE_CONV_FLOPS && fills) return wide ? "cpuR32p8w32" : "cpuR32p8w8";
-  return wide ? "cpuR16p8w32" : "cpuR16p8w8";
+  const { rows, wg } = CONV2D_CPU_VARIANTS[LARGE_CONV2D_CPU_VARIANT];
+  /** Whether blocks of `size` cover `count` with at most 1/8 of them idle. */
+  const fillsBlocks = (count: number, size: number) => Math.ceil(count / size) * size <= count * 1.125;
+  const wide = fillsBlocks(pixelGroups, wg);
+  if (flops >= LARGE_CONV_FLOPS && fillsBlocks(cout, rows)) return wide ? LARGE_CONV2D_CPU_VARIANT : "cpuR32p8w8";
+  return wide ? DEFAULT_CONV2D_CPU_VARIANT : "cpuR16p8w8";
 }
 /**
  * Which kernel runs a conv: the workgroup-memory implicit GEMM (any adapter, any shape), the barrier-free
@@ -285,8 +287,8 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   // conv2d_cpu: a 1×1 conv reads the image as one row of H·W pixels (x is contiguous over H·W).
   const taps = cpuTaps(kh, kw, stride, pad);
   const [rowH, rowW, rowHo, rowWo] = taps === "1x1" ? [1, h * w, 1, ho * wo] : [h, w, ho, wo];
-  // Every default variant takes 8 pixels per lane, so the pixel groups are known before the variant is.
-  const defaultPix = 8;
+  // Every variant conv2dCpuVariantFor picks takes the default's pixels per lane, so the pixel groups are known first.
+  const defaultPix = CONV2D_CPU_VARIANTS[DEFAULT_CONV2D_CPU_VARIANT].pix;
   const autoVariant = conv2dCpuVariantFor(cout, 2 * n * cout * cin * kh * kw * ho * wo, n * rowHo * Math.ceil(rowWo / defaultPix));
   const cpuVariant = opts.kernel ?? autoVariant;
   const c = cpuVariant === "igemm" || cpuVariant === "rows" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
