@@ -144,44 +144,6 @@ fn b_cols(q: u32) -> mat4x4<f32> {
 #endif
 }
 
-#if COLS_8
-// (COLS_8's K tail updates both halves of each accumulator with row_acc8.)
-#else
-// The K tail: rows 0..7 (and 8..15, ...) at one group of 4 k: x_r = the rows' values, w_c = the lane's columns.
-fn step_lo(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
-           x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) {
-  acc0 = row_acc(x0, w0, w1, w2, w3, acc0); acc1 = row_acc(x1, w0, w1, w2, w3, acc1);
-  acc2 = row_acc(x2, w0, w1, w2, w3, acc2); acc3 = row_acc(x3, w0, w1, w2, w3, acc3);
-  acc4 = row_acc(x4, w0, w1, w2, w3, acc4); acc5 = row_acc(x5, w0, w1, w2, w3, acc5);
-  acc6 = row_acc(x6, w0, w1, w2, w3, acc6); acc7 = row_acc(x7, w0, w1, w2, w3, acc7);
-}
-#if ROWS_16
-fn step_hi(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
-           x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) {
-  acc8 = row_acc(x0, w0, w1, w2, w3, acc8); acc9 = row_acc(x1, w0, w1, w2, w3, acc9);
-  acc10 = row_acc(x2, w0, w1, w2, w3, acc10); acc11 = row_acc(x3, w0, w1, w2, w3, acc11);
-  acc12 = row_acc(x4, w0, w1, w2, w3, acc12); acc13 = row_acc(x5, w0, w1, w2, w3, acc13);
-  acc14 = row_acc(x6, w0, w1, w2, w3, acc14); acc15 = row_acc(x7, w0, w1, w2, w3, acc15);
-}
-#endif
-#if ROWS_32
-fn step_r16(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
-           x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) {
-  acc16 = row_acc(x0, w0, w1, w2, w3, acc16); acc17 = row_acc(x1, w0, w1, w2, w3, acc17);
-  acc18 = row_acc(x2, w0, w1, w2, w3, acc18); acc19 = row_acc(x3, w0, w1, w2, w3, acc19);
-  acc20 = row_acc(x4, w0, w1, w2, w3, acc20); acc21 = row_acc(x5, w0, w1, w2, w3, acc21);
-  acc22 = row_acc(x6, w0, w1, w2, w3, acc22); acc23 = row_acc(x7, w0, w1, w2, w3, acc23);
-}
-fn step_r24(w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>, w3: vec4<f32>,
-           x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>, x4: vec4<f32>, x5: vec4<f32>, x6: vec4<f32>, x7: vec4<f32>) {
-  acc24 = row_acc(x0, w0, w1, w2, w3, acc24); acc25 = row_acc(x1, w0, w1, w2, w3, acc25);
-  acc26 = row_acc(x2, w0, w1, w2, w3, acc26); acc27 = row_acc(x3, w0, w1, w2, w3, acc27);
-  acc28 = row_acc(x4, w0, w1, w2, w3, acc28); acc29 = row_acc(x5, w0, w1, w2, w3, acc29);
-  acc30 = row_acc(x6, w0, w1, w2, w3, acc30); acc31 = row_acc(x7, w0, w1, w2, w3, acc31);
-}
-#endif
-
-#endif
 // One row's 4 steps of 4 k into acc: x0..x3 = the row's values at each step (already broadcast), wa..wd = the lane's
 // 4 columns at each step. One dependent chain, so the accumulator is reloaded and spilled once per chunk.
 fn chain4(acc: vec4<f32>, x0: vec4<f32>, x1: vec4<f32>, x2: vec4<f32>, x3: vec4<f32>,
@@ -504,93 +466,29 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
 #endif
 #endif
   }
-#if COLS_8
-  // K % K_CHUNK tail (at most 3 steps of 4 k): every lane loads its own rows.
-  for (var q = k_main / 4u; q < k4; q = q + 1u) {
-    let w = b_cols(q);
-    let v = b_cols2(q);
-    acc0 = row_acc8(a_row(ab, min(row0 + 0u, last_row), k4, q), w, v, acc0);
-    acc1 = row_acc8(a_row(ab, min(row0 + 1u, last_row), k4, q), w, v, acc1);
-    acc2 = row_acc8(a_row(ab, min(row0 + 2u, last_row), k4, q), w, v, acc2);
-    acc3 = row_acc8(a_row(ab, min(row0 + 3u, last_row), k4, q), w, v, acc3);
-    acc4 = row_acc8(a_row(ab, min(row0 + 4u, last_row), k4, q), w, v, acc4);
-    acc5 = row_acc8(a_row(ab, min(row0 + 5u, last_row), k4, q), w, v, acc5);
-    acc6 = row_acc8(a_row(ab, min(row0 + 6u, last_row), k4, q), w, v, acc6);
-    acc7 = row_acc8(a_row(ab, min(row0 + 7u, last_row), k4, q), w, v, acc7);
-    acc8 = row_acc8(a_row(ab, min(row0 + 8u, last_row), k4, q), w, v, acc8);
-    acc9 = row_acc8(a_row(ab, min(row0 + 9u, last_row), k4, q), w, v, acc9);
-    acc10 = row_acc8(a_row(ab, min(row0 + 10u, last_row), k4, q), w, v, acc10);
-    acc11 = row_acc8(a_row(ab, min(row0 + 11u, last_row), k4, q), w, v, acc11);
-    acc12 = row_acc8(a_row(ab, min(row0 + 12u, last_row), k4, q), w, v, acc12);
-    acc13 = row_acc8(a_row(ab, min(row0 + 13u, last_row), k4, q), w, v, acc13);
-    acc14 = row_acc8(a_row(ab, min(row0 + 14u, last_row), k4, q), w, v, acc14);
-    acc15 = row_acc8(a_row(ab, min(row0 + 15u, last_row), k4, q), w, v, acc15);
-    acc16 = row_acc8(a_row(ab, min(row0 + 16u, last_row), k4, q), w, v, acc16);
-    acc17 = row_acc8(a_row(ab, min(row0 + 17u, last_row), k4, q), w, v, acc17);
-    acc18 = row_acc8(a_row(ab, min(row0 + 18u, last_row), k4, q), w, v, acc18);
-    acc19 = row_acc8(a_row(ab, min(row0 + 19u, last_row), k4, q), w, v, acc19);
-    acc20 = row_acc8(a_row(ab, min(row0 + 20u, last_row), k4, q), w, v, acc20);
-    acc21 = row_acc8(a_row(ab, min(row0 + 21u, last_row), k4, q), w, v, acc21);
-    acc22 = row_acc8(a_row(ab, min(row0 + 22u, last_row), k4, q), w, v, acc22);
-    acc23 = row_acc8(a_row(ab, min(row0 + 23u, last_row), k4, q), w, v, acc23);
-    acc24 = row_acc8(a_row(ab, min(row0 + 24u, last_row), k4, q), w, v, acc24);
-    acc25 = row_acc8(a_row(ab, min(row0 + 25u, last_row), k4, q), w, v, acc25);
-    acc26 = row_acc8(a_row(ab, min(row0 + 26u, last_row), k4, q), w, v, acc26);
-    acc27 = row_acc8(a_row(ab, min(row0 + 27u, last_row), k4, q), w, v, acc27);
-    acc28 = row_acc8(a_row(ab, min(row0 + 28u, last_row), k4, q), w, v, acc28);
-    acc29 = row_acc8(a_row(ab, min(row0 + 29u, last_row), k4, q), w, v, acc29);
-    acc30 = row_acc8(a_row(ab, min(row0 + 30u, last_row), k4, q), w, v, acc30);
-    acc31 = row_acc8(a_row(ab, min(row0 + 31u, last_row), k4, q), w, v, acc31);
-    acc32 = row_acc8(a_row(ab, min(row0 + 32u, last_row), k4, q), w, v, acc32);
-    acc33 = row_acc8(a_row(ab, min(row0 + 33u, last_row), k4, q), w, v, acc33);
-    acc34 = row_acc8(a_row(ab, min(row0 + 34u, last_row), k4, q), w, v, acc34);
-    acc35 = row_acc8(a_row(ab, min(row0 + 35u, last_row), k4, q), w, v, acc35);
-    acc36 = row_acc8(a_row(ab, min(row0 + 36u, last_row), k4, q), w, v, acc36);
-    acc37 = row_acc8(a_row(ab, min(row0 + 37u, last_row), k4, q), w, v, acc37);
-    acc38 = row_acc8(a_row(ab, min(row0 + 38u, last_row), k4, q), w, v, acc38);
-    acc39 = row_acc8(a_row(ab, min(row0 + 39u, last_row), k4, q), w, v, acc39);
-    acc40 = row_acc8(a_row(ab, min(row0 + 40u, last_row), k4, q), w, v, acc40);
-    acc41 = row_acc8(a_row(ab, min(row0 + 41u, last_row), k4, q), w, v, acc41);
-    acc42 = row_acc8(a_row(ab, min(row0 + 42u, last_row), k4, q), w, v, acc42);
-    acc43 = row_acc8(a_row(ab, min(row0 + 43u, last_row), k4, q), w, v, acc43);
-    acc44 = row_acc8(a_row(ab, min(row0 + 44u, last_row), k4, q), w, v, acc44);
-    acc45 = row_acc8(a_row(ab, min(row0 + 45u, last_row), k4, q), w, v, acc45);
-    acc46 = row_acc8(a_row(ab, min(row0 + 46u, last_row), k4, q), w, v, acc46);
-    acc47 = row_acc8(a_row(ab, min(row0 + 47u, last_row), k4, q), w, v, acc47);
-    acc48 = row_acc8(a_row(ab, min(row0 + 48u, last_row), k4, q), w, v, acc48);
-    acc49 = row_acc8(a_row(ab, min(row0 + 49u, last_row), k4, q), w, v, acc49);
-    acc50 = row_acc8(a_row(ab, min(row0 + 50u, last_row), k4, q), w, v, acc50);
-    acc51 = row_acc8(a_row(ab, min(row0 + 51u, last_row), k4, q), w, v, acc51);
-    acc52 = row_acc8(a_row(ab, min(row0 + 52u, last_row), k4, q), w, v, acc52);
-    acc53 = row_acc8(a_row(ab, min(row0 + 53u, last_row), k4, q), w, v, acc53);
-    acc54 = row_acc8(a_row(ab, min(row0 + 54u, last_row), k4, q), w, v, acc54);
-    acc55 = row_acc8(a_row(ab, min(row0 + 55u, last_row), k4, q), w, v, acc55);
-    acc56 = row_acc8(a_row(ab, min(row0 + 56u, last_row), k4, q), w, v, acc56);
-    acc57 = row_acc8(a_row(ab, min(row0 + 57u, last_row), k4, q), w, v, acc57);
-    acc58 = row_acc8(a_row(ab, min(row0 + 58u, last_row), k4, q), w, v, acc58);
-    acc59 = row_acc8(a_row(ab, min(row0 + 59u, last_row), k4, q), w, v, acc59);
-    acc60 = row_acc8(a_row(ab, min(row0 + 60u, last_row), k4, q), w, v, acc60);
-    acc61 = row_acc8(a_row(ab, min(row0 + 61u, last_row), k4, q), w, v, acc61);
-    acc62 = row_acc8(a_row(ab, min(row0 + 62u, last_row), k4, q), w, v, acc62);
-    acc63 = row_acc8(a_row(ab, min(row0 + 63u, last_row), k4, q), w, v, acc63);
-  }
-#else
-  // K % K_CHUNK tail, 4 k at a time with per-lane loads of every row (at most 7 steps).
+  // The K % K_CHUNK tail (at most 7 steps of 4 k; never for K a multiple of 32): every lane loads its own rows, one
+  // row at a time into an array copy of the accumulators. A loop, not ROWS unrolled copies: this code runs only for
+  // such K, while lavapipe compiles every copy's per-lane loads (the 64-row kernel's unrolled tail held more of them
+  // than its main loop, and its first dispatch took 26 s). row_count is not a constant, so the loop stays a loop.
+  var rows = acc_rows();
+  let row_count = min(ROWS, params.m - row0);
   for (var q = k_main / 4u; q < k4; q = q + 1u) {
 #if B_INT4
     load_b_words(q);
 #endif
-    let w = b_cols(q); let w0 = w[0]; let w1 = w[1]; let w2 = w[2]; let w3 = w[3];
-    step_lo(w0, w1, w2, w3, a_row(ab, min(row0 + 0u, last_row), k4, q), a_row(ab, min(row0 + 1u, last_row), k4, q), a_row(ab, min(row0 + 2u, last_row), k4, q), a_row(ab, min(row0 + 3u, last_row), k4, q), a_row(ab, min(row0 + 4u, last_row), k4, q), a_row(ab, min(row0 + 5u, last_row), k4, q), a_row(ab, min(row0 + 6u, last_row), k4, q), a_row(ab, min(row0 + 7u, last_row), k4, q));
-#if ROWS_16
-    step_hi(w0, w1, w2, w3, a_row(ab, min(row0 + 8u, last_row), k4, q), a_row(ab, min(row0 + 9u, last_row), k4, q), a_row(ab, min(row0 + 10u, last_row), k4, q), a_row(ab, min(row0 + 11u, last_row), k4, q), a_row(ab, min(row0 + 12u, last_row), k4, q), a_row(ab, min(row0 + 13u, last_row), k4, q), a_row(ab, min(row0 + 14u, last_row), k4, q), a_row(ab, min(row0 + 15u, last_row), k4, q));
+    let w = b_cols(q);
+#if COLS_8
+    let v = b_cols2(q);
 #endif
-#if ROWS_32
-    step_r16(w0, w1, w2, w3, a_row(ab, min(row0 + 16u, last_row), k4, q), a_row(ab, min(row0 + 17u, last_row), k4, q), a_row(ab, min(row0 + 18u, last_row), k4, q), a_row(ab, min(row0 + 19u, last_row), k4, q), a_row(ab, min(row0 + 20u, last_row), k4, q), a_row(ab, min(row0 + 21u, last_row), k4, q), a_row(ab, min(row0 + 22u, last_row), k4, q), a_row(ab, min(row0 + 23u, last_row), k4, q));
-    step_r24(w0, w1, w2, w3, a_row(ab, min(row0 + 24u, last_row), k4, q), a_row(ab, min(row0 + 25u, last_row), k4, q), a_row(ab, min(row0 + 26u, last_row), k4, q), a_row(ab, min(row0 + 27u, last_row), k4, q), a_row(ab, min(row0 + 28u, last_row), k4, q), a_row(ab, min(row0 + 29u, last_row), k4, q), a_row(ab, min(row0 + 30u, last_row), k4, q), a_row(ab, min(row0 + 31u, last_row), k4, q));
+    for (var i = 0u; i < row_count; i = i + 1u) {
+      let x = a_row(ab, row0 + i, k4, q);
+#if COLS_8
+      rows[i] = row_acc8(x, w, v, rows[i]);
+#else
+      rows[i] = row_acc(x, w[0], w[1], w[2], w[3], rows[i]);
 #endif
+    }
   }
-#endif
   // One write per row in a loop: the epilogue (with its run-time activation switch) is emitted once, not
   // 4·ROWS times; lavapipe's compile time grows steeply with the unrolled code. The loop reads the accumulators
   // from an array (acc_rows), not through acc_row's switch over ROWS variables: 1.05× at 4096×320×1280 and
@@ -598,8 +496,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   // The column terms (scale, bias) are loaded once per lane, and rows past m are skipped by the loop bound (uniform
   // across the subgroup): per element, write_y's bounds checks and bias loads had cost about a third of the time
   // at K = 320 (4096×16×1280 took 36 ms against 146 ms at K = 320).
-  let rows = acc_rows();
-  let row_count = min(ROWS, params.m - row0);
 #if COLS_8
   let terms_lo = column_terms(col0);
   let terms_hi = column_terms(col0 + 4u);
