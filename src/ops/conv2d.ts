@@ -5,7 +5,7 @@ import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow, type QuantFormat } from "../quant/formats.ts";
 import { expectRank, floatDType, shapeStr, type FloatDType } from "./common.ts";
-import { hasCpuSubgroupKernels } from "./matmul-kernel.ts";
+import { hasCpuSubgroupKernels, SMALL_CPU_FLOPS } from "./matmul-kernel.ts";
 
 /**
  * Output tile per workgroup: TILE_M pixels × TILE_N channels over 16×16 threads, so each thread
@@ -117,13 +117,15 @@ export const LARGE_CONV2D_CPU_VARIANT: Conv2dCpuVariant = "cpuR32p8w32";
 export const LARGE_CONV_FLOPS = 2 ** 28;
 /**
  * The CPU-adapter variant (all 8 pixels per lane): 32 or 16 output channels per subgroup by work and by how well Cout
- * fills 32-channel blocks; 8-lane workgroups where 32-lane ones would leave over 1/8 of their lanes idle.
+ * fills 32-channel blocks; 8-lane workgroups where 32-lane ones would leave over 1/8 of their lanes idle, and for
+ * convs under SMALL_CPU_FLOPS.
  */
 export function conv2dCpuVariantFor(cout: number, flops: number, pixelGroups: number): Conv2dCpuVariant {
   const { rows, wg } = CONV2D_CPU_VARIANTS[LARGE_CONV2D_CPU_VARIANT];
   /** Whether blocks of `size` cover `count` with at most 1/8 of them idle. */
   const fillsBlocks = (count: number, size: number) => Math.ceil(count / size) * size <= count * 1.125;
-  const wide = fillsBlocks(pixelGroups, wg);
+  // Small convs: the 8-lane form only, one pipeline to compile (SMALL_CPU_FLOPS).
+  const wide = flops >= SMALL_CPU_FLOPS && fillsBlocks(pixelGroups, wg);
   if (flops >= LARGE_CONV_FLOPS && fillsBlocks(cout, rows)) return wide ? LARGE_CONV2D_CPU_VARIANT : "cpuR32p8w8";
   return wide ? DEFAULT_CONV2D_CPU_VARIANT : "cpuR16p8w8";
 }

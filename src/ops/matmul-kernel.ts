@@ -151,14 +151,23 @@ export const matmulCpuKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: 
 /** The CPU-adapter variant picked by default where it fits (measured on lavapipe, kernels-bench/RESULTS.md). */
 export const DEFAULT_CPU_VARIANT: MatmulCpuVariant = "cpuR16w32";
 /**
- * The 16-row variant for n output columns: a cpuR16w32 workgroup covers 128 columns, and where that leaves over 1/8
- * of them idle (n = 64, 96, 320, …) its 8-lane sibling (32 columns) runs instead: 256×320×320 1.23×, 128×64×64
- * 1.67×, 256×320×96 1.36× (lavapipe, interleaved; kernels-bench/RESULTS.md).
+ * Below this many FLOPs a CPU-adapter kernel (matmul_cpu, conv2d_cpu) takes its 8-lane form for every shape, so a
+ * small model compiles one pipeline per kernel instead of one per workgroup width. lavapipe compiles a pipeline at
+ * its first dispatch, 3–6 s for each of these kernels, while the two widths differ by microseconds per call at this
+ * size: the toy's cold first image went 36 → ~22 s and its warm images stayed at 0.16–0.18 s. SD's smallest linear
+ * (77×768×320, SD 1.5's cross-attention K/V) is 38 MFLOP, its smallest conv 1.9 GFLOP, so real models keep the rules below.
  */
-export function smallCpuVariant(n: number): MatmulCpuVariant {
+export const SMALL_CPU_FLOPS = 2 ** 25;
+/**
+ * The 16-row variant for n output columns and `flops` of work: a cpuR16w32 workgroup covers 128 columns, and where
+ * that leaves over 1/8 of them idle (n = 64, 96, 320, …) its 8-lane sibling (32 columns) runs instead: 256×320×320
+ * 1.23×, 128×64×64 1.67×, 256×320×96 1.36× (lavapipe, interleaved; kernels-bench/RESULTS.md); below SMALL_CPU_FLOPS
+ * always the 8-lane one.
+ */
+export function smallCpuVariant(n: number, flops: number): MatmulCpuVariant {
   const wide = MATMUL_CPU_VARIANTS[DEFAULT_CPU_VARIANT];
   const columns = cpuColumnsPerLane(wide) * wide.wg;
-  return Math.ceil(n / columns) * columns > n * 1.125 ? "cpuR16w8" : DEFAULT_CPU_VARIANT;
+  return flops < SMALL_CPU_FLOPS || Math.ceil(n / columns) * columns > n * 1.125 ? "cpuR16w8" : DEFAULT_CPU_VARIANT;
 }
 /** From this many rows (a 32² latent's tokens and up) float linears take the 64-row CPU variant and int weights the 32-row one; smaller models keep one 16-row pipeline per format. */
 export const LARGE_GEMM_ROWS = 1024;
@@ -253,7 +262,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   const regsEligible = rowsTakesB && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
   const cpuVariantFor = (v: MatmulCpuVariant) => (cpuKernelFits(gpu, r, regsEligible, v) ? v : undefined);
   const large = r.key.b === "float-nk" ? largeCpuVariant(r.n) : INT_LARGE_CPU_VARIANT;
-  const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(large) : undefined) ?? cpuVariantFor(smallCpuVariant(r.n));
+  const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(large) : undefined) ?? cpuVariantFor(smallCpuVariant(r.n, 2 * r.batch * r.m * r.n * r.k));
   let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT));
   if (variant === "regs4x4v4" && !regsEligible) variant = DEFAULT_TILE_VARIANT;
   if (isCpuVariant(variant) && !cpuVariantFor(variant)) variant = regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT;

@@ -53,7 +53,7 @@ export const intLinearKernel = defineKernel<IntLinearKey>({
 type IntCpuKey = Omit<IntLinearKey, "packedDot" | "bias" | "residual" | "act"> & {
   /** Rows per lane: 16 (DEFAULT_CPU_VARIANT), or 32 (INT_LARGE_CPU_VARIANT, from LARGE_GEMM_ROWS rows). */
   rows: 16 | 32;
-  /** 16 rows only: 8-lane workgroups (32 columns) where 128 columns per workgroup would idle (smallCpuVariant). */
+  /** 16 rows only: 8-lane workgroups (32 columns) for small work or where 128 columns per workgroup would idle (smallCpuVariant). */
   narrow: boolean;
 };
 // Float linears take 64 rows from LARGE_GEMM_ROWS rows; the int kernel measured level at 32 and 64 rows
@@ -217,7 +217,7 @@ async function runOnActivationCodes(
 async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun, rows: 16 | 32): Promise<Tensor> {
   const { w } = r;
   const dtype = r.x.dtype as FloatDType;
-  const narrow = rows === 16 && smallCpuVariant(w.n) !== DEFAULT_CPU_VARIANT;
+  const narrow = rows === 16 && smallCpuVariant(w.n, 2 * r.m * w.n * w.k) !== DEFAULT_CPU_VARIANT;
   const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits: w.format.weight.bits, scalesF16: w.scales.dtype === "f16", rows, narrow });
   const shape = MATMUL_CPU_VARIANTS[cpuVariantOf(rows, narrow)];
   // One pipeline for every epilogue: absent bias / residual bound to stand-ins, the choice made by uniforms.

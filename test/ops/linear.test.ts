@@ -6,7 +6,7 @@ import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import { Tensor } from "../../src/gpu/tensor.ts";
 import { linear } from "../../src/ops/linear.ts";
 import { ACTIVATIONS } from "../../src/ops/activation.ts";
-import { DEFAULT_CPU_VARIANT, smallCpuVariant, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, largeCpuVariant, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, SMALL_CPU_FLOPS, smallCpuVariant, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, largeCpuVariant, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { quantizedLinear } from "../../src/ops/quant-linear.ts";
 import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
 import { disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
@@ -155,13 +155,16 @@ describe("linear kernel choice", () => {
     }
     const caps = gpu.ctx.caps;
     const cpuKernel = caps.cpu && caps.subgroups && caps.subgroupSizes?.[0] === 8 && caps.subgroupSizes[1] === 8;
-    const first = cpuKernel ? `matmul_${smallCpuVariant(5)}_f32_bfloat-nk_runtime` : "matmul_regs4x4v4_f32_bfloat-nk_none";
+    const first = cpuKernel ? `matmul_${smallCpuVariant(5, 2 * 13 * 64 * 5)}_f32_bfloat-nk_runtime` : "matmul_regs4x4v4_f32_bfloat-nk_none";
     expect(labels).toEqual([first, "matmul_t64x64k16r8_f32_bfloat-nk_none", "matmul_gemv_f32_bfloat-nk_none"]);
   });
 
-  it("below the large-GEMM rows, the 16-row CPU kernel takes 8-lane workgroups where 32 lanes would idle over 1/8 of their columns", () => {
+  it("below the large-GEMM rows, the 16-row CPU kernel takes 8-lane workgroups where 32 lanes would idle over 1/8 of their columns, and for small work", () => {
     // 128 columns per 32-lane workgroup: N = 128, 256, 1280 fill it; 5, 64, 96, 320 (SD's 16² projections) do not.
-    expect([5, 64, 96, 128, 256, 320, 1280].map(smallCpuVariant)).toEqual(["cpuR16w8", "cpuR16w8", "cpuR16w8", DEFAULT_CPU_VARIANT, DEFAULT_CPU_VARIANT, "cpuR16w8", DEFAULT_CPU_VARIANT]);
+    expect([5, 64, 96, 128, 256, 320, 1280].map((n) => smallCpuVariant(n, SMALL_CPU_FLOPS))).toEqual(["cpuR16w8", "cpuR16w8", "cpuR16w8", DEFAULT_CPU_VARIANT, DEFAULT_CPU_VARIANT, "cpuR16w8", DEFAULT_CPU_VARIANT]);
+    // Under SMALL_CPU_FLOPS every N takes the 8-lane form (one pipeline for a small model); SD 1.5's smallest linear does not.
+    expect([128, 1280].map((n) => smallCpuVariant(n, SMALL_CPU_FLOPS - 1))).toEqual(["cpuR16w8", "cpuR16w8"]);
+    expect(2 * 77 * 768 * 320).toBeGreaterThanOrEqual(SMALL_CPU_FLOPS);
   });
 
   it(`from ${LARGE_GEMM_ROWS} rows, float linears take the 64-row CPU kernel, W8A8 and W8A16 the 32-row one`, async () => {
@@ -192,7 +195,7 @@ describe("linear kernel choice", () => {
       disposeQuantizedWeight(qw8);
     }
     expect(labels).toEqual([
-      `matmul_${smallCpuVariant(n)}_f32_bfloat-nk_runtime`, `matmul_${smallCpuVariant(n)}_f32_bint8_colscale_runtime`, "matmul_cpu_a8w8_f32_w8_epilogue_uniform",
+      `matmul_${smallCpuVariant(n, 2 * (LARGE_GEMM_ROWS - 1) * n * k)}_f32_bfloat-nk_runtime`, `matmul_${smallCpuVariant(n, 2 * (LARGE_GEMM_ROWS - 1) * n * k)}_f32_bint8_colscale_runtime`, "matmul_cpu_a8w8_f32_w8_epilogue_uniform",
       "matmul_cpuR32w32_f32_bint8_colscale_runtime", `matmul_${largeCpuVariant(n)}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_r32_epilogue_uniform",
     ]);
     // The 64-row kernel's workgroups span 256 columns: N = 5 or 320 take the 64-column ones, 1280 the wide ones.
@@ -239,7 +242,7 @@ describe("CPU-adapter kernels: one pipeline, epilogue chosen per dispatch", () =
       }
     }
     // The float linear and the W8A8 linear each ran one pipeline (plus the activation quantizer).
-    expect([...labels].filter((l) => l.startsWith("matmul_")).sort()).toEqual([`matmul_${smallCpuVariant(n)}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_w8_epilogue_uniform"]);
+    expect([...labels].filter((l) => l.startsWith("matmul_")).sort()).toEqual([`matmul_${smallCpuVariant(n, 2 * m * n * k)}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_w8_epilogue_uniform"]);
     for (const t of [x, w, b, res]) t.dispose();
     disposeQuantizedWeight(qw);
   });

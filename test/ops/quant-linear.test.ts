@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import { linear } from "../../src/ops/linear.ts";
-import { MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { hasCpuSubgroupKernels, MATMUL_VARIANTS, SMALL_CPU_FLOPS } from "../../src/ops/matmul-kernel.ts";
 import { quantizeActivationsPerToken, quantizeWeightOnGpu } from "../../src/ops/quant-blocks.ts";
 import { hasPackedIntegerDot } from "../../src/ops/quant-features.ts";
 import { QUANT_Y_TOL, runQuantCaseOnGpu } from "../../src/ops/quant-golden.ts";
@@ -153,6 +153,32 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
       }
     });
   }
+
+  it("W8A8 / W4A8 on the 16-row CPU kernel's 32-lane form (work ≥ SMALL_CPU_FLOPS, N filling its 128 columns)", async () => {
+    // Smaller work takes the 8-lane form (the awkward-shape cases above), so this is the shape that runs the wide one.
+    const gpu = await testGpu();
+    expect(hasCpuSubgroupKernels(gpu), "lavapipe with 8-lane subgroups").toBe(true);
+    const [m, n, k] = [515, 128, 256]; // M not a multiple of 16
+    expect(2 * m * n * k).toBeGreaterThanOrEqual(SMALL_CPU_FLOPS);
+    const xv = seededFloats(m * k, 31, -2, 2);
+    const wv = seededFloats(n * k, 32, -1, 1);
+    const x = gpu.upload(xv, [m, k]);
+    for (const scheme of ["W8A8", "W4A8"] as const) {
+      const f = QUANT_FORMATS[scheme];
+      const packed = packWeight(f, quantizeWeight(wv, n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
+      const qw = uploadQuantizedWeight(gpu, packed);
+      gpu.startProfiling();
+      const opts: QuantizedLinearOptions = { intKernel: "cpu" };
+      const y = await linear(gpu, x, qw, null, opts);
+      const labels = (await gpu.stopProfiling()).map((t) => t.label).filter((l) => l.startsWith("matmul_cpu"));
+      expect(labels, scheme).toEqual([`matmul_cpu_a8w${f.weight.bits}_f32_epilogue_uniform`]);
+      // README: Y ≤ 1e-5 relative to max|Y|.
+      expect(relativeMaxError(await gpu.read(y), quantizedLinearReference(xv, packed, null)), scheme).toBeLessThanOrEqual(QUANT_Y_TOL);
+      y.dispose();
+      disposeQuantizedWeight(qw);
+    }
+    x.dispose();
+  });
 
   it("W4A8 at the extremes of its integer sums: |code − zero| = 255, weight codes −8/7, groups of 32 to 256", async () => {
     // Every int kernel sums each K group's integer products exactly (f32 below 2^24, i32, or packed dots); here a
