@@ -54,11 +54,17 @@ export const conv2dKernel = defineKernel<Conv2dKey>({
   label: (k) => `conv2d_igemm_${k.kh}x${k.kw}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
 });
 
-/** Threads per workgroup of shaders/conv2d_rows.wgsl (each: 4 channels × 4 pixels). */
+/** Threads per workgroup of shaders/conv2d_rows.wgsl (each: 4 channels × 4 pixels, or × 8 for 3×3 stride 1). */
 const CONV_ROWS_WG = 64;
 
-/** The same key as the implicit GEMM: both take any kernel size, stride and padding at run time. */
-export const conv2dRowsKernel = defineKernel<Conv2dKey>({
+/**
+ * The implicit GEMM's key (any kernel size, stride and padding at run time), plus `win3x3`: 3×3 stride 1 with 8
+ * pixels per thread, each (input channel, kernel row)'s x window loaded once for its 3 taps.
+ */
+interface Conv2dRowsKey extends Conv2dKey {
+  win3x3: boolean;
+}
+export const conv2dRowsKernel = defineKernel<Conv2dRowsKey>({
   name: "conv2d_rows",
   file: "conv2d_rows.wgsl",
   defines: (k) => ({
@@ -66,9 +72,10 @@ export const conv2dRowsKernel = defineKernel<Conv2dKey>({
     WG_SIZE: `${CONV_ROWS_WG}u`,
     KH: `${k.kh}u`,
     KW: `${k.kw}u`,
+    WIN_3X3: k.win3x3,
     ...convOperandDefines(k),
   }),
-  label: (k) => `conv2d_rows_${k.kh}x${k.kw}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
+  label: (k) => `conv2d_rows_${k.kh}x${k.kw}${k.win3x3 ? "_win8" : ""}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
 });
 
 /**
@@ -302,14 +309,16 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
     const uniforms = { batch: n, cin, h: rowH, w: rowW, cout, ho: rowHo, wo: rowWo, pad, wo_groups: woGroups, pixel_groups: pixelGroups };
     return run(kernel, uniforms, [Math.ceil(pixelGroups / c.wg), Math.ceil(cout / c.rows)]);
   }
-  // CPU adapters without 8-lane subgroups (SwiftShader): no barriers, 1.8–1.9× the implicit GEMM on 3×3 convs there.
+  // CPU adapters without 8-lane subgroups (SwiftShader): no barriers; 3.4× the implicit GEMM on 3×3 stride 1 convs there, 1.8× on stride 2.
   // On lavapipe the shapes conv2d_cpu does not take stay on the implicit GEMM (rows measured 0.6× on 3×3 there).
   // One thread per 4 pixels of a row: within the dispatch limit for every UNet and VAE shape (1024²: 262 144 / 64).
-  const rowsWoGroups = Math.ceil(wo / 4);
+  // 3×3 stride 1 on rows of 8 pixels and more: 8 pixels per thread (WIN_3X3 in the shader).
+  const win3x3 = kh === 3 && kw === 3 && stride === 1 && wo >= 8;
+  const rowsWoGroups = Math.ceil(wo / (win3x3 ? 8 : 4));
   const rowsGroups = n * ho * rowsWoGroups;
   const wantRows = opts.kernel === "rows" || (opts.kernel !== "igemm" && gpu.ctx.caps.cpu && !hasCpuSubgroupKernels(gpu));
   if (wantRows && Math.ceil(rowsGroups / CONV_ROWS_WG) <= maxGroups) {
-    const kernel = await gpu.kernel(conv2dRowsKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: !!bias });
+    const kernel = await gpu.kernel(conv2dRowsKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: !!bias, win3x3 });
     const uniforms = { batch: n, cin, h, w, cout, ho, wo, stride, pad, wo_groups: rowsWoGroups, pixel_groups: rowsGroups };
     return run(kernel, uniforms, [Math.ceil(rowsGroups / CONV_ROWS_WG), Math.ceil(cout / 4)]);
   }

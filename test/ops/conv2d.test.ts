@@ -75,9 +75,12 @@ describe("conv2d golden cases", () => {
 
 describe("conv2d vs float64", () => {
   // Not tile multiples (64 pixels × 64 channels × 16 K), Cout past one tile, odd sizes for stride 2,
-  // a valid (pad 0) conv, a non-square kernel, 1×1 maps.
+  // a valid (pad 0) conv, a non-square kernel, 1×1 maps; 3×3 stride 1 rows of 8+ pixels (the rows kernel's 8-pixel
+  // window path) with a partial last group of 8 and Cout not a multiple of its 4 channels.
   const shapes: ConvShape[] = [
     { n: 2, cin: 5, h: 9, w: 7, cout: 7, kh: 3, kw: 3, stride: 1, pad: 1 },
+    { n: 2, cin: 5, h: 6, w: 13, cout: 6, kh: 3, kw: 3, stride: 1, pad: 1 },
+    { n: 1, cin: 3, h: 5, w: 11, cout: 5, kh: 3, kw: 3, stride: 1, pad: 0 },
     { n: 1, cin: 3, h: 9, w: 7, cout: 4, kh: 3, kw: 3, stride: 2, pad: 1 },
     { n: 1, cin: 70, h: 5, w: 3, cout: 67, kh: 1, kw: 1, stride: 1, pad: 0 },
     { n: 2, cin: 4, h: 6, w: 8, cout: 3, kh: 3, kw: 3, stride: 1, pad: 0 },
@@ -132,15 +135,18 @@ describe("conv2d vs float64", () => {
 });
 
 describe("conv2d with quantized weights (dequantized in the weight read)", () => {
-  // K = Cin·9 = 288 splits into groups of 32; Cout 19 and 9×7 maps are not tile multiples.
-  const s: ConvShape = { n: 1, cin: 32, h: 9, w: 7, cout: 19, kh: 3, kw: 3, stride: 1, pad: 1 };
-  const cases: { scheme: QuantSchemeId; groupSize: number | "per-channel" }[] = [
-    { scheme: "W8A16", groupSize: "per-channel" },
-    { scheme: "W4A8", groupSize: 32 },
-    { scheme: "W4A16", groupSize: 32 },
+  // K = Cin·9 = 288 splits into groups of 32; Cout 19 and 9×7 / 9×10 maps are not tile multiples (rows of 10 take
+  // the rows kernel's 8-pixel window path).
+  const cases: { scheme: QuantSchemeId; groupSize: number | "per-channel"; w: number }[] = [
+    { scheme: "W8A16", groupSize: "per-channel", w: 7 },
+    { scheme: "W4A8", groupSize: 32, w: 7 },
+    { scheme: "W4A16", groupSize: 32, w: 7 },
+    { scheme: "W8A16", groupSize: "per-channel", w: 10 },
+    { scheme: "W4A16", groupSize: 32, w: 10 },
   ];
-  for (const { scheme, groupSize } of cases) {
-    it(`${scheme} group ${groupSize} matches the float conv of the dequantized weight`, async () => {
+  for (const { scheme, groupSize, w } of cases) {
+    const s: ConvShape = { n: 1, cin: 32, h: 9, w, cout: 19, kh: 3, kw: 3, stride: 1, pad: 1 };
+    it(`${scheme} group ${groupSize} ${s.h}×${s.w} matches the float conv of the dequantized weight`, async () => {
       const gpu = await testGpu();
       const format = QUANT_FORMATS[scheme];
       const k = s.cin * s.kh * s.kw;
