@@ -45,7 +45,8 @@ fn group_zeros(cols: vec4<u32>, g: u32) -> vec4<f32> {
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let row0 = wid.y * 4u;
+  // 4 rows per thread; WG_SIZE is 64 × 1 or 16 × 4 (see ROWS_KERNEL_SHAPES), so rows follow the global id.
+  let row0 = gid.y * 4u;
   let col0 = gid.x * 4u;
   let batch = wid.z;
   // Rows past m and columns past n load clamped (valid) addresses; write_y drops their results.
@@ -172,7 +173,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   // Per row: the 4 columns' sums, written with their scale and bias loaded once (column_terms, matmul_io.wgsl).
   let ones = vec4<f32>(1.0);
   let terms = column_terms(col0);
-  for (var r = 0u; r < min(4u, params.m - row0); r = r + 1u) {
+  // Threads of a 16 × 4 workgroup can start past the last row (row0 ≥ m): no rows to write, not m − row0 wrapped.
+  let row_count = select(0u, min(4u, params.m - row0), row0 < params.m);
+  for (var r = 0u; r < row_count; r = r + 1u) {
     let sums = vec4<f32>(dot(s[4u * r], ones), dot(s[4u * r + 1u], ones), dot(s[4u * r + 2u], ones), dot(s[4u * r + 3u], ones));
 #if A_INT8
     // torchao's order: the integer sum times the token's scale, then (SCALE_IN_EPILOGUE) the channel's.

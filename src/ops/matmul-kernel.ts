@@ -66,11 +66,12 @@ export type MatmulCpuVariant = keyof typeof MATMUL_CPU_VARIANTS;
 /** Output columns per lane: 4, or 8 for the 64-row variant (COLS_8: A's loads per FMA halved as well). */
 export const cpuColumnsPerLane = (shape: MatmulCpuShape): 4 | 8 => (shape.rows === 64 ? 8 : 4);
 const isCpuVariant = (v: string): v is MatmulCpuVariant => v in MATMUL_CPU_VARIANTS;
-export type MatmulVariant = MatmulTileVariant | MatmulCpuVariant | "regs4x4v4" | "gemv";
+export type MatmulVariant = MatmulTileVariant | MatmulCpuVariant | RowsKernelVariant | "gemv";
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
   ...(Object.keys(MATMUL_TILE_VARIANTS) as MatmulTileVariant[]),
   ...(Object.keys(MATMUL_CPU_VARIANTS) as MatmulCpuVariant[]),
   "regs4x4v4",
+  "regs4x4v4n16",
   "gemv",
 ];
 
@@ -87,8 +88,27 @@ export const DEFAULT_TILE_VARIANT: MatmulTileVariant = "t64x64k16r8";
 /** Up to this many rows per batch the GEMV path beats the tiles. */
 export const GEMV_MAX_ROWS = 1;
 const GEMV_WG = 64;
-/** Threads per workgroup of matmul_rows.wgsl (regs4x4v4, and the int8 rows kernel of quant-int-linear.ts). */
-export const ROWS_KERNEL_WG = GEMV_WG;
+/**
+ * matmul_rows.wgsl's workgroups (regs4x4v4, and the int8 rows kernel of quant-int-linear.ts): 64 threads along N
+ * (256 columns), or 16 × 4 ("n16": 64 columns × 16 rows). Threads past N do their whole K loop on clamped
+ * addresses, so on N = 64 a 64-wide workgroup did 4× the work (SwiftShader: 77×256×64 took 3× as long as
+ * 77×64×256).
+ */
+export type RowsKernelVariant = "regs4x4v4" | "regs4x4v4n16";
+export const ROWS_KERNEL_SHAPES: Record<RowsKernelVariant, [number, number]> = { regs4x4v4: [GEMV_WG, 1], regs4x4v4n16: [16, 4] };
+export const isRowsVariant = (v: string): v is RowsKernelVariant => v in ROWS_KERNEL_SHAPES;
+/**
+ * The rows kernel's shape for n output columns: the 16 × 4 one where 256-column workgroups would leave over 1/8
+ * of their threads idle, on CPU adapters (where it was measured; GPUs keep the 64-wide one).
+ */
+export function rowsVariantFor(gpu: Gpu, n: number): RowsKernelVariant {
+  return gpu.ctx.caps.cpu && Math.ceil(n / 256) * 256 > n * 1.125 ? "regs4x4v4n16" : "regs4x4v4";
+}
+/** The grid of a rows-kernel dispatch (4 × 4 outputs per thread). */
+export function rowsKernelGrid(variant: RowsKernelVariant, m: number, n: number, batch: number): [number, number, number] {
+  const [x, y] = ROWS_KERNEL_SHAPES[variant];
+  return [Math.ceil(n / 4 / x), Math.ceil(m / 4 / y), batch];
+}
 
 /** How B is stored: float [K, N] (matmul), float [N, K] (linear weight), packed int8/int4 [N, K] codes. */
 export type MatmulB = "float-kn" | "float-nk" | "int8" | "int4";
@@ -130,7 +150,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
       EPILOGUE_UNIFORM: k.act === "runtime",
     };
     if (k.variant === "gemv") return { ...base, WG_SIZE: `${GEMV_WG}u` };
-    if (k.variant === "regs4x4v4") return { ...base, WG_SIZE: `${GEMV_WG}u`, VEC4_AB: true };
+    if (isRowsVariant(k.variant)) return { ...base, WG_SIZE: ROWS_KERNEL_SHAPES[k.variant].map((d) => `${d}u`).join(", "), VEC4_AB: true };
     if (isCpuVariant(k.variant)) {
       const c = MATMUL_CPU_VARIANTS[k.variant];
       return { ...base, WG_SIZE: `${c.wg}u`, ROWS: `${c.rows}u`, ROWS_16: c.rows >= 16, ROWS_32: c.rows >= 32, ROWS_64: c.rows === 64, COLS_8: c.rows === 64, VEC4_AB: true, F16_WORDS: k.dtype === "f16" };
@@ -263,9 +283,10 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   const cpuVariantFor = (v: MatmulCpuVariant) => (cpuKernelFits(gpu, r, regsEligible, v) ? v : undefined);
   const large = r.key.b === "float-nk" ? largeCpuVariant(r.n) : INT_LARGE_CPU_VARIANT;
   const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(large) : undefined) ?? cpuVariantFor(smallCpuVariant(r.n, 2 * r.batch * r.m * r.n * r.k));
-  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT));
-  if (variant === "regs4x4v4" && !regsEligible) variant = DEFAULT_TILE_VARIANT;
-  if (isCpuVariant(variant) && !cpuVariantFor(variant)) variant = regsEligible ? "regs4x4v4" : DEFAULT_TILE_VARIANT;
+  const rowsVariant = rowsVariantFor(gpu, r.n);
+  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible ? rowsVariant : DEFAULT_TILE_VARIANT));
+  if (isRowsVariant(variant) && !regsEligible) variant = DEFAULT_TILE_VARIANT;
+  if (isCpuVariant(variant) && !cpuVariantFor(variant)) variant = regsEligible ? rowsVariant : DEFAULT_TILE_VARIANT;
   if (!MATMUL_VARIANTS.includes(variant)) {
     throw new OpInputError(r.op, `unknown variant "${variant}"; expected one of ${MATMUL_VARIANTS.join(", ")}`);
   }
@@ -286,7 +307,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
     ? { ...r.key, variant, dtype: r.dtype, scalesF16, bias: false, residual: false, act: "runtime" }
     : { ...r.key, variant, dtype: r.dtype, scalesF16, bias: !!r.bias, residual: !!r.residual };
   if (cpuVariant) Object.assign(bound, epilogueBindings(r.a, r.b, r.bias, r.residual));
-  const spec = variant === "gemv" ? matmulGemvKernel : variant === "regs4x4v4" ? matmulRowsKernel : cpuVariant ? matmulCpuKernel : matmulKernel;
+  const spec = variant === "gemv" ? matmulGemvKernel : isRowsVariant(variant) ? matmulRowsKernel : cpuVariant ? matmulCpuKernel : matmulKernel;
   const kernel = await gpu.kernel(spec, key);
   const y = gpu.empty(r.outShape, r.dtype, r.op);
   bound.y = y;
@@ -304,7 +325,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   };
   let grid: number[];
   if (variant === "gemv") grid = [Math.ceil(r.n / GEMV_WG), r.m, r.batch];
-  else if (variant === "regs4x4v4") grid = [Math.ceil(r.n / 4 / GEMV_WG), Math.ceil(r.m / 4), r.batch];
+  else if (isRowsVariant(variant)) grid = rowsKernelGrid(variant, r.m, r.n, r.batch);
   else if (isCpuVariant(variant)) {
     const c = MATMUL_CPU_VARIANTS[variant];
     grid = [Math.ceil(r.n / cpuColumnsPerLane(c) / c.wg), Math.ceil(r.m / c.rows), r.batch];

@@ -12,7 +12,7 @@ import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow } from "../quant/formats.ts";
 import type { Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
-import { DEFAULT_CPU_VARIANT, smallCpuVariant, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_CPU_VARIANTS, matmulKernel, ROWS_KERNEL_WG, type MatmulCpuVariant } from "./matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, smallCpuVariant, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_CPU_VARIANTS, matmulKernel, rowsKernelGrid, rowsVariantFor, type MatmulCpuVariant, type RowsKernelVariant } from "./matmul-kernel.ts";
 import { quantizeActivationsPerToken } from "./quant-blocks.ts";
 import { hasPackedIntegerDot } from "./quant-features.ts";
 import type { QuantizedWeight } from "./quant-weight.ts";
@@ -89,14 +89,14 @@ export const intLinearCpuKernel = defineKernel<IntCpuKey>({
 });
 
 /** matmul_rows.wgsl on int8 activation codes: 4 rows × 4 columns per thread, no subgroups, epilogue compiled in. */
-type IntRowsKey = Omit<IntLinearKey, "packedDot">;
+type IntRowsKey = Omit<IntLinearKey, "packedDot"> & { variant: RowsKernelVariant };
 
 export const intLinearRowsKernel = defineKernel<IntRowsKey>({
   name: "linear_int8_rows",
   file: "matmul_rows.wgsl",
   defines: (k) => ({
     ...matmulKernel.defines({
-      variant: "regs4x4v4",
+      variant: k.variant,
       dtype: k.dtype,
       b: k.weightBits === 4 ? "int4" : "int8",
       zeroPoint: false,
@@ -109,7 +109,7 @@ export const intLinearRowsKernel = defineKernel<IntRowsKey>({
     A_INT8: true,
     A_ZERO_POINT: k.weightBits === 4,
   }),
-  label: (k) => `matmul_rows_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
+  label: (k) => `matmul_rows_a8w${k.weightBits}_${k.dtype}${k.variant === "regs4x4v4n16" ? "_n16" : ""}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
 });
 
 /**
@@ -228,9 +228,11 @@ async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun, rows: 16 | 32): Promis
 async function runIntLinearRows(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const { w } = r;
   const dtype = r.x.dtype as FloatDType;
-  const kernel = await gpu.kernel(intLinearRowsKernel, { dtype, weightBits: w.format.weight.bits, scalesF16: w.scales.dtype === "f16", bias: !!r.bias, residual: !!r.residual, act: r.act });
+  const variant = rowsVariantFor(gpu, w.n);
+  const kernel = await gpu.kernel(intLinearRowsKernel, { variant, dtype, weightBits: w.format.weight.bits, scalesF16: w.scales.dtype === "f16", bias: !!r.bias, residual: !!r.residual, act: r.act });
   const epilogue: Record<string, Tensor> = {};
   if (r.bias) epilogue.bias = r.bias;
   if (r.residual) epilogue.residual = r.residual;
-  return runOnActivationCodes(gpu, r, kernel, epilogue, {}, [Math.ceil(w.n / 4 / ROWS_KERNEL_WG), Math.ceil(r.m / 4)]);
+  const [x, y] = rowsKernelGrid(variant, r.m, w.n, 1);
+  return runOnActivationCodes(gpu, r, kernel, epilogue, {}, [x, y]);
 }

@@ -6,7 +6,7 @@ import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import { Tensor } from "../../src/gpu/tensor.ts";
 import { linear } from "../../src/ops/linear.ts";
 import { ACTIVATIONS } from "../../src/ops/activation.ts";
-import { DEFAULT_CPU_VARIANT, SMALL_CPU_FLOPS, smallCpuVariant, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, largeCpuVariant, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, rowsVariantFor, SMALL_CPU_FLOPS, smallCpuVariant, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, largeCpuVariant, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { quantizedLinear } from "../../src/ops/quant-linear.ts";
 import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
 import { disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
@@ -121,7 +121,7 @@ describe("linear (f32) vs float64", () => {
     }
     // The CPU-adapter kernels read f16 operands as u32 pairs (F16_WORDS); their 16-, 32- and 64-row layouts differ.
     const cpuVariants = hasCpuSubgroupKernels(gpu) ? [DEFAULT_CPU_VARIANT, "cpuR32w32", LARGE_CPU_VARIANT] as const : [];
-    for (const variant of ["t32x32k16", "regs4x4v4", "gemv", ...cpuVariants] as const) {
+    for (const variant of ["t32x32k16", "regs4x4v4", "regs4x4v4n16", "gemv", ...cpuVariants] as const) {
       for (const [m, k, n] of SHAPES) {
         const xv = toF16(seededFloats(m * k, 5));
         const wv = toF16(seededFloats(n * k, 6));
@@ -155,7 +155,8 @@ describe("linear kernel choice", () => {
     }
     const caps = gpu.ctx.caps;
     const cpuKernel = caps.cpu && caps.subgroups && caps.subgroupSizes?.[0] === 8 && caps.subgroupSizes[1] === 8;
-    const first = cpuKernel ? `matmul_${smallCpuVariant(5, 2 * 13 * 64 * 5)}_f32_bfloat-nk_runtime` : "matmul_regs4x4v4_f32_bfloat-nk_none";
+    // Elsewhere the rows kernel: 16 × 4 workgroups on CPU adapters (N = 5 would idle a 64-wide one), 64 × 1 on GPUs.
+    const first = cpuKernel ? `matmul_${smallCpuVariant(5, 2 * 13 * 64 * 5)}_f32_bfloat-nk_runtime` : `matmul_${rowsVariantFor(gpu, 5)}_f32_bfloat-nk_none`;
     expect(labels).toEqual([first, "matmul_t64x64k16r8_f32_bfloat-nk_none", "matmul_gemv_f32_bfloat-nk_none"]);
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import { linear } from "../../src/ops/linear.ts";
-import { hasCpuSubgroupKernels, MATMUL_VARIANTS, SMALL_CPU_FLOPS } from "../../src/ops/matmul-kernel.ts";
+import { hasCpuSubgroupKernels, MATMUL_VARIANTS, rowsVariantFor, SMALL_CPU_FLOPS } from "../../src/ops/matmul-kernel.ts";
 import { quantizeActivationsPerToken, quantizeWeightOnGpu } from "../../src/ops/quant-blocks.ts";
 import { hasPackedIntegerDot } from "../../src/ops/quant-features.ts";
 import { QUANT_Y_TOL, runQuantCaseOnGpu } from "../../src/ops/quant-golden.ts";
@@ -176,6 +176,33 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
       expect(relativeMaxError(await gpu.read(y), quantizedLinearReference(xv, packed, null)), scheme).toBeLessThanOrEqual(QUANT_Y_TOL);
       y.dispose();
       disposeQuantizedWeight(qw);
+    }
+    x.dispose();
+  });
+
+  it("W8A8 / W4A8 on the rows kernel (SwiftShader's int path) in both workgroup shapes: 64 × 1 at N = 256, 16 × 4 at N = 67", async () => {
+    const gpu = await testGpu();
+    const [m, k] = [37, 64]; // M past a 16-row workgroup block: threads start past the last row
+    const xv = seededFloats(m * k, 41, -2, 2);
+    const x = gpu.upload(xv, [m, k]);
+    for (const n of [256, 67]) {
+      const wv = seededFloats(n * k, 42 + n, -1, 1);
+      for (const scheme of ["W8A8", "W4A8"] as const) {
+        const f = QUANT_FORMATS[scheme];
+        const packed = packWeight(f, quantizeWeight(wv, n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
+        const qw = uploadQuantizedWeight(gpu, packed);
+        const opts: QuantizedLinearOptions = { intKernel: "rows" };
+        gpu.startProfiling();
+        const y = await linear(gpu, x, qw, null, opts);
+        const labels = (await gpu.stopProfiling()).map((t) => t.label).filter((l) => l.startsWith("matmul_rows"));
+        const narrow = rowsVariantFor(gpu, n) === "regs4x4v4n16";
+        expect(narrow, `N = ${n}`).toBe(gpu.ctx.caps.cpu && n === 67);
+        expect(labels, `${scheme} N = ${n}`).toEqual([`matmul_rows_a8w${f.weight.bits}_f32${narrow ? "_n16" : ""}_none`]);
+        // README: Y ≤ 1e-5 relative to max|Y|.
+        expect(relativeMaxError(await gpu.read(y), quantizedLinearReference(xv, packed, null)), `${scheme} N = ${n}`).toBeLessThanOrEqual(QUANT_Y_TOL);
+        y.dispose();
+        disposeQuantizedWeight(qw);
+      }
     }
     x.dispose();
   });
