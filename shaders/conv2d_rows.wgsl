@@ -42,17 +42,8 @@ fn taps3(acc: mat2x4<f32>, co: u32, k: u32, t0: mat2x4<f32>, t1: mat2x4<f32>, t2
                      fma(t2[1], w2, fma(t1[1], w1, fma(t0[1], w0, acc[1]))));
 }
 
-@compute @workgroup_size(WG_SIZE)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let p = gid.x;
-  if (p >= params.pixel_groups) { return; }
-  let co0 = gid.y * 4u;
-  let ow0 = (p % params.wo_groups) * 8u;
-  let oh = (p / params.wo_groups) % params.ho;
-  let img = p / (params.wo_groups * params.ho);
-  let x_img = img * params.cin * params.h * params.w;
-  // Channels past cout compute clamped values that are never written (as pixels past wo).
-  let co = min(vec4<u32>(co0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.cout - 1u));
+// The 3×3 stride-1 body of main: the thread's 8 pixels (ow0 ..) of output row oh, channels co0 .. co0 + 3 (co: clamped).
+fn conv3x3_window(img: u32, x_img: u32, co0: u32, co: vec4<u32>, oh: u32, ow0: u32) {
   let iw0 = i32(ow0) - i32(params.pad);
   let ih0 = i32(oh) - i32(params.pad);
   // acc_c = output channel co0 + c at pixels ow0 .. ow0 + 7 (columns 0 and 1: pixels 0-3 and 4-7).
@@ -89,18 +80,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   write_channel(img, co0 + 3u, oh, ow0, hw_out, acc3[0]);
   write_channel(img, co0 + 3u, oh, ow0 + 4u, hw_out, acc3[1]);
 }
-#else
-@compute @workgroup_size(WG_SIZE)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let p = gid.x;
-  if (p >= params.pixel_groups) { return; }
-  let co0 = gid.y * 4u;
-  let ow0 = (p % params.wo_groups) * 4u;
-  let oh = (p / params.wo_groups) % params.ho;
-  let img = p / (params.wo_groups * params.ho);
-  let x_img = img * params.cin * params.h * params.w;
-  // Channels past cout and pixels past wo compute clamped / zero-padded values that are never written.
-  let co = min(vec4<u32>(co0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.cout - 1u));
+#endif
+
+// Any kernel size, stride and padding: the thread's 4 pixels (ow0 ..) of output row oh, channels co0 .. co0 + 3.
+fn conv_taps(img: u32, x_img: u32, co0: u32, co: vec4<u32>, oh: u32, ow0: u32) {
   let iw0 = vec4<i32>((vec4<u32>(ow0) + vec4<u32>(0u, 1u, 2u, 3u)) * params.stride) - i32(params.pad);
   let ih0 = i32(oh * params.stride) - i32(params.pad);
   let last_w = i32(params.w) - 1;
@@ -133,7 +116,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   write_channel(img, co0 + 2u, oh, ow0, hw_out, acc2);
   write_channel(img, co0 + 3u, oh, ow0, hw_out, acc3);
 }
+
+#if WIN_3X3
+const PIX: u32 = 8u;
+#else
+const PIX: u32 = 4u;
 #endif
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let p = gid.x;
+  if (p >= params.pixel_groups) { return; }
+  let co0 = gid.y * 4u;
+  let ow0 = (p % params.wo_groups) * PIX;
+  let oh = (p / params.wo_groups) % params.ho;
+  let img = p / (params.wo_groups * params.ho);
+  let x_img = img * params.cin * params.h * params.w;
+  // Channels past cout and pixels past wo compute clamped / zero-padded values that are never written.
+  let co = min(vec4<u32>(co0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.cout - 1u));
+#if WIN_3X3
+  conv3x3_window(img, x_img, co0, co, oh, ow0);
+#else
+  conv_taps(img, x_img, co0, co, oh, ow0);
+#endif
+}
 
 // Channel c's 4 pixels (those inside the output row), plus its bias.
 fn write_channel(img: u32, c: u32, oh: u32, ow0: u32, hw_out: u32, v: vec4<f32>) {
