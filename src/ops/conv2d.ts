@@ -298,7 +298,12 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   const [rowH, rowW, rowHo, rowWo] = taps === "1x1" ? [1, h * w, 1, ho * wo] : [h, w, ho, wo];
   // Every variant conv2dCpuVariantFor picks takes the default's pixels per lane, so the pixel groups are known first.
   const defaultPix = CONV2D_CPU_VARIANTS[DEFAULT_CONV2D_CPU_VARIANT].pix;
-  const autoVariant = conv2dCpuVariantFor(cout, 2 * n * cout * cin * kh * kw * ho * wo, n * rowHo * Math.ceil(rowWo / defaultPix));
+  const flops = 2 * n * cout * cin * kh * kw * ho * wo;
+  // Small stride-2 convs (a model's downsamplers: one per level, once per step) skip conv2d_cpu: its 3×3 s2 pipeline
+  // costs lavapipe ~5 s to compile at its first dispatch, which a small conv never repays (64→64, 16² → 8²: 0.8 ms a
+  // call there, 2.3 ms on the implicit GEMM, which compiles in 0.9 s). SD's downsamplers are over 2^28 FLOPs.
+  const smallDownsample = taps === "3x3s2" && flops < SMALL_CPU_FLOPS;
+  const autoVariant = smallDownsample ? "igemm" : conv2dCpuVariantFor(cout, flops, n * rowHo * Math.ceil(rowWo / defaultPix));
   const cpuVariant = opts.kernel ?? autoVariant;
   const c = cpuVariant === "igemm" || cpuVariant === "rows" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
   const woGroups = Math.ceil(rowWo / (c?.pix ?? 1));

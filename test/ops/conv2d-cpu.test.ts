@@ -67,7 +67,9 @@ describe("conv2d kernel choice", () => {
     if (!process.env.QSCHED_ADAPTER) expect(cpu, `lavapipe (${gpu.ctx.describe()}) should have 8-lane subgroups`).toBe(true);
     const cases: [ConvShape, string][] = [
       [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 3, stride: 1, pad: 1 }, "conv2d_cpu_cpuR16p8w8_3x3s1_wfloat_f32"],
-      [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 3, stride: 2, pad: 1 }, "conv2d_cpu_cpuR16p8w8_3x3s2_wfloat_f32"],
+      // Stride 2 takes conv2d_cpu from SMALL_CPU_FLOPS (SD's downsamplers); small ones the implicit GEMM (compile time).
+      [{ n: 1, cin: 64, h: 64, w: 64, cout: 64, k: 3, stride: 2, pad: 1 }, "conv2d_cpu_cpuR16p8w32_3x3s2_wfloat_f32"],
+      [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 3, stride: 2, pad: 1 }, "conv2d_igemm_3x3_wfloat_f32"],
       [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 1, stride: 1, pad: 0 }, "conv2d_cpu_cpuR16p8w8_1x1_wfloat_f32"],
       // 1×1 with padding is not a plain matmul over H·W: the implicit GEMM runs it.
       [{ n: 1, cin: 2, h: 5, w: 5, cout: 3, k: 1, stride: 1, pad: 1 }, "conv2d_igemm_1x1_wfloat_f32"],
@@ -144,7 +146,9 @@ describe("conv2d_cpu vs float64", () => {
       const x = gpu.upload(xs, [s.n, s.cin, s.h, s.w], "f16");
       const w = gpu.upload(ws, [s.cout, s.cin, s.k, s.k], "f16");
       const b = gpu.upload(bs, [s.cout], "f16");
-      for (const kernel of hasCpuSubgroupKernels(gpu) ? [undefined, LARGE_CONV2D_CPU_VARIANT] : [undefined]) {
+      // Small stride-2 convs default to the implicit GEMM on lavapipe, so those name the 16-channel variant themselves.
+      const small: Conv2dKernelChoice | undefined = s.stride === 2 ? "cpuR16p8w8" : undefined;
+      for (const kernel of hasCpuSubgroupKernels(gpu) ? [small, LARGE_CONV2D_CPU_VARIANT] : [undefined]) {
         const { y, labels } = await convLabels(gpu, x, w, b, s, kernel);
         if (hasCpuSubgroupKernels(gpu)) expect(labels[0]).toMatch(/^conv2d_cpu_.*_f16$/);
         expect(y.dtype).toBe("f16");
@@ -195,8 +199,10 @@ describe("conv2d_cpu with quantized weights", () => {
       const bs = seededFloats(s.cout, 103, -1, 1);
       const b = gpu.upload(bs, [s.cout]);
       const want = conv2dRef(xs, dequantizePacked(packed), bs, s);
-      // The adapter's choice (16 channels for Cout 19), and on lavapipe the 32-channel variant UNet convs take.
-      for (const kernel of hasCpuSubgroupKernels(gpu) ? [undefined, LARGE_CONV2D_CPU_VARIANT] : [undefined]) {
+      // The adapter's choice (16 channels for Cout 19; named for stride 2, whose small convs default to the implicit
+      // GEMM on lavapipe), and on lavapipe the 32-channel variant UNet convs take.
+      const small: Conv2dKernelChoice | undefined = s.stride === 2 ? "cpuR16p8w8" : undefined;
+      for (const kernel of hasCpuSubgroupKernels(gpu) ? [small, LARGE_CONV2D_CPU_VARIANT] : [undefined]) {
         const { y, labels } = await convLabels(gpu, x, weight, b, s, kernel);
         if (hasCpuSubgroupKernels(gpu)) expect(labels[0]).toMatch(/^conv2d_cpu_/);
         // Same bound as the float conv: the dequantized weight is exact up to one f32 rounding (|w| ≤ 1), and
