@@ -1,7 +1,7 @@
 import { OpInputError } from "../gpu/errors.ts";
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
 import type { Gpu } from "../gpu/runtime.ts";
-import { hasCpuSubgroupKernels } from "./matmul-kernel.ts";
+import { hasCpuSubgroupKernels, SMALL_CPU_FLOPS } from "./matmul-kernel.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { expectRank, floatDType, sameDType, shapeStr, type FloatDType } from "./common.ts";
 
@@ -110,8 +110,11 @@ export async function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, heads
   if (useRows) {
     const sgShare = opts.sgShare ?? hasCpuSubgroupKernels(gpu);
     // Measured (kernels-bench/attention-kernels.ts): lavapipe 2 rows 3.4–5.8× the tiled kernel (4 spill); SwiftShader
-    // 6–12 rows about level at 2–3×.
-    const rows = opts.rows ?? (sgShare ? 2 : 8);
+    // 6–12 rows about level at 2–3×. Small problems (under SMALL_CPU_FLOPS: the toy's, 0.2–1.5 MFLOP) take 1 row on
+    // lavapipe: it compiles in under half the time at its first dispatch (d64 1.7 s against 3.9 s) and runs faster
+    // there (64 tokens d64 0.36 against 0.58 ms), while from 1024² tokens 2 rows are 1.1–2× faster.
+    const flops = 4 * b * heads * lq * lk * headDim;
+    const rows = opts.rows ?? (sgShare ? (flops < SMALL_CPU_FLOPS ? 1 : 2) : 8);
     if (!Number.isInteger(rows) || rows < 1 || rows > 16) throw new OpInputError(op, `rows must be an integer from 1 to 16, got ${rows}`);
     if (sgShare && !hasCpuSubgroupKernels(gpu)) throw new OpInputError(op, `sgShare needs 8-lane subgroups on a CPU adapter; ${gpu.ctx.describe()} has none`);
     const kernel = await gpu.kernel(attentionRowsKernel, { dtype, headDim, causal, rows, sgShare });

@@ -53,12 +53,13 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, b: numb
 /**
  * Every kernel that takes the head size here: the tiled flash kernel, and where d % 8 == 0 and d ≤ 64 the rows kernel
  * with 3 rows per thread (partial threads; SwiftShader runs 8, checked in Chromium by the golden cases) and, where
- * the adapter has 8-lane subgroups (lavapipe), its subgroup form with its default 2 rows. Each takes lavapipe
+ * the adapter has 8-lane subgroups (lavapipe), its subgroup form with its default 2 rows and small problems' 1. Each takes lavapipe
  * seconds to compile, so the list stays short.
  */
 function kernelsFor(gpu: Gpu, d: number): AttentionOptions[] {
   if (!attentionRowsFits(d)) return [{ kernel: "tiled" }];
-  const sg = hasCpuSubgroupKernels(gpu) ? [{ kernel: "rows" as const, rows: 2, sgShare: true }] : [];
+  // 2 rows: large problems' default; 1 row: small problems' (under SMALL_CPU_FLOPS).
+  const sg = hasCpuSubgroupKernels(gpu) ? [{ kernel: "rows" as const, rows: 2, sgShare: true }, { kernel: "rows" as const, rows: 1, sgShare: true }] : [];
   return [{ kernel: "tiled" }, { kernel: "rows", rows: 3, sgShare: false }, ...sg];
 }
 
