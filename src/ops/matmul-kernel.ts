@@ -102,7 +102,8 @@ export const isRowsVariant = (v: string): v is RowsKernelVariant => v in ROWS_KE
  * of their threads idle, on CPU adapters (where it was measured; GPUs keep the 64-wide one).
  */
 export function rowsVariantFor(gpu: Gpu, n: number): RowsKernelVariant {
-  return gpu.ctx.caps.cpu && Math.ceil(n / 256) * 256 > n * 1.125 ? "regs4x4v4n16" : "regs4x4v4";
+  const columns = 4 * ROWS_KERNEL_SHAPES.regs4x4v4[0];
+  return gpu.ctx.caps.cpu && Math.ceil(n / columns) * columns > n * 1.125 ? "regs4x4v4n16" : "regs4x4v4";
 }
 /** The grid of a rows-kernel dispatch (4 × 4 outputs per thread). */
 export function rowsKernelGrid(variant: RowsKernelVariant, m: number, n: number, batch: number): [number, number, number] {
@@ -171,11 +172,13 @@ export const matmulCpuKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: 
 /** The CPU-adapter variant picked by default where it fits (measured on lavapipe, kernels-bench/RESULTS.md). */
 export const DEFAULT_CPU_VARIANT: MatmulCpuVariant = "cpuR16w32";
 /**
- * Below this many FLOPs a CPU-adapter kernel (matmul_cpu, conv2d_cpu) takes its 8-lane form for every shape, so a
- * small model compiles one pipeline per kernel instead of one per workgroup width. lavapipe compiles a pipeline at
- * its first dispatch, 3–6 s for each of these kernels, while the two widths differ by microseconds per call at this
- * size: the toy's cold first image went 36 → ~22 s and its warm images stayed at 0.16–0.18 s. SD's smallest linear
- * (77×768×320, SD 1.5's cross-attention K/V) is 38 MFLOP, its smallest conv 1.9 GFLOP, so real models keep the rules below.
+ * "Small" work for the lavapipe kernel choices made for compile time: below this many FLOPs matmul_cpu and conv2d_cpu
+ * take their 8-lane form for every shape (one pipeline per kernel, not one per workgroup width), attention_rows one
+ * query row per thread, and stride-2 convs the implicit GEMM (conv2d.ts, attention.ts). lavapipe compiles a pipeline
+ * at its first dispatch, 1–6 s for each of these kernels, while at this size the choices differ by microseconds to a
+ * millisecond per call: the toy's cold first image went 36 → 15 s and its warm images stayed at 0.16–0.18 s
+ * (kernels-bench/RESULTS.md, "Compile time at the first dispatch"). SD's smallest linear (77×768×320, SD 1.5's
+ * cross-attention K/V) is 38 MFLOP, its smallest conv 1.9 GFLOP, so real models keep the rules below.
  */
 export const SMALL_CPU_FLOPS = 2 ** 25;
 /**
