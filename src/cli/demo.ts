@@ -11,6 +11,7 @@ import { QSchedPipeline } from "../pipeline/qsched-pipeline.ts";
 import { encodePng, upscaleNearest } from "../pipeline/png.ts";
 import type { QSchedOption, QuantScheme } from "../pipeline/types.ts";
 import { runSmokeDemo } from "./smoke-demo.ts";
+import { singleThreadLavapipeForToy, TOY_THREADS_NOTE } from "./toy-threads.ts";
 
 const USAGE = `usage: npm run demo -- [--prompt TEXT] [--seed N] [--steps N] [--guidance G] [--quant none|w8a8|w4a8|w8a16|w4a16]
                      [--policy torchao|all] [--qsched m,s|auto|coeffs.json] [--width W] [--height H] [--out file.png]
@@ -96,6 +97,8 @@ async function main(argv: string[]): Promise<number> {
   const args = parseDemoArgs(argv);
   if (args.smoke) return runSmokeDemo();
   const model = args.model ?? defaultModelFolder();
+  // Before any device exists: the driver reads it at start (src/cli/toy-threads.ts).
+  const toyThreads = !args.model && singleThreadLavapipeForToy();
   // The toy model's recommended call (model card): 4 steps, classifier-free guidance 2.
   if (!args.model) {
     args.steps ??= 4;
@@ -111,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
   const qs = pipe.qschedSource;
   if (qs.kind !== "none") console.log(`qsched:   ${qs.kind === "file" ? `${qs.location} (calibrated for ${qs.quant})` : qs.kind === "fallback" ? "auto found no coefficients for this scheme: (m, s) = (1, 1)" : "as given"}`);
   console.log(`adapter:  ${pipe.gpu.ctx.describe()}`);
+  if (toyThreads && /llvmpipe/i.test(pipe.gpu.ctx.describe())) console.log(`threads:  ${TOY_THREADS_NOTE}`);
   const res = await pipe.generate({
     prompt: args.prompt,
     seed: args.seed,

@@ -5,6 +5,7 @@ import type { ImageScorer } from "../calibration/image-scorer.ts";
 import type { ScorerRequest } from "./calibrate.ts";
 import { verifyFolder, formatResult } from "../verify/run.ts";
 import { verifyKinds } from "../verify/registry.ts";
+import { singleThreadLavapipeForToy, TOY_THREADS_NOTE } from "./toy-threads.ts";
 
 const USAGE = `usage: qsched-gpu verify <fixture-folder> [--tol X] [--dtype f32|f16] [--quiet]
   Runs every case of a fixture folder (its manifest.json "kind" picks the checks) and ends with
@@ -55,6 +56,8 @@ async function calibrate(rest: string[]): Promise<number> {
       return 2;
     }
     rest = ["--model", toy, ...rest];
+    // Before any device exists: the driver reads it at start (src/cli/toy-threads.ts).
+    if (singleThreadLavapipeForToy()) console.error(`qsched-gpu calibrate: ${TOY_THREADS_NOTE}`);
   }
   return calibrateMain(rest, { loadScorer });
 }
