@@ -5,7 +5,7 @@ import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow, type QuantFormat } from "../quant/formats.ts";
 import { expectRank, floatDType, shapeStr, type FloatDType } from "./common.ts";
-import { hasCpuSubgroupKernels, SMALL_CPU_FLOPS } from "./matmul-kernel.ts";
+import { fillsBlocks, hasCpuSubgroupKernels, SMALL_CPU_FLOPS } from "./matmul-kernel.ts";
 
 /**
  * Output tile per workgroup: TILE_M pixels × TILE_N channels over 16×16 threads, so each thread
@@ -129,8 +129,6 @@ export const LARGE_CONV_FLOPS = 2 ** 28;
  */
 export function conv2dCpuVariantFor(cout: number, flops: number, pixelGroups: number): Conv2dCpuVariant {
   const { rows, wg } = CONV2D_CPU_VARIANTS[LARGE_CONV2D_CPU_VARIANT];
-  /** Whether blocks of `size` cover `count` with at most 1/8 of them idle. */
-  const fillsBlocks = (count: number, size: number) => Math.ceil(count / size) * size <= count * 1.125;
   // Small convs: the 8-lane form only, one pipeline to compile (SMALL_CPU_FLOPS).
   const wide = flops >= SMALL_CPU_FLOPS && fillsBlocks(pixelGroups, wg);
   if (flops >= LARGE_CONV_FLOPS && fillsBlocks(cout, rows)) return wide ? LARGE_CONV2D_CPU_VARIANT : "cpuR32p8w8";

@@ -95,6 +95,11 @@ const GEMV_WG = 64;
  * 77×64×256).
  */
 export type RowsKernelVariant = "regs4x4v4" | "regs4x4v4n16";
+/**
+ * Whether blocks of `size` cover `count` with at most 1/8 of them idle: the rule by which the CPU-adapter kernels
+ * (rows, 16/64-row matmul, conv2d_cpu) fall back to a narrower workgroup.
+ */
+export const fillsBlocks = (count: number, size: number): boolean => Math.ceil(count / size) * size <= count * 1.125;
 export const ROWS_KERNEL_SHAPES: Record<RowsKernelVariant, [number, number]> = { regs4x4v4: [GEMV_WG, 1], regs4x4v4n16: [16, 4] };
 export const isRowsVariant = (v: string): v is RowsKernelVariant => v in ROWS_KERNEL_SHAPES;
 /**
@@ -103,7 +108,7 @@ export const isRowsVariant = (v: string): v is RowsKernelVariant => v in ROWS_KE
  */
 export function rowsVariantFor(gpu: Gpu, n: number): RowsKernelVariant {
   const columns = 4 * ROWS_KERNEL_SHAPES.regs4x4v4[0];
-  return gpu.ctx.caps.cpu && Math.ceil(n / columns) * columns > n * 1.125 ? "regs4x4v4n16" : "regs4x4v4";
+  return gpu.ctx.caps.cpu && !fillsBlocks(n, columns) ? "regs4x4v4n16" : "regs4x4v4";
 }
 /** The grid of a rows-kernel dispatch (4 × 4 outputs per thread). */
 export function rowsKernelGrid(variant: RowsKernelVariant, m: number, n: number, batch: number): [number, number, number] {
@@ -190,7 +195,7 @@ export const SMALL_CPU_FLOPS = 2 ** 25;
 export function smallCpuVariant(n: number, flops: number): MatmulCpuVariant {
   const wide = MATMUL_CPU_VARIANTS[DEFAULT_CPU_VARIANT];
   const columns = cpuColumnsPerLane(wide) * wide.wg;
-  return flops < SMALL_CPU_FLOPS || Math.ceil(n / columns) * columns > n * 1.125 ? "cpuR16w8" : DEFAULT_CPU_VARIANT;
+  return flops < SMALL_CPU_FLOPS || !fillsBlocks(n, columns) ? "cpuR16w8" : DEFAULT_CPU_VARIANT;
 }
 /** From this many rows (a 32² latent's tokens and up) float linears take the 64-row CPU variant and int weights the 32-row one; smaller models keep one 16-row pipeline per format. */
 export const LARGE_GEMM_ROWS = 1024;
@@ -206,7 +211,7 @@ export const INT_LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR32w32";
 export function largeCpuVariant(n: number): MatmulCpuVariant {
   const wide = MATMUL_CPU_VARIANTS[LARGE_CPU_VARIANT];
   const columns = cpuColumnsPerLane(wide) * wide.wg;
-  return Math.ceil(n / columns) * columns > n * 1.125 ? "cpuR64w8" : LARGE_CPU_VARIANT;
+  return fillsBlocks(n, columns) ? LARGE_CPU_VARIANT : "cpuR64w8";
 }
 /** Subgroup size shaders/matmul_cpu.wgsl is written for (its broadcast lanes are constants). */
 const CPU_KERNEL_SUBGROUP = 8;
