@@ -70,7 +70,10 @@ export interface AttentionOptions {
   /** Causal mask: query i sees keys j ≤ i (self-attention only). */
   causal?: boolean;
   kernel?: AttentionKernel;
-  /** Query rows per thread of the rows kernel: default 2 with subgroup sharing (lavapipe), else 8 (SwiftShader). */
+  /**
+   * Query rows per thread of the rows kernel: with subgroup sharing (lavapipe) 2, or 1 under SMALL_CPU_FLOPS; else 8
+   * (SwiftShader).
+   */
   rows?: number;
   /** Rows kernel: share K/V reads over 8-lane subgroups (default where the adapter has them). */
   sgShare?: boolean;
