@@ -1,5 +1,5 @@
 /**
- * `npx vite-node kernels-bench/attention-kernels.ts [--quick] [--rows=1,2,4]`
+ * `npx vite-node kernels-bench/attention-kernels.ts [--quick] [--rows=1,2,4] [--shapes=1024x1024x8x80,256x256x8x160]`
  * The tiled flash kernel (attention.wgsl) against the barrier-free rows kernel (attention_rows.wgsl) on the UNet's
  * attention shapes, timed interleaved run by run (timing.ts), with the largest difference between their outputs.
  */
@@ -11,17 +11,25 @@ import { timedOp } from "./gpu-run.ts";
 import { FULL_TIMING, QUICK_TIMING, timeInterleaved, type Timing } from "./timing.ts";
 
 // [Lq, Lk, heads, head dim]: SD-Turbo self-attention at 32² and 16², cross-attention over 77 tokens, SD1.5's d = 40,
-// and the toy's heads.
-const FULL: [number, number, number, number][] = [[1024, 1024, 5, 64], [256, 256, 5, 64], [1024, 77, 5, 64], [1024, 1024, 8, 40], [256, 256, 2, 24]];
-const QUICK: [number, number, number, number][] = [[256, 256, 5, 64], [256, 77, 5, 64]];
+// 80 and 160, and the toy's heads.
+type Shape = [number, number, number, number];
+const FULL: Shape[] = [[1024, 1024, 5, 64], [256, 256, 5, 64], [1024, 77, 5, 64], [1024, 1024, 8, 40], [1024, 1024, 8, 80], [256, 256, 8, 160], [256, 256, 2, 24]];
+const QUICK: Shape[] = [[256, 256, 5, 64], [256, 77, 5, 64]];
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
+const shapesArg = args.find((a) => a.startsWith("--shapes="))?.slice(9);
+function parseShape(text: string): Shape {
+  const dims = text.split("x").map(Number);
+  if (dims.length !== 4 || !dims.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`--shapes: expected LqxLkxHEADSxD (e.g. 1024x77x8x80), got "${text}"`);
+  return dims as Shape;
+}
+const shapes = shapesArg ? shapesArg.split(",").map(parseShape) : quick ? QUICK : FULL;
 const rowsList = (args.find((a) => a.startsWith("--rows="))?.slice(7).split(",") ?? ["2"]).map(Number);
 const gpu = await Gpu.create();
 console.log(`attention kernels on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
 console.log("shape | kernel | GPU µs | GFLOP/s | × tiled | max |Δ| vs tiled");
-for (const [lq, lk, heads, d] of quick ? QUICK : FULL) {
+for (const [lq, lk, heads, d] of shapes) {
   const w = heads * d;
   const q = gpu.upload(seededUniform(lq * w, 1), [1, lq, w]);
   const k = gpu.upload(seededUniform(lk * w, 2), [1, lk, w]);

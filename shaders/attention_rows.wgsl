@@ -7,7 +7,9 @@
 // SG_SHARE (lavapipe's 8-lane subgroups): the 8 lanes need the same K/V rows, and a storage read costs ~9
 // instructions per lane there, so lane l reads channel 8·c + l alone and subgroupBroadcast hands it to all lanes
 // (an extract and a splat), as matmul_cpu.wgsl does with A. Without it (SwiftShader) every thread reads the rows.
-// Needs HEAD_DIM % 8 == 0 and HEAD_DIM ≤ 64 (the thread's arrays must stay in registers or spill slots).
+// Needs HEAD_DIM % 8 == 0. The thread's q and output arrays live in registers or spill slots while the channel loops
+// unroll (d ≤ 80 on lavapipe); past that (d = 160) they are indexed at run time, slower but still ahead of the tiled
+// kernel (ATTENTION_ROWS_MAX_HEAD_DIM).
 // Layout as attention.wgsl: q [B, Lq, H·d], k/v [B, Lk, H·d], y [B, Lq, H·d]; head h = channels [h·d, (h+1)·d).
 #if SG_SHARE
 enable subgroups;

@@ -45,8 +45,13 @@ export const attentionKernel = defineKernel<AttentionKey>({
   label: (k) => `attention_flash_d${k.headDim}${k.causal ? "_causal" : ""}_${k.dtype}`,
 });
 
-/** Largest head size of attention_rows.wgsl: a thread keeps ROWS × d of q and of its output. */
-export const ATTENTION_ROWS_MAX_HEAD_DIM = 64;
+/**
+ * Largest head size of attention_rows.wgsl (a thread keeps ROWS × d of q and of its output): every head of SD's
+ * UNets (40/64/80/160). Measured on lavapipe against the tiled kernel: d80 6.2× (2 rows, 1024² tokens), d160 2.0×
+ * (256² tokens; its 20-step channel loops stay loops, so its arrays are indexed at run time); SwiftShader, 8 rows,
+ * 2.9–5.7× (kernels-bench/RESULTS.md).
+ */
+export const ATTENTION_ROWS_MAX_HEAD_DIM = 160;
 const ATTENTION_ROWS_WG = 64;
 
 interface AttentionRowsKey extends AttentionKey {

@@ -51,7 +51,7 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, b: numb
 }
 
 /**
- * Every kernel that takes the head size here: the tiled flash kernel, and where d % 8 == 0 and d ≤ 64 the rows kernel
+ * Every kernel that takes the head size here: the tiled flash kernel, and where d % 8 == 0 (d ≤ 160) the rows kernel
  * with 3 rows per thread (partial threads; SwiftShader runs 8, checked in Chromium by the golden cases) and, where
  * the adapter has 8-lane subgroups (lavapipe), its subgroup form with its default 2 rows and small problems' 1. Each takes lavapipe
  * seconds to compile, so the list stays short.
@@ -83,7 +83,7 @@ describe("attention golden cases", () => {
 describe("attention vs float64", () => {
   // [B, Lq, Lk, H, d]: Lq past one workgroup (64) and Lk past K/V tiles, d not a multiple of 4,
   // d = 160 (SD's widest; 16-key tiles), single query / single key, cross-attention Lk = 77; for the rows kernel
-  // (d % 8 == 0, d ≤ 64) Lk not a multiple of its 4-key blocks, Lq not a multiple of its rows or of 8 lanes, d = 64.
+  // (d % 8 == 0) Lk not a multiple of its 4-key blocks, Lq not a multiple of its rows or of 8 lanes, d = 64, 80, 160.
   const cases: [number, number, number, number, number][] = [
     [2, 70, 33, 3, 8],
     [1, 65, 77, 2, 40],
@@ -185,7 +185,7 @@ describe("attention vs float64", () => {
     await expect(attention(gpu, q, k40, v, 5)).rejects.toThrow("attention: k has 5 tokens but v has 4");
     const wide = gpu.upload(new Float32Array(168), [1, 1, 168]);
     await expect(attention(gpu, wide, wide, wide, 1)).rejects.toThrow("attention: head dim 168 > 160 is not supported");
-    await expect(attention(gpu, q, q, q, 10, { kernel: "rows" })).rejects.toThrow("attention: the rows attention kernel needs a head dim that is a multiple of 8 and at most 64, got 4");
+    await expect(attention(gpu, q, q, q, 10, { kernel: "rows" })).rejects.toThrow("attention: the rows attention kernel needs a head dim that is a multiple of 8 and at most 160, got 4");
     await expect(attention(gpu, q, q, q, 5, { kernel: "rows", rows: 0 })).rejects.toThrow("attention: rows must be an integer from 1 to 16, got 0");
     wide.dispose();
     for (const t of [q, k, k1, v, k40]) t.dispose();
