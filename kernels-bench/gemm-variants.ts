@@ -4,6 +4,7 @@
  * (timing.ts) with the FMA probe measured in the same process, so each row reads as a fraction of this adapter's
  * peak: the numbers behind issue 4's "large GEMMs ≥ 50 % of the FMA peak" verdict in RESULTS.md. Float f32/f16
  * plus the W8A8 and W4A8 linears on the CPU int kernel with 16 and 32 rows per lane (activation quantization included).
+ * --weight-only=W4A16,W8A16 adds those schemes on the int-B variants cpuR16w32 and cpuR32w32 (16 / 32 rows per lane).
  * --shapes replaces the shape list, e.g. a K sweep at fixed M × N (4096x16x1280,4096x320x1280,…) separates the time of
  * the k loop from the per-tile work outside it (RESULTS.md, "Epilogue: column terms once per lane").
  */
@@ -35,6 +36,7 @@ const variants = (arg("variants") ?? Object.keys(MATMUL_CPU_VARIANTS)) as Matmul
 // --int=none leaves the integer linears out (e.g. for a K sweep).
 const intKernels = (arg("int") ?? ["cpu", "cpu32"]).filter((v) => v !== "none") as ("cpu" | "cpu32")[];
 const dtypes = (arg("dtypes") ?? ["f32", "f16"]) as ("f32" | "f16")[];
+const weightOnly = (arg("weight-only") ?? []) as ("W4A16" | "W8A16")[];
 // --seconds: timed seconds per kernel and shape (longer = steadier medians on a shared machine).
 const seconds = Number(arg("seconds")?.[0] ?? NaN);
 const timing = { ...(quick ? QUICK_TIMING : FULL_TIMING), ...(Number.isFinite(seconds) ? { minSeconds: seconds } : {}) };
@@ -79,6 +81,19 @@ for (const [m, k, n] of (shapes ?? (quick ? QUICK : FULL)).filter(([m, k, n]) =>
     for (const intKernel of intKernels) {
       names.push(`f32 | ${scheme} ${intKernel === "cpu" ? "16" : intKernel.slice(3)} rows`);
       runs.push(timedOp(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { intKernel })));
+    }
+  }
+  for (const scheme of weightOnly) {
+    const f = QUANT_FORMATS[scheme];
+    if (f.weight.bits === 4 && k % INT4_GROUP !== 0) {
+      console.log(`${m}x${k}x${n} | ${scheme} skipped: K is not a multiple of the int4 group (${INT4_GROUP})`);
+      continue;
+    }
+    const qw = await quantizeWeightOnGpu(gpu, wf, f, f.weight.bits === 4 ? INT4_GROUP : "per-channel");
+    weights.push(qw);
+    for (const variant of ["cpuR16w32", "cpuR32w32"] as const) {
+      names.push(`f32 | ${scheme} ${MATMUL_CPU_VARIANTS[variant].rows} rows`);
+      runs.push(timedOp(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { variant })));
     }
   }
   const results = await timeInterleaved(runs, timing);

@@ -55,7 +55,7 @@ export const MATMUL_CPU_VARIANTS = {
   cpuR16w8: { rows: 16, wg: 8 },
   cpuR16w32: { rows: 16, wg: 32 },
   // 32 / 64 rows (lane groups of 16, see the shader): B loads per FMA halved / quartered; the 64-row variant also
-  // owns 8 columns per lane, halving A's. From LARGE_GEMM_ROWS rows (below, more rows are padding) float linears take
+  // owns 8 columns per lane, halving A's. From TALL_CPU_ROWS rows (tallCpuLinear) float linears take
   // 64 (largeCpuVariant), int weights 32: W8A8/W4A8 (their kernel measured level at 64) and W4A16/W8A16 (1.1× /
   // 1.25× their 16-row speed). Ratios: kernels-bench/RESULTS.md.
   cpuR32w32: { rows: 32, wg: 32 },
@@ -197,10 +197,19 @@ export function smallCpuVariant(n: number, flops: number): MatmulCpuVariant {
   const columns = cpuColumnsPerLane(wide) * wide.wg;
   return flops < SMALL_CPU_FLOPS || !fillsBlocks(n, columns) ? "cpuR16w8" : DEFAULT_CPU_VARIANT;
 }
-/** From this many rows (a 32² latent's tokens and up) float linears take the 64-row CPU variant and int weights the 32-row one; smaller models keep one 16-row pipeline per format. */
-export const LARGE_GEMM_ROWS = 1024;
+/**
+ * From this many rows (one 64-row block) and SMALL_CPU_FLOPS of work, float linears take the 64-row CPU variant and
+ * int weights the 32-row one (tallCpuLinear). Measured against 16 rows (lavapipe, interleaved; kernels-bench/
+ * RESULTS.md, "Tall variants from 64 rows"): f32 1.3× at 77 rows (128 computed), 2.1–2.6× at 64–256 rows (SD's 16²
+ * and 8² levels, CLIP's 77 and 154 tokens); W8A8 1.0–1.3×; W4A16 / W8A16 1.1–1.3×.
+ */
+export const TALL_CPU_ROWS = 64;
+/** W4A8's 32-row kernel only from a 32² latent's tokens: below, it measured 0.8–1.08× its 16-row one (at 1024+ rows 1.14–1.19×). */
+export const W4A8_TALL_ROWS = 1024;
+/** Whether a CPU-adapter linear of m rows and `flops` of work takes the tall variant (TALL_CPU_ROWS); small models keep one 16-row pipeline per format. */
+export const tallCpuLinear = (m: number, flops: number): boolean => m >= TALL_CPU_ROWS && flops >= SMALL_CPU_FLOPS;
 export const LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR64w32";
-/** The int-weight linears' variant from LARGE_GEMM_ROWS rows (W4A16/W8A16 here, W8A8/W4A8 in quant-int-linear.ts). */
+/** The int-weight linears' tall variant (W4A16/W8A16 here, W8A8/W4A8 in quant-int-linear.ts). */
 export const INT_LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR32w32";
 /**
  * The large variant for n output columns: a cpuR64w32 workgroup covers 256 columns, so n = 320 (SD's 64² level)
@@ -290,7 +299,8 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   const regsEligible = rowsTakesB && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
   const cpuVariantFor = (v: MatmulCpuVariant) => (cpuKernelFits(gpu, r, regsEligible, v) ? v : undefined);
   const large = r.key.b === "float-nk" ? largeCpuVariant(r.n) : INT_LARGE_CPU_VARIANT;
-  const cpuDefault = (r.m >= LARGE_GEMM_ROWS ? cpuVariantFor(large) : undefined) ?? cpuVariantFor(smallCpuVariant(r.n, 2 * r.batch * r.m * r.n * r.k));
+  const flops = 2 * r.batch * r.m * r.n * r.k;
+  const cpuDefault = (tallCpuLinear(r.m, flops) ? cpuVariantFor(large) : undefined) ?? cpuVariantFor(smallCpuVariant(r.n, flops));
   const rowsVariant = rowsVariantFor(gpu, r.n);
   let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible ? rowsVariant : DEFAULT_TILE_VARIANT));
   if (isRowsVariant(variant) && !regsEligible) variant = DEFAULT_TILE_VARIANT;

@@ -12,7 +12,7 @@ import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow } from "../quant/formats.ts";
 import type { Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
-import { DEFAULT_CPU_VARIANT, smallCpuVariant, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, MATMUL_CPU_VARIANTS, matmulKernel, rowsKernelGrid, rowsVariantFor, type MatmulCpuVariant, type RowsKernelVariant } from "./matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, smallCpuVariant, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, MATMUL_CPU_VARIANTS, tallCpuLinear, W4A8_TALL_ROWS, matmulKernel, rowsKernelGrid, rowsVariantFor, type MatmulCpuVariant, type RowsKernelVariant } from "./matmul-kernel.ts";
 import { quantizeActivationsPerToken } from "./quant-blocks.ts";
 import { hasPackedIntegerDot } from "./quant-features.ts";
 import type { QuantizedWeight } from "./quant-weight.ts";
@@ -51,12 +51,12 @@ export const intLinearKernel = defineKernel<IntLinearKey>({
 
 /** The CPU kernel's key: its epilogue (bias, residual, activation) is chosen per dispatch, not compiled in. */
 type IntCpuKey = Omit<IntLinearKey, "packedDot" | "bias" | "residual" | "act"> & {
-  /** Rows per lane: 16 (DEFAULT_CPU_VARIANT), or 32 (INT_LARGE_CPU_VARIANT, from LARGE_GEMM_ROWS rows). */
+  /** Rows per lane: 16 (DEFAULT_CPU_VARIANT), or 32 (INT_LARGE_CPU_VARIANT: tallCpuLinear; W4A8 from W4A8_TALL_ROWS rows). */
   rows: 16 | 32;
   /** 16 rows only: 8-lane workgroups (32 columns) for small work or where 128 columns per workgroup would idle (smallCpuVariant). */
   narrow: boolean;
 };
-// Float linears take 64 rows from LARGE_GEMM_ROWS rows; the int kernel measured level at 32 and 64 rows
+// Float linears take 64 rows where tallCpuLinear says so; the int kernel measured level at 32 and 64 rows
 // (kernels-bench/RESULTS.md), so it keeps the 32-row pipeline.
 const cpuVariantOf = (rows: 16 | 32, narrow: boolean): MatmulCpuVariant => (rows === 32 ? INT_LARGE_CPU_VARIANT : narrow ? "cpuR16w8" : DEFAULT_CPU_VARIANT);
 
@@ -113,8 +113,8 @@ export const intLinearRowsKernel = defineKernel<IntRowsKey>({
 });
 
 /**
- * Which integer kernel runs: "auto" = the CPU kernel where it fits (32 rows per lane from LARGE_GEMM_ROWS
- * rows, else 16), else on other CPU adapters (SwiftShader) the rows kernel where it fits, else dot4I8Packed where
+ * Which integer kernel runs: "auto" = the CPU kernel where it fits (32 rows per lane where tallCpuLinear says
+ * so, W4A8 from W4A8_TALL_ROWS rows; else 16), else on other CPU adapters (SwiftShader) the rows kernel where it fits, else dot4I8Packed where
  * it exists, else scalar. "cpu" / "cpu32": the CPU kernel with 16 / 32 rows; "rows": matmul_rows.wgsl.
  */
 export type IntLinearKernel = "auto" | "cpu" | "cpu32" | "rows" | "dot4" | "scalar";
@@ -155,7 +155,9 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const cpuFits = intCpuKernelFits(gpu, w);
   if ((r.kernel === "cpu" || r.kernel === "cpu32") && !cpuFits) throw new OpInputError(r.op, `the CPU int8 kernel needs a CPU adapter with 8-lane subgroups and ${weightBits === 8 ? "K % 4 == 0, per-channel scales" : "K and the group size multiples of 32"}; got K = ${w.k}, group size ${w.groupSize}`);
   if (cpuFits && r.kernel !== "dot4" && r.kernel !== "scalar" && r.kernel !== "rows") {
-    const rows = r.kernel === "cpu32" || (r.kernel === "auto" && r.m >= LARGE_GEMM_ROWS) ? 32 : 16;
+    const flops = 2 * r.m * w.n * w.k;
+    const tall = weightBits === 4 ? r.m >= W4A8_TALL_ROWS : tallCpuLinear(r.m, flops);
+    const rows = r.kernel === "cpu32" || (r.kernel === "auto" && tall) ? 32 : 16;
     return runIntLinearCpu(gpu, r, rows);
   }
   const rowsFits = intRowsKernelFits(w);

@@ -6,7 +6,7 @@ import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import { Tensor } from "../../src/gpu/tensor.ts";
 import { linear } from "../../src/ops/linear.ts";
 import { ACTIVATIONS } from "../../src/ops/activation.ts";
-import { DEFAULT_CPU_VARIANT, rowsVariantFor, SMALL_CPU_FLOPS, smallCpuVariant, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, LARGE_GEMM_ROWS, largeCpuVariant, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, rowsVariantFor, SMALL_CPU_FLOPS, smallCpuVariant, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, largeCpuVariant, TALL_CPU_ROWS, W4A8_TALL_ROWS, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { quantizedLinear } from "../../src/ops/quant-linear.ts";
 import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
 import { disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
@@ -168,12 +168,16 @@ describe("linear kernel choice", () => {
     expect(2 * 77 * 768 * 320).toBeGreaterThanOrEqual(SMALL_CPU_FLOPS);
   });
 
-  it(`from ${LARGE_GEMM_ROWS} rows, float linears take the 64-row CPU kernel, W8A8 and W8A16 the 32-row one`, async () => {
+  it(`from ${TALL_CPU_ROWS} rows and SMALL_CPU_FLOPS, float linears take the 64-row CPU kernel, W8A8 and W8A16 the 32-row one; W4A8 from ${W4A8_TALL_ROWS} rows`, async () => {
     const gpu = await testGpu();
     expect(hasCpuSubgroupKernels(gpu), "lavapipe with 8-lane subgroups").toBe(true);
-    const [k, n] = [36, 5];
-    const labels: string[] = [];
-    for (const m of [LARGE_GEMM_ROWS - 1, LARGE_GEMM_ROWS]) {
+    // [M, K, N]: one row short of a 64-row block; a block over SMALL_CPU_FLOPS (N = 384: 3 whole 128-column
+    // workgroups of the 16-row kernel, 1.5 of the 64-row kernel's 256-column ones, so it takes the 64-column form); a block under it; W4A8's threshold.
+    const big = [TALL_CPU_ROWS, 1024, 384] as const;
+    expect(2 * (big[0] - 1) * big[1] * big[2]).toBeGreaterThanOrEqual(SMALL_CPU_FLOPS);
+    const cases: [number, number, number][] = [[TALL_CPU_ROWS - 1, 1024, 384], [...big], [TALL_CPU_ROWS, 64, 40], [W4A8_TALL_ROWS - 1, 64, 40], [W4A8_TALL_ROWS, 64, 40]];
+    const runs: string[][] = [];
+    for (const [m, k, n] of cases) {
       const xv = seededFloats(m * k, 21, -2, 2);
       const wv = seededFloats(n * k, 22);
       const x = gpu.upload(xv, [m, k]);
@@ -182,23 +186,29 @@ describe("linear kernel choice", () => {
       const qw = uploadQuantizedWeight(gpu, packed);
       const packedW8 = packWeight(QUANT_FORMATS.W8A16, quantizeWeight(wv, n, k, QUANT_FORMATS.W8A16, "per-channel"));
       const qw8 = uploadQuantizedWeight(gpu, packedW8);
+      const packedW4A8 = packWeight(QUANT_FORMATS.W4A8, quantizeWeight(wv, n, k, QUANT_FORMATS.W4A8, 32));
+      const qw4 = uploadQuantizedWeight(gpu, packedW4A8);
       gpu.startProfiling();
       const y = await linear(gpu, x, w);
       const yq = await quantizedLinear(gpu, x, qw);
       const yw8 = await quantizedLinear(gpu, x, qw8);
-      labels.push(...(await gpu.stopProfiling()).map((t) => t.label).filter((l) => l.startsWith("matmul_")).sort());
+      const yw4 = await quantizedLinear(gpu, x, qw4);
+      runs.push((await gpu.stopProfiling()).map((t) => t.label).filter((l) => l.startsWith("matmul_")).sort());
       expect(maxAbsError(await gpu.read(y), refLinear(xv, wv, null, m, k, n)), `M = ${m}`).toBeLessThanOrEqual(f32Bound(k));
-      const want = quantizedLinearReference(xv, packed, null);
-      expect(relativeMaxError(await gpu.read(yq), want), `W8A8 M = ${m}`).toBeLessThanOrEqual(QUANT_Y_TOL);
+      expect(relativeMaxError(await gpu.read(yq), quantizedLinearReference(xv, packed, null)), `W8A8 M = ${m}`).toBeLessThanOrEqual(QUANT_Y_TOL);
       expect(relativeMaxError(await gpu.read(yw8), quantizedLinearReference(xv, packedW8, null)), `W8A16 M = ${m}`).toBeLessThanOrEqual(QUANT_Y_TOL);
-      for (const t of [x, w, y, yq, yw8]) t.dispose();
-      disposeQuantizedWeight(qw);
-      disposeQuantizedWeight(qw8);
+      expect(relativeMaxError(await gpu.read(yw4), quantizedLinearReference(xv, packedW4A8, null)), `W4A8 M = ${m}`).toBeLessThanOrEqual(QUANT_Y_TOL);
+      for (const t of [x, w, y, yq, yw8, yw4]) t.dispose();
+      for (const q of [qw, qw8, qw4]) disposeQuantizedWeight(q);
     }
-    expect(labels).toEqual([
-      `matmul_${smallCpuVariant(n, 2 * (LARGE_GEMM_ROWS - 1) * n * k)}_f32_bfloat-nk_runtime`, `matmul_${smallCpuVariant(n, 2 * (LARGE_GEMM_ROWS - 1) * n * k)}_f32_bint8_colscale_runtime`, "matmul_cpu_a8w8_f32_w8_epilogue_uniform",
-      "matmul_cpuR32w32_f32_bint8_colscale_runtime", `matmul_${largeCpuVariant(n)}_f32_bfloat-nk_runtime`, "matmul_cpu_a8w8_f32_r32_epilogue_uniform",
-    ]);
+    // Each case's labels (W4A8, W8A8, float, W8A16), compared sorted: the profiler lists them in its own order.
+    const sorted = (labels: string[]) => [...labels].sort();
+    expect([smallCpuVariant(384, SMALL_CPU_FLOPS), largeCpuVariant(384)]).toEqual(["cpuR16w32", "cpuR64w8"]);
+    expect(runs[0]).toEqual(sorted(["matmul_cpu_a8w4_f32_epilogue_uniform", "matmul_cpu_a8w8_f32_epilogue_uniform", "matmul_cpuR16w32_f32_bfloat-nk_runtime", "matmul_cpuR16w32_f32_bint8_colscale_runtime"]));
+    expect(runs[1]).toEqual(sorted(["matmul_cpu_a8w4_f32_epilogue_uniform", "matmul_cpu_a8w8_f32_r32_epilogue_uniform", "matmul_cpuR64w8_f32_bfloat-nk_runtime", "matmul_cpuR32w32_f32_bint8_colscale_runtime"]));
+    // Under SMALL_CPU_FLOPS a full block keeps the 8-lane 16-row pipeline (the toy's 8² latent: no extra compile).
+    for (const i of [2, 3]) expect(runs[i]).toEqual(sorted(["matmul_cpu_a8w4_f32_w8_epilogue_uniform", "matmul_cpu_a8w8_f32_w8_epilogue_uniform", "matmul_cpuR16w8_f32_bfloat-nk_runtime", "matmul_cpuR16w8_f32_bint8_colscale_runtime"]));
+    expect(runs[4]).toEqual(sorted(["matmul_cpu_a8w4_f32_r32_epilogue_uniform", "matmul_cpu_a8w8_f32_w8_epilogue_uniform", "matmul_cpuR16w8_f32_bfloat-nk_runtime", "matmul_cpuR16w8_f32_bint8_colscale_runtime"]));
     // The 64-row kernel's workgroups span 256 columns: N = 5 or 320 take the 64-column ones, 1280 the wide ones.
     expect([5, 320, 1280, 2560].map(largeCpuVariant)).toEqual(["cpuR64w8", "cpuR64w8", LARGE_CPU_VARIANT, LARGE_CPU_VARIANT]);
   });
