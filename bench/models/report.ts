@@ -17,13 +17,14 @@ const gb = (b: number) => `${(b / 1e9).toFixed(2)} GB`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 function row(r: BenchResult): string {
-  if (r.error) return `| ${r.model} | ${r.quant} | — | — | — | — | failed: ${r.error.split("\n")[0]} |`;
+  const when = r.date ? r.date.slice(0, 16).replace("T", " ") : "—";
+  if (r.error) return `| ${r.model} | ${r.quant} | ${when} | — | — | — | — | failed: ${r.error.split("\n")[0]} |`;
   // The first call compiles pipelines; quote the warm calls when there are any.
   // (the profiled call is last; its wall time includes one compute pass per dispatch).
   const calls = r.profiledStepMs !== null ? [...r.stepMs, r.profiledStepMs] : r.stepMs;
   const step = calls.length > 1 ? calls.slice(1) : calls;
   const top = r.kernels.slice(0, 4).map((k) => `${k.label} ${k.percent.toFixed(0)}%`).join(", ");
-  return `| ${r.model} ${r.resolution} | ${r.quant}${r.policy === "torchao" ? " (torchao)" : ""} | ${gb(r.weightBytes)} (${mib(r.weightBytes)}) | ${gb(r.peakLiveBytes)} (+${mib(r.peakActivationBytes)} activations) | ${(median(step) / 1000).toFixed(1)} s (${calls.length > 1 ? `first ${(calls[0]! / 1000).toFixed(1)} s` : "cold: only call"}) | ${r.dispatchesPerStep} | ${top} |`;
+  return `| ${r.model} ${r.resolution} | ${r.quant}${r.policy === "torchao" ? " (torchao)" : ""} | ${when} | ${gb(r.weightBytes)} (${mib(r.weightBytes)}) | ${gb(r.peakLiveBytes)} (+${mib(r.peakActivationBytes)} activations) | ${(median(step) / 1000).toFixed(1)} s (${calls.length > 1 ? `first ${(calls[0]! / 1000).toFixed(1)} s` : "cold: only call"}) | ${r.dispatchesPerStep} | ${top} |`;
 }
 
 function targets(r: BenchResult): string | null {
@@ -66,8 +67,8 @@ export function writeReport(dir: string, mdPath: string): void {
     BEGIN,
     `Adapter: ${adapters.join("; ") || "n/a"}`,
     "",
-    "| model | precision | weights on GPU | peak during one UNet call (pool) | UNet step wall time (median of warm calls; first call) | dispatches | top kernels |",
-    "|---|---|---:|---:|---:|---:|---|",
+    "| model | precision | run (UTC) | weights on GPU | peak during one UNet call (pool) | UNet step wall time (median of warm calls; first call) | dispatches | top kernels |",
+    "|---|---|---|---:|---:|---:|---:|---|",
     ...rs.map(row),
     "",
     `Load average (1/5/15 min) at start → end of each run: ${loads.join("; ")}`,
