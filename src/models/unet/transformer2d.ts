@@ -9,7 +9,7 @@ import { geglu } from "../../ops/geglu.ts";
 import { linear } from "../../ops/linear.ts";
 import { layerNorm } from "../../ops/norms.ts";
 import { nchwToTokens, tokensToNchw } from "../../ops/transpose.ts";
-import { convLayer, groupNormLayer, linearLayer, weight, type UnetContext } from "./context.ts";
+import { convLayer, groupNormLayer, linearLayer, pointwiseConvOnTokens, weight, type UnetContext } from "./context.ts";
 
 /** Transformer2DModel's own GroupNorm eps (hard-coded in diffusers, not the config's norm_eps). */
 const TRANSFORMER_GROUP_NORM_EPS = 1e-6;
@@ -100,10 +100,12 @@ export async function transformer2d(ctx: UnetContext, module: string, x: Tensor,
   const [, c, h, w] = x.shape as [number, number, number, number];
   if (c % heads !== 0) throw new Error(`unet: ${module} has ${c} channels, not divisible by ${heads} attention heads`);
   const normed = await groupNormLayer(ctx, `${module}.norm`, x, TRANSFORMER_GROUP_NORM_EPS, false);
+  // Conv projections (SD 1.5) with float weights run on the tokens, like linear ones; quantized at load, the conv's.
+  const convOnTokens = (name: string) => !ctx.config.useLinearProjection && !ctx.quantizedConvs.has(`${module}.${name}`);
   let tokens: Tensor;
-  if (ctx.config.useLinearProjection) {
+  if (ctx.config.useLinearProjection || convOnTokens("proj_in")) {
     const t = await nchwToTokens(gpu, normed);
-    tokens = await linearLayer(ctx, `${module}.proj_in`, t, c);
+    tokens = ctx.config.useLinearProjection ? await linearLayer(ctx, `${module}.proj_in`, t, c) : await pointwiseConvOnTokens(ctx, `${module}.proj_in`, t, c);
     t.dispose();
   } else {
     const p = await convLayer(ctx, `${module}.proj_in`, normed, c, 1);
@@ -117,8 +119,8 @@ export async function transformer2d(ctx: UnetContext, module: string, x: Tensor,
     tokens = next;
   }
   let projected: Tensor;
-  if (ctx.config.useLinearProjection) {
-    const t = await linearLayer(ctx, `${module}.proj_out`, tokens, c);
+  if (ctx.config.useLinearProjection || convOnTokens("proj_out")) {
+    const t = ctx.config.useLinearProjection ? await linearLayer(ctx, `${module}.proj_out`, tokens, c) : await pointwiseConvOnTokens(ctx, `${module}.proj_out`, tokens, c);
     projected = await tokensToNchw(gpu, t, h, w);
     t.dispose();
   } else {
