@@ -174,6 +174,38 @@ describe("UNet inputs and config errors", () => {
   });
 });
 
+// The whole tiny-lcm-sd15 UNet is in the full oracle only (the shipped subset keeps the front of the network).
+const lcmUnetDir = full ? join(full, "tiny-lcm-sd15", "unet") : null;
+if (lcmUnetDir) describe("SD 1.5's conv projections run as linears on the tokens (full oracle)", () => {
+  it("tiny-lcm-sd15 (use_linear_projection false): the only 1×1 conv dispatches are the resnet shortcuts", async () => {
+    const dir = lcmUnetDir;
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
+    expect(config.use_linear_projection).toBe(false);
+    const file = join(dir, "diffusion_pytorch_model.safetensors");
+    const st = readSafetensorsFileSync(file);
+    const names = [...st.entries.keys()];
+    const shortcuts = names.filter((n) => n.endsWith(".conv_shortcut.weight")).length;
+    const projections = names.filter((n) => /\.attentions\.\d+\.proj_(in|out)\.weight$/.test(n)).length;
+    expect(shortcuts).toBeGreaterThan(0);
+    expect(projections).toBeGreaterThan(0);
+    const unet = Unet.load(gpu, weightSourceFrom(file, st), config);
+    const sample = gpu.upload(new Float32Array(4 * 8 * 8).fill(0.5), [1, 4, 8, 8]);
+    const context = gpu.upload(new Float32Array(77 * 32).fill(0.1), [1, 77, 32]);
+    const cond = gpu.upload(new Float32Array(256).fill(0.1), [1, 256]);
+    try {
+      gpu.startProfiling();
+      const y = await unet.forward({ sample, timestep: 999, encoderHiddenStates: context, timestepCond: cond });
+      const profile = await gpu.stopProfiling();
+      y.dispose();
+      const pointwise = profile.filter((k) => k.label.startsWith("conv2d") && k.label.includes("1x1")).reduce((s, k) => s + k.calls, 0);
+      expect(pointwise, profile.map((k) => `${k.label} ×${k.calls}`).join(", ")).toBe(shortcuts);
+    } finally {
+      for (const t of [sample, context, cond]) t.dispose();
+      unet.dispose();
+    }
+  });
+});
+
 describe("layout ops the transformers need", () => {
   it("NCHW [2, 3, 2, 5] ↔ tokens [2, 10, 3] round-trips, token (b, p, c) = x[b, c, p]", async () => {
     const host = Float32Array.from({ length: 2 * 3 * 10 }, (_, i) => i * 0.5 - 7);
