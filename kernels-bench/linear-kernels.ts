@@ -1,5 +1,5 @@
 /**
- * `npx vite-node kernels-bench/linear-kernels.ts [--quick] [--only=<id substring>,…]`
+ * `npx vite-node kernels-bench/linear-kernels.ts [--quick] [--only=<id substring>,…] [--schemes=W4A16,W4A8,…] [--seconds=S]`
  * Float and quantized linears against each other on one shape at a time, timed interleaved run by run
  * (timing.ts) so machine load hits them alike: f32 dense, W4A16, W8A16, W8A8 and W4A8 (the integer schemes with
  * the kernel the adapter picks, plus linear_int8.wgsl's dot4I8Packed path where the CPU kernel is the default).
@@ -24,6 +24,13 @@ const QUICK: [number, number, number][] = [[256, 320, 1280], [77, 1024, 320]];
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+// --schemes: the quantized schemes to time (W4A16 always, as the ratios' base); --seconds: timed seconds per kernel
+// and shape (SwiftShader's run-to-run spread needs several seconds for a steady median).
+const SCHEMES = ["W4A16", "W8A16", "W8A8", "W4A8"] as const;
+const schemesArg = args.find((a) => a.startsWith("--schemes="))?.slice(10).split(",");
+const schemes = SCHEMES.filter((s) => s === "W4A16" || !schemesArg || schemesArg.includes(s));
+const seconds = Number(args.find((a) => a.startsWith("--seconds="))?.slice(10) ?? NaN);
+const timing = { ...(quick ? QUICK_TIMING : FULL_TIMING), ...(Number.isFinite(seconds) ? { minSeconds: seconds, maxRuns: 1000 } : {}) };
 
 const gpu = await Gpu.create();
 console.log(`linear kernels on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
@@ -34,7 +41,7 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
   const names: string[] = ["f32"];
   const runs: PreparedRun[] = [timedOp(gpu, () => linear(gpu, x, w))];
   const weights: QuantizedWeight[] = [];
-  for (const scheme of ["W4A16", "W8A16", "W8A8", "W4A8"] as const) {
+  for (const scheme of schemes) {
     const f = QUANT_FORMATS[scheme];
     const qw = await quantizeWeightOnGpu(gpu, w, f, f.weight.bits === 4 ? INT4_GROUP : "per-channel");
     weights.push(qw);
@@ -46,7 +53,7 @@ for (const [m, k, n] of (quick ? QUICK : FULL).filter(([m, k, n]) => !only || on
     }
   }
   const load = (await import("node:os")).loadavg()[0]!.toFixed(1);
-  const results = await timeInterleaved(runs, quick ? QUICK_TIMING : FULL_TIMING);
+  const results = await timeInterleaved(runs, timing);
   const us = (t: Timing | Error) => (t instanceof Error ? NaN : t.gpuUs ?? t.wallUs);
   const base = us(results[names.indexOf("W4A16")]!);
   names.forEach((name, i) => {
