@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Gpu } from "../../src/gpu/runtime.ts";
-import { Unet, latentSizeFor } from "../../src/models/unet/unet.ts";
+import { Unet, latentSizeFor, type UnetLoadOptions } from "../../src/models/unet/unet.ts";
+import { QUANT_FORMATS } from "../../src/quant/formats.ts";
 import { parseUnetConfig } from "../../src/models/unet/config.ts";
 import { weightSourceFrom } from "../../src/models/weights.ts";
 import { nchwToTokens, tokensToNchw } from "../../src/ops/transpose.ts";
@@ -177,32 +178,48 @@ describe("UNet inputs and config errors", () => {
 // The whole tiny-lcm-sd15 UNet is in the full oracle only (the shipped subset keeps the front of the network).
 const lcmUnetDir = full ? join(full, "tiny-lcm-sd15", "unet") : null;
 if (lcmUnetDir) describe("SD 1.5's conv projections run as linears on the tokens (full oracle)", () => {
-  it("tiny-lcm-sd15 (use_linear_projection false): the only 1×1 conv dispatches are the resnet shortcuts", async () => {
-    const dir = lcmUnetDir;
-    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Record<string, unknown>;
-    expect(config.use_linear_projection).toBe(false);
-    const file = join(dir, "diffusion_pytorch_model.safetensors");
-    const st = readSafetensorsFileSync(file);
-    const names = [...st.entries.keys()];
-    const shortcuts = names.filter((n) => n.endsWith(".conv_shortcut.weight")).length;
-    const projections = names.filter((n) => /\.attentions\.\d+\.proj_(in|out)\.weight$/.test(n)).length;
-    expect(shortcuts).toBeGreaterThan(0);
-    expect(projections).toBeGreaterThan(0);
-    const unet = Unet.load(gpu, weightSourceFrom(file, st), config);
+  const config = () => JSON.parse(readFileSync(join(lcmUnetDir, "config.json"), "utf8")) as Record<string, unknown>;
+  const file = join(lcmUnetDir, "diffusion_pytorch_model.safetensors");
+  const st = readSafetensorsFileSync(file);
+  const names = [...st.entries.keys()];
+  const shortcuts = names.filter((n) => n.endsWith(".conv_shortcut.weight")).length;
+  const projections = names.filter((n) => /\.attentions\.\d+\.proj_(in|out)\.weight$/.test(n)).length;
+
+  /** 1×1 conv dispatches of one forward of the tiny LCM UNet loaded with `opts`, and its output. */
+  async function pointwiseConvCalls(opts: UnetLoadOptions): Promise<{ calls: number; labels: string; y: Float32Array; quantizedProjections: number }> {
+    const unet = Unet.load(gpu, weightSourceFrom(file, st), config(), opts);
+    const quantizedProjections = [...(unet.quantized?.convs.keys() ?? [])].filter((m) => /\.proj_(in|out)$/.test(m)).length;
     const sample = gpu.upload(new Float32Array(4 * 8 * 8).fill(0.5), [1, 4, 8, 8]);
     const context = gpu.upload(new Float32Array(77 * 32).fill(0.1), [1, 77, 32]);
     const cond = gpu.upload(new Float32Array(256).fill(0.1), [1, 256]);
     try {
       gpu.startProfiling();
-      const y = await unet.forward({ sample, timestep: 999, encoderHiddenStates: context, timestepCond: cond });
+      const out = await unet.forward({ sample, timestep: 999, encoderHiddenStates: context, timestepCond: cond });
       const profile = await gpu.stopProfiling();
-      y.dispose();
-      const pointwise = profile.filter((k) => k.label.startsWith("conv2d") && k.label.includes("1x1")).reduce((s, k) => s + k.calls, 0);
-      expect(pointwise, profile.map((k) => `${k.label} ×${k.calls}`).join(", ")).toBe(shortcuts);
+      const y = await gpu.read(out);
+      out.dispose();
+      const calls = profile.filter((k) => k.label.startsWith("conv2d") && k.label.includes("1x1")).reduce((n, k) => n + k.calls, 0);
+      return { calls, labels: profile.map((k) => `${k.label} ×${k.calls}`).join(", "), y, quantizedProjections };
     } finally {
       for (const t of [sample, context, cond]) t.dispose();
       unet.dispose();
     }
+  }
+
+  it("tiny-lcm-sd15 (use_linear_projection false), float: the only 1×1 conv dispatches are the resnet shortcuts", async () => {
+    expect(config().use_linear_projection).toBe(false);
+    expect([shortcuts > 0, projections > 0]).toEqual([true, true]);
+    const { calls, labels, quantizedProjections } = await pointwiseConvCalls({});
+    expect(quantizedProjections).toBe(0);
+    expect(calls, labels).toBe(shortcuts);
+  });
+
+  it("with policy all, projections quantized at load stay 1×1 convs on their int codes, the float ones (16 channels: under a group of 32) run as linears", async () => {
+    const { calls, labels, y, quantizedProjections } = await pointwiseConvCalls({ quant: QUANT_FORMATS.W4A8, policy: "all" });
+    expect(quantizedProjections).toBeGreaterThan(0);
+    expect(quantizedProjections).toBeLessThan(projections);
+    expect(calls, labels).toBe(shortcuts + quantizedProjections);
+    expect(y.every(Number.isFinite)).toBe(true);
   });
 });
 

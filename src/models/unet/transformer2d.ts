@@ -100,12 +100,15 @@ export async function transformer2d(ctx: UnetContext, module: string, x: Tensor,
   const [, c, h, w] = x.shape as [number, number, number, number];
   if (c % heads !== 0) throw new Error(`unet: ${module} has ${c} channels, not divisible by ${heads} attention heads`);
   const normed = await groupNormLayer(ctx, `${module}.norm`, x, TRANSFORMER_GROUP_NORM_EPS, false);
-  // Conv projections (SD 1.5) with float weights run on the tokens, like linear ones; quantized at load, the conv's.
-  const convOnTokens = (name: string) => !ctx.config.useLinearProjection && !ctx.quantizedConvs.has(`${module}.${name}`);
+  // proj_in / proj_out run on the tokens: linears, or (SD 1.5) 1×1 convs with float weights, as linears
+  // (pointwiseConvOnTokens); a conv quantized at load keeps the conv kernel on NCHW.
+  const onTokens = (name: string) => ctx.config.useLinearProjection || !ctx.quantizedConvs.has(`${module}.${name}`);
+  const projectTokens = (name: string, t: Tensor) =>
+    ctx.config.useLinearProjection ? linearLayer(ctx, `${module}.${name}`, t, c) : pointwiseConvOnTokens(ctx, `${module}.${name}`, t, c);
   let tokens: Tensor;
-  if (ctx.config.useLinearProjection || convOnTokens("proj_in")) {
+  if (onTokens("proj_in")) {
     const t = await nchwToTokens(gpu, normed);
-    tokens = ctx.config.useLinearProjection ? await linearLayer(ctx, `${module}.proj_in`, t, c) : await pointwiseConvOnTokens(ctx, `${module}.proj_in`, t, c);
+    tokens = await projectTokens("proj_in", t);
     t.dispose();
   } else {
     const p = await convLayer(ctx, `${module}.proj_in`, normed, c, 1);
@@ -119,8 +122,8 @@ export async function transformer2d(ctx: UnetContext, module: string, x: Tensor,
     tokens = next;
   }
   let projected: Tensor;
-  if (ctx.config.useLinearProjection || convOnTokens("proj_out")) {
-    const t = ctx.config.useLinearProjection ? await linearLayer(ctx, `${module}.proj_out`, tokens, c) : await pointwiseConvOnTokens(ctx, `${module}.proj_out`, tokens, c);
+  if (onTokens("proj_out")) {
+    const t = await projectTokens("proj_out", tokens);
     projected = await tokensToNchw(gpu, t, h, w);
     t.dispose();
   } else {
