@@ -70,27 +70,28 @@ for (const [m, k, n] of (shapes ?? (quick ? QUICK : FULL)).filter(([m, k, n]) =>
       runs.push(timedOp(gpu, () => linear(gpu, x, w, null, { variant })));
     }
   }
-  for (const scheme of intKernels.length ? (["W8A8", "W4A8"] as const) : []) {
+  // The weight quantized in `scheme` (kept for disposal), or null where int4 groups do not divide K.
+  const quantized = async (scheme: "W8A8" | "W4A8" | "W4A16" | "W8A16"): Promise<QuantizedWeight | null> => {
     const f = QUANT_FORMATS[scheme];
     if (f.weight.bits === 4 && k % INT4_GROUP !== 0) {
       console.log(`${m}x${k}x${n} | ${scheme} skipped: K is not a multiple of the int4 group (${INT4_GROUP})`);
-      continue;
+      return null;
     }
     const qw = await quantizeWeightOnGpu(gpu, wf, f, f.weight.bits === 4 ? INT4_GROUP : "per-channel");
     weights.push(qw);
+    return qw;
+  };
+  for (const scheme of intKernels.length ? (["W8A8", "W4A8"] as const) : []) {
+    const qw = await quantized(scheme);
+    if (!qw) continue;
     for (const intKernel of intKernels) {
       names.push(`f32 | ${scheme} ${intKernel === "cpu" ? "16" : intKernel.slice(3)} rows`);
       runs.push(timedOp(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { intKernel })));
     }
   }
   for (const scheme of weightOnly) {
-    const f = QUANT_FORMATS[scheme];
-    if (f.weight.bits === 4 && k % INT4_GROUP !== 0) {
-      console.log(`${m}x${k}x${n} | ${scheme} skipped: K is not a multiple of the int4 group (${INT4_GROUP})`);
-      continue;
-    }
-    const qw = await quantizeWeightOnGpu(gpu, wf, f, f.weight.bits === 4 ? INT4_GROUP : "per-channel");
-    weights.push(qw);
+    const qw = await quantized(scheme);
+    if (!qw) continue;
     for (const variant of ["cpuR16w32", "cpuR32w32"] as const) {
       names.push(`f32 | ${scheme} ${MATMUL_CPU_VARIANTS[variant].rows} rows`);
       runs.push(timedOp(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { variant })));

@@ -6,12 +6,12 @@
  * largest difference between their outputs.
  */
 import { Gpu } from "../src/gpu/runtime.ts";
-import type { Tensor } from "../src/gpu/tensor.ts";
 import { conv2d } from "../src/ops/conv2d.ts";
 import { linear } from "../src/ops/linear.ts";
 import { nchwToTokens } from "../src/ops/transpose.ts";
+import { timedOp } from "./gpu-run.ts";
 import { seededUniform } from "./random.ts";
-import { FULL_TIMING, QUICK_TIMING, timeInterleaved, type PreparedRun, type Timing } from "./timing.ts";
+import { FULL_TIMING, QUICK_TIMING, timeInterleaved, type Timing } from "./timing.ts";
 
 type Shape = [number, number, number];
 // [H = W, Cin, Cout]: SD 1.5's projections at 64², 32², 16² (512² images); quick: the same channels one level down.
@@ -32,22 +32,6 @@ const gpu = await Gpu.create();
 console.log(`1×1 conv projections on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
 console.log("shape | conv + transpose (GPU ms) | transpose + linear (GPU ms) | × | max |Δ|");
 
-function timed(run: () => Promise<Tensor>): PreparedRun {
-  return {
-    async once() {
-      const t0 = performance.now();
-      gpu.startProfiling();
-      const y = await run();
-      await gpu.sync();
-      const wallMs = performance.now() - t0;
-      const profile = await gpu.stopProfiling();
-      y.dispose();
-      return { wallMs, gpuMs: profile.reduce((s, p) => s + p.totalMs, 0) };
-    },
-    dispose() {},
-  };
-}
-
 for (const [hw, cin, cout] of shapes) {
   const x = gpu.upload(seededUniform(cin * hw * hw, 1), [1, cin, hw, hw]);
   const w = gpu.upload(seededUniform(cout * cin, 2, 1 / Math.sqrt(cin)), [cout, cin, 1, 1]);
@@ -66,7 +50,7 @@ for (const [hw, cin, cout] of shapes) {
   };
   const [ya, yb] = [await gpu.read(await convFirst()), await gpu.read(await tokensFirst())];
   const diff = ya.reduce((m, v, i) => Math.max(m, Math.abs(v - yb[i]!)), 0);
-  const [tc, tl] = await timeInterleaved([timed(convFirst), timed(tokensFirst)], quick ? QUICK_TIMING : FULL_TIMING);
+  const [tc, tl] = await timeInterleaved([timedOp(gpu, convFirst), timedOp(gpu, tokensFirst)], quick ? QUICK_TIMING : FULL_TIMING);
   const ms = (t: Timing | Error | undefined) => (t instanceof Error || !t ? NaN : (t.gpuUs ?? t.wallUs) / 1000);
   console.log(`${hw}² ${cin}→${cout} | ${ms(tc).toFixed(2)} | ${ms(tl).toFixed(2)} | ${(ms(tc) / ms(tl)).toFixed(2)} | ${diff.toExponential(1)}`);
   for (const t of [x, w, b]) t.dispose();
