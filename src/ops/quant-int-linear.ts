@@ -155,10 +155,7 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const cpuFits = intCpuKernelFits(gpu, w);
   if ((r.kernel === "cpu" || r.kernel === "cpu32") && !cpuFits) throw new OpInputError(r.op, `the CPU int8 kernel needs a CPU adapter with 8-lane subgroups and ${weightBits === 8 ? "K % 4 == 0, per-channel scales" : "K and the group size multiples of 32"}; got K = ${w.k}, group size ${w.groupSize}`);
   if (cpuFits && r.kernel !== "dot4" && r.kernel !== "scalar" && r.kernel !== "rows") {
-    const flops = 2 * r.m * w.n * w.k;
-    const tall = weightBits === 4 ? r.m >= W4A8_TALL_ROWS : tallCpuLinear(r.m, flops);
-    const rows = r.kernel === "cpu32" || (r.kernel === "auto" && tall) ? 32 : 16;
-    return runIntLinearCpu(gpu, r, rows);
+    return runIntLinearCpu(gpu, r);
   }
   const rowsFits = intRowsKernelFits(w);
   if (r.kernel === "rows" && !rowsFits) throw new OpInputError(r.op, `the rows int8 kernel needs ${weightBits === 8 ? "K % 4 == 0, per-channel scales" : "K and the group size multiples of 8"}; got K = ${w.k}, group size ${w.groupSize}`);
@@ -216,10 +213,14 @@ async function runOnActivationCodes(
   return y;
 }
 
-async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun, rows: 16 | 32): Promise<Tensor> {
+async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const { w } = r;
   const dtype = r.x.dtype as FloatDType;
-  const narrow = rows === 16 && smallCpuVariant(w.n, 2 * r.m * w.n * w.k) !== DEFAULT_CPU_VARIANT;
+  const flops = 2 * r.m * w.n * w.k;
+  // 32 rows per lane where tallCpuLinear says so; W4A8 only from W4A8_TALL_ROWS rows (its 32-row kernel loses below).
+  const tall = w.format.weight.bits === 4 ? r.m >= W4A8_TALL_ROWS : tallCpuLinear(r.m, flops);
+  const rows = r.kernel === "cpu32" || (r.kernel === "auto" && tall) ? 32 : 16;
+  const narrow = rows === 16 && smallCpuVariant(w.n, flops) !== DEFAULT_CPU_VARIANT;
   const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits: w.format.weight.bits, scalesF16: w.scales.dtype === "f16", rows, narrow });
   const shape = MATMUL_CPU_VARIANTS[cpuVariantOf(rows, narrow)];
   // One pipeline for every epilogue: absent bias / residual bound to stand-ins, the choice made by uniforms.
