@@ -7,6 +7,7 @@ import { Gpu } from "../src/gpu/runtime.ts";
 import { attention, type AttentionOptions } from "../src/ops/attention.ts";
 import { hasCpuSubgroupKernels } from "../src/ops/matmul-kernel.ts";
 import { seededUniform } from "./random.ts";
+import { shapesArg } from "./shapes-arg.ts";
 import { timedOp } from "./gpu-run.ts";
 import { FULL_TIMING, QUICK_TIMING, timeInterleaved, type Timing } from "./timing.ts";
 
@@ -18,13 +19,7 @@ const QUICK: Shape[] = [[256, 256, 5, 64], [256, 77, 5, 64]];
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const shapesArg = args.find((a) => a.startsWith("--shapes="))?.slice(9);
-function parseShape(text: string): Shape {
-  const dims = text.split("x").map(Number);
-  if (dims.length !== 4 || !dims.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`--shapes: expected LqxLkxHEADSxD (e.g. 1024x77x8x80), got "${text}"`);
-  return dims as Shape;
-}
-const shapes = shapesArg ? shapesArg.split(",").map(parseShape) : quick ? QUICK : FULL;
+const shapes = (shapesArg(args, 4, "LqxLkxHEADSxD") as Shape[] | undefined) ?? (quick ? QUICK : FULL);
 const rowsList = (args.find((a) => a.startsWith("--rows="))?.slice(7).split(",") ?? ["2"]).map(Number);
 const gpu = await Gpu.create();
 console.log(`attention kernels on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);

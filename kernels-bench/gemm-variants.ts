@@ -22,6 +22,7 @@ import { QUANT_FORMATS } from "../src/quant/formats.ts";
 import { INT4_GROUP } from "./cases.ts";
 import { FULL_PROBE, measurePeaks, PROBE_FILES, QUICK_PROBE } from "./probes.ts";
 import { seededUniform } from "./random.ts";
+import { shapesArg } from "./shapes-arg.ts";
 import { timedOp } from "./gpu-run.ts";
 import { FULL_TIMING, QUICK_TIMING, timeInterleaved, type PreparedRun, type Timing } from "./timing.ts";
 
@@ -47,11 +48,7 @@ const probeShaders = Object.fromEntries(PROBE_FILES.map((f) => [f, readFileSync(
 const peakAt = async () => (await measurePeaks(gpu, probeShaders, quick ? QUICK_PROBE : FULL_PROBE, quick ? QUICK_TIMING : FULL_TIMING)).fmaGflops;
 console.log(`CPU matmul variants on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
 console.log("shape | dtype | kernel | GPU µs | GFLOP/s | % FMA peak");
-const shapes = arg("shapes")?.map((t) => {
-  const dims = t.split("x").map(Number);
-  if (dims.length !== 3 || !dims.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`--shapes: expected MxKxN with positive integers, got "${t}"`);
-  return dims as [number, number, number];
-});
+const shapes = shapesArg(args, 3, "MxKxN") as [number, number, number][] | undefined;
 for (const [m, k, n] of (shapes ?? (quick ? QUICK : FULL)).filter(([m, k, n]) => !only || only.some((o) => `${m}x${k}x${n}`.includes(o)))) {
   const load = loadavg()[0]!.toFixed(1);
   const peakBefore = await peakAt();

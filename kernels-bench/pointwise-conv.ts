@@ -11,6 +11,7 @@ import { linear } from "../src/ops/linear.ts";
 import { nchwToTokens } from "../src/ops/transpose.ts";
 import { timedOp } from "./gpu-run.ts";
 import { seededUniform } from "./random.ts";
+import { shapesArg } from "./shapes-arg.ts";
 import { FULL_TIMING, QUICK_TIMING, timeInterleaved, type Timing } from "./timing.ts";
 
 type Shape = [number, number, number];
@@ -20,13 +21,7 @@ const QUICK: Shape[] = [[32, 320, 320], [16, 640, 640], [8, 1280, 1280]];
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-function parseShape(text: string): Shape {
-  const dims = text.split("x").map(Number);
-  if (dims.length !== 3 || !dims.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`--shapes: expected HWxCINxCOUT (e.g. 64x320x320), got "${text}"`);
-  return dims as Shape;
-}
-const shapesArg = args.find((a) => a.startsWith("--shapes="))?.slice(9);
-const shapes = shapesArg ? shapesArg.split(",").map(parseShape) : quick ? QUICK : FULL;
+const shapes = (shapesArg(args, 3, "HWxCINxCOUT") as Shape[] | undefined) ?? (quick ? QUICK : FULL);
 
 const gpu = await Gpu.create();
 console.log(`1×1 conv projections on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
