@@ -7,11 +7,17 @@ import { runMatmul, type MatmulVariant } from "./matmul-kernel.ts";
 export interface MatmulOptions {
   /** Force a kernel variant (tests and benchmarks); default picks gemv for one row, else the tuned tiles. */
   variant?: MatmulVariant;
+  /**
+   * b is stored transposed, [..., N, K] (a @ bᵀ, as attention's q·kᵀ): no transpose pass, and the [N, K] layout is
+   * the one the CPU-adapter kernels read (matmul_cpu.wgsl), which an [K, N] b never takes.
+   */
+  transposeB?: boolean;
 }
 
 /**
- * Batched matmul y = a @ b: a [..., M, K], b [..., K, N] → [..., M, N]. The batch dims must be
- * equal, or one side may have none (or all 1) and is broadcast over the other's batch.
+ * Batched matmul y = a @ b: a [..., M, K], b [..., K, N] → [..., M, N] (with `transposeB`, b [..., N, K] and
+ * y = a @ bᵀ). The batch dims must be equal, or one side may have none (or all 1) and is broadcast over the
+ * other's batch.
  */
 export async function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Promise<Tensor> {
   const op = "matmul";
@@ -19,8 +25,12 @@ export async function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions
   const dtype = sameDType(op, { a, b }) as FloatDType;
   if (a.rank < 2 || b.rank < 2) throw new OpInputError(op, `a and b need rank ≥ 2, got a ${shapeStr(a.shape)} and b ${shapeStr(b.shape)}`);
   const [m, k] = a.shape.slice(-2) as [number, number];
-  const [kb, n] = b.shape.slice(-2) as [number, number];
-  if (k !== kb) throw new OpInputError(op, `a ${shapeStr(a.shape)} has K = ${k} but b ${shapeStr(b.shape)} has K = ${kb} (a [..., M, K] @ b [..., K, N])`);
+  const t = !!opts.transposeB;
+  const [kb, n] = (t ? b.shape.slice(-2).reverse() : b.shape.slice(-2)) as [number, number];
+  if (k !== kb) {
+    const form = t ? "a [..., M, K] @ b [..., N, K]ᵀ" : "a [..., M, K] @ b [..., K, N]";
+    throw new OpInputError(op, `a ${shapeStr(a.shape)} has K = ${k} but b ${shapeStr(b.shape)} has K = ${kb} (${form})`);
+  }
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);
   const aCount = aBatch.reduce((p, d) => p * d, 1);
@@ -42,7 +52,7 @@ export async function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions
     batch,
     aBatchStride: aCount === 1 ? 0 : m * k,
     bBatchStride: bCount === 1 ? 0 : k * n,
-    key: { b: "float-kn", zeroPoint: false, scaleInEpilogue: false, act: "none" },
+    key: { b: t ? "float-nk" : "float-kn", zeroPoint: false, scaleInEpilogue: false, act: "none" },
     dtype,
     variant: opts.variant,
   });

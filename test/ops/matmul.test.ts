@@ -76,6 +76,38 @@ describe("matmul (f32)", () => {
     for (const t of [a, b, b2, y2]) t.dispose();
   });
 
+  // a @ bᵀ with b stored [..., N, K]: the layout the CPU kernels read (matmul_cpu.wgsl batches B by whole rows).
+  // Batched with per-batch b, and with one b broadcast; K = 64 and 36 take the vec4 kernels, K = 37 the fallbacks.
+  it("transposeB: every variant, batched and broadcast, matches float64", async () => {
+    const gpu = await testGpu();
+    const transpose = (v: Float32Array, batch: number, rows: number, cols: number) => {
+      const t = new Float32Array(v.length);
+      for (let z = 0; z < batch; z++) for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[z * rows * cols + j * rows + i] = v[z * rows * cols + i * cols + j]!;
+      return t;
+    };
+    for (const variant of [undefined, ...MATMUL_VARIANTS]) {
+      for (const [batch, m, k, n] of [[2, 70, 64, 33], [3, 13, 36, 9], [2, 5, 37, 11]] as const) {
+        const av = seededFloats(batch * m * k, 5 + m, -1, 1);
+        const btv = seededFloats(batch * n * k, 7 + n, -1, 1); // [batch, n, k]
+        const a = gpu.upload(av, [batch, m, k]);
+        const bt = gpu.upload(btv, [batch, n, k]);
+        const y = await matmul(gpu, a, bt, { variant, transposeB: true });
+        expect(y.shape).toEqual([batch, m, n]);
+        const ref = refMatmul(av, transpose(btv, batch, n, k), batch, m, k, n, false);
+        expect(maxAbsError(await gpu.read(y), ref), `${variant ?? "default"} B${batch} M${m} K${k} N${n}`).toBeLessThanOrEqual(f32Bound(k));
+        const b1 = gpu.upload(btv.subarray(0, n * k), [n, k]);
+        const y1 = await matmul(gpu, a, b1, { variant, transposeB: true });
+        const ref1 = refMatmul(av, transpose(btv.subarray(0, n * k), 1, n, k), batch, m, k, n, true);
+        expect(maxAbsError(await gpu.read(y1), ref1), `${variant ?? "default"} broadcast b, M${m} K${k} N${n}`).toBeLessThanOrEqual(f32Bound(k));
+        for (const t of [a, bt, y, b1, y1]) t.dispose();
+      }
+    }
+    const a = gpu.upload(seededFloats(12, 1), [3, 4]);
+    const b = gpu.upload(seededFloats(15, 2), [3, 5]);
+    await expect(matmul(gpu, a, b, { transposeB: true })).rejects.toThrow(/b \[3, 5\] has K = 5 .*b \[\.\.\., N, K\]/);
+    for (const t of [a, b]) t.dispose();
+  });
+
   it("rejects mismatched K and batch dims, naming both shapes", async () => {
     const gpu = await testGpu();
     const a = gpu.upload(seededFloats(12, 1), [3, 4]);
