@@ -306,6 +306,29 @@ export class Gpu {
     this.ctx.check("copy");
   }
 
+  /**
+   * Copies element ranges of `src` into `dst` (same dtype) in one submission, after everything recorded so far:
+   * each region is `count` elements from element `src` to element `dst`. Byte offsets and sizes must be
+   * multiples of 4 (copyBufferToBuffer's rule: even element offsets and counts for f16).
+   */
+  copyRegions(src: Tensor, dst: Tensor, regions: readonly { src: number; dst: number; count: number }[]): void {
+    if (src.dtype !== dst.dtype) throw new Error(`copyRegions: destination must be ${src.dtype} like the source, got ${dst.dtype}`);
+    if (this.recorder) throw new Error("copyRegions: not recordable in a plan (copies sit outside compute passes)");
+    const bytes = src.byteLength / Math.max(src.numel, 1);
+    this.flush();
+    const encoder = this.device.createCommandEncoder({ label: "copy regions" });
+    for (const r of regions) {
+      const [from, to, size] = [r.src * bytes, r.dst * bytes, r.count * bytes];
+      if (from % 4 || to % 4 || size % 4) throw new Error(`copyRegions: byte offsets and sizes must be multiples of 4, got ${from}, ${to}, ${size}`);
+      if (r.src < 0 || r.dst < 0 || r.src + r.count > src.numel || r.dst + r.count > dst.numel) {
+        throw new Error(`copyRegions: region ${r.src}→${r.dst} × ${r.count} is outside ${src.numel} → ${dst.numel} elements`);
+      }
+      encoder.copyBufferToBuffer(src.buffer, src.byteOffset + from, dst.buffer, dst.byteOffset + to, size);
+    }
+    this.device.queue.submit([encoder.finish()]);
+    this.ctx.check("copyRegions");
+  }
+
   /** Overwrites a tensor's contents from the host (plan inputs between runs). */
   write(t: Tensor, data: HostData): void {
     checkHostLength(t.shape, t.dtype, data);

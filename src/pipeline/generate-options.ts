@@ -26,10 +26,11 @@ function fail(msg: string): never {
 }
 
 /**
- * Validates generate() options before anything is allocated, including a memory check: the
- * widest VAE activation (batch × widest channels × H × W floats) must fit one storage binding.
+ * Validates generate() options before anything is allocated, including a memory check: the smallest
+ * piece of the widest VAE activation (batch × `vaeSliceChannels` × H × W floats, one GroupNorm group of
+ * its widest layer, channel-slices.ts) must fit one storage binding.
  */
-export function checkGenerateOptions(o: GenerateOptions, kind: PipelineKind, latentChannels: number, vaeWidest: number, maxBinding: number, defaultSize?: number): CheckedGenerate {
+export function checkGenerateOptions(o: GenerateOptions, kind: PipelineKind, latentChannels: number, vaeSliceChannels: number, maxBinding: number, defaultSize?: number): CheckedGenerate {
   const d = DEFAULTS[kind];
   const asList = (p: unknown, what: string): string[] => {
     const list = Array.isArray(p) ? p : [p];
@@ -59,9 +60,9 @@ export function checkGenerateOptions(o: GenerateOptions, kind: PipelineKind, lat
   }
   const seed = o.seed ?? 0;
   if (typeof seed === "number" && (!Number.isInteger(seed) || seed < 0)) fail(`seed must be a non-negative integer, got ${seed}`);
-  const widest = prompts.length * vaeWidest * width * height * 4;
-  if (widest > maxBinding) {
-    fail(`batch ${prompts.length} at ${width}×${height} needs a ${(widest / 2 ** 20).toFixed(0)} MiB VAE activation, over this adapter's maxStorageBufferBindingSize of ${(maxBinding / 2 ** 20).toFixed(0)} MiB; use a smaller batch or size`);
+  const slice = prompts.length * vaeSliceChannels * width * height * 4;
+  if (slice > maxBinding) {
+    fail(`batch ${prompts.length} at ${width}×${height} needs ${(slice / 2 ** 20).toFixed(0)} MiB VAE activation slices (one GroupNorm group), over this adapter's maxStorageBufferBindingSize of ${(maxBinding / 2 ** 20).toFixed(0)} MiB; use a smaller batch or size`);
   }
   void latentChannels;
   return { prompts, negative, steps, guidanceScale, seed, width, height };

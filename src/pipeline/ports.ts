@@ -10,7 +10,10 @@ export interface TextEncoderPort {
 /** What the pipeline needs from a VAE decoder: latents already divided by scaling_factor → image NCHW. */
 export interface ImageDecoderPort {
   decode(latents: Tensor): Promise<Tensor>;
-  /** Channels of its widest layer (for the memory check before allocating). */
-  widestChannels: number;
+  /**
+   * Channels of the smallest piece its widest layer can run in (the VAE slices activations over the binding limit
+   * by GroupNorm groups): the memory check before allocating needs batch × this × H × W floats in one binding.
+   */
+  sliceChannels: number;
   dispose(): void;
 }

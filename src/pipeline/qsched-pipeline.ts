@@ -161,7 +161,7 @@ export class QSchedPipeline {
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     if (this.disposed) throw new Error("generate(): the pipeline was disposed");
     const t0 = performance.now();
-    const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, this.vae.widestChannels, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize, this.defaultSize);
+    const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, this.vae.sliceChannels, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize, this.defaultSize);
     const gpu = this.gpu;
     const peak0 = gpu.pool.live;
     gpu.pool.peakLive = gpu.pool.live;

@@ -8,6 +8,8 @@ import { describe, expect, it } from "vitest";
 import type { WeightSource } from "../../src/models/weights.ts";
 import { VaeDecoder } from "../../src/models/vae/decoder.ts";
 import { VAE_NORM_EPS } from "../../src/models/vae/config.ts";
+import { sliceChannels } from "../../src/models/vae/channel-slices.ts";
+import type { Gpu } from "../../src/gpu/runtime.ts";
 import { componentSource, readJson } from "../../src/verify/pipeline/component-source.ts";
 import { runVaeDecoderActivations, VAE_DECODER_TOL } from "../../src/verify/pipeline/vae-activations.ts";
 import { FIXTURE_GOLDEN, fullGoldenDir } from "../helpers/golden.ts";
@@ -20,6 +22,17 @@ function folders(): { label: string; dir: string }[] {
   if (full) for (const p of ["tiny-sd-turbo", "tiny-lcm-sd15", "tiny-sdxl-turbo"]) out.push({ label: `full-oracle ${p}`, dir: join(full, p) });
   console.log(`[golden] vae: full oracle ${full ? "RUNS" : "NOT available (set QSCHED_GOLDEN)"}`);
   return out;
+}
+
+/** Counts gpu.copyRegions calls until stop(). */
+function countCopies(gpu: Gpu): { count: number; stop(): void } {
+  const original = gpu.copyRegions;
+  const c = { count: 0, stop: () => void (gpu.copyRegions = original) };
+  gpu.copyRegions = (...args) => {
+    c.count++;
+    return original.apply(gpu, args);
+  };
+  return c;
 }
 
 const worst = (r: { error?: number }[]) => Math.max(...r.map((x) => x.error ?? Infinity));
@@ -39,6 +52,42 @@ describe("VAE decoder activations (bound 1e-4 relative)", () => {
     const gpu = await testGpu();
     const results = await runVaeDecoderActivations(gpu, join(FIXTURE_GOLDEN, "tiny-sd-turbo"), VAE_DECODER_TOL, { testVariants: { attention: "matmul" } });
     for (const r of results) expect(r.ok, `${r.name}: ${r.detail}`).toBe(true);
+  });
+
+  // The tiny VAE's mid block has 8×8 latents (64 tokens, C = 16): 24-row blocks give three blocks, the last partial.
+  it("the matmul path in blocks of query rows (scores over the binding limit, SDXL 1024²) agrees too", async () => {
+    const gpu = await testGpu();
+    const results = await runVaeDecoderActivations(gpu, join(FIXTURE_GOLDEN, "tiny-sd-turbo"), VAE_DECODER_TOL, { testVariants: { attention: "matmul", attentionBlockRows: 24 } });
+    for (const r of results) expect(r.ok, `${r.name}: ${r.detail}`).toBe(true);
+  });
+
+  // Activations over the binding limit run as channel slices (SD 512² on lavapipe's 128 MiB). A 72 KiB limit slices
+  // the tiny VAE's 64² stage (its 16-channel upsampler output as 4 slices of one 4-channel group, the 8-channel
+  // resnets as 2 slices of two groups), so the upsampler regroups its one input slice into four, convs sum over
+  // input slices and the hooks see joined tensors; every hooked module must still match the oracle.
+  it("channel slices (activations over the binding limit) agree too, and do slice", async () => {
+    const gpu = await testGpu();
+    const dir = join(FIXTURE_GOLDEN, "tiny-sd-turbo");
+    const copies = countCopies(gpu);
+    const results = await runVaeDecoderActivations(gpu, dir, VAE_DECODER_TOL, { testVariants: { maxSliceBytes: 72 * 1024 } });
+    copies.stop();
+    for (const r of results) expect(r.ok, `${r.name}: ${r.detail}`).toBe(true);
+    expect(results.length).toBeGreaterThanOrEqual(6);
+    // Weight slices, regrouped inputs and the joins for hooks are copies; the plain decode makes none.
+    expect(copies.count).toBeGreaterThan(20);
+    const plain = countCopies(gpu);
+    await runVaeDecoderActivations(gpu, dir);
+    plain.stop();
+    expect(plain.count).toBe(0);
+  });
+
+  it("slices hold whole groups, as few as fit, as even as groups allow", () => {
+    expect(sliceChannels(256, 8, 512 * 512 * 4, 2 ** 27)).toEqual([128, 128]);
+    expect(sliceChannels(128, 4, 512 * 512 * 4, 2 ** 27)).toEqual([128]);
+    expect(sliceChannels(128, 4, 1024 * 1024 * 4, 2 ** 27)).toEqual([32, 32, 32, 32]);
+    expect(sliceChannels(12, 2, 100, 500)).toEqual([4, 4, 4]);
+    expect(sliceChannels(10, 2, 100, 500)).toEqual([4, 4, 2]);
+    expect(() => sliceChannels(64, 8, 1000, 4000)).toThrow(/one group of 8 channels takes 8000 bytes, over the 4000-byte binding limit/);
   });
 });
 

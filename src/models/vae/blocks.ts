@@ -15,6 +15,7 @@ import { softmax } from "../../ops/softmax.ts";
 import { nchwToTokens, tokensToNchw } from "../../ops/transpose.ts";
 import { upsampleNearest2x } from "../../ops/upsample.ts";
 import type { ModelWeights } from "../weights.ts";
+import { addSlices, convSlices, disposeSlices, groupNormSlices, upsampleSlices, type Slices } from "./channel-slices.ts";
 
 /** Deliberately wrong numerics, or alternative paths, for tests. */
 export interface VaeTestVariants {
@@ -22,6 +23,10 @@ export interface VaeTestVariants {
   groupNormEps?: number;
   /** Force the mid-block attention path: "flash" (the attention op) or "matmul" (scores materialized). */
   attention?: "flash" | "matmul";
+  /** Matmul path: query rows per score block (default: the whole batch when its scores fit one binding). */
+  attentionBlockRows?: number;
+  /** Slice activations over this many bytes by channels (default: the adapter's maxStorageBufferBindingSize). */
+  maxSliceBytes?: number;
 }
 
 export interface VaeBlockContext {
@@ -30,6 +35,8 @@ export interface VaeBlockContext {
   groups: number;
   eps: number;
   variants: VaeTestVariants;
+  /** Weights cut for sliced layers (channel-slices.ts), kept for the decoder's lifetime. */
+  weightSlices: Map<string, Tensor>;
 }
 
 /** A reshaped view sharing `t`'s buffer (no copy, never frees it). */
@@ -50,20 +57,23 @@ export function groupNormLayer(ctx: VaeBlockContext, module: string, x: Tensor, 
   return groupNorm(ctx.gpu, x, ctx.weights.get(`${module}.weight`, [c]), ctx.weights.get(`${module}.bias`, [c]), { groups: ctx.groups, eps: ctx.eps, silu: fuseSilu });
 }
 
-/** ResnetBlock2D (no temb): shortcut(x) + conv2(silu(norm2(conv1(silu(norm1 x))))). `x` is not disposed. */
-export async function resnet(ctx: VaeBlockContext, module: string, x: Tensor, out: number): Promise<Tensor> {
-  const n1 = await groupNormLayer(ctx, `${module}.norm1`, x, true);
-  const c1 = await convLayer(ctx, `${module}.conv1`, n1, out, 3);
-  n1.dispose();
-  const n2 = await groupNormLayer(ctx, `${module}.norm2`, c1, true);
-  c1.dispose();
-  const c2 = await convLayer(ctx, `${module}.conv2`, n2, out, 3);
-  n2.dispose();
-  const shortcut = x.shape[1] === out ? x : await convLayer(ctx, `${module}.conv_shortcut`, x, out, 1);
-  const y = await add(ctx.gpu, shortcut, c2);
-  if (shortcut !== x) shortcut.dispose();
-  c2.dispose();
-  return y;
+/** ResnetBlock2D (no temb) on channel slices: shortcut(x) + conv2(silu(norm2(conv1(silu(norm1 x))))). `xs` are not disposed. */
+export async function resnet(ctx: VaeBlockContext, module: string, xs: Slices, out: number): Promise<Slices> {
+  const n1 = await groupNormSlices(ctx, `${module}.norm1`, xs, true);
+  const c1 = await convSlices(ctx, `${module}.conv1`, n1, out, 3).finally(() => disposeSlices(n1));
+  const n2 = await groupNormSlices(ctx, `${module}.norm2`, c1, true).finally(() => disposeSlices(c1));
+  const c2 = await convSlices(ctx, `${module}.conv2`, n2, out, 3).finally(() => disposeSlices(n2));
+  try {
+    const cin = xs.reduce((a, x) => a + x.shape[1]!, 0);
+    const shortcut = cin === out ? xs : await convSlices(ctx, `${module}.conv_shortcut`, xs, out, 1);
+    try {
+      return await addSlices(ctx.gpu, shortcut, c2);
+    } finally {
+      if (shortcut !== xs) disposeSlices(shortcut);
+    }
+  } finally {
+    disposeSlices(c2);
+  }
 }
 
 /** Linear projection under either name diffusers has used (to_q / query …); 4-D 1×1 conv weights are viewed as [C, C]. */
@@ -75,9 +85,78 @@ function projection(ctx: VaeBlockContext, module: string, names: readonly [strin
 }
 
 /**
+ * softmax(q kᵀ/√C) v for one head, q/k/v [B, T, C], with the scores materialized a block of query rows at a time:
+ * each block's [rows, T] scores stay within the adapter's binding limit (SDXL's 1024² latents have T = 16384, whose
+ * full scores would be 1 GiB), and the whole batch goes in one block when it fits. Both products read their
+ * right-hand side as [N, K] (`transposeB`): k as stored, and v as its NCHW layout [B, C, T], the layout the
+ * CPU-adapter matmul kernels take.
+ */
+async function blockedAttention(ctx: VaeBlockContext, q: Tensor, k: Tensor, v: Tensor): Promise<Tensor> {
+  const { gpu } = ctx;
+  const [b, t, c] = q.shape as [number, number, number];
+  const bytes = q.byteLength / q.numel;
+  const vt = await tokensToNchw(gpu, v, 1, t); // [B, C, 1, T] = vᵀ per batch
+  const vtb = vt.view([b, c, t]);
+  try {
+    const scoreRowBytes = t * bytes;
+    const limit = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
+    if (ctx.variants.attentionBlockRows === undefined && b * t * scoreRowBytes <= limit) return await attendBlock(gpu, q, k, vtb, c);
+    // A block's q rows and output rows are bound at an offset: keep it a multiple of the 256-byte binding alignment.
+    const align = 256 / gcd(256, c * bytes);
+    let rows = ctx.variants.attentionBlockRows ?? Math.floor(limit / scoreRowBytes);
+    rows = Math.max(align, Math.floor(Math.min(rows, t) / align) * align);
+    if (rows * scoreRowBytes > limit || (b > 1 && (t * c * bytes) % 256 !== 0)) {
+      throw new Error(`VAE attention: ${t} tokens need ${rows}-row score blocks of ${scoreRowBytes * rows} bytes, over this adapter's maxStorageBufferBindingSize of ${limit} (or a batch offset off the 256-byte alignment)`);
+    }
+    const out = gpu.empty([b, t, c], q.dtype, "vae_attention");
+    try {
+      for (let i = 0; i < b; i++) {
+        const kb = slice(k, i * t * c, [t, c]);
+        const vb = slice(vtb, i * c * t, [c, t]);
+        for (let r0 = 0; r0 < t; r0 += rows) {
+          const n = Math.min(rows, t - r0);
+          const o = await attendBlock(gpu, slice(q, (i * t + r0) * c, [n, c]), kb, vb, c);
+          gpu.copy(o, slice(out, (i * t + r0) * c, [n, c]));
+          o.dispose();
+        }
+      }
+      return out;
+    } catch (e) {
+      out.dispose();
+      throw e;
+    }
+  } finally {
+    vt.dispose();
+  }
+}
+
+/** softmax(q kᵀ/√C) vᵀᵀ for q [..., rows, C], k [..., T, C], vt [..., C, T] → [..., rows, C]. */
+async function attendBlock(gpu: Gpu, q: Tensor, k: Tensor, vt: Tensor, c: number): Promise<Tensor> {
+  const s = await matmul(gpu, q, k, { transposeB: true });
+  const scaled = await scale(gpu, s, 1 / Math.sqrt(c));
+  s.dispose();
+  const p = await softmax(gpu, scaled);
+  scaled.dispose();
+  try {
+    return await matmul(gpu, p, vt, { transposeB: true });
+  } finally {
+    p.dispose();
+  }
+}
+
+/** Elements [start, start + numel(shape)) of `t` as a view (no copy, never frees it). */
+function slice(t: Tensor, start: number, shape: readonly number[]): Tensor {
+  const bytes = t.byteLength / t.numel;
+  const n = shape.reduce((a, x) => a * x, 1);
+  return new Tensor([...shape], t.dtype, t.buffer, t.byteOffset + start * bytes, n * bytes);
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
  * Mid-block Attention (one head over H·W tokens, residual): x + to_out(softmax(q kᵀ/√C) v), q/k/v from
- * group_norm(x). Heads wider than the flash kernel supports (SD's 512 channels) use matmul + softmax,
- * which holds the [H·W, H·W] scores (64 MB at 64×64 latents).
+ * group_norm(x). Heads wider than the flash kernel supports (SD's 512 channels) use matmul + softmax
+ * (blockedAttention), which holds [H·W, H·W] scores (64 MB at 64×64 latents) or blocks of their rows.
  */
 export async function midAttention(ctx: VaeBlockContext, module: string, x: Tensor): Promise<Tensor> {
   const { gpu } = ctx;
@@ -94,16 +173,7 @@ export async function midAttention(ctx: VaeBlockContext, module: string, x: Tens
   if (path === "flash") {
     a = await attention(gpu, q, k, v, 1);
   } else {
-    // kᵀ per batch is k's NCHW layout [B, C, H·W].
-    const kt = await tokensToNchw(gpu, k, h, w);
-    const s = await matmul(gpu, q, kt.view([b, c, h * w]));
-    kt.dispose();
-    const scaled = await scale(gpu, s, 1 / Math.sqrt(c));
-    s.dispose();
-    const p = await softmax(gpu, scaled);
-    scaled.dispose();
-    a = await matmul(gpu, p, v);
-    p.dispose();
+    a = await blockedAttention(ctx, q, k, v);
   }
   q.dispose();
   k.dispose();
@@ -118,10 +188,9 @@ export async function midAttention(ctx: VaeBlockContext, module: string, x: Tens
   return y;
 }
 
-/** Upsample2D: nearest 2× then a 3×3 conv. `x` is not disposed. */
-export async function upsample(ctx: VaeBlockContext, module: string, x: Tensor): Promise<Tensor> {
-  const u = await upsampleNearest2x(ctx.gpu, x);
-  const y = await convLayer(ctx, `${module}.conv`, u, x.shape[1]!, 3);
-  u.dispose();
-  return y;
+/** Upsample2D on channel slices: nearest 2× then a 3×3 conv. `xs` are not disposed. */
+export async function upsample(ctx: VaeBlockContext, module: string, xs: Slices): Promise<Slices> {
+  const u = await upsampleSlices(ctx, xs);
+  const c = xs.reduce((a, x) => a + x.shape[1]!, 0);
+  return convSlices(ctx, `${module}.conv`, u, c, 3).finally(() => disposeSlices(u));
 }

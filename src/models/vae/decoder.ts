@@ -6,11 +6,11 @@
  */
 import type { Gpu } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
-import { silu } from "../../ops/activation.ts";
 import { asDType } from "../../ops/cast.ts";
 import { conv2d } from "../../ops/conv2d.ts";
 import { ModelWeights, type WeightSource } from "../weights.ts";
-import { convLayer, groupNormLayer, midAttention, resnet, upsample, type VaeBlockContext, type VaeTestVariants } from "./blocks.ts";
+import { convLayer, midAttention, resnet, upsample, type VaeBlockContext, type VaeTestVariants } from "./blocks.ts";
+import { convSlices, disposeSlices, groupNormSlices, joined, siluSlices, type Slices } from "./channel-slices.ts";
 import { parseVaeConfig, VAE_NORM_EPS, type VaeConfig } from "./config.ts";
 
 /** Receives each hooked module's output (names as in the activations README); read it before returning. */
@@ -35,6 +35,9 @@ export class VaeDecoder {
     readonly config: VaeConfig,
     readonly weights: ModelWeights,
   ) {}
+
+  /** Weights cut for layers that run on channel slices (channel-slices.ts), made at their first decode. */
+  private readonly weightSlices = new Map<string, Tensor>();
 
   /**
    * Checks the decoder's block count against the config, then uploads every decoder weight now (an
@@ -98,63 +101,76 @@ export class VaeDecoder {
 
   private async run(z: Tensor, opts: VaeDecodeOptions): Promise<Tensor> {
     const { gpu, config: cfg } = this;
-    const hook = opts.hook ?? (() => {});
-    const ctx: VaeBlockContext = { gpu, weights: this.weights, groups: cfg.normGroups, eps: opts.testVariants?.groupNormEps ?? VAE_NORM_EPS, variants: opts.testVariants ?? {} };
+    const ctx: VaeBlockContext = {
+      gpu,
+      weights: this.weights,
+      groups: cfg.normGroups,
+      eps: opts.testVariants?.groupNormEps ?? VAE_NORM_EPS,
+      variants: opts.testVariants ?? {},
+      weightSlices: this.weightSlices,
+    };
+    // Hooks see whole tensors: a sliced activation is joined for them (only when a hook is given).
+    const hook = async (module: string, xs: Slices) => {
+      if (!opts.hook) return;
+      const j = await joined(gpu, xs);
+      try {
+        await opts.hook(module, j.t);
+      } finally {
+        if (j.owned) j.t.dispose();
+      }
+    };
     const w = this.weights;
     const lc = cfg.latentChannels;
     let x = z;
     if (cfg.usePostQuantConv) {
       x = await gpu.scope("post_quant_conv", () => conv2d(gpu, z, w.get("post_quant_conv.weight", [lc, lc, 1, 1]), w.get("post_quant_conv.bias", [lc])));
-      await hook("post_quant_conv", x);
+      await hook("post_quant_conv", [x]);
     }
     const dctx: VaeBlockContext = { ...ctx, weights: w.scope("decoder.") };
     const rev = [...cfg.blockOutChannels].reverse();
-    let h = await gpu.scope("decoder.conv_in", () => convLayer(dctx, "conv_in", x, rev[0]!, 3));
+    const convIn = await gpu.scope("decoder.conv_in", () => convLayer(dctx, "conv_in", x, rev[0]!, 3));
     if (x !== z) x.dispose();
+    // From here on activations are channel slices (channel-slices.ts): one slice each unless over the binding limit.
+    let h: Slices = [convIn];
     await hook("decoder.conv_in", h);
-    h = await gpu.scope("decoder.mid_block", async () => {
-      const r0 = await resnet(dctx, "mid_block.resnets.0", h, rev[0]!);
-      h.dispose();
-      let a = r0;
-      if (cfg.midBlockAttention) {
-        a = await midAttention(dctx, "mid_block.attentions.0", r0);
-        r0.dispose();
-      }
-      const r1 = await resnet(dctx, "mid_block.resnets.1", a, rev[0]!);
-      a.dispose();
-      return r1;
+    const step = async (scope: string, f: (xs: Slices) => Promise<Slices>) => {
+      const next = await gpu.scope(scope, () => f(h)).finally(() => disposeSlices(h));
+      h = next;
+      await hook(scope, h);
+    };
+    await step("decoder.mid_block", async (xs) => {
+      const r0 = await resnet(dctx, "mid_block.resnets.0", xs, rev[0]!);
+      if (!cfg.midBlockAttention) return resnet(dctx, "mid_block.resnets.1", r0, rev[0]!).finally(() => disposeSlices(r0));
+      // The mid block runs at the latent size (SD 512²: 512 channels at 64², 8 MiB): one slice.
+      if (r0.length !== 1) throw new Error(`VAE: the mid block's input is ${r0.length} channel slices; its attention needs one tensor within the binding limit`);
+      const a = await midAttention(dctx, "mid_block.attentions.0", r0[0]!).finally(() => disposeSlices(r0));
+      return resnet(dctx, "mid_block.resnets.1", [a], rev[0]!).finally(() => a.dispose());
     });
-    await hook("decoder.mid_block", h);
     for (let i = 0; i < rev.length; i++) {
-      h = await gpu.scope(`decoder.up_blocks.${i}`, async () => {
-        let y = h;
+      await step(`decoder.up_blocks.${i}`, async (xs) => {
+        let y = xs;
         for (let j = 0; j <= cfg.layersPerBlock; j++) {
-          const r = await resnet(dctx, `up_blocks.${i}.resnets.${j}`, y, rev[i]!);
-          y.dispose();
+          const r = await resnet(dctx, `up_blocks.${i}.resnets.${j}`, y, rev[i]!).finally(() => y !== xs && disposeSlices(y));
           y = r;
         }
-        if (i < rev.length - 1) {
-          const u = await upsample(dctx, `up_blocks.${i}.upsamplers.0`, y);
-          y.dispose();
-          y = u;
-        }
-        return y;
+        if (i === rev.length - 1) return y;
+        return upsample(dctx, `up_blocks.${i}.upsamplers.0`, y).finally(() => disposeSlices(y));
       });
-      await hook(`decoder.up_blocks.${i}`, h);
     }
-    const n = await gpu.scope("decoder.conv_norm_out", () => groupNormLayer(dctx, "conv_norm_out", h, false));
-    h.dispose();
+    const n = await gpu.scope("decoder.conv_norm_out", () => groupNormSlices(dctx, "conv_norm_out", h, false)).finally(() => disposeSlices(h));
     await hook("decoder.conv_norm_out", n);
     // Not fused into the GroupNorm: conv_norm_out's output is hooked before the SiLU.
-    const s = await silu(gpu, n);
-    n.dispose();
-    const out = await gpu.scope("decoder.conv_out", () => convLayer(dctx, "conv_out", s, cfg.outChannels, 3));
-    s.dispose();
+    const s = await siluSlices(gpu, n).finally(() => disposeSlices(n));
+    const out = await gpu.scope("decoder.conv_out", () => convSlices(dctx, "conv_out", s, cfg.outChannels, 3)).finally(() => disposeSlices(s));
     await hook("decoder.conv_out", out);
-    return out;
+    const image = await joined(gpu, out);
+    if (image.owned) disposeSlices(out);
+    return image.t;
   }
 
   dispose(): void {
     this.weights.dispose();
+    for (const t of this.weightSlices.values()) t.dispose();
+    this.weightSlices.clear();
   }
 }
