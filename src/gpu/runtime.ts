@@ -6,7 +6,7 @@ import { KernelRegistry } from "./kernel-registry.ts";
 import { defineKernel, type KernelSpec } from "./kernel.ts";
 import { BufferPool } from "./pool.ts";
 import { Profiler, type KernelTime } from "./profiler.ts";
-import { Tensor, checkBindingSize, checkHostLength, decodeHost, encodeHost, type HostData } from "./tensor.ts";
+import { Tensor, checkBindingSize, checkBufferSize, checkHostLength, decodeHost, encodeHost, type HostData } from "./tensor.ts";
 import { packUniforms } from "./uniforms.ts";
 
 const UNIFORM_CHUNK = 64 * 1024;
@@ -74,13 +74,19 @@ export class Gpu {
     return this.kernels.get(spec, key);
   }
 
-  /** An uninitialized (or poisoned) tensor from the pool. */
-  empty(shape: readonly number[], dtype: DType, label = "tensor", opts: { exact?: boolean } = {}): Tensor {
+  /**
+   * An uninitialized (or poisoned) tensor from the pool. `unbound`: a tensor only buffer copies read (gatherRows'
+   * big tables), which may exceed one storage binding up to maxBufferSize; dispatch refuses to bind it, and it is
+   * not poisoned (the fill is a kernel).
+   */
+  empty(shape: readonly number[], dtype: DType, label = "tensor", opts: { exact?: boolean; unbound?: boolean } = {}): Tensor {
     const bytes = storageBytes(shape, dtype);
-    checkBindingSize(this.ctx, bytes, `${label} [${shape}] ${dtype}`);
+    const what = `${label} [${shape}] ${dtype}`;
+    if (opts.unbound) checkBufferSize(this.ctx, bytes, what);
+    else checkBindingSize(this.ctx, bytes, what);
     const buffer = this.pool.acquire(Math.max(bytes, 4), label, opts.exact);
     const t = new Tensor([...shape], dtype, buffer, 0, Math.max(bytes, 4), this.pool);
-    if (this.poisonOutputs) this.poison(t);
+    if (this.poisonOutputs && bytes <= this.ctx.caps.limits.maxStorageBufferBindingSize) this.poison(t);
     return t;
   }
 
@@ -89,7 +95,7 @@ export class Gpu {
    * anything still waiting in the unsubmitted encoder, which could otherwise read or overwrite this
    * recycled buffer after the upload.
    */
-  upload(data: HostData, shape: readonly number[], dtype: DType = "f32", label = "input", opts: { exact?: boolean } = {}): Tensor {
+  upload(data: HostData, shape: readonly number[], dtype: DType = "f32", label = "input", opts: { exact?: boolean; unbound?: boolean } = {}): Tensor {
     checkHostLength(shape, dtype, data);
     this.flush();
     const poison = this.poisonOutputs;
@@ -177,6 +183,8 @@ export class Gpu {
         );
       }
       given.delete(slot.name);
+      // Tensors made as `unbound` (or views of imported buffers) may exceed one binding: name it here.
+      if (t.byteLength > this.ctx.caps.limits.maxStorageBufferBindingSize) checkBindingSize(this.ctx, t.byteLength, `kernel ${k.label}: binding "${slot.name}" ${t}`);
       entries.push({ binding: slot.binding, resource: t.binding() });
     }
     if (given.size) {

@@ -77,6 +77,14 @@ export function checkBindingSize(ctx: GpuContext, bytes: number, what: string): 
   }
 }
 
+/** Checks a tensor fits one buffer (tensors only buffer copies read may exceed one binding). */
+export function checkBufferSize(ctx: GpuContext, bytes: number, what: string): void {
+  const max = ctx.caps.limits.maxBufferSize;
+  if (bytes > max) {
+    throw new GpuLimitError("maxBufferSize", `${what}: ${bytes} bytes exceeds the adapter's maxBufferSize of ${max} bytes`);
+  }
+}
+
 /** Host data accepted by `upload` for each dtype. */
 export type HostData = Float32Array | Int32Array | Uint32Array | Uint16Array | number[];
 

@@ -104,8 +104,10 @@ export class ModelWeights {
       if (expected && (shape.length !== expected.length || shape.some((d, i) => d !== expected[i]))) {
         throw new OpInputError("weights", `${this.source.where}: tensor "${full}" has shape [${shape.join(", ")}], the model config expects [${expected.join(", ")}]`);
       }
-      // Weights live as long as the model: exact-size buffers, no size-class slack.
-      t = this.gpu.upload(this.source.f32(full), shape, this.dtype, full, { exact: true });
+      // Weights live as long as the model: exact-size buffers, no size-class slack. A weight may exceed one storage
+      // binding (CLIP's token table in f32: 152-253 MB, lavapipe binds 128 MiB): gatherRows reads such tables by
+      // buffer copies, and a kernel that would bind one fails at its dispatch, naming it.
+      t = this.gpu.upload(this.source.f32(full), shape, this.dtype, full, { exact: true, unbound: true });
       this.uploaded.set(full, t);
     } else if (expected && (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i]))) {
       throw new OpInputError("weights", `${this.source.where}: tensor "${full}" has shape [${t.shape.join(", ")}], the model config expects [${expected.join(", ")}]`);
