@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { WeightSource } from "../../src/models/weights.ts";
 import { bytesToFloat32 } from "../../src/weights/safetensors/convert.ts";
 import { parseSafetensorsHeader, readHeaderLength, type SafetensorsEntry } from "../../src/weights/safetensors/header.ts";
+import { randomTensorChunks } from "../../weights-tools/random-fill.ts";
 
 interface Located extends SafetensorsEntry {
   fd: number;
@@ -83,6 +84,25 @@ export function shapeOnlySource(folder: string): WeightSource {
     shape: (n) => [...raw[n]![0]],
     f32: (n) => {
       throw new Error(`${folder}/tensors.json: shapes only, no data for "${n}"`);
+    },
+  };
+}
+
+/** make-random's values (f32), generated when asked: no checkpoint on disk. */
+export function generatedSource(folder: string): WeightSource {
+  const shapes = shapeOnlySource(folder);
+  return {
+    ...shapes,
+    where: `${folder} (generated: make-random values, seed 0)`,
+    f32: (name) => {
+      const shape = shapes.shape(name);
+      const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      let at = 0;
+      for (const chunk of randomTensorChunks(0, name, "F32", shape)) {
+        out.set(new Float32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4), at);
+        at += chunk.byteLength / 4;
+      }
+      return out;
     },
   };
 }

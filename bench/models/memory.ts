@@ -24,8 +24,7 @@ import type { WeightSource } from "../../src/models/weights.ts";
 import { Unet } from "../../src/models/unet/unet.ts";
 import type { ScaleStorage } from "../../src/ops/quant-weight.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../../src/quant/formats.ts";
-import { randomTensorChunks } from "../../weights-tools/random-fill.ts";
-import { openDiskSource, readConfig, shapeOnlySource } from "./disk-source.ts";
+import { generatedSource, openDiskSource, readConfig } from "./disk-source.ts";
 import type { BenchModel } from "./models.ts";
 
 export interface MemoryRequest {
@@ -76,25 +75,6 @@ export interface MemoryResult {
   dispatches: number;
   eager: { peakLiveBytes: number; heldBytes: number; seconds: number; peak: PeakMoment };
   plan: { arenaBytes: number; peakLiveBytes: number; heldBytes: number; seconds: number };
-}
-
-/** make-random's values (f32), generated when asked: no checkpoint on disk. */
-function generatedSource(folder: string): WeightSource {
-  const shapes = shapeOnlySource(folder);
-  return {
-    ...shapes,
-    where: `${folder} (generated: make-random values, seed 0)`,
-    f32: (name) => {
-      const shape = shapes.shape(name);
-      const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      let at = 0;
-      for (const chunk of randomTensorChunks(0, name, "F32", shape)) {
-        out.set(new Float32Array(chunk.buffer, chunk.byteOffset, chunk.byteLength / 4), at);
-        at += chunk.byteLength / 4;
-      }
-      return out;
-    },
-  };
 }
 
 function weightBytes(unet: Unet): WeightBytes {

@@ -5,6 +5,7 @@
  * Run: `node bench/models/build-and-run.mjs --model sd-turbo --quant float --dir /tmp/x/unet [--steps N] [--no-profile]`:
  * N plain calls (default 1; the first compiles every pipeline), then one profiled call unless --no-profile.
  * Writes bench/models/results/<model>-<quant>.json; `--report` rebuilds RESULTS.md from all of them.
+ * `--vae --dir <vae folder> --size 512`: a full-size VAE decode instead (vae.ts).
  */
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -19,6 +20,7 @@ import { measureMemory, writeMemoryResult } from "./memory.ts";
 import { writeMemoryReport } from "./memory-report.ts";
 import { MODELS, type BenchModel } from "./models.ts";
 import { projections } from "./projected.ts";
+import { benchVae } from "./vae.ts";
 import { writeReport } from "./report.ts";
 
 /** Where results live; the bundle runs from dist/, so the repo root comes from the caller. */
@@ -182,12 +184,21 @@ async function main(): Promise<void> {
       scales: { type: "string", default: "f32" },
       size: { type: "string" },
       dry: { type: "boolean", default: false },
+      // --vae (vae.ts): one full-size VAE decode; --dir is a vae config or checkpoint folder.
+      vae: { type: "boolean", default: false },
+      dtype: { type: "string", default: "f32" },
     },
   });
   mkdirSync(RESULTS_DIR, { recursive: true });
   if (values.report) {
     writeReport(RESULTS_DIR, join(ROOT, "bench/models/RESULTS.md"));
     writeMemoryReport(RESULTS_DIR, join(ROOT, "bench/models/RESULTS.md"));
+    return;
+  }
+  if (values.vae) {
+    if (!values.dir) throw new Error("usage: --vae --dir <vae config or checkpoint folder> [--size 512] [--dtype f32|f16] [--steps N] [--no-profile]");
+    if (values.dtype !== "f32" && values.dtype !== "f16") throw new Error(`--dtype must be f32|f16, got ${values.dtype}`);
+    await benchVae({ dir: values.dir, size: Number(values.size ?? 512), dtype: values.dtype, calls: Number(values.steps), profile: !values["no-profile"], resultsDir: RESULTS_DIR, topKernels: TOP_KERNELS });
     return;
   }
   const m = MODELS[values.model ?? ""];
