@@ -1,5 +1,6 @@
 import type { GpuContext } from "./device.ts";
-import { DTYPE_BITS, numel, storageBytes, f32ToF16Bits, f16BitsToF32, type DType } from "./dtype.ts";
+import { DTYPE_BITS, numel, storageBytes, f32ToF16Bits, type DType } from "./dtype.ts";
+import { widenF16 } from "../util/float16.ts";
 import { GpuLimitError, OpInputError } from "./errors.ts";
 import type { BufferPool } from "./pool.ts";
 
@@ -90,6 +91,10 @@ export type HostData = Float32Array | Int32Array | Uint32Array | Uint16Array | n
 
 /** Converts host values to the bytes a tensor of `dtype` stores (f16 from floats is rounded to nearest even). */
 export function encodeHost(data: HostData, dtype: DType, count: number): Uint8Array<ArrayBuffer> {
+  // f32 data already in a Float32Array is written as is (a view, no copy: weights are GBs).
+  if (dtype === "f32" && data instanceof Float32Array && data.length === count && data.buffer instanceof ArrayBuffer) {
+    return new Uint8Array(data.buffer, data.byteOffset, count * 4);
+  }
   const bytes = new Uint8Array(storageBytes([count], dtype));
   switch (dtype) {
     case "f32":
@@ -133,10 +138,7 @@ export function decodeHost(bytes: Uint8Array, dtype: DType, count: number): Floa
     case "f32":
       return new Float32Array(copy, 0, count);
     case "f16": {
-      const h = new Uint16Array(copy, 0, count);
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = f16BitsToF32(h[i]!);
-      return out;
+      return widenF16(new Uint16Array(copy, 0, count));
     }
     case "i32":
       return new Int32Array(copy, 0, count);

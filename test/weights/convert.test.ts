@@ -23,6 +23,21 @@ function nearestHalfBits(x: number): number {
 const HALF_VALUES = Float64Array.from({ length: 0x7c00 }, (_, h) => f16BitsToF32(h));
 
 describe("float conversions", () => {
+  it("F16 bytes widen through the table exactly as f16BitsToF32, for every bit pattern, from aligned and odd offsets", () => {
+    const bits = new Uint16Array(65536).map((_, i) => i);
+    const bytes = new Uint8Array(bits.buffer);
+    const odd = new Uint8Array(bytes.length + 1);
+    odd.set(bytes, 1);
+    for (const view of [bytes, odd.subarray(1)]) {
+      const wide = bytesToFloat32("F16", view);
+      expect(wide.length).toBe(65536);
+      for (let h = 0; h < 65536; h++) {
+        const want = Math.fround(f16BitsToF32(h));
+        if (!Object.is(wide[h], want) && !(Number.isNaN(want) && Number.isNaN(wide[h]))) expect(wide[h], `half bits ${h.toString(16)}`).toBe(want);
+      }
+    }
+  });
+
   it("f32ToF16Bits round-trips every finite half exactly", () => {
     const wrong: number[] = [];
     for (let h = 0; h < 0x10000; h++) {

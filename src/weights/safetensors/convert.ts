@@ -1,5 +1,5 @@
 import type { SafetensorsDtype } from "./dtypes.ts";
-import { f16BitsToF32, f32ToF16Bits } from "../../util/float16.ts";
+import { f16BitsToF32, f32ToF16Bits, widenF16 } from "../../util/float16.ts";
 
 export { f16BitsToF32, f32ToF16Bits };
 
@@ -36,12 +36,15 @@ export function bytesToTypedArray(dtype: SafetensorsDtype, bytes: Uint8Array): T
 
 /** Tensor bytes converted to float32 (F16/BF16 widened exactly; F64 and integers rounded to nearest float32). */
 export function bytesToFloat32(dtype: SafetensorsDtype, bytes: Uint8Array): Float32Array {
+  // F16 is only read here: widen from a view of the bytes when aligned, without bytesToTypedArray's copy.
+  if (dtype === "F16") {
+    const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
+    return widenF16(new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2));
+  }
   const a = bytesToTypedArray(dtype, bytes);
   if (a instanceof Float32Array) return a;
   const out = new Float32Array(a.length);
-  if (dtype === "F16") {
-    for (let i = 0; i < a.length; i++) out[i] = f16BitsToF32(a[i] as number);
-  } else if (dtype === "BF16") {
+  if (dtype === "BF16") {
     const u = new Uint32Array(out.buffer);
     for (let i = 0; i < a.length; i++) u[i] = (a[i] as number) << 16;
   } else {
