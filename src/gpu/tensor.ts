@@ -1,6 +1,6 @@
 import type { GpuContext } from "./device.ts";
 import { DTYPE_BITS, numel, storageBytes, f32ToF16Bits, type DType } from "./dtype.ts";
-import { widenF16 } from "../util/float16.ts";
+import { narrowF32, widenF16 } from "../util/float16.ts";
 import { GpuLimitError, OpInputError } from "./errors.ts";
 import type { BufferPool } from "./pool.ts";
 
@@ -103,6 +103,7 @@ export function encodeHost(data: HostData, dtype: DType, count: number): Uint8Ar
     case "f16": {
       const out = new Uint16Array(bytes.buffer, 0, count);
       if (data instanceof Uint16Array) out.set(data);
+      else if (data instanceof Float32Array) narrowF32(data.subarray(0, count), out);
       else for (let i = 0; i < count; i++) out[i] = f32ToF16Bits((data as ArrayLike<number>)[i]!);
       break;
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { narrowF32 } from "../../src/util/float16.ts";
 import { bf16BitsToF16Bits, bf16BytesToF16, bytesToFloat32, f16BitsToF32, f32ToF16Bits, float32ToBf16 } from "../../src/weights/safetensors/convert.ts";
 
 /** Reference half rounding in float64: the nearest half value, ties to the even mantissa. */
@@ -23,6 +24,24 @@ function nearestHalfBits(x: number): number {
 const HALF_VALUES = Float64Array.from({ length: 0x7c00 }, (_, h) => f16BitsToF32(h));
 
 describe("float conversions", () => {
+  it("narrowF32 rounds exactly as f32ToF16Bits: every half's neighbourhood, ties, subnormals, overflow, NaN, random bits", () => {
+    const u = new Uint32Array(65536 * 5 + 200000);
+    let k = 0;
+    for (let h = 0; h < 65536; h++) {
+      // Each half value widened, and the float32 bit patterns around its ties (half an ulp = 2^12 mantissa steps).
+      const f = new Float32Array([f16BitsToF32(h)]);
+      const b = new Uint32Array(f.buffer)[0]!;
+      for (const d of [0, 0x1000, 0x0fff, 0x1001, -1]) u[k++] = (b + d) >>> 0;
+    }
+    let s = 12345;
+    for (; k < u.length; k++) u[k] = s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const values = new Float32Array(u.buffer);
+    const fast = narrowF32(values);
+    for (let i = 0; i < values.length; i++) if (fast[i] !== f32ToF16Bits(values[i]!)) expect(fast[i], `bits ${u[i]!.toString(16)}`).toBe(f32ToF16Bits(values[i]!));
+    // A subarray: its bits are read at its own offset.
+    expect(Array.from(narrowF32(values.subarray(3, 9)))).toEqual(Array.from(values.subarray(3, 9), (x) => f32ToF16Bits(x)));
+  });
+
   it("F16 bytes widen through the table exactly as f16BitsToF32, for every bit pattern, from aligned and odd offsets", () => {
     const bits = new Uint16Array(65536).map((_, i) => i);
     const bytes = new Uint8Array(bits.buffer);
