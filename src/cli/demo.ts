@@ -15,7 +15,8 @@ import { singleThreadLavapipeForToy, TOY_THREADS_NOTE } from "./toy-threads.ts";
 
 const USAGE = `usage: npm run demo -- [--prompt TEXT] [--seed N] [--steps N] [--guidance G] [--quant none|w8a8|w4a8|w8a16|w4a16]
                      [--policy torchao|all] [--qsched m,s|auto|coeffs.json] [--width W] [--height H] [--out file.png]
-                     [--dtype f32|f16] [--model folder|url] [--smoke]`;
+                     [--dtype f32|f16] [--model folder|url] [--taesd folder|url] [--smoke]
+  --taesd: decode the final image with this TAESD (AutoencoderTiny, e.g. madebyollin/taesd) instead of the VAE.`;
 
 /** The embedded default model (models/toy-shapes in the package). */
 export function defaultModelFolder(): string {
@@ -43,6 +44,8 @@ interface DemoArgs {
   height?: number;
   out: string;
   model?: string;
+  /** A TAESD folder or URL: the final decode uses it instead of the pipeline's VAE. */
+  taesd?: string;
   smoke: boolean;
 }
 
@@ -76,6 +79,7 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
         break;
       case "--out": a.out = v ?? ""; i++; break;
       case "--model": a.model = v; i++; break;
+      case "--taesd": a.taesd = v; i++; break;
       case "--qsched": a.qsched = parseQSchedArg(v); i++; break;
       case "--smoke": a.smoke = true; break;
       case "--help": case "-h": throw new Error(USAGE);
@@ -108,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
   let qsched = args.qsched;
   if (typeof qsched === "string" && qsched !== "auto") qsched = (await import("node:fs")).readFileSync(qsched, "utf8");
   const pipe = await QSchedPipeline.fromPretrained(model, { quant: args.quant, policy: args.policy, qsched, dtype: args.dtype });
+  if (args.taesd) await pipe.loadPreviewDecoder(args.taesd);
   const tLoad = performance.now() - t0;
   const policy = pipe.pack ? `policy ${pipe.pack.info.policy}, from ${pipe.pack.location}` : `policy ${args.policy ?? "torchao"}`;
   console.log(`model:    ${args.model ?? "embedded toy-shapes (models/toy-shapes)"} — ${pipe.kind}, quant ${pipe.quant}${pipe.quant !== "none" ? ` (${policy})` : ""}, dtype ${args.dtype ?? "f32"}`);
@@ -122,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
     guidanceScale: args.guidance,
     width: args.width,
     height: args.height,
+    decoder: args.taesd ? "taesd" : "vae",
     onStep: (e) => console.log(`step ${e.step}/${e.steps} (t=${e.timestep}) ${e.elapsedMs.toFixed(0)} ms`),
   });
   const out = resolve(args.out);
@@ -132,7 +138,7 @@ async function main(argv: string[]): Promise<number> {
   if (img.width < 256) writeFileSync(big, await encodePng(upscaleNearest(img, Math.max(1, Math.floor(512 / img.width)))));
   const t = res.timings;
   console.log(`prompt:   "${args.prompt}" seed ${args.seed}`);
-  console.log(`time:     load ${tLoad.toFixed(0)} ms, text ${t.textMs.toFixed(0)} ms, denoise ${t.denoiseMs.toFixed(0)} ms (${t.stepMs.map((s) => s.toFixed(0)).join("/")} per step), decode ${t.decodeMs.toFixed(0)} ms`);
+  console.log(`time:     load ${tLoad.toFixed(0)} ms, text ${t.textMs.toFixed(0)} ms, denoise ${t.denoiseMs.toFixed(0)} ms (${t.stepMs.map((s) => s.toFixed(0)).join("/")} per step), decode ${t.decodeMs.toFixed(0)} ms${args.taesd ? " (TAESD)" : ""}`);
   console.log(`memory:   peak ${(res.peakBytes / 2 ** 20).toFixed(1)} MiB of activations, ${(pipe.gpu.pool.held / 2 ** 20).toFixed(1)} MiB held by the pool (weights included)`);
   console.log(`wrote:    ${out} (${img.width}×${img.height})${img.width < 256 ? ` and ${big}` : ""}`);
   pipe.dispose();

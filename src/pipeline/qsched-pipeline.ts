@@ -162,6 +162,9 @@ export class QSchedPipeline {
     if (this.disposed) throw new Error("generate(): the pipeline was disposed");
     const t0 = performance.now();
     const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, this.vae.sliceChannels, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize, this.defaultSize);
+    const decoder = options.decoder ?? "vae";
+    if (decoder !== "vae" && decoder !== "taesd") throw new Error(`generate: decoder must be "vae" or "taesd", got ${JSON.stringify(decoder)}`);
+    if (decoder === "taesd" && !this.taesd) throw new Error('generate: decoder "taesd" needs a TAESD: call loadPreviewDecoder(source) first');
     const gpu = this.gpu;
     const peak0 = gpu.pool.live;
     gpu.pool.peakLive = gpu.pool.live;
@@ -200,12 +203,19 @@ export class QSchedPipeline {
       owned.push(latents);
       await options.trace?.("final_latents", latents);
       const tDenoise = performance.now();
-      const scaled = await scale(gpu, latents, 1 / this.vaeScalingFactor);
-      owned.push(scaled);
-      await options.trace?.("vae_decode_in", scaled);
-      const decoded = await this.vae.decode(scaled);
-      owned.push(decoded);
-      await options.trace?.("vae_decode_out", decoded);
+      let decoded: Tensor;
+      if (decoder === "taesd") {
+        // TAESD takes UNet-space latents (its scaling_factor is 1).
+        decoded = await this.taesd!.decode(latents);
+        owned.push(decoded);
+      } else {
+        const scaled = await scale(gpu, latents, 1 / this.vaeScalingFactor);
+        owned.push(scaled);
+        await options.trace?.("vae_decode_in", scaled);
+        decoded = await this.vae.decode(scaled);
+        owned.push(decoded);
+        await options.trace?.("vae_decode_out", decoded);
+      }
       // keepRgba: the RGBA8 batch stays on the GPU for the caller (the CLIP scorer reads it there).
       const rgba = await imageToRgba8(gpu, decoded);
       owned.push(rgba);

@@ -56,6 +56,12 @@ export interface GenerateOptions {
    * `loadPreviewDecoder`, else the pipeline's VAE). Costs one decode per step.
    */
   preview?: boolean;
+  /**
+   * The final decode: "vae" (default, the pipeline's AutoencoderKL) or "taesd", the TAESD loaded by
+   * `loadPreviewDecoder` (diffusers' `pipe.vae = AutoencoderTiny`): approximate, and far less work — on CPU adapters
+   * the VAE's 512² decode costs about three UNet steps.
+   */
+  decoder?: "vae" | "taesd";
   /** Also return the final images on the GPU as `GenerateResult.rgba` (the caller disposes it). */
   keepRgba?: boolean;
   /**

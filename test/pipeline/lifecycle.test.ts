@@ -128,6 +128,43 @@ describe("per-step previews", () => {
   });
 });
 
+describe("final decode with TAESD (generate({ decoder: \"taesd\" }))", () => {
+  it("equals TAESD applied to the final latents, differs from the VAE's image, and needs a loaded TAESD", async () => {
+    const taesdDir = join(goldenFolders("tiny-taesd")[0]!.dir, "taesd");
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    try {
+      const args = { prompt: PROMPT, seed: 11, steps: 2, guidanceScale: 2 };
+      await expect(pipe.generate({ ...args, decoder: "taesd" })).rejects.toThrow(/decoder "taesd" needs a TAESD: call loadPreviewDecoder/);
+      await expect(pipe.generate({ ...args, decoder: "tiny" as never })).rejects.toThrow(/decoder must be "vae" or "taesd", got "tiny"/);
+      await pipe.loadPreviewDecoder(taesdDir);
+      let latents: Float32Array | undefined;
+      const fast = await pipe.generate({
+        ...args,
+        decoder: "taesd",
+        trace: async (name, v) => {
+          if (name === "final_latents") latents = v instanceof Float32Array ? v : await pipe.gpu.read(v as never);
+        },
+      });
+      const vae = await pipe.generate(args);
+      const reference = TaesdDecoder.load(pipe.gpu, componentSource(taesdDir), readJson(join(taesdDir, "config.json")));
+      try {
+        const z = pipe.gpu.upload(latents!, [1, 4, 8, 8]);
+        const image = await reference.decode(z);
+        z.dispose();
+        const expected = (await toImages(pipe.gpu, image))[0]!.data;
+        image.dispose();
+        expect(fractionOff(fast.images[0]!.data, expected, 0)).toBe(0); // same kernels, same input: identical
+      } finally {
+        reference.dispose();
+      }
+      // A random tiny TAESD draws nothing like the trained VAE: the option really switched decoders.
+      expect(fractionOff(fast.images[0]!.data, vae.images[0]!.data, 8)).toBeGreaterThan(0.5);
+    } finally {
+      pipe.dispose();
+    }
+  });
+});
+
 describe("long prompts", () => {
   it("are cut at 77 tokens as diffusers does, with a warning naming the dropped words", async () => {
     const pipe = await QSchedPipeline.fromPretrained(TOY);
