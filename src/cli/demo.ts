@@ -15,7 +15,7 @@ import { singleThreadLavapipeForToy, TOY_THREADS_NOTE } from "./toy-threads.ts";
 
 const USAGE = `usage: npm run demo -- [--prompt TEXT] [--seed N] [--steps N] [--guidance G] [--quant none|w8a8|w4a8|w8a16|w4a16]
                      [--policy torchao|all] [--qsched m,s|auto|coeffs.json] [--width W] [--height H] [--out file.png]
-                     [--dtype f32|f16] [--model folder|url] [--taesd folder|url] [--smoke]
+                     [--dtype f32|f16] [--model folder|url] [--variant fp16] [--taesd folder|url] [--smoke]
   --taesd: decode the final image with this TAESD (AutoencoderTiny, e.g. madebyollin/taesd) instead of the VAE.`;
 
 /** The embedded default model (models/toy-shapes in the package). */
@@ -44,6 +44,8 @@ interface DemoArgs {
   height?: number;
   out: string;
   model?: string;
+  /** Weight file variant (diffusers' variant, e.g. fp16). */
+  variant?: string;
   /** A TAESD folder or URL: the final decode uses it instead of the pipeline's VAE. */
   taesd?: string;
   smoke: boolean;
@@ -80,6 +82,7 @@ export function parseDemoArgs(argv: string[]): DemoArgs {
       case "--out": a.out = v ?? ""; i++; break;
       case "--model": a.model = v; i++; break;
       case "--taesd": a.taesd = v; i++; break;
+      case "--variant": a.variant = v; i++; break;
       case "--qsched": a.qsched = parseQSchedArg(v); i++; break;
       case "--smoke": a.smoke = true; break;
       case "--help": case "-h": throw new Error(USAGE);
@@ -111,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
   let qsched = args.qsched;
   if (typeof qsched === "string" && qsched !== "auto") qsched = (await import("node:fs")).readFileSync(qsched, "utf8");
-  const pipe = await QSchedPipeline.fromPretrained(model, { quant: args.quant, policy: args.policy, qsched, dtype: args.dtype });
+  const pipe = await QSchedPipeline.fromPretrained(model, { quant: args.quant, policy: args.policy, qsched, dtype: args.dtype, variant: args.variant });
   if (args.taesd) await pipe.loadPreviewDecoder(args.taesd);
   const tLoad = performance.now() - t0;
   const policy = pipe.pack ? `policy ${pipe.pack.info.policy}, from ${pipe.pack.location}` : `policy ${args.policy ?? "torchao"}`;

@@ -24,6 +24,8 @@ export interface UnetRequest {
   quant?: QuantScheme;
   policy?: "torchao" | "all";
   onProgress?: (p: LoadProgress) => void;
+  /** Weight file variant of the float UNet (e.g. "fp16"); a pack is found as it is. */
+  variant?: string;
   /** Aborts between tensors; what was uploaded is freed. */
   signal?: AbortSignal;
   /** Passed on to Unet.load on both paths (e.g. the float storage dtype). */
@@ -43,7 +45,7 @@ export async function loadUnet(gpu: Gpu, src: WeightSource, req: UnetRequest): P
   const packPath = await findComponentPack(src, "unet");
   if (!packPath) {
     const quant = req.quant ?? "none";
-    const c = await openComponent(src, "unet", req.onProgress);
+    const c = await openComponent(src, "unet", req.onProgress, req.variant);
     const quantOpts = quant === "none" ? {} : { quant: QUANT_FORMATS[SCHEME_IDS[quant]], policy: req.policy ?? "torchao" };
     const unet = await c.load((t) => Unet.loadStreaming(gpu, t, c.config, { ...req.unetOptions, ...quantOpts, signal: req.signal }));
     return { unet, config: c.config, quant, pack: null };

@@ -66,10 +66,10 @@ export async function openPipelineFolder(src: WeightSource): Promise<OpenedPipel
  * one tensor at a time from it, in file order). `load(f)` runs the model's load over it, reports the
  * last progress when it succeeds and closes the files either way.
  */
-export async function openComponent(src: WeightSource, name: string, onProgress?: (p: LoadProgress) => void) {
+export async function openComponent(src: WeightSource, name: string, onProgress?: (p: LoadProgress) => void, variant?: string) {
   let comp: Awaited<ReturnType<typeof loadComponent>>;
   try {
-    comp = await loadComponent(src, name);
+    comp = await loadComponent(src, name, { variant });
   } catch (e) {
     const pack = await findComponentPack(src, name).catch(() => null);
     if (pack) throw new Error(`${src.locate(pack)}: ${name} is a quantized pack; only the UNet can be loaded from a pack so far`);

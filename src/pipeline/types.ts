@@ -28,6 +28,11 @@ export interface FromPretrainedOptions {
    * latents and the scheduler step stay f32, and a VAE with `force_upcast` (SDXL's) stays f32.
    */
   dtype?: "f32" | "f16";
+  /**
+   * Weight file variant, as diffusers' `variant`: "fp16" reads `*.fp16.safetensors` (the Hub's half-size files; the
+   * weights are widened to `dtype` on upload). Every component must have it.
+   */
+  variant?: string;
   onProgress?: (p: LoadProgress) => void;
   /**
    * Run on this Gpu (device + buffer pool) instead of a new one on the shared device, e.g. to share
