@@ -105,8 +105,11 @@ async function blockedAttention(ctx: VaeBlockContext, q: Tensor, k: Tensor, v: T
     const align = 256 / gcd(256, c * bytes);
     let rows = ctx.variants.attentionBlockRows ?? Math.floor(limit / scoreRowBytes);
     rows = Math.max(align, Math.floor(Math.min(rows, t) / align) * align);
-    if (rows * scoreRowBytes > limit || (b > 1 && (t * c * bytes) % 256 !== 0)) {
-      throw new Error(`VAE attention: ${t} tokens need ${rows}-row score blocks of ${scoreRowBytes * rows} bytes, over this adapter's maxStorageBufferBindingSize of ${limit} (or a batch offset off the 256-byte alignment)`);
+    if (rows * scoreRowBytes > limit) {
+      throw new Error(`VAE attention: ${t} tokens need score blocks of at least ${rows} rows (${scoreRowBytes * rows} bytes), over this adapter's maxStorageBufferBindingSize of ${limit}`);
+    }
+    if (b > 1 && (t * c * bytes) % 256 !== 0) {
+      throw new Error(`VAE attention: a batch of ${b} in score blocks needs each image's q (${t}×${c}, ${t * c * bytes} bytes) to be a multiple of the 256-byte binding alignment`);
     }
     const out = gpu.empty([b, t, c], q.dtype, "vae_attention");
     try {
@@ -116,8 +119,11 @@ async function blockedAttention(ctx: VaeBlockContext, q: Tensor, k: Tensor, v: T
         for (let r0 = 0; r0 < t; r0 += rows) {
           const n = Math.min(rows, t - r0);
           const o = await attendBlock(gpu, slice(q, (i * t + r0) * c, [n, c]), kb, vb, c);
-          gpu.copy(o, slice(out, (i * t + r0) * c, [n, c]));
-          o.dispose();
+          try {
+            gpu.copy(o, slice(out, (i * t + r0) * c, [n, c]));
+          } finally {
+            o.dispose();
+          }
         }
       }
       return out;
