@@ -12,6 +12,6 @@ export { GpuDeviceError, ShaderCompileError, BindingMismatchError, OpInputError,
 export * as ops from "./ops/index.ts";
 export { QSchedPipeline, resolveQSchedOption } from "./pipeline/qsched-pipeline.ts";
 export type { QSchedSource } from "./pipeline/qsched-auto.ts";
-export type { FromPretrainedOptions, GenerateOptions, GenerateResult, GeneratedImage, QuantScheme, QSchedOption, StepEvent, LoadProgress } from "./pipeline/types.ts";
+export type { FromPretrainedOptions, GenerateOptions, GenerateResult, GeneratedImage, QuantScheme, QSchedOption, StepEvent, LoadProgress, DecodeProgress } from "./pipeline/types.ts";
 export { encodePng, upscaleNearest, toImageData } from "./pipeline/png.ts";
 export { recordPlan, Plan } from "./graph/plan.ts";

@@ -132,6 +132,8 @@ async function main(argv: string[]): Promise<number> {
     height: args.height,
     decoder: args.taesd ? "taesd" : "vae",
     onStep: (e) => console.log(`step ${e.step}/${e.steps} (t=${e.timestep}) ${e.elapsedMs.toFixed(0)} ms`),
+    // Only worth a line where a decode takes a while (full-size models); the toy's takes milliseconds.
+    onDecode: args.model ? (p) => console.log(`decode ${p.done}/${p.total} (${p.module})`) : undefined,
   });
   const out = resolve(args.out);
   mkdirSync(dirname(out), { recursive: true });

@@ -38,7 +38,7 @@ export async function loadTextEncoder(
 export async function loadVaeDecoder(gpu: Gpu, config: Record<string, unknown>, tensors: TensorSource, dtype: "f32" | "f16" = "f32", signal?: AbortSignal): Promise<ImageDecoderPort> {
   const model = await VaeDecoder.loadStreaming(gpu, tensors, config, { dtype: config.force_upcast === true ? "f32" : dtype, signal });
   return {
-    decode: (z) => model.decode(z),
+    decode: (z, o) => model.decode(z, { onProgress: o?.onProgress }),
     // Activations over the binding limit run as channel slices of whole GroupNorm groups (channel-slices.ts).
     sliceChannels: Math.max(...model.config.blockOutChannels) / model.config.normGroups,
     dispose: () => model.dispose(),

@@ -9,7 +9,7 @@ export interface TextEncoderPort {
 
 /** What the pipeline needs from a VAE decoder: latents already divided by scaling_factor → image NCHW. */
 export interface ImageDecoderPort {
-  decode(latents: Tensor): Promise<Tensor>;
+  decode(latents: Tensor, opts?: { onProgress?: (p: { module: string; done: number; total: number }) => void }): Promise<Tensor>;
   /**
    * Channels of the smallest piece its widest layer can run in (the VAE slices activations over the binding limit
    * by GroupNorm groups): the memory check before allocating needs batch × this × H × W floats in one binding.

@@ -213,7 +213,7 @@ export class QSchedPipeline {
         const scaled = await scale(gpu, latents, 1 / this.vaeScalingFactor);
         owned.push(scaled);
         await options.trace?.("vae_decode_in", scaled);
-        decoded = await this.vae.decode(scaled);
+        decoded = await this.vae.decode(scaled, { onProgress: options.onDecode });
         owned.push(decoded);
         await options.trace?.("vae_decode_out", decoded);
       }

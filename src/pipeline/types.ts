@@ -67,6 +67,11 @@ export interface GenerateOptions {
    * the VAE's 512² decode costs about three UNet steps.
    */
   decoder?: "vae" | "taesd";
+  /**
+   * Progress of the VAE's final decode, stage by stage (conv_in, mid block, up blocks, conv_out); at full size on
+   * CPU adapters it takes minutes. Each report waits for the GPU, so it costs a sync per stage.
+   */
+  onDecode?: (p: DecodeProgress) => void;
   /** Also return the final images on the GPU as `GenerateResult.rgba` (the caller disposes it). */
   keepRgba?: boolean;
   /**
@@ -78,6 +83,13 @@ export interface GenerateOptions {
   unetPlan?: boolean;
   /** @internal Receives every intermediate by its diffusers trace name (the verifier uses it). */
   trace?: (name: string, value: Tensor | Float32Array | Int32Array) => Promise<void>;
+}
+
+export interface DecodeProgress {
+  /** The stage just finished, e.g. "decoder.up_blocks.2". */
+  module: string;
+  done: number;
+  total: number;
 }
 
 export interface StepEvent {

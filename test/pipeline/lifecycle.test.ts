@@ -165,6 +165,23 @@ describe("final decode with TAESD (generate({ decoder: \"taesd\" }))", () => {
   });
 });
 
+describe("decode progress (generate({ onDecode }))", () => {
+  it("reports every stage of the VAE decode in order, and changes nothing in the image", async () => {
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    try {
+      const args = { prompt: PROMPT, seed: 12, steps: 1 };
+      const seen: string[] = [];
+      const withProgress = await pipe.generate({ ...args, onDecode: (p) => void seen.push(`${p.done}/${p.total} ${p.module}`) });
+      const plain = await pipe.generate(args);
+      // The toy's VAE has 4 levels: conv_in, mid block, 4 up blocks, conv_out.
+      expect(seen).toEqual(["1/7 decoder.conv_in", "2/7 decoder.mid_block", "3/7 decoder.up_blocks.0", "4/7 decoder.up_blocks.1", "5/7 decoder.up_blocks.2", "6/7 decoder.up_blocks.3", "7/7 decoder.conv_out"]);
+      expect(Buffer.from(withProgress.images[0]!.data).equals(Buffer.from(plain.images[0]!.data))).toBe(true);
+    } finally {
+      pipe.dispose();
+    }
+  });
+});
+
 describe("long prompts", () => {
   it("are cut at 77 tokens as diffusers does, with a warning naming the dropped words", async () => {
     const pipe = await QSchedPipeline.fromPretrained(TOY);

@@ -16,8 +16,20 @@ import { parseVaeConfig, VAE_NORM_EPS, type VaeConfig } from "./config.ts";
 /** Receives each hooked module's output (names as in the activations README); read it before returning. */
 export type VaeHook = (module: string, t: Tensor) => void | Promise<void>;
 
+/** Progress of a decode: `done` of `total` stages (conv_in, mid block, each up block, conv_out) finished. */
+export interface VaeProgress {
+  module: string;
+  done: number;
+  total: number;
+}
+
 export interface VaeDecodeOptions {
   hook?: VaeHook;
+  /**
+   * Called after each stage. The stages are waited for on the GPU first (a submitted stage is not a finished one),
+   * so progress costs one sync per stage: a full-size decode on a CPU adapter takes minutes.
+   */
+  onProgress?: (p: VaeProgress) => void;
   /** @internal */
   testVariants?: VaeTestVariants;
 }
@@ -133,10 +145,19 @@ export class VaeDecoder {
     // From here on activations are channel slices (channel-slices.ts): one slice each unless over the binding limit.
     let h: Slices = [convIn];
     await hook("decoder.conv_in", h);
+    const total = cfg.blockOutChannels.length + 3;
+    let done = 0;
+    const progress = async (module: string) => {
+      if (!opts.onProgress) return;
+      await gpu.sync();
+      opts.onProgress({ module, done: ++done, total });
+    };
+    await progress("decoder.conv_in");
     const step = async (scope: string, f: (xs: Slices) => Promise<Slices>) => {
       const next = await gpu.scope(scope, () => f(h)).finally(() => disposeSlices(h));
       h = next;
       await hook(scope, h);
+      await progress(scope);
     };
     await step("decoder.mid_block", async (xs) => {
       const r0 = await resnet(dctx, "mid_block.resnets.0", xs, rev[0]!);
@@ -163,6 +184,7 @@ export class VaeDecoder {
     const s = await siluSlices(gpu, n).finally(() => disposeSlices(n));
     const out = await gpu.scope("decoder.conv_out", () => convSlices(dctx, "conv_out", s, cfg.outChannels, 3)).finally(() => disposeSlices(s));
     await hook("decoder.conv_out", out);
+    await progress("decoder.conv_out");
     const image = await joined(gpu, out);
     if (image.owned) disposeSlices(out);
     return image.t;
