@@ -70,6 +70,13 @@ describe("f16 models vs diffusers float32 activations", () => {
     }
   }
 
+  // The channel slices (activations over the binding limit) in f16: the f32 test's slicing at half the bytes.
+  it("VAE decoder on channel slices (f16)", async () => {
+    if (!gpu.ctx.caps.f16) return;
+    const dir = join(FIXTURE_GOLDEN, "tiny-sd-turbo");
+    expectF16Bound(await runVaeDecoderActivations(gpu, dir, F16_ACTIVATION_TOL, { dtype: "f16", testVariants: { maxSliceBytes: 36 * 1024 } }), "sliced vae decoder f16");
+  });
+
   for (const { label, dir } of goldenFolders("tiny-taesd")) {
     it(`TAESD / TAESDXL (${label})`, async () => {
       if (!gpu.ctx.caps.f16) return;
