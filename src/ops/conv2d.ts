@@ -5,6 +5,7 @@ import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow, type QuantFormat } from "../quant/formats.ts";
 import { expectRank, floatDType, shapeStr, type FloatDType } from "./common.ts";
+import { conv3x3Winograd, winogradApplies, winogradFits } from "./conv2d-winograd.ts";
 import { fillsBlocks, hasCpuSubgroupKernels, SMALL_CPU_FLOPS } from "./matmul-kernel.ts";
 
 /**
@@ -138,7 +139,7 @@ export function conv2dCpuVariantFor(cout: number, flops: number, pixelGroups: nu
  * Which kernel runs a conv: the workgroup-memory implicit GEMM (any adapter, any shape), the barrier-free
  * conv2d_rows.wgsl (any adapter, any shape) or a conv2d_cpu.wgsl variant.
  */
-export type Conv2dKernelChoice = "igemm" | "rows" | Conv2dCpuVariant;
+export type Conv2dKernelChoice = "igemm" | "rows" | "winograd" | Conv2dCpuVariant;
 
 /** The kernel shapes conv2d_cpu.wgsl is written for; the host passes a 1×1 conv as one row of H·W pixels. */
 type ConvCpuTaps = "3x3s1" | "3x3s2" | "1x1";
@@ -206,7 +207,8 @@ export interface Conv2dOptions {
    * Kernel to run (tests and kernels-bench). Default: conv2d_cpu.wgsl on CPU adapters with 8-lane
    * subgroups for 3×3 stride 1/2 and 1×1 stride 1 pad 0; conv2d_rows.wgsl on other CPU adapters (SwiftShader);
    * else the implicit GEMM. A CPU variant asked for where it does not fit runs the implicit GEMM (or, on SwiftShader,
-   * conv2d_rows).
+   * conv2d_rows). "winograd": Winograd F(2×2, 3×3) (conv2d-winograd.ts), the default for float 3×3 stride-1 pad-1 convs
+   * on those adapters where `winogradFits`; asked for, it runs wherever the shape and adapter allow it.
    */
   kernel?: Conv2dKernelChoice;
 }
@@ -292,6 +294,13 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
     return y;
   };
   // conv2d_cpu: a 1×1 conv reads the image as one row of H·W pixels (x is contiguous over H·W).
+  // Float 3×3 stride-1 pad-1 convs on lavapipe-style adapters: Winograd F(2×2, 3×3) where it fits (conv2d-winograd.ts).
+  const winogradShape = !isQuantized(weight) && kh === 3 && kw === 3 && stride === 1 && pad === 1;
+  const elementBytes = x.byteLength / Math.max(x.numel, 1);
+  const winograd = opts.kernel === "winograd" ? winogradApplies : opts.kernel === undefined ? winogradFits : () => false;
+  if (winogradShape && winograd(gpu, n, cin, cout, h, w, elementBytes)) {
+    return conv3x3Winograd(gpu, x, weight as Tensor, bias, dtype);
+  }
   const taps = cpuTaps(kh, kw, stride, pad);
   const [rowH, rowW, rowHo, rowWo] = taps === "1x1" ? [1, h * w, 1, ho * wo] : [h, w, ho, wo];
   // Every variant conv2dCpuVariantFor picks takes the default's pixels per lane, so the pixel groups are known first.
@@ -302,7 +311,8 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   // call there, 2.3 ms on the implicit GEMM, which compiles in 0.9 s). SD's downsamplers are over 2^28 FLOPs.
   const smallDownsample = taps === "3x3s2" && flops < SMALL_CPU_FLOPS;
   const autoVariant = smallDownsample ? "igemm" : conv2dCpuVariantFor(cout, flops, n * rowHo * Math.ceil(rowWo / defaultPix));
-  const cpuVariant = opts.kernel ?? autoVariant;
+  // "winograd" asked for where it does not apply (not 3×3 s1 p1, quantized weights, no 8-lane subgroups) runs the default.
+  const cpuVariant = opts.kernel === undefined || opts.kernel === "winograd" ? autoVariant : opts.kernel;
   const c = cpuVariant === "igemm" || cpuVariant === "rows" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
   const woGroups = Math.ceil(rowWo / (c?.pix ?? 1));
   const pixelGroups = n * rowHo * woGroups;

@@ -1,0 +1,144 @@
+// Winograd F(2×2, 3×3) convs (src/ops/conv2d-winograd.ts) against float64 on awkward shapes, and when conv2d takes
+// them by default. Outputs are poisoned with NaN before the kernels write (testGpu); a NaN left counts as an
+// infinite error.
+import { describe, expect, it } from "vitest";
+import type { Gpu } from "../../src/gpu/runtime.ts";
+import { conv2d } from "../../src/ops/conv2d.ts";
+import { WINOGRAD_MIN_TILES, winogradApplies, winogradFits } from "../../src/ops/conv2d-winograd.ts";
+import { hasCpuSubgroupKernels } from "../../src/ops/matmul-kernel.ts";
+import { relativeMaxError } from "../../src/verify/compare.ts";
+import { seededFloats, testGpu } from "../helpers/gpu.ts";
+
+interface Shape { n: number; cin: number; h: number; w: number; cout: number }
+
+function conv3x3Ref(x: ArrayLike<number>, wt: ArrayLike<number>, bias: ArrayLike<number> | null, s: Shape): Float64Array {
+  const y = new Float64Array(s.n * s.cout * s.h * s.w);
+  for (let n = 0; n < s.n; n++) for (let co = 0; co < s.cout; co++) for (let oh = 0; oh < s.h; oh++) for (let ow = 0; ow < s.w; ow++) {
+    let acc = bias ? bias[co]! : 0;
+    for (let ci = 0; ci < s.cin; ci++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) {
+      const ih = oh - 1 + ky;
+      const iw = ow - 1 + kx;
+      if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+      acc += x[((n * s.cin + ci) * s.h + ih) * s.w + iw]! * wt[((co * s.cin + ci) * 3 + ky) * 3 + kx]!;
+    }
+    y[((n * s.cout + co) * s.h + oh) * s.w + ow] = acc;
+  }
+  return y;
+}
+
+/**
+ * The README conv bound 1e-5·√K relative to max|y|, times 4: Winograd sums each output from 16 transformed products
+ * whose terms reach 4× the inputs (Bᵀ d B adds 4 values a side) and carry the ½ factors of G, so its float32 error is
+ * a few times the direct sum's (Lavin & Gray report the same for F(2, 3)); still 1e-4 or less at these K.
+ */
+const tol = (s: Shape) => 4e-5 * Math.sqrt(s.cin * 9);
+const label = (s: Shape) => `[${s.n},${s.cin},${s.h},${s.w}]→${s.cout}`;
+
+// Odd H and W (the last tile half outside), 1×1 and 1-row images, batch 2, Cout not a multiple of 4 or 8, Cin a
+// multiple of 4 (the CPU matmul kernel's K) but not of 8.
+const SHAPES: Shape[] = [
+  { n: 2, cin: 8, h: 9, w: 7, cout: 19 },
+  { n: 1, cin: 4, h: 1, w: 1, cout: 5 },
+  { n: 1, cin: 12, h: 5, w: 6, cout: 3 },
+  { n: 2, cin: 20, h: 2, w: 13, cout: 17 },
+  { n: 1, cin: 36, h: 11, w: 1, cout: 9 },
+];
+
+async function kernelLabels(gpu: Gpu, f: () => Promise<{ dispose(): void }>) {
+  gpu.startProfiling();
+  const y = await f();
+  const labels = (await gpu.stopProfiling()).map((t) => t.label);
+  y.dispose();
+  return labels;
+}
+
+describe("conv2d by Winograd F(2×2, 3×3)", () => {
+  for (const dtype of ["f32", "f16"] as const) {
+    it(`${dtype}: awkward shapes match float64, with and without bias`, async () => {
+      const gpu = await testGpu();
+      if (!hasCpuSubgroupKernels(gpu)) return; // the path exists only where the CPU matmul kernel runs (lavapipe)
+      if (dtype === "f16" && !gpu.ctx.caps.f16) return;
+      for (const s of SHAPES) {
+        for (const withBias of [true, false]) {
+          const seed = s.cin * 5 + s.cout + (withBias ? 1 : 0);
+          const round = (v: Float32Array) => (dtype === "f16" ? Float32Array.from(v, (x) => Math.fround(x * 256) / 256) : v);
+          const xs = round(seededFloats(s.n * s.cin * s.h * s.w, seed));
+          const ws = round(seededFloats(s.cout * s.cin * 9, seed + 1));
+          const bs = withBias ? round(seededFloats(s.cout, seed + 2)) : null;
+          const x = gpu.upload(xs, [s.n, s.cin, s.h, s.w], dtype);
+          const w = gpu.upload(ws, [s.cout, s.cin, 3, 3], dtype);
+          const b = bs ? gpu.upload(bs, [s.cout], dtype) : null;
+          gpu.startProfiling();
+          const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1, kernel: "winograd" });
+          const labels = (await gpu.stopProfiling()).map((t) => t.label);
+          const what = `${dtype} ${label(s)}${withBias ? " +bias" : ""}`;
+          expect(labels.filter((l) => l.startsWith("winograd")).sort(), what).toEqual([`winograd_input_${dtype}`, `winograd_output${withBias ? "_bias" : ""}_${dtype}`, `winograd_weights_${dtype}`]);
+          expect(y.shape, what).toEqual([s.n, s.cout, s.h, s.w]);
+          // f16: inputs on a 1/256 grid (exact in f16); V, M and y are stored as f16, so the bound is f16's rounding.
+          const bound = dtype === "f16" ? 4e-3 : tol(s);
+          expect(relativeMaxError(await gpu.read(y), conv3x3Ref(xs, ws, bs, s)), what).toBeLessThanOrEqual(bound);
+          for (const t of [x, w, b, y]) t?.dispose();
+        }
+      }
+    });
+  }
+
+  // V and M in bands of tiles where they exceed one binding (the VAE's 512² stage): simulated with the binding limit the
+  // ops read lowered to 1100 bytes, so 4 tiles a band (16 × 4 channels × 4 B per tile); x, y and U still fit. The
+  // second shape's bands cross from one image of the batch into the next.
+  it("runs V and M in bands of tiles when they exceed one binding", async () => {
+    const gpu = await testGpu();
+    if (!hasCpuSubgroupKernels(gpu)) return;
+    for (const [s, bands] of [[{ n: 1, cin: 4, h: 9, w: 7, cout: 4 }, 5], [{ n: 2, cin: 4, h: 5, w: 5, cout: 4 }, 5]] as const) {
+      const xs = seededFloats(s.n * s.cin * s.h * s.w, 21);
+      const ws = seededFloats(s.cout * s.cin * 9, 22);
+      const bs = seededFloats(s.cout, 23);
+      const x = gpu.upload(xs, [s.n, s.cin, s.h, s.w]);
+      const w = gpu.upload(ws, [s.cout, s.cin, 3, 3]);
+      const b = gpu.upload(bs, [s.cout]);
+      const limits = gpu.ctx.caps.limits;
+      const real = limits.maxStorageBufferBindingSize;
+      limits.maxStorageBufferBindingSize = 1100;
+      try {
+        gpu.startProfiling();
+        const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1, kernel: "winograd" });
+        const times = await gpu.stopProfiling();
+        expect(times.find((t) => t.label === "winograd_input_f32")?.calls, label(s)).toBe(bands);
+        expect(times.find((t) => t.label === "winograd_output_bias_f32")?.calls, label(s)).toBe(bands);
+        expect(relativeMaxError(await gpu.read(y), conv3x3Ref(xs, ws, bs, s)), label(s)).toBeLessThanOrEqual(tol(s));
+        y.dispose();
+      } finally {
+        limits.maxStorageBufferBindingSize = real;
+      }
+      for (const t of [x, w, b]) t.dispose();
+    }
+  });
+
+  it("is conv2d's default for wide, large float 3×3 s1 p1 convs on lavapipe-style adapters, not for small or narrow ones", async () => {
+    const gpu = await testGpu();
+    const cpu = hasCpuSubgroupKernels(gpu);
+    if (!process.env.QSCHED_ADAPTER) expect(cpu).toBe(true);
+    // 32×32 → 256 tiles, 128 channels: 302 MFLOP.
+    expect(WINOGRAD_MIN_TILES).toBe(16);
+    expect(winogradFits(gpu, 1, 128, 128, 32, 32, 4)).toBe(cpu);
+    expect(winogradFits(gpu, 1, 64, 64, 32, 32, 4)).toBe(false); // narrow: measured no faster
+    expect(winogradFits(gpu, 1, 1280, 1280, 8, 8, 4)).toBe(cpu); // SD's 8² maps: 16 tiles
+    expect(winogradFits(gpu, 1, 1280, 1280, 6, 8, 4)).toBe(false); // 12 tiles
+    expect(winogradFits(gpu, 1, 128, 128, 8, 8, 4)).toBe(false); // 19 MFLOP, under SMALL_CPU_FLOPS (compile time)
+    expect(winogradFits(gpu, 1, 64, 128, 32, 32, 4)).toBe(false); // narrow input
+    expect(winogradFits(gpu, 1, 130, 128, 32, 32, 4)).toBe(false); // Cin not a multiple of 4
+    // V [16, tiles, 128] at 512² is 512 MiB: it goes in bands. SD's 2560 → 1280 weights as U [16, 1280, 2560] are
+    // 200 MB: over lavapipe's 128 MiB binding, so the direct kernel keeps those convs, asked for or not.
+    const limit = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
+    expect(winogradFits(gpu, 1, 128, 128, 512, 512, 4)).toBe(cpu);
+    expect(winogradApplies(gpu, 1, 2560, 1280, 8, 8, 4)).toBe(cpu && 16 * 1280 * 2560 * 4 <= limit);
+    const s: Shape = { n: 1, cin: 128, h: 32, w: 32, cout: 128 };
+    const x = gpu.upload(seededFloats(s.cin * s.h * s.w, 3), [1, s.cin, s.h, s.w]);
+    const w = gpu.upload(seededFloats(s.cout * s.cin * 9, 4), [s.cout, s.cin, 3, 3]);
+    const labels = await kernelLabels(gpu, () => conv2d(gpu, x, w, null, { stride: 1, padding: 1 }));
+    expect(labels.some((l) => l.startsWith("winograd_input")), labels.join(", ")).toBe(cpu);
+    const direct = await kernelLabels(gpu, () => conv2d(gpu, x, w, null, { stride: 1, padding: 1, kernel: "cpuR16p8w32" }));
+    expect(direct.some((l) => l.startsWith("winograd"))).toBe(false);
+    for (const t of [x, w]) t.dispose();
+  });
+});
