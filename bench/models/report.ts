@@ -58,7 +58,7 @@ export function writeReport(dir: string, mdPath: string): void {
   const order = ["sd-turbo", "lcm-sd15", "sdxl-turbo"];
   const quantOrder = ["float", "W8A8", "W4A8"];
   const rs = readdirSync(dir)
-    .filter((f) => f.endsWith(".json") && !f.startsWith("projected-"))
+    .filter((f) => f.endsWith(".json") && !f.startsWith("projected-") && !f.startsWith("vae-")) // vae-*: vae.ts, reported by hand
     .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as BenchResult)
     .sort((a, b) => order.indexOf(a.model) - order.indexOf(b.model) || quantOrder.indexOf(a.quant) - quantOrder.indexOf(b.quant));
   const adapters = [...new Set(rs.filter((r) => r.adapter).map((r) => r.adapter))];
