@@ -4,8 +4,9 @@
 #include "include/elem.wgsl"
 #include "include/grid.wgsl"
 
-// This dispatch covers flattened tiles nt0 .. nt0 + count / Cout − 1 (the band whose products M holds).
-struct Params { count: u32, cout: u32, h: u32, w: u32, tiles_w: u32, tiles: u32, nt0: u32 } // count = band · Cout
+// This dispatch covers flattened tiles nt0 .. nt0 + count / cout − 1 (the band whose products M holds) and output
+// channels co0 .. co0 + cout − 1 of y's y_channels (the chunk of U it was multiplied by).
+struct Params { count: u32, cout: u32, h: u32, w: u32, tiles_w: u32, tiles: u32, nt0: u32, co0: u32, y_channels: u32 } // count = band · cout
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> m: array<elem>;
@@ -36,12 +37,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let t0 = m0 + m1 + m2;
   let t1 = m1 - m2 - m3;
 #if HAS_BIAS
-  let b = f32(bias[co]);
+  let b = f32(bias[params.co0 + co]);
 #else
   let b = 0.0;
 #endif
   let out = array<vec2<f32>, 2>(vec2<f32>(t0.x + t0.y + t0.z, t0.y - t0.z - t0.w) + b, vec2<f32>(t1.x + t1.y + t1.z, t1.y - t1.z - t1.w) + b);
-  let plane = n * params.cout + co;
+  let plane = n * params.y_channels + params.co0 + co;
   for (var r = 0u; r < 2u; r = r + 1u) {
     for (var s = 0u; s < 2u; s = s + 1u) {
       if (row0 + r < params.h && col0 + s < params.w) { y[(plane * params.h + row0 + r) * params.w + col0 + s] = elem(out[r][s]); }

@@ -1,10 +1,11 @@
-// Winograd F(2×2, 3×3) weight transform (Lavin & Gray 2016): g [Cout, Cin, 3, 3] → U [16, Cout, Cin], U = G g Gᵀ with
+// Winograd F(2×2, 3×3) weight transform (Lavin & Gray 2016): g [Cout, Cin, 3, 3] → U [16, chunk, Cin] for a chunk of output channels, U = G g Gᵀ with
 // G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]. Runs once per conv weight (the op keeps U with the weight).
 // U's 16 planes are the right-hand sides of conv2d_winograd's GEMMs, stored [N, K] for the CPU matmul kernel.
 #include "include/elem.wgsl"
 #include "include/grid.wgsl"
 
-struct Params { count: u32 } // Cout · Cin
+// This dispatch transforms output channels co0 .. co0 + count / Cin − 1 (U in chunks that fit one binding).
+struct Params { count: u32, first: u32 } // count = chunk · Cin; first = co0 · Cin
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> g: array<elem>;
@@ -12,12 +13,13 @@ struct Params { count: u32 } // Cout · Cin
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = flat_index(gid, nwg); // co · Cin + ci
+  let i = flat_index(gid, nwg); // (co − co0) · Cin + ci
   if (i >= params.count) { return; }
+  let k = (params.first + i) * 9u;
   // Rows of g (kernel rows) as vec3s; t = G g (4 × 3), then each row of t times Gᵀ.
-  let g0 = vec3<f32>(f32(g[i * 9u]), f32(g[i * 9u + 1u]), f32(g[i * 9u + 2u]));
-  let g1 = vec3<f32>(f32(g[i * 9u + 3u]), f32(g[i * 9u + 4u]), f32(g[i * 9u + 5u]));
-  let g2 = vec3<f32>(f32(g[i * 9u + 6u]), f32(g[i * 9u + 7u]), f32(g[i * 9u + 8u]));
+  let g0 = vec3<f32>(f32(g[k]), f32(g[k + 1u]), f32(g[k + 2u]));
+  let g1 = vec3<f32>(f32(g[k + 3u]), f32(g[k + 4u]), f32(g[k + 5u]));
+  let g2 = vec3<f32>(f32(g[k + 6u]), f32(g[k + 7u]), f32(g[k + 8u]));
   let t = array<vec3<f32>, 4>(g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2);
   for (var r = 0u; r < 4u; r = r + 1u) {
     let a = t[r];

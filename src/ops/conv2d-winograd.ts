@@ -36,26 +36,35 @@ export const winogradOutputKernel = defineKernel<{ dtype: FloatDType; bias: bool
 
 /** Narrower GEMMs did not beat the direct kernel (64 → 64 at 32²: 0.92×; 128 → 128 at 16²: 1.12×). */
 export const WINOGRAD_MIN_CHANNELS = 128;
-/** Rows of each GEMM: SD's smallest maps (8² at 512², 16 tiles) still measured 3.1× the direct kernel. */
-export const WINOGRAD_MIN_TILES = 16;
+/**
+ * Rows of each GEMM: 16² maps (64 tiles) measured 1.7–1.9× the direct kernel, 8² maps (16 tiles) 0.66–0.82× (the
+ * per-call weight transform outweighs the GEMMs' saving there).
+ */
+export const WINOGRAD_MIN_TILES = 64;
 
 /** Output tiles of a conv on an h × w image (2 × 2 each). */
 export const winogradTiles = (h: number, w: number) => Math.ceil(h / 2) * Math.ceil(w / 2);
 
-/** Tiles per band: V [16, band, Cin] and M [16, band, Cout] each within one binding. */
-function bandTiles(gpu: Gpu, cin: number, cout: number, elementBytes: number): number {
-  return Math.floor(gpu.ctx.caps.limits.maxStorageBufferBindingSize / (16 * Math.max(cin, cout) * elementBytes));
+/** Output channels per chunk of U [16, chunk, Cin] within one binding (SD's 2560 → 1280 convs: U is 200 MB whole). */
+function channelChunk(gpu: Gpu, cin: number, cout: number, elementBytes: number): number {
+  return Math.min(cout, Math.floor(gpu.ctx.caps.limits.maxStorageBufferBindingSize / (16 * cin * elementBytes)));
+}
+
+/** Tiles per band: V [16, band, Cin] and M [16, band, chunk] each within one binding. */
+function bandTiles(gpu: Gpu, cin: number, chunk: number, elementBytes: number): number {
+  return Math.floor(gpu.ctx.caps.limits.maxStorageBufferBindingSize / (16 * Math.max(cin, chunk) * elementBytes));
 }
 
 /**
  * Whether this path can run a float 3×3 stride-1 pad-1 conv: on lavapipe-style adapters (the GEMMs are the CPU matmul
- * kernel's; GPUs keep the kernels measured there), with Cin a multiple of 4 (that kernel's K) and U [16, Cout, Cin]
- * within one binding (SD's 2560 → 1280 convs: 200 MB in f32). V and M go in bands of tiles that fit (the VAE's 512²
- * stage: V would be 512 MiB whole).
+ * kernel's; GPUs keep the kernels measured there), with Cin a multiple of 4 (that kernel's K) and the weight within one
+ * binding. U goes in chunks of output channels and V, M in bands of tiles that fit one binding (the VAE's 512² stage:
+ * V would be 512 MiB whole).
  */
 export function winogradApplies(gpu: Gpu, n: number, cin: number, cout: number, h: number, w: number, elementBytes: number): boolean {
   const limit = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
-  return hasCpuSubgroupKernels(gpu) && cin % 4 === 0 && 16 * cin * cout * elementBytes <= limit && bandTiles(gpu, cin, cout, elementBytes) >= 1;
+  const chunk = channelChunk(gpu, cin, cout, elementBytes);
+  return hasCpuSubgroupKernels(gpu) && cin % 4 === 0 && cout * cin * 9 * elementBytes <= limit && chunk >= 1 && bandTiles(gpu, cin, chunk, elementBytes) >= 1;
 }
 
 /** Whether conv2d takes this path by default: where it applies, for wide channels and work above SMALL_CPU_FLOPS. */
@@ -77,29 +86,38 @@ export async function conv3x3Winograd(gpu: Gpu, x: Tensor, weight: Tensor, bias:
   const tiles = winogradTiles(h, w);
   const elementBytes = x.byteLength / Math.max(x.numel, 1);
   const rows = n * tiles;
-  const band = Math.min(rows, bandTiles(gpu, cin, cout, elementBytes));
-  const u = gpu.empty([16, cout, cin], dtype, "winograd_u");
+  const chunk = channelChunk(gpu, cin, cout, elementBytes);
+  const band = Math.min(rows, bandTiles(gpu, cin, chunk, elementBytes));
+  const us: { co0: number; u: Tensor }[] = [];
   const y = gpu.empty([n, cout, h, w], dtype, "conv2d");
   try {
-    gpu.dispatch(await gpu.kernel(winogradWeightsKernel, { dtype }), { g: weight, u }, { count: cout * cin }, gridFor(gpu, cout * cin));
+    const transform = await gpu.kernel(winogradWeightsKernel, { dtype });
+    for (let co0 = 0; co0 < cout; co0 += chunk) {
+      const c = Math.min(chunk, cout - co0);
+      const u = gpu.empty([16, c, cin], dtype, "winograd_u");
+      us.push({ co0, u });
+      gpu.dispatch(transform, { g: weight, u }, { count: c * cin, first: co0 * cin }, gridFor(gpu, c * cin));
+    }
     const input = await gpu.kernel(winogradInputKernel, { dtype });
     const output = await gpu.kernel(winogradOutputKernel, { dtype, bias: !!bias });
     for (let nt0 = 0; nt0 < rows; nt0 += band) {
       const count = Math.min(band, rows - nt0);
       const v = gpu.empty([16, count, cin], dtype, "winograd_v");
-      let m: Tensor;
       try {
         gpu.dispatch(input, { x, v }, { count: count * cin, c: cin, h, w, tiles_w: tilesW, tiles, nt0 }, gridFor(gpu, count * cin));
-        m = await matmul(gpu, v, u, { transposeB: true }); // [16, count, Cout]
+        for (const { co0, u } of us) {
+          const c = u.shape[1]!;
+          const m = await matmul(gpu, v, u, { transposeB: true }); // [16, count, c]
+          try {
+            const bindings: Record<string, Tensor> = { m, y };
+            if (bias) bindings.bias = bias;
+            gpu.dispatch(output, bindings, { count: count * c, cout: c, h, w, tiles_w: tilesW, tiles, nt0, co0, y_channels: cout }, gridFor(gpu, count * c));
+          } finally {
+            m.dispose();
+          }
+        }
       } finally {
         v.dispose();
-      }
-      try {
-        const bindings: Record<string, Tensor> = { m, y };
-        if (bias) bindings.bias = bias;
-        gpu.dispatch(output, bindings, { count: count * cout, cout, h, w, tiles_w: tilesW, tiles, nt0 }, gridFor(gpu, count * cout));
-      } finally {
-        m.dispose();
       }
     }
     return y;
@@ -107,6 +125,6 @@ export async function conv3x3Winograd(gpu: Gpu, x: Tensor, weight: Tensor, bias:
     y.dispose();
     throw e;
   } finally {
-    u.dispose();
+    for (const { u } of us) u.dispose();
   }
 }

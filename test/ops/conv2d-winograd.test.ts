@@ -83,13 +83,19 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
     });
   }
 
-  // V and M in bands of tiles where they exceed one binding (the VAE's 512² stage): simulated with the binding limit the
-  // ops read lowered to 1100 bytes, so 4 tiles a band (16 × 4 channels × 4 B per tile); x, y and U still fit. The
-  // second shape's bands cross from one image of the batch into the next.
-  it("runs V and M in bands of tiles when they exceed one binding", async () => {
+  // V and M in bands of tiles and U in chunks of output channels where they exceed one binding (the VAE's 512² stage,
+  // SD's 2560 → 1280 weights): simulated with the binding limit the ops read lowered to 1100 or 2000 bytes (4 tiles a
+  // band: 16 × 4 or 7 channels × 4 B per tile); x, y and the weight still fit. The second shape's bands cross from one
+  // image of the batch into the next.
+  it("runs V and M in bands of tiles, and U in chunks of output channels, when they exceed one binding", async () => {
     const gpu = await testGpu();
     if (!hasCpuSubgroupKernels(gpu)) return;
-    for (const [s, bands] of [[{ n: 1, cin: 4, h: 9, w: 7, cout: 4 }, 5], [{ n: 2, cin: 4, h: 5, w: 5, cout: 4 }, 5]] as const) {
+    // [shape, limit, bands, chunks of U]: the third needs U [16, 12, 4] (3 KB) in chunks of 7 and 5 channels.
+    for (const [s, limit, bands, chunks] of [
+      [{ n: 1, cin: 4, h: 9, w: 7, cout: 4 }, 1100, 5, 1],
+      [{ n: 2, cin: 4, h: 5, w: 5, cout: 4 }, 1100, 5, 1],
+      [{ n: 1, cin: 4, h: 5, w: 5, cout: 12 }, 2000, 3, 2],
+    ] as const) {
       const xs = seededFloats(s.n * s.cin * s.h * s.w, 21);
       const ws = seededFloats(s.cout * s.cin * 9, 22);
       const bs = seededFloats(s.cout, 23);
@@ -98,13 +104,14 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
       const b = gpu.upload(bs, [s.cout]);
       const limits = gpu.ctx.caps.limits;
       const real = limits.maxStorageBufferBindingSize;
-      limits.maxStorageBufferBindingSize = 1100;
+      limits.maxStorageBufferBindingSize = limit;
       try {
         gpu.startProfiling();
         const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1, kernel: "winograd" });
         const times = await gpu.stopProfiling();
+        expect(times.find((t) => t.label === "winograd_weights_f32")?.calls, label(s)).toBe(chunks);
         expect(times.find((t) => t.label === "winograd_input_f32")?.calls, label(s)).toBe(bands);
-        expect(times.find((t) => t.label === "winograd_output_bias_f32")?.calls, label(s)).toBe(bands);
+        expect(times.find((t) => t.label === "winograd_output_bias_f32")?.calls, label(s)).toBe(bands * chunks);
         expect(relativeMaxError(await gpu.read(y), conv3x3Ref(xs, ws, bs, s)), label(s)).toBeLessThanOrEqual(tol(s));
         y.dispose();
       } finally {
@@ -119,19 +126,20 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
     const cpu = hasCpuSubgroupKernels(gpu);
     if (!process.env.QSCHED_ADAPTER) expect(cpu).toBe(true);
     // 32×32 → 256 tiles, 128 channels: 302 MFLOP.
-    expect(WINOGRAD_MIN_TILES).toBe(16);
+    expect(WINOGRAD_MIN_TILES).toBe(64);
     expect(winogradFits(gpu, 1, 128, 128, 32, 32, 4)).toBe(cpu);
     expect(winogradFits(gpu, 1, 64, 64, 32, 32, 4)).toBe(false); // narrow: measured no faster
-    expect(winogradFits(gpu, 1, 1280, 1280, 8, 8, 4)).toBe(cpu); // SD's 8² maps: 16 tiles
-    expect(winogradFits(gpu, 1, 1280, 1280, 6, 8, 4)).toBe(false); // 12 tiles
+    expect(winogradFits(gpu, 1, 1280, 1280, 16, 16, 4)).toBe(cpu); // SD's 16² maps: 64 tiles
+    expect(winogradFits(gpu, 1, 1280, 1280, 8, 8, 4)).toBe(false); // 8² maps: 16 tiles, measured slower
     expect(winogradFits(gpu, 1, 128, 128, 8, 8, 4)).toBe(false); // 19 MFLOP, under SMALL_CPU_FLOPS (compile time)
     expect(winogradFits(gpu, 1, 64, 128, 32, 32, 4)).toBe(false); // narrow input
     expect(winogradFits(gpu, 1, 130, 128, 32, 32, 4)).toBe(false); // Cin not a multiple of 4
     // V [16, tiles, 128] at 512² is 512 MiB: it goes in bands. SD's 2560 → 1280 weights as U [16, 1280, 2560] are
-    // 200 MB: over lavapipe's 128 MiB binding, so the direct kernel keeps those convs, asked for or not.
-    const limit = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
+    // 200 MB: U goes in chunks of output channels. A weight over one binding keeps the direct kernel.
     expect(winogradFits(gpu, 1, 128, 128, 512, 512, 4)).toBe(cpu);
-    expect(winogradApplies(gpu, 1, 2560, 1280, 8, 8, 4)).toBe(cpu && 16 * 1280 * 2560 * 4 <= limit);
+    expect(winogradFits(gpu, 1, 2560, 1280, 16, 16, 4)).toBe(cpu);
+    const limit = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
+    expect(winogradApplies(gpu, 1, 4096, 4096, 8, 8, 4)).toBe(cpu && 4096 * 4096 * 9 * 4 <= limit);
     const s: Shape = { n: 1, cin: 128, h: 32, w: 32, cout: 128 };
     const x = gpu.upload(seededFloats(s.cin * s.h * s.w, 3), [1, s.cin, s.h, s.w]);
     const w = gpu.upload(seededFloats(s.cout * s.cin * 9, 4), [s.cout, s.cin, 3, 3]);
