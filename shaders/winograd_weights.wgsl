@@ -1,5 +1,5 @@
 // Winograd F(2×2, 3×3) weight transform (Lavin & Gray 2016): g [Cout, Cin, 3, 3] → U [16, chunk, Cin] for a chunk of output channels, U = G g Gᵀ with
-// G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]. Runs once per conv weight (the op keeps U with the weight).
+// G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]. Runs at every conv call: keeping U would hold 16/9 of each weight.
 // U's 16 planes are the right-hand sides of conv2d_winograd's GEMMs, stored [N, K] for the CPU matmul kernel.
 #include "include/elem.wgsl"
 #include "include/grid.wgsl"

@@ -20,6 +20,7 @@ import { measureMemory, writeMemoryResult } from "./memory.ts";
 import { writeMemoryReport } from "./memory-report.ts";
 import { MODELS, type BenchModel } from "./models.ts";
 import { projections } from "./projected.ts";
+import { noise } from "./noise.ts";
 import { benchVae } from "./vae.ts";
 import { writeReport } from "./report.ts";
 
@@ -61,17 +62,6 @@ export interface BenchResult {
   profiledDispatches: number;
   kernels: KernelRow[];
   error?: string;
-}
-
-/** Deterministic values in [-1, 1): inputs only need to be finite and non-degenerate. */
-function noise(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 function upload(gpu: Gpu, shape: number[], seed: number, label: string): Tensor {

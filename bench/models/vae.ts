@@ -13,6 +13,7 @@ import { basename, dirname, join } from "node:path";
 import { Gpu } from "../../src/gpu/runtime.ts";
 import { VaeDecoder } from "../../src/models/vae/decoder.ts";
 import { generatedSource, openDiskSource, readConfig } from "./disk-source.ts";
+import { noise } from "./noise.ts";
 
 export interface VaeBenchRequest {
   dir: string;
@@ -22,17 +23,6 @@ export interface VaeBenchRequest {
   profile: boolean;
   resultsDir: string;
   topKernels: number;
-}
-
-/** Deterministic latents in [-1, 1) (the values only need to be finite). */
-function latents(n: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = 7;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 export async function benchVae(r: VaeBenchRequest): Promise<void> {
@@ -51,7 +41,7 @@ export async function benchVae(r: VaeBenchRequest): Promise<void> {
   console.error(`loaded the VAE decoder (${r.dtype}) in ${loadSeconds.toFixed(0)} s: ${(weightBytes / 2 ** 20).toFixed(0)} MiB of weights`);
 
   const h = r.size / 8;
-  const z = gpu.upload(latents(vae.config.latentChannels * h * h), [1, vae.config.latentChannels, h, h], "f32", "z");
+  const z = gpu.upload(noise(vae.config.latentChannels * h * h, 7), [1, vae.config.latentChannels, h, h], "f32", "z");
   let peakActivationBytes = 0;
   const call = async (what: string, finish: () => Promise<unknown>): Promise<number> => {
     const liveBefore = gpu.pool.live;

@@ -13,7 +13,6 @@ import { groupNorm } from "../../ops/norms.ts";
 import { scale } from "../../ops/scale.ts";
 import { softmax } from "../../ops/softmax.ts";
 import { nchwToTokens, tokensToNchw } from "../../ops/transpose.ts";
-import { upsampleNearest2x } from "../../ops/upsample.ts";
 import type { ModelWeights } from "../weights.ts";
 import { addSlices, convSlices, disposeSlices, groupNormSlices, upsampleSlices, type Slices } from "./channel-slices.ts";
 
