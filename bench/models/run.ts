@@ -1,8 +1,9 @@
 /**
  * Full-size UNet benchmark (not a test): one model × one precision per process, on random weights
- * from `weights-tools make-random`. Measures weight bytes on the GPU, the pool's peak during one UNet
+ * from `weights-tools make-random` (a checkpoint folder, or a config folder with tensors.json whose values are
+ * generated in memory). Measures weight bytes on the GPU, the pool's peak during one UNet
  * call, the wall time of a step, and the step split by kernel (profiler).
- * Run: `node bench/models/build-and-run.mjs --model sd-turbo --quant float --dir /tmp/x/unet [--steps N] [--no-profile]`:
+ * Run: `node bench/models/build-and-run.mjs --model sd-turbo --quant float --dir ../shared/configs/stabilityai--sd-turbo/unet [--steps N] [--no-profile]`:
  * N plain calls (default 1; the first compiles every pipeline), then one profiled call unless --no-profile.
  * Writes bench/models/results/<model>-<quant>.json; `--report` rebuilds RESULTS.md from all of them.
  * `--vae --dir <vae folder> --size 512`: a full-size VAE decode instead (vae.ts).
@@ -15,7 +16,7 @@ import { Gpu } from "../../src/gpu/runtime.ts";
 import type { Tensor } from "../../src/gpu/tensor.ts";
 import { Unet } from "../../src/models/unet/unet.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../../src/quant/formats.ts";
-import { openDiskSource, readConfig, shapeOnlySource } from "./disk-source.ts";
+import { generatedSource, openDiskSource, readConfig, shapeOnlySource } from "./disk-source.ts";
 import { measureMemory, writeMemoryResult } from "./memory.ts";
 import { writeMemoryReport } from "./memory-report.ts";
 import { MODELS, type BenchModel } from "./models.ts";
@@ -77,7 +78,9 @@ function unetBytes(unet: Unet): number {
 async function bench(m: BenchModel, quant: string, dir: string, steps: number, profile: boolean): Promise<BenchResult> {
   const loadAvgStart = loadavg();
   const gpu = await Gpu.create();
-  const source = openDiskSource(dir);
+  // A checkpoint folder, or a config folder (tensors.json) whose weights are generated in memory (make-random's values).
+  const disk = readdirSync(dir).some((f) => f.endsWith(".safetensors")) ? openDiskSource(dir) : undefined;
+  const source = disk ?? generatedSource(dir);
   const scheme = quant === "float" ? undefined : (quant as QuantSchemeId);
   if (scheme && !QUANT_FORMATS[scheme]) throw new Error(`unknown --quant ${quant}; expected float, ${Object.keys(QUANT_FORMATS).join(", ")}`);
   const before = gpu.pool.live;
@@ -86,7 +89,7 @@ async function bench(m: BenchModel, quant: string, dir: string, steps: number, p
   await gpu.sync();
   const loadSeconds = (performance.now() - t0) / 1000;
   const weightPoolBytes = gpu.pool.live - before;
-  source.close();
+  disk?.close();
   console.error(`loaded ${m.id} ${quant} in ${loadSeconds.toFixed(0)} s: ${(unetBytes(unet) / 2 ** 20).toFixed(0)} MiB of weights`);
 
   const [h, w] = m.latent;
