@@ -27,6 +27,9 @@ struct Params {
   k_total: u32, k_words: u32, scale_groups: u32, group_size: u32,
   // Groups of PIX output pixels per output row, and in all (batch · ho · wo_groups).
   wo_groups: u32, pixel_groups: u32,
+  // 1: add bias[co]. A uniform, not a define: one pipeline serves convs with and without bias (lavapipe spends
+  // 3–20 s compiling each variant; the branch is per output value, next to its store).
+  bias_on: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -232,9 +235,7 @@ fn epilogue(co: u32, v: vec4<f32>) -> vec4<f32> {
 #if WEIGHT_INT8
   s = s * weight_scale(co);
 #endif
-#if HAS_BIAS
-  s = s + f32(bias[co]);
-#endif
+  if (params.bias_on != 0u) { s = s + f32(bias[co]); }
   return s;
 }
 

@@ -150,13 +150,13 @@ function cpuTaps(kh: number, kw: number, stride: number, pad: number): ConvCpuTa
   return null;
 }
 
+/** No bias flag: conv2d_cpu.wgsl binds a bias always and switches it per dispatch (`bias_on`). */
 interface Conv2dCpuKey {
   variant: Conv2dCpuVariant;
   taps: ConvCpuTaps;
   dtype: FloatDType;
   weight: ConvWeightKind;
   scalesF16: boolean;
-  bias: boolean;
 }
 
 export const conv2dCpuKernel = defineKernel<Conv2dCpuKey>({
@@ -179,10 +179,10 @@ export const conv2dCpuKernel = defineKernel<Conv2dCpuKey>({
       TAPS_3X3_S1: k.taps === "3x3s1",
       TAPS_3X3_S2: k.taps === "3x3s2",
       TAPS_1X1: k.taps === "1x1",
-      ...convOperandDefines(k),
+      ...convOperandDefines({ ...k, bias: true }),
     };
   },
-  label: (k) => `conv2d_cpu_${k.variant}_${k.taps}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
+  label: (k) => `conv2d_cpu_${k.variant}_${k.taps}_w${k.weight}${k.scalesF16 ? "_s16" : ""}_${k.dtype}`,
 });
 
 /**
@@ -318,8 +318,10 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   const pixelGroups = n * rowHo * woGroups;
   const maxGroups = gpu.ctx.caps.limits.maxComputeWorkgroupsPerDimension;
   if (taps !== null && c && hasCpuSubgroupKernels(gpu) && Math.ceil(pixelGroups / c.wg) <= maxGroups) {
-    const kernel = await gpu.kernel(conv2dCpuKernel, { variant: cpuVariant, taps, dtype, weight: kind, scalesF16, bias: !!bias });
-    const uniforms = { batch: n, cin, h: rowH, w: rowW, cout, ho: rowHo, wo: rowWo, pad, wo_groups: woGroups, pixel_groups: pixelGroups };
+    const kernel = await gpu.kernel(conv2dCpuKernel, { variant: cpuVariant, taps, dtype, weight: kind, scalesF16 });
+    // Without a bias, x stands in for the binding; bias_on = 0 leaves it unread.
+    if (!bias) bindings.bias = x;
+    const uniforms = { batch: n, cin, h: rowH, w: rowW, cout, ho: rowHo, wo: rowWo, pad, wo_groups: woGroups, pixel_groups: pixelGroups, bias_on: bias ? 1 : 0 };
     return run(kernel, uniforms, [Math.ceil(pixelGroups / c.wg), Math.ceil(cout / c.rows)]);
   }
   // CPU adapters without 8-lane subgroups (SwiftShader): no barriers; 3.4× the implicit GEMM on 3×3 stride 1 convs there, 1.8× on stride 2.
