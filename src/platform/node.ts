@@ -21,6 +21,13 @@ function chooseVulkanIcd(choice: NodeAdapterChoice): string | undefined {
   return found;
 }
 
+/**
+ * Dawn rounds timestamp queries down to 65.536 µs by default (a browser's guard against timing attacks).
+ * A whole step on a CPU adapter takes milliseconds and never noticed; on a GPU most kernels take less than
+ * one such tick, so the profiler and the kernel benchmarks would read 0 or 65 µs. Node has no page to guard.
+ */
+const DAWN_FLAGS = ["disable-dawn-features=timestamp_quantization"];
+
 let gpuPromise: Promise<{ gpu: GPU; icd?: string }> | undefined;
 
 /** Node's `navigator.gpu`, from the `webgpu` package (Dawn). */
@@ -35,7 +42,7 @@ export async function platformGpu(choice: NodeAdapterChoice = "auto"): Promise<{
     }
     // Dawn's classes (GPUBufferUsage, GPUMapMode, ...) are expected as globals by WebGPU code.
     for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-    return { gpu: mod.create([]), icd };
+    return { gpu: mod.create(DAWN_FLAGS), icd };
   })();
   return gpuPromise;
 }
