@@ -18,6 +18,8 @@ export interface MatmulTiles {
   tileK: number;
   /** Rows per thread (4 or 8); each thread always owns 4 columns (one vec4). */
   threadM: 4 | 8;
+  /** vec4 workgroup tiles (GPUs; CPU drivers pay a select chain per dynamic component store). */
+  vec4Tiles?: boolean;
 }
 
 /**
@@ -29,6 +31,11 @@ export const MATMUL_TILE_VARIANTS = {
   t32x32k16: { tileM: 32, tileN: 32, tileK: 16, threadM: 4 },
   /** 128 threads of 8×4: the most FMAs per workgroup-memory load (loads, not FMAs, bound lavapipe). */
   t64x64k16r8: { tileM: 64, tileN: 64, tileK: 16, threadM: 8 },
+  /**
+   * GPUs: 256 threads of 8×4 from vec4 tiles. H200 (Dawn/Vulkan, f32, GPU time), 4096×320×1280: 212 µs against
+   * t64x64k16r8's 280 and regs4x4v4's 1746; 64×64 vec4 tiles 235, 128×64 215 (kernels-bench/RESULTS.md).
+   */
+  t64x128k16r8v: { tileM: 64, tileN: 128, tileK: 16, threadM: 8, vec4Tiles: true },
 } as const satisfies Record<string, MatmulTiles>;
 
 export type MatmulTileVariant = keyof typeof MATMUL_TILE_VARIANTS;
@@ -84,6 +91,13 @@ export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
  * barriers, not FMAs, bound this loop (an FMA-only copy of it reaches the FMA probe's rate).
  */
 export const DEFAULT_TILE_VARIANT: MatmulTileVariant = "t64x64k16r8";
+/** The tiles on GPUs (non-CPU adapters): for matmuls, and for linears from GPU_TILE_MIN_ROWS rows. */
+export const GPU_TILE_VARIANT: MatmulTileVariant = "t64x128k16r8v";
+/**
+ * Below this many rows GPUs keep the rows kernel for linears: at 77 rows (text tokens) its 642 µs beat the tiles'
+ * 856–1013 (77×1024×320, H200: 6 workgroups of 64×128 cannot fill 132 SMs); at 256 rows the tiles won (330 against 605).
+ */
+export const GPU_TILE_MIN_ROWS = 128;
 // (On CPU adapters with 8-lane subgroups, linears and W4A16 now default to matmul_cpu.wgsl, below.)
 /** Up to this many rows per batch the GEMV path beats the tiles. */
 export const GEMV_MAX_ROWS = 1;
@@ -162,7 +176,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
       return { ...base, WG_SIZE: `${c.wg}u`, ROWS: `${c.rows}u`, ROWS_16: c.rows >= 16, ROWS_32: c.rows >= 32, ROWS_64: c.rows === 64, COLS_8: c.rows === 64, VEC4_AB: true, F16_WORDS: k.dtype === "f16" };
     }
     const t = MATMUL_TILE_VARIANTS[k.variant as MatmulTileVariant];
-    return { ...base, TILE_M: `${t.tileM}u`, TILE_N: `${t.tileN}u`, TILE_K: `${t.tileK}u`, THREAD_M: `${t.threadM}u`, THREAD_ROWS_8: t.threadM === 8 };
+    return { ...base, TILE_M: `${t.tileM}u`, TILE_N: `${t.tileN}u`, TILE_K: `${t.tileK}u`, THREAD_M: `${t.threadM}u`, THREAD_ROWS_8: t.threadM === 8, VEC4_TILES: "vec4Tiles" in t && t.vec4Tiles };
   },
   label: (k) =>
     `matmul_${k.variant}_${k.dtype}_b${k.b}${k.zeroPoint ? "_zp" : ""}${k.scaleInEpilogue ? "_colscale" : ""}${k.scalesF16 ? "_s16" : ""}` +
@@ -302,9 +316,11 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   const flops = 2 * r.batch * r.m * r.n * r.k;
   const cpuDefault = (tallCpuLinear(r.m, flops) ? cpuVariantFor(large) : undefined) ?? cpuVariantFor(smallCpuVariant(r.n, flops));
   const rowsVariant = rowsVariantFor(gpu, r.n);
-  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible ? rowsVariant : DEFAULT_TILE_VARIANT));
-  if (isRowsVariant(variant) && !regsEligible) variant = DEFAULT_TILE_VARIANT;
-  if (isCpuVariant(variant) && !cpuVariantFor(variant)) variant = regsEligible ? rowsVariant : DEFAULT_TILE_VARIANT;
+  const tiles = gpu.ctx.caps.cpu ? DEFAULT_TILE_VARIANT : GPU_TILE_VARIANT;
+  const gpuTiles = !gpu.ctx.caps.cpu && r.m >= GPU_TILE_MIN_ROWS;
+  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible && !gpuTiles ? rowsVariant : tiles));
+  if (isRowsVariant(variant) && !regsEligible) variant = tiles;
+  if (isCpuVariant(variant) && !cpuVariantFor(variant)) variant = regsEligible ? rowsVariant : tiles;
   if (!MATMUL_VARIANTS.includes(variant)) {
     throw new OpInputError(r.op, `unknown variant "${variant}"; expected one of ${MATMUL_VARIANTS.join(", ")}`);
   }

@@ -3,10 +3,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GpuLimitError, OpInputError } from "../../src/gpu/errors.ts";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
+import { createDevice, GpuContext } from "../../src/gpu/device.ts";
+import { Gpu } from "../../src/gpu/runtime.ts";
 import { Tensor } from "../../src/gpu/tensor.ts";
 import { linear } from "../../src/ops/linear.ts";
 import { ACTIVATIONS } from "../../src/ops/activation.ts";
-import { DEFAULT_CPU_VARIANT, rowsVariantFor, SMALL_CPU_FLOPS, smallCpuVariant, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, largeCpuVariant, TALL_CPU_ROWS, W4A8_TALL_ROWS, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, DEFAULT_TILE_VARIANT, GPU_TILE_MIN_ROWS, GPU_TILE_VARIANT, rowsVariantFor, SMALL_CPU_FLOPS, smallCpuVariant, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, largeCpuVariant, TALL_CPU_ROWS, W4A8_TALL_ROWS, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { quantizedLinear } from "../../src/ops/quant-linear.ts";
 import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
 import { disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
@@ -157,7 +159,26 @@ describe("linear kernel choice", () => {
     const cpuKernel = caps.cpu && caps.subgroups && caps.subgroupSizes?.[0] === 8 && caps.subgroupSizes[1] === 8;
     // Elsewhere the rows kernel: 16 × 4 workgroups on CPU adapters (N = 5 would idle a 64-wide one), 64 × 1 on GPUs.
     const first = cpuKernel ? `matmul_${smallCpuVariant(5, 2 * 13 * 64 * 5)}_f32_bfloat-nk_runtime` : `matmul_${rowsVariantFor(gpu, 5)}_f32_bfloat-nk_none`;
-    expect(labels).toEqual([first, "matmul_t64x64k16r8_f32_bfloat-nk_none", "matmul_gemv_f32_bfloat-nk_none"]);
+    const tiles = caps.cpu ? DEFAULT_TILE_VARIANT : GPU_TILE_VARIANT;
+    expect(labels).toEqual([first, `matmul_${tiles}_f32_bfloat-nk_none`, "matmul_gemv_f32_bfloat-nk_none"]);
+  });
+
+  it("on a GPU adapter, linears from GPU_TILE_MIN_ROWS rows take the vec4 tiles, fewer rows the rows kernel", async () => {
+    // This machine's adapter is a CPU one: a device of its own is told otherwise, so the GPU rule runs here (the
+    // tiles' results are checked for every variant above; H200 timings in kernels-bench/RESULTS.md).
+    const ctx = await createDevice();
+    const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
+    const labels: string[] = [];
+    for (const m of [GPU_TILE_MIN_ROWS - 1, GPU_TILE_MIN_ROWS]) {
+      const x = gpu.upload(seededFloats(m * 64, 1), [m, 64]);
+      const w = gpu.upload(seededFloats(96 * 64, 2), [96, 64]);
+      gpu.startProfiling();
+      const y = await linear(gpu, x, w);
+      labels.push(...(await gpu.stopProfiling()).map((t) => t.label));
+      for (const t of [x, w, y]) t.dispose();
+    }
+    ctx.destroy();
+    expect(labels).toEqual(["matmul_regs4x4v4_f32_bfloat-nk_none", `matmul_${GPU_TILE_VARIANT}_f32_bfloat-nk_none`]);
   });
 
   it("below the large-GEMM rows, the 16-row CPU kernel takes 8-lane workgroups where 32 lanes would idle over 1/8 of their columns, and for small work", () => {
