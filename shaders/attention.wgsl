@@ -25,6 +25,12 @@ var<workgroup> p_tile: array<vec4<f32>, KV_TILE * Q_TILE / 4u>;
 var<workgroup> row_max: array<f32, Q_TILE>;
 var<workgroup> row_sum: array<f32, Q_TILE>;
 var<workgroup> row_alpha: array<f32, Q_TILE>;
+#if Q_SHARED
+// The workgroup's queries [channel][query], loaded once: the score loop then reads 4 queries with one vec4 load
+// instead of 4 scalar loads from storage (which bound it on an H200). Only where the adapter's workgroup memory
+// holds it (src/ops/attention.ts: 16 KiB more at d64).
+var<workgroup> q_tile: array<vec4<f32>, HEAD_DIM * Q_TILE / 4u>;
+#endif
 
 
 @compute @workgroup_size(16, 8)
@@ -48,6 +54,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   }
   var acc: array<vec4<f32>, 4u * CH_VEC4>;
   for (var i = 0u; i < 4u * CH_VEC4; i = i + 1u) { acc[i] = vec4<f32>(0.0); }
+#if Q_SHARED
+  // Consecutive threads walk along channels: contiguous reads of one query row.
+  for (var i = t; i < Q_TILE * HEAD_DIM; i = i + THREADS) {
+    let row = i / HEAD_DIM;
+    let c = i % HEAD_DIM;
+    let qrow = min(q0 + row, params.lq - 1u);
+    q_tile[c * (Q_TILE / 4u) + row / 4u][row % 4u] = f32(q[(b * params.lq + qrow) * width + head_off + c]);
+  }
+  // (The K-tile barrier below orders these stores before the first score loop.)
+#endif
 
   for (var t0 = 0u; t0 < params.lk; t0 = t0 + KV_TILE) {
     // K tile, transposed; zero past Lk and past HEAD_DIM.
@@ -65,7 +81,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var r = 0u; r < 4u; r = r + 1u) { s[r] = vec4<f32>(0.0); }
     for (var c = 0u; c < HEAD_DIM; c = c + 1u) {
       let k4 = kv_tile[c * (KV_TILE / 4u) + lid.y];
+#if Q_SHARED
+      let q4 = q_tile[c * (Q_TILE / 4u) + lid.x];
+      for (var r = 0u; r < 4u; r = r + 1u) { s[r] = fma(vec4<f32>(q4[r]), k4, s[r]); }
+#else
       for (var r = 0u; r < 4u; r = r + 1u) { s[r] = fma(vec4<f32>(f32(q[q_base[r] + c])), k4, s[r]); }
+#endif
     }
     for (var e = 0u; e < 4u; e = e + 1u) {
       p_tile[(4u * lid.y + e) * (Q_TILE / 4u) + lid.x] = vec4<f32>(s[0][e], s[1][e], s[2][e], s[3][e]) * params.scale;

@@ -7,6 +7,8 @@ import { expectRank, floatDType, sameDType, shapeStr, type FloatDType } from "./
 
 /** Query rows per workgroup (Q_TILE in attention.wgsl). */
 const ATTENTION_Q_TILE = 64;
+/** Keys per K/V tile (attention.wgsl KV_TILE). */
+const ATTENTION_KV_TILE = 32;
 /** Thread columns that split the head's channels (8 in attention.wgsl). */
 const CHANNEL_THREADS = 8;
 /**
@@ -22,6 +24,11 @@ interface AttentionKey {
   causal?: boolean;
 }
 
+interface AttentionFlashKey extends AttentionKey {
+  /** The query tile in workgroup memory (Q_SHARED), where the adapter's limit holds it. */
+  qShared: boolean;
+}
+
 /** Channel vec4s per thread (≤ 2: 64-channel chunks), the chunk's channels split over CHANNEL_THREADS. */
 export function channelVec4s(headDim: number): number {
   return Math.min(2, Math.ceil(headDim / (4 * CHANNEL_THREADS)));
@@ -32,7 +39,13 @@ export function channelChunks(headDim: number): number {
   return Math.ceil(headDim / (4 * CHANNEL_THREADS * channelVec4s(headDim)));
 }
 
-export const attentionKernel = defineKernel<AttentionKey>({
+/** Workgroup bytes of attention.wgsl: the K/V tile, the score tile, the row statistics, and the query tile if shared. */
+export function attentionWorkgroupBytes(headDim: number, qShared: boolean): number {
+  const ktRows = Math.max(headDim, channelVec4s(headDim) * 4 * CHANNEL_THREADS);
+  return 4 * (ktRows * ATTENTION_KV_TILE + ATTENTION_KV_TILE * ATTENTION_Q_TILE + 3 * ATTENTION_Q_TILE + (qShared ? headDim * ATTENTION_Q_TILE : 0));
+}
+
+export const attentionKernel = defineKernel<AttentionFlashKey>({
   name: "attention",
   file: "attention.wgsl",
   defines: (k) => ({
@@ -41,8 +54,9 @@ export const attentionKernel = defineKernel<AttentionKey>({
     CH_VEC4: `${channelVec4s(k.headDim)}u`,
     KT_ROWS: `${Math.max(k.headDim, channelVec4s(k.headDim) * 4 * CHANNEL_THREADS)}u`,
     CAUSAL: !!k.causal,
+    Q_SHARED: k.qShared,
   }),
-  label: (k) => `attention_flash_d${k.headDim}${k.causal ? "_causal" : ""}_${k.dtype}`,
+  label: (k) => `attention_flash${k.qShared ? "_qs" : ""}_d${k.headDim}${k.causal ? "_causal" : ""}_${k.dtype}`,
 });
 
 /**
@@ -131,7 +145,8 @@ export async function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, heads
     gpu.dispatch(kernel, { q, k, v, y }, params, [Math.ceil(lq / rows / ATTENTION_ROWS_WG), b * heads, 1]);
     return y;
   }
-  const kernel = await gpu.kernel(attentionKernel, { dtype, headDim, causal });
+  const qShared = attentionWorkgroupBytes(headDim, true) <= gpu.ctx.caps.limits.maxComputeWorkgroupStorageSize;
+  const kernel = await gpu.kernel(attentionKernel, { dtype, headDim, causal, qShared });
   const y = gpu.empty(q.shape, dtype, op);
   if (lq === 0 || b === 0) return y;
   gpu.dispatch(kernel, { q, k, v, y }, params, [Math.ceil(lq / ATTENTION_Q_TILE), b * heads, channelChunks(headDim)]);
