@@ -99,6 +99,8 @@ export interface BenchOptions {
   peers: Peer[];
   /** Called after each row (progress on stderr / in the page). */
   onRow?: (r: Row) => void;
+  /** Leave our timestamp queries off (`--wall-only`): a run then costs what a user's call costs. */
+  wallOnly?: boolean;
 }
 
 export async function runBench(gpu: Gpu, cases: BenchCase[], peaks: Peaks, opts: BenchOptions): Promise<Row[]> {
@@ -119,7 +121,7 @@ export async function runBench(gpu: Gpu, cases: BenchCase[], peaks: Peaks, opts:
     for (const c of group) {
       for (const dtype of c.dtypes) {
         if (dtype === "f16" && !gpu.ctx.caps.f16) continue;
-        contenders.push({ c, backend: "ours", dtype, prepare: () => prepareOurs(gpu, c.shape, dtype) });
+        contenders.push({ c, backend: "ours", dtype, prepare: () => prepareOurs(gpu, c.shape, dtype, { gpuTime: !opts.wallOnly }) });
       }
       for (const peer of opts.peers) contenders.push({ c, backend: peer.name, dtype: "f32", prepare: () => peer.prepare(c.shape) });
     }

@@ -1,5 +1,6 @@
 /**
- * `npx vite-node kernels-bench/gemm-variants.ts [--quick] [--only=<shape substring>,…] [--shapes=MxKxN,…] [--variants=cpuR16w32,…] [--dtypes=f32,f16] [--seconds=S]`
+ * `npx vite-node kernels-bench/gemm-variants.ts [--quick] [--only=<shape substring>,…] [--shapes=MxKxN,…] [--variants=cpuR16w32,…] [--dtypes=f32,f16] [--seconds=S] [--int=cpu,cpu32|auto,dot4,…|none] [--weight-only=W4A16,W8A16 [--weight-only-variants=…]]`
+ * Any MATMUL_VARIANTS name runs (the tile and rows kernels on GPUs); the default list is the CPU-adapter ones.
  * The CPU-adapter matmul variants (MATMUL_CPU_VARIANTS) on the large UNet GEMMs, timed interleaved run by run
  * (timing.ts) with the FMA probe measured in the same process, so each row reads as a fraction of this adapter's
  * peak: the numbers behind issue 4's "large GEMMs ≥ 50 % of the FMA peak" verdict in RESULTS.md. Float f32/f16
@@ -14,7 +15,8 @@ import { Gpu } from "../src/gpu/runtime.ts";
 import type { Tensor } from "../src/gpu/tensor.ts";
 import { cast } from "../src/ops/cast.ts";
 import { linear } from "../src/ops/linear.ts";
-import { MATMUL_CPU_VARIANTS, type MatmulCpuVariant } from "../src/ops/matmul-kernel.ts";
+import { MATMUL_CPU_VARIANTS, MATMUL_VARIANTS, type MatmulVariant } from "../src/ops/matmul-kernel.ts";
+import type { IntLinearKernel } from "../src/ops/quant-int-linear.ts";
 import { quantizeWeightOnGpu } from "../src/ops/quant-blocks.ts";
 import { quantizedLinear } from "../src/ops/quant-linear.ts";
 import { disposeQuantizedWeight, type QuantizedWeight } from "../src/ops/quant-weight.ts";
@@ -33,20 +35,22 @@ const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(",");
 const quick = args.includes("--quick");
 const only = arg("only");
-const variants = (arg("variants") ?? Object.keys(MATMUL_CPU_VARIANTS)) as MatmulCpuVariant[];
-// --int=none leaves the integer linears out (e.g. for a K sweep).
-const intKernels = (arg("int") ?? ["cpu", "cpu32"]).filter((v) => v !== "none") as ("cpu" | "cpu32")[];
+const variants = (arg("variants") ?? Object.keys(MATMUL_CPU_VARIANTS)) as MatmulVariant[];
+// --int=none leaves the integer linears out (e.g. for a K sweep); --int=auto,dot4,… on GPUs.
+const intKernels = (arg("int") ?? ["cpu", "cpu32"]).filter((v) => v !== "none") as IntLinearKernel[];
 const dtypes = (arg("dtypes") ?? ["f32", "f16"]) as ("f32" | "f16")[];
 const weightOnly = (arg("weight-only") ?? []) as ("W4A16" | "W8A16")[];
+// The matmul variants the weight-only schemes run on (16 / 32 rows per lane by default).
+const weightOnlyVariants = (arg("weight-only-variants") ?? ["cpuR16w32", "cpuR32w32"]) as MatmulVariant[];
 // --seconds: timed seconds per kernel and shape (longer = steadier medians on a shared machine).
 const seconds = Number(arg("seconds")?.[0] ?? NaN);
 const timing = { ...(quick ? QUICK_TIMING : FULL_TIMING), ...(Number.isFinite(seconds) ? { minSeconds: seconds } : {}) };
-for (const v of variants) if (!(v in MATMUL_CPU_VARIANTS)) throw new Error(`unknown variant ${v}; expected one of ${Object.keys(MATMUL_CPU_VARIANTS).join(", ")}`);
+for (const v of [...variants, ...weightOnlyVariants]) if (!MATMUL_VARIANTS.includes(v)) throw new Error(`unknown variant ${v}; expected one of ${MATMUL_VARIANTS.join(", ")}`);
 
 const gpu = await Gpu.create();
 const probeShaders = Object.fromEntries(PROBE_FILES.map((f) => [f, readFileSync(new URL(`./shaders/${f}`, import.meta.url), "utf8")]));
 const peakAt = async () => (await measurePeaks(gpu, probeShaders, quick ? QUICK_PROBE : FULL_PROBE, quick ? QUICK_TIMING : FULL_TIMING)).fmaGflops;
-console.log(`CPU matmul variants on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
+console.log(`Matmul variants on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
 console.log("shape | dtype | kernel | GPU µs | GFLOP/s | % FMA peak");
 const shapes = shapesArg(args, 3, "MxKxN") as [number, number, number][] | undefined;
 for (const [m, k, n] of (shapes ?? (quick ? QUICK : FULL)).filter(([m, k, n]) => !only || only.some((o) => `${m}x${k}x${n}`.includes(o)))) {
@@ -82,15 +86,15 @@ for (const [m, k, n] of (shapes ?? (quick ? QUICK : FULL)).filter(([m, k, n]) =>
     const qw = await quantized(scheme);
     if (!qw) continue;
     for (const intKernel of intKernels) {
-      names.push(`f32 | ${scheme} ${intKernel === "cpu" ? "16" : intKernel.slice(3)} rows`);
+      names.push(`f32 | ${scheme} ${intKernel === "cpu" ? "16 rows" : intKernel === "cpu32" ? "32 rows" : intKernel}`);
       runs.push(timedOp(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { intKernel })));
     }
   }
   for (const scheme of weightOnly) {
     const qw = await quantized(scheme);
     if (!qw) continue;
-    for (const variant of ["cpuR16w32", "cpuR32w32"] as const) {
-      names.push(`f32 | ${scheme} ${MATMUL_CPU_VARIANTS[variant].rows} rows`);
+    for (const variant of weightOnlyVariants) {
+      names.push(`f32 | ${scheme} ${variant}`);
       runs.push(timedOp(gpu, () => quantizedLinear(gpu, xf, qw, undefined, { variant })));
     }
   }

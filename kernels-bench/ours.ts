@@ -19,7 +19,7 @@ import type { PreparedRun } from "./timing.ts";
 /** Records the op; returns the tensors it made so the run can release them to the pool. */
 type RecordOp = () => Promise<Tensor[]>;
 
-export async function prepareOurs(gpu: Gpu, s: CaseShape, dtype: BenchDType): Promise<PreparedRun> {
+export async function prepareOurs(gpu: Gpu, s: CaseShape, dtype: BenchDType, opts: { gpuTime?: boolean } = {}): Promise<PreparedRun> {
   const inputs: Tensor[] = [];
   const up = (n: number, shape: number[], seed: number, scale = 1) => {
     const t = gpu.upload(seededUniform(n, seed, scale), shape, dtype);
@@ -61,18 +61,21 @@ export async function prepareOurs(gpu: Gpu, s: CaseShape, dtype: BenchDType): Pr
     }
   }
   await gpu.sync();
-  const timestamps = gpu.ctx.caps.timestamps;
+  const timestamps = gpu.ctx.caps.timestamps && opts.gpuTime !== false;
+  let runs = 0;
   return {
-    async once() {
+    // Every other run is profiled and gives the GPU time only; the others give the wall time a user's call costs.
+    async once(reps = 1) {
+      const profiled = timestamps && runs++ % 2 === 1;
       const t0 = performance.now();
-      if (timestamps) gpu.startProfiling();
-      const outs = await record();
+      if (profiled) gpu.startProfiling();
+      const outs: Tensor[] = [];
+      for (let i = 0; i < reps; i++) outs.push(...(await record()));
       await gpu.sync();
-      const wallMs = performance.now() - t0;
-      // The query read-back happens after the wall clock stops.
-      const gpuMs = timestamps ? (await gpu.stopProfiling()).reduce((sum, k) => sum + k.totalMs, 0) : undefined;
+      const wallMs = (performance.now() - t0) / reps;
+      const gpuMs = profiled ? (await gpu.stopProfiling()).reduce((sum, k) => sum + k.totalMs, 0) / reps : undefined;
       for (const t of outs) t.dispose();
-      return { wallMs, gpuMs };
+      return profiled ? { gpuMs } : { wallMs };
     },
     dispose() {
       cleanup();

@@ -1,5 +1,7 @@
 /**
- * `node dist/bench/run.js [--quick] [--no-browser] [--no-peers] [--only=<id substring>,…]`
+ * `node dist/bench/run.js [--quick] [--no-browser] [--no-peers] [--only=<id substring>,…] [--wall-only] [--reps=N]`
+ * (--reps=N: N calls per timed run and one sync, times per call; a GPU's ~0.4 ms sync floor otherwise hides its kernels)
+ * (--wall-only: our runs without timestamp queries, so their wall time is what a user's call costs)
  * Runs the kernel bench on Dawn in Node (our ops, tfjs, ORT), then our ops on SwiftShader in headless
  * Chromium (kernels-bench/page.ts), prints the tables and the target checks, writes
  * kernels-bench/results/<adapter>-<date>.json, and prints one JSON line of ratios to the best peer last.
@@ -57,6 +59,9 @@ async function main(): Promise<void> {
   const root = repoRoot();
   const cases = (quick ? QUICK_CASES : FULL_CASES).filter((c) => !only || only.some((o) => c.id.includes(o)));
   const timing = quick ? QUICK_TIMING : FULL_TIMING;
+  const repsArg = args.find((a) => a.startsWith("--reps="))?.slice("--reps=".length);
+  const reps = repsArg === undefined ? 1 : Number(repsArg);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps expects a whole number ≥ 1, got ${JSON.stringify(repsArg)}`);
   const started = Date.now();
 
   const gpu = await Gpu.create();
@@ -70,8 +75,9 @@ async function main(): Promise<void> {
   const { peers, notes } = args.includes("--no-peers") ? { peers: [], notes: ["peers skipped (--no-peers)"] } : await makePeers();
   for (const n of notes) log(n);
   const rows = await runBench(gpu, cases, before, {
-    timing,
+    timing: { ...timing, reps },
     peers,
+    wallOnly: args.includes("--wall-only"),
     onRow: (r) => log(`  ${r.backend.padEnd(4)} ${r.id} ${r.dtype}: ${r.status === "ok" ? `${r.us!.toFixed(0)} µs` : `${r.status}${r.detail ? ` (${r.detail})` : ""}`}`),
   });
   // Load from other work on this machine moves the probes: measure again and keep the best of both.
@@ -81,7 +87,7 @@ async function main(): Promise<void> {
   log(`peaks after the cases: FMA ${after.fmaGflops.toFixed(1)} GFLOP/s, copy ${after.copyGBs.toFixed(2)} GB/s; using the best of both`);
   const checks = checkTargets(rows, peaks, hasDot4);
 
-  console.log(`\n## ${adapter}\nFMA peak ${peaks.fmaGflops.toFixed(1)} GFLOP/s, copy peak ${peaks.copyGBs.toFixed(2)} GB/s; ours timed by ${gpu.ctx.caps.timestamps ? "timestamp queries" : "wall clock"}; ×peer = peer wall µs / our wall µs\n`);
+  console.log(`\n## ${adapter}\nFMA peak ${peaks.fmaGflops.toFixed(1)} GFLOP/s, copy peak ${peaks.copyGBs.toFixed(2)} GB/s; ours timed by ${gpu.ctx.caps.timestamps ? "timestamp queries" : "wall clock"}; ×peer = peer wall µs / our wall µs${reps > 1 ? `; ${reps} calls per sync, times per call` : ""}\n`);
   console.log(formatTable(rows));
   console.log(`\n${formatChecks(checks)}`);
 
@@ -102,7 +108,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${slug(adapter)}-${date}.json`);
   const seconds = (Date.now() - started) / 1000;
-  writeFileSync(file, JSON.stringify({ date, quick, seconds, node: { adapter, caps: gpu.ctx.caps, peaks, peakProbes: [before, after], hasDot4, peers: notes, rows, checks }, browser }, null, 2));
+  writeFileSync(file, JSON.stringify({ date, quick, reps, seconds, node: { adapter, caps: gpu.ctx.caps, peaks, peakProbes: [before, after], hasDot4, peers: notes, rows, checks }, browser }, null, 2));
   log(`wrote ${file} (${seconds.toFixed(0)} s)`);
   console.log(JSON.stringify(ratioSummary(adapter, rows)));
   gpu.ctx.destroy();

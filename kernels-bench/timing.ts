@@ -3,15 +3,21 @@
  * `minSeconds` of wall time have passed (and at least `minRuns`), reporting medians.
  */
 
-/** One timed repetition: wall ms always, GPU ms when the backend has timestamp queries. */
+/**
+ * One timed repetition: wall ms, GPU ms from timestamp queries, or both. Our runs alternate: timestamp queries
+ * add ~0.4 ms of wall time per call on a GPU (H200, Dawn), so wall time comes from the runs without them.
+ */
 export interface Sample {
-  wallMs: number;
+  wallMs?: number;
   gpuMs?: number;
 }
 
-/** A prepared case on one backend: `once()` is one timed run (including its own sync); `dispose()` frees its inputs. */
+/**
+ * A prepared case on one backend: `once(reps)` is one timed run of `reps` back-to-back calls and one sync, timed
+ * per call; `dispose()` frees its inputs.
+ */
 export interface PreparedRun {
-  once(): Promise<Sample>;
+  once(reps?: number): Promise<Sample>;
   dispose(): void;
 }
 
@@ -29,6 +35,11 @@ export interface TimingOptions {
   minRuns: number;
   /** Stop early after this many runs even if minSeconds is not reached (never hit on slow cases). */
   maxRuns: number;
+  /**
+   * Calls per timed run, one sync at its end (`--reps=N`): on a GPU the sync's ~0.4 ms floor outweighs a 0.2 ms
+   * kernel, and a model step issues hundreds of calls per sync. 1 by default.
+   */
+  reps?: number;
 }
 
 export const FULL_TIMING: TimingOptions = { warmup: 2, minSeconds: 1, minRuns: 3, maxRuns: 200 };
@@ -42,11 +53,12 @@ export function median(xs: number[]): number {
 }
 
 function summarize(samples: Sample[]): Timing {
+  const wall = samples.map((s) => s.wallMs).filter((x): x is number => x !== undefined);
   const gpu = samples.map((s) => s.gpuMs).filter((x): x is number => x !== undefined);
   return {
     runs: samples.length,
-    wallUs: median(samples.map((s) => s.wallMs)) * 1000,
-    gpuUs: gpu.length === samples.length ? median(gpu) * 1000 : undefined,
+    wallUs: wall.length ? median(wall) * 1000 : NaN,
+    gpuUs: gpu.length ? median(gpu) * 1000 : undefined,
   };
 }
 
@@ -65,7 +77,7 @@ export async function timeInterleaved(runs: PreparedRun[], opts: TimingOptions):
     if (failed[i]) return;
     try {
       const t0 = performance.now();
-      const s = await runs[i]!.once();
+      const s = await runs[i]!.once(opts.reps ?? 1);
       if (keep) {
         samples[i]!.push(s);
         spent[i]! += performance.now() - t0;
