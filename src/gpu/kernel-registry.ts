@@ -107,7 +107,8 @@ export class KernelRegistry {
     const reflected = reflectKernel(code, where);
     const bindGroupLayout = device.createBindGroupLayout({
       label,
-      entries: reflected.slots.map((s) => ({ binding: s.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: s.kind } })),
+      // The uniform slice moves with every dispatch; as a dynamic offset it leaves the bind group reusable (runtime.ts).
+      entries: reflected.slots.map((s) => ({ binding: s.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: s.kind, hasDynamicOffset: s.kind === "uniform" } })),
     });
     device.pushErrorScope("validation");
     let pipeline: GPUComputePipeline;

@@ -34,7 +34,7 @@ export class Plan<Out> {
     const pass = encoder.beginComputePass({ label: "plan" });
     for (const d of this.dispatches) {
       pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.bindGroup);
+      pass.setBindGroup(0, d.bindGroup, d.dynamicOffsets);
       pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
     }
     pass.end();
@@ -51,7 +51,7 @@ export class Plan<Out> {
       const encoder = this.gpu.device.createCommandEncoder();
       const pass = encoder.beginComputePass();
       pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.bindGroup);
+      pass.setBindGroup(0, d.bindGroup, d.dynamicOffsets);
       pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
       pass.end();
       this.gpu.device.queue.submit([encoder.finish()]);

@@ -70,6 +70,31 @@ export const deviceCases: KernelCase[] = [
     },
   },
   {
+    name: "reused bind groups read each dispatch's own uniforms, and buffers freed by a pool trim are not reused through them",
+    async run(gpu) {
+      // 300 dispatches of one kernel on the same x in one submit: one cached bind group, 300 uniform slices
+      // (dynamic offsets). A wrong offset would hand one dispatch another's alpha.
+      const x = gpu.upload(new Float32Array([1, 2, 3]), [3]);
+      const ys = [];
+      for (let i = 0; i < 300; i++) ys.push(await scale(gpu, x, i, -i));
+      for (const i of [0, 1, 150, 299]) {
+        const got = Array.from(await gpu.read(ys[i]!));
+        const want = [1, 2, 3].map((v) => v * i - i);
+        assert(got.every((g, j) => g === want[j]), `dispatch ${i}: got [${got}], want [${want}]`);
+      }
+      for (const y of ys) y.dispose();
+      x.dispose();
+      // Destroy every free pool buffer (those the cached bind groups bind), then compute again on new buffers.
+      gpu.pool.trim();
+      const x2 = gpu.upload(new Float32Array([4, 5, 6]), [3]);
+      const y2 = await scale(gpu, x2, 2, 1);
+      const got = Array.from(await gpu.read(y2));
+      assert(got.join() === "9,11,13", `after a trim: got [${got}], want [9, 11, 13]`);
+      x2.dispose();
+      y2.dispose();
+    },
+  },
+  {
     name: "profiling returns per-kernel times",
     async run(gpu) {
       const x = gpu.upload(seeded(100_000, 3), [100_000]);
