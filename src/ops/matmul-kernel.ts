@@ -250,7 +250,7 @@ export function hasCpuSubgroupKernels(gpu: Gpu): boolean {
 
 /**
  * shaders/matmul_cpu.wgsl runs where the adapter is a CPU one with subgroups of exactly 8 lanes
- * (lavapipe at 256 bits; SwiftShader in Chromium has no subgroups) and B is float [N, K] with vec4
+ * (lavapipe at 256 bits; SwiftShader's subgroups in Chromium are 4 lanes) and B is float [N, K] with vec4
  * views, per-channel int8 with K % 4 == 0, or int4 with K and the group size multiples of 32. Real GPUs keep the workgroup-memory tiles:
  * this kernel's per-lane B rows would be uncoalesced there.
  */
