@@ -39,10 +39,12 @@ export function channelChunks(headDim: number): number {
   return Math.ceil(headDim / (4 * CHANNEL_THREADS * channelVec4s(headDim)));
 }
 
+/** Rows of attention.wgsl's K/V tile (KT_ROWS): the head's channels for K, the padded chunk for V. */
+const kvTileRows = (headDim: number): number => Math.max(headDim, channelVec4s(headDim) * 4 * CHANNEL_THREADS);
+
 /** Workgroup bytes of attention.wgsl: the K/V tile, the score tile, the row statistics, and the query tile if shared. */
 export function attentionWorkgroupBytes(headDim: number, qShared: boolean): number {
-  const ktRows = Math.max(headDim, channelVec4s(headDim) * 4 * CHANNEL_THREADS);
-  return 4 * (ktRows * ATTENTION_KV_TILE + ATTENTION_KV_TILE * ATTENTION_Q_TILE + 3 * ATTENTION_Q_TILE + (qShared ? headDim * ATTENTION_Q_TILE : 0));
+  return 4 * (kvTileRows(headDim) * ATTENTION_KV_TILE + ATTENTION_KV_TILE * ATTENTION_Q_TILE + 3 * ATTENTION_Q_TILE + (qShared ? headDim * ATTENTION_Q_TILE : 0));
 }
 
 export const attentionKernel = defineKernel<AttentionFlashKey>({
@@ -52,7 +54,7 @@ export const attentionKernel = defineKernel<AttentionFlashKey>({
     ...dtypeDefines(k.dtype),
     HEAD_DIM: `${k.headDim}u`,
     CH_VEC4: `${channelVec4s(k.headDim)}u`,
-    KT_ROWS: `${Math.max(k.headDim, channelVec4s(k.headDim) * 4 * CHANNEL_THREADS)}u`,
+    KT_ROWS: `${kvTileRows(k.headDim)}u`,
     CAUSAL: !!k.causal,
     Q_SHARED: k.qShared,
   }),
