@@ -1,5 +1,7 @@
 /**
- * `npx vite-node kernels-bench/conv-kernels.ts [--quick] [--only=<id substring>,…] [--kernels=igemm,rows,cpuR16w32,…] [--no-tfjs]`
+ * `npx vite-node kernels-bench/conv-kernels.ts [--quick] [--only=<id substring>,…] [--kernels=igemm,igemm/s1,igemm/s4,rows,cpuR16w32,…] [--no-tfjs]`
+ * (`igemm/sN`: the implicit GEMM in N K slices, `igemm/s1` unsplit; plain `igemm` splits as conv2d does on the
+ * adapter: never on CPU adapters, by src/ops/split-k.ts's rule on GPUs. GPU µs include the split's sum pass.)
  * Our conv kernels against each other (and tfjs) on one shape at a time, timed interleaved run by run
  * (timing.ts) so machine load hits them alike: the implicit GEMM (conv2d.wgsl), the barrier-free rows kernel
  * (conv2d_rows.wgsl) and the CPU-adapter variants (conv2d_cpu.wgsl). Rows: the bench's 3×3 cases plus a stride-2 downsampler and a 1×1
@@ -31,12 +33,14 @@ const QUICK: ConvRow[] = [
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
-const kernels = (args.find((a) => a.startsWith("--kernels="))?.slice(10).split(",") ?? ["igemm", "rows", ...Object.keys(CONV2D_CPU_VARIANTS)]) as Conv2dKernelChoice[];
+const kernels = args.find((a) => a.startsWith("--kernels="))?.slice(10).split(",") ?? ["igemm", "rows", ...Object.keys(CONV2D_CPU_VARIANTS)];
 
 const outSize = (r: ConvRow) => Math.floor((r.h + 2 * ((r.k - 1) / 2) - r.k) / r.stride) + 1;
 const flops = (r: ConvRow) => 2 * outSize(r) ** 2 * r.cout * r.cin * r.k * r.k;
 
-function prepareOurs(gpu: Gpu, r: ConvRow, kernel: Conv2dKernelChoice): PreparedRun {
+function prepareOurs(gpu: Gpu, r: ConvRow, entry: string): PreparedRun {
+  const [kernel, slices] = entry.split("/s") as [Conv2dKernelChoice, string | undefined];
+  const splitK = slices === undefined ? undefined : Number(slices);
   const x = gpu.upload(seededUniform(r.cin * r.h * r.w, 1), [1, r.cin, r.h, r.w]);
   const w = gpu.upload(seededUniform(r.cout * r.cin * r.k * r.k, 2, 1 / Math.sqrt(r.k * r.k * r.cin)), [r.cout, r.cin, r.k, r.k]);
   const b = gpu.upload(seededUniform(r.cout, 3), [r.cout]);
@@ -44,7 +48,7 @@ function prepareOurs(gpu: Gpu, r: ConvRow, kernel: Conv2dKernelChoice): Prepared
     async once() {
       const t0 = performance.now();
       gpu.startProfiling();
-      const y = await conv2d(gpu, x, w, b, { stride: r.stride, padding: (r.k - 1) / 2, kernel });
+      const y = await conv2d(gpu, x, w, b, { stride: r.stride, padding: (r.k - 1) / 2, kernel, splitK });
       await gpu.sync();
       const wallMs = performance.now() - t0;
       const profile = await gpu.stopProfiling();

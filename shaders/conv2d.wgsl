@@ -6,18 +6,24 @@
 // every workgroup-memory read is a gather and FMAs per read decide the speed).
 // The B read is the hook for weight formats: f32/f16 [Cout, K], int8 (WEIGHT_INT8) or int4
 // (WEIGHT_INT4) codes packed in u32 rows (layout of src/quant/formats.ts), dequantized on load.
+// Workgroup z sums K range [z·k_slice, +k_slice): one range (z = 0, k_slice ≥ K) unless SPLIT_K, where each range's
+// sums go to their own f32 copy of the output, without bias, and split_k_sum.wgsl adds them (src/ops/split-k.ts).
 #include "include/elem.wgsl"
 
 struct Params {
   batch: u32, cin: u32, h: u32, w: u32,
   cout: u32, ho: u32, wo: u32, stride: u32,
   pad: u32, k_total: u32, k_words: u32, scale_groups: u32,
-  group_size: u32,
+  group_size: u32, k_slice: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 #include "include/conv_weight.wgsl"
+#if SPLIT_K
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+#else
 @group(0) @binding(5) var<storage, read_write> y: array<elem>;
+#endif
 
 const THREADS = 256u;
 // Pixel vec4s per thread: thread (x, y) owns pixels 4·(x + 16·i) .. +3 for i < A_VEC4.
@@ -52,12 +58,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var acc: array<vec4<f32>, 4u * A_VEC4>;
   for (var j = 0u; j < 4u * A_VEC4; j = j + 1u) { acc[j] = vec4<f32>(0.0); }
 
-  for (var k0 = 0u; k0 < params.k_total; k0 = k0 + TILE_K) {
+  let k_begin = wid.z * params.k_slice;
+  let k_end = min(params.k_total, k_begin + params.k_slice);
+  for (var k0 = k_begin; k0 < k_end; k0 = k0 + TILE_K) {
     for (var r = 0u; r < TILE_K; r = r + THREADS / TILE_M) {
       let kl = a_k_first + r;
       let k = k0 + kl;
       var a = 0.0;
-      if (a_valid && k < params.k_total) {
+      if (a_valid && k < k_end) {
         let ci = k / KHW;
         let rem = k % KHW;
         let ih = ih0 + i32(rem / KW);
@@ -72,7 +80,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let kl = t / TILE_N + r;
       let k = k0 + kl;
       var b = 0.0;
-      if (b_co < params.cout && k < params.k_total) { b = read_weight(b_co, k); }
+      if (b_co < params.cout && k < k_end) { b = read_weight(b_co, k); }
       b_tile[kl * (TILE_N / 4u) + (t % TILE_N) / 4u][(t % TILE_N) % 4u] = b;
     }
     workgroupBarrier();
@@ -102,8 +110,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var i = 0u; i < 4u; i = i + 1u) {
       let m = m0 + (lid.x + 16u * v4) * 4u + i;
       if (m >= m_total) { continue; }
-      let img = m / hw_out;
-      y[(img * params.cout + co) * hw_out + m % hw_out] = elem(acc[4u * v4 + j][i] + bv);
+      let out = (m / hw_out * params.cout + co) * hw_out + m % hw_out;
+#if SPLIT_K
+      // This K range's copy of y (the op binds no bias here: split_k_sum.wgsl adds it).
+      y[wid.z * m_total * params.cout + out] = acc[4u * v4 + j][i] + bv;
+#else
+      y[out] = elem(acc[4u * v4 + j][i] + bv);
+#endif
     }
   }
   }

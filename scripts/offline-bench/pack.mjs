@@ -31,6 +31,8 @@ const node = { bundle: true, format: "esm", platform: "node", target: "es2022", 
 await build({ ...node, entryPoints: [join(root, "kernels-bench/run.ts")], outfile: join(stage, "dist/bench/run.js"), external: [...node.external, "onnxruntime-web", "onnxruntime-web/*"],
   banner: { js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" } });
 await build({ ...node, entryPoints: [join(root, "kernels-bench/gemm-variants.ts")], outfile: join(stage, "dist/bench/gemm-variants.js") });
+await build({ ...node, entryPoints: [join(root, "kernels-bench/conv-kernels.ts")], outfile: join(stage, "dist/bench/conv-kernels.js"),
+  banner: { js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" } });
 await build({ ...node, entryPoints: [join(root, "bench/models/run.ts")], outfile: join(stage, "dist/bench/models-run.js") });
 await build({ ...node, entryPoints: [join(root, "src/cli/qsched-gpu.ts")], outfile: join(stage, "dist/cli/qsched-gpu.js") });
 await build({ ...node, entryPoints: [join(root, "src/cli/demo.ts")], outfile: join(stage, "dist/cli/demo.js") });

@@ -3,7 +3,8 @@
 #   bash scripts/offline-bench/run.sh [steps] [pack]     (in the repo root; steps default verify,demo,kernels,models)
 # Steps: features (adapter features and limits), verify (qsched-gpu verify on the packed ops oracle and the shipped
 # fixtures), demo (the toy, f32 and W4A8), kernels (dist/bench/run.js --no-browser $KERNELS_ARGS), sweep (matmul
-# variants, gemm-variants.js $SWEEP_ARGS), models (SD-Turbo UNet step, float/W8A8/W4A8, if its config was packed).
+# variants, gemm-variants.js $SWEEP_ARGS), convs (conv kernels unsplit and split along K, with tfjs: conv-kernels.js
+# $CONV_ARGS), models (SD-Turbo UNet step, float/W8A8/W4A8, if its config was packed).
 # Output: $OUT (default ./offline-out): log.txt, the demo images, the bench JSON. BUDGET (s, default 540) caps the
 # whole run: steps that would start after it are skipped, a running one is stopped at it.
 set -u
@@ -65,6 +66,9 @@ if [[ $STEPS == *demo* ]]; then
 fi
 if [[ $STEPS == *sweep* ]]; then
   TAIL=100 step 240 node dist/bench/gemm-variants.js ${SWEEP_ARGS:---shapes=4096x320x1280,1024x640x2560,4096x320x320,77x1024x320 --variants=regs4x4v4,t64x64k16r8,t64x128k16r8v --dtypes=f32 --int=auto}
+fi
+if [[ $STEPS == *convs* ]]; then
+  TAIL=30 step 240 node dist/bench/conv-kernels.js ${CONV_ARGS:---kernels=igemm/s1,igemm}
 fi
 if [[ $STEPS == *kernels* ]]; then
   TAIL=40 step 240 node dist/bench/run.js --no-browser ${KERNELS_ARGS:---reps=20}

@@ -7,6 +7,7 @@ import { wordsPerRow, type QuantFormat } from "../quant/formats.ts";
 import { expectRank, floatDType, shapeStr, type FloatDType } from "./common.ts";
 import { conv3x3Winograd, winogradApplies, winogradFits } from "./conv2d-winograd.ts";
 import { fillsBlocks, hasCpuSubgroupKernels, SMALL_CPU_FLOPS } from "./matmul-kernel.ts";
+import { autoSplitK, kSlices, splitKSum } from "./split-k.ts";
 
 /**
  * Output tile per workgroup: TILE_M pixels × TILE_N channels over 16×16 threads, so each thread
@@ -40,7 +41,12 @@ function convOperandDefines(k: { weight: ConvWeightKind; scalesF16: boolean; bia
   };
 }
 
-export const conv2dKernel = defineKernel<Conv2dKey>({
+/** The implicit GEMM's key: `splitK` writes each K range's f32 sums to its own copy of y (src/ops/split-k.ts). */
+interface Conv2dIgemmKey extends Conv2dKey {
+  splitK: boolean;
+}
+
+export const conv2dKernel = defineKernel<Conv2dIgemmKey>({
   name: "conv2d",
   file: "conv2d.wgsl",
   defines: (k) => ({
@@ -50,9 +56,10 @@ export const conv2dKernel = defineKernel<Conv2dKey>({
     TILE_K: `${CONV_TILE_K}u`,
     KH: `${k.kh}u`,
     KW: `${k.kw}u`,
+    SPLIT_K: k.splitK,
     ...convOperandDefines(k),
   }),
-  label: (k) => `conv2d_igemm_${k.kh}x${k.kw}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.dtype}`,
+  label: (k) => `conv2d_igemm_${k.kh}x${k.kw}_w${k.weight}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}${k.splitK ? "_splitk" : ""}_${k.dtype}`,
 });
 
 /** Threads per workgroup of shaders/conv2d_rows.wgsl (each: 4 channels × 4 pixels, or × 8 for 3×3 stride 1). */
@@ -211,6 +218,11 @@ export interface Conv2dOptions {
    * on those adapters where `winogradFits`; asked for, it runs wherever the shape and adapter allow it.
    */
   kernel?: Conv2dKernelChoice;
+  /**
+   * K slices of the implicit GEMM (tests and kernels-bench; clamped to one per K tile and to one binding of partial
+   * sums). Default: 1 on CPU adapters; on GPUs `autoSplitK` (split-k.ts) when the conv has few output workgroups.
+   */
+  splitK?: number;
 }
 
 /** Output size of one spatial dim: floor((in + 2p − k) / s) + 1. */
@@ -236,6 +248,7 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   expectRank(op, "x", x, 4);
   if (!Number.isInteger(stride) || stride < 1) throw new OpInputError(op, `stride must be a positive integer, got ${stride}`);
   if (!Number.isInteger(pad) || pad < 0) throw new OpInputError(op, `padding must be a non-negative integer, got ${pad}`);
+  if (opts.splitK !== undefined && (!Number.isInteger(opts.splitK) || opts.splitK < 1)) throw new OpInputError(op, `splitK must be a positive integer, got ${opts.splitK}`);
   const [n, cin, h, w] = x.shape as [number, number, number, number];
   const wShape = isQuantized(weight) ? weight.shape : weight.shape;
   if (wShape.length !== 4) throw new OpInputError(op, `weight must be [Cout, Cin, kh, kw], got shape ${shapeStr(wShape)}`);
@@ -337,6 +350,25 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
     const uniforms = { batch: n, cin, h, w, cout, ho, wo, stride, pad, wo_groups: rowsWoGroups, pixel_groups: rowsGroups };
     return run(kernel, uniforms, [Math.ceil(rowsGroups / CONV_ROWS_WG), Math.ceil(cout / 4)]);
   }
-  const kernel = await gpu.kernel(conv2dKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: !!bias });
-  return run(kernel, { batch: n, cin, h, w, cout, ho, wo, stride, pad }, [Math.ceil(mTotal / CONV_TILE_M), Math.ceil(cout / CONV_TILE_N)]);
+  const grid: [number, number] = [Math.ceil(mTotal / CONV_TILE_M), Math.ceil(cout / CONV_TILE_N)];
+  const kTiles = Math.ceil(kTotal / CONV_TILE_K);
+  const outBytes = mTotal * cout * 4;
+  const requested = opts.splitK ?? (gpu.ctx.caps.cpu ? 1 : autoSplitK(grid[0] * grid[1], kTiles));
+  const { slices, sliceTiles } = kSlices(gpu, requested, kTiles, outBytes);
+  const igemmUniforms = { batch: n, cin, h, w, cout, ho, wo, stride, pad, k_slice: sliceTiles * CONV_TILE_K };
+  if (slices === 1 || outBytes === 0) {
+    const kernel = await gpu.kernel(conv2dKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: !!bias, splitK: false });
+    return run(kernel, { ...igemmUniforms, k_slice: kTotal }, grid);
+  }
+  // Split-K: each K range's sums into its own f32 copy of y, then one pass adds the copies and the bias.
+  const kernel = await gpu.kernel(conv2dKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: false, splitK: true });
+  const partial = gpu.empty([slices, n, cout, ho, wo], "f32", "conv2d_partial");
+  delete bindings.bias;
+  bindings.y = partial;
+  gpu.dispatch(kernel, bindings, { ...igemmUniforms, ...operands }, [...grid, slices]);
+  try {
+    return await splitKSum(gpu, partial, slices, [n, cout, ho, wo], dtype, bias, ho * wo, cout, op);
+  } finally {
+    partial.dispose();
+  }
 }

@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Gpu } from "../../src/gpu/runtime.ts";
-import { conv2d, convOutSize, type Conv2dKernelChoice, type QuantizedConvWeight } from "../../src/ops/conv2d.ts";
+import { createDevice, GpuContext } from "../../src/gpu/device.ts";
+import { Gpu } from "../../src/gpu/runtime.ts";
+import { conv2d, convOutSize, type Conv2dOptions, type QuantizedConvWeight } from "../../src/ops/conv2d.ts";
+import { autoSplitK, SPLIT_K_BELOW_WORKGROUPS, SPLIT_K_MIN_SLICE_TILES, SPLIT_K_TARGET_WORKGROUPS } from "../../src/ops/split-k.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../../src/quant/formats.ts";
 import { dequantizePacked, packWeight } from "../../src/quant/packing.ts";
 import { quantizeWeight } from "../../src/quant/quantize.ts";
@@ -42,19 +44,22 @@ function conv2dRef(x: Float32Array, wt: Float32Array, bias: Float32Array | null,
 const convTol = (s: ConvShape) => 1e-5 * Math.sqrt(s.cin * s.kh * s.kw);
 
 /**
- * The adapter's own choice (undefined) and the two kernels every adapter can run: the implicit GEMM (GPUs) and
- * the barrier-free rows kernel (SwiftShader); conv2d-cpu.test.ts covers lavapipe's conv2d_cpu variants.
+ * The adapter's own choice ({}) and the two kernels every adapter can run: the implicit GEMM (GPUs) and the
+ * barrier-free rows kernel (SwiftShader), plus the implicit GEMM split in 3 K ranges (GPUs split convs with few
+ * output tiles; K tiles of 16, so K = 45 splits 16/16/13, K = 70 32/32/6, and K = 9 stays whole);
+ * conv2d-cpu.test.ts covers lavapipe's conv2d_cpu variants.
  */
-const KERNELS = [undefined, "igemm", "rows"] as const;
+const KERNELS: Conv2dOptions[] = [{}, { kernel: "igemm" }, { kernel: "rows" }, { kernel: "igemm", splitK: 3 }];
+const optsLabel = (o: Conv2dOptions) => (o.kernel ? `kernel ${o.kernel}${o.splitK ? `, ${o.splitK} K slices` : ""}` : "default kernel");
 
-async function runConv(gpu: Gpu, s: ConvShape, withBias: boolean, seed: number, kernel?: Conv2dKernelChoice) {
+async function runConv(gpu: Gpu, s: ConvShape, withBias: boolean, seed: number, opts: Conv2dOptions = {}) {
   const xs = seededFloats(s.n * s.cin * s.h * s.w, seed, -1, 1);
   const ws = seededFloats(s.cout * s.cin * s.kh * s.kw, seed + 1, -1, 1);
   const bs = withBias ? seededFloats(s.cout, seed + 2, -1, 1) : null;
   const x = gpu.upload(xs, [s.n, s.cin, s.h, s.w]);
   const w = gpu.upload(ws, [s.cout, s.cin, s.kh, s.kw]);
   const b = bs ? gpu.upload(bs, [s.cout]) : null;
-  const y = await conv2d(gpu, x, w, b, { stride: s.stride, padding: s.pad, kernel });
+  const y = await conv2d(gpu, x, w, b, { ...opts, stride: s.stride, padding: s.pad });
   const got = await gpu.read(y);
   const shape = y.shape;
   for (const t of [x, w, b, y]) t?.dispose();
@@ -91,10 +96,10 @@ describe("conv2d vs float64", () => {
   for (const s of shapes) {
     for (const withBias of [true, false]) {
       it(`[${s.n},${s.cin},${s.h},${s.w}] → ${s.cout} k${s.kh}x${s.kw} s${s.stride} p${s.pad}${withBias ? " +bias" : ""}`, async () => {
-        for (const kernel of KERNELS) {
-          const r = await runConv(await testGpu(), s, withBias, s.cin * 7 + s.cout, kernel);
+        for (const opts of KERNELS) {
+          const r = await runConv(await testGpu(), s, withBias, s.cin * 7 + s.cout, opts);
           expect(r.shape).toEqual([s.n, s.cout, convOutSize(s.h, s.kh, s.stride, s.pad), convOutSize(s.w, s.kw, s.stride, s.pad)]);
-          expect(relativeMaxError(r.got, r.want), `kernel ${kernel ?? "default"}`).toBeLessThanOrEqual(convTol(s));
+          expect(relativeMaxError(r.got, r.want), optsLabel(opts)).toBeLessThanOrEqual(convTol(s));
         }
       });
     }
@@ -111,13 +116,17 @@ describe("conv2d vs float64", () => {
     const x = gpu.upload(seededFloats(6 * 35, 91, -1, 1), [1, 6, 7, 5], "f16");
     const w = gpu.upload(seededFloats(9 * 54, 92, -1, 1), [9, 6, 3, 3], "f16");
     const b = gpu.upload(seededFloats(9, 93, -1, 1), [9], "f16");
-    const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1 });
-    expect(y.dtype).toBe("f16");
     const want = conv2dRef(await gpu.read(x), await gpu.read(w), await gpu.read(b), s);
-    // f32 accumulation; the f16 output rounding (2^-12·|y|, |y| ≲ 6) dominates: measured 2.6e-4 of
-    // max(|y|, 1) on lavapipe, bound 1e-3.
-    expect(relativeMaxError(await gpu.read(y), want)).toBeLessThanOrEqual(1e-3);
-    for (const t of [x, w, b, y]) t.dispose();
+    // The default kernel, and the implicit GEMM in 3 K ranges of 16, 16 and 22 (f32 partial sums, one f16 rounding).
+    for (const opts of [{}, { kernel: "igemm", splitK: 3 }] as Conv2dOptions[]) {
+      const y = await conv2d(gpu, x, w, b, { ...opts, stride: 1, padding: 1 });
+      expect(y.dtype).toBe("f16");
+      // f32 accumulation; the f16 output rounding (2^-12·|y|, |y| ≲ 6) dominates: measured 2.6e-4 of
+      // max(|y|, 1) on lavapipe, bound 1e-3.
+      expect(relativeMaxError(await gpu.read(y), want), optsLabel(opts)).toBeLessThanOrEqual(1e-3);
+      y.dispose();
+    }
+    for (const t of [x, w, b]) t.dispose();
   });
 
   it("rejects mismatched channels, bias and a kernel larger than the input", async () => {
@@ -130,7 +139,36 @@ describe("conv2d vs float64", () => {
     await expect(conv2d(gpu, x, w640, b, { padding: 1 })).rejects.toThrow("conv2d: bias must have shape [2], got [3]");
     await expect(conv2d(gpu, x, w640, null, { padding: 0 })).rejects.toThrow("does not fit input 2x2");
     await expect(conv2d(gpu, x, w640, null, { stride: 0 })).rejects.toThrow("stride must be a positive integer");
+    await expect(conv2d(gpu, x, w640, null, { padding: 1, splitK: 0 })).rejects.toThrow("conv2d: splitK must be a positive integer, got 0");
     for (const t of [x, w, w640, b]) t.dispose();
+  });
+});
+
+describe("conv2d split along K on GPUs", () => {
+  it("splits only grids under SPLIT_K_BELOW_WORKGROUPS, toward SPLIT_K_TARGET_WORKGROUPS, keeping SPLIT_K_MIN_SLICE_TILES K tiles per slice", () => {
+    // SD-Turbo 512² on 128×64 tiles: 3×3 320→320 @64² (160 workgroups, 180 K tiles), 640→640 @32² (80, 360),
+    // 1280→1280 @16² (40, 720) and @8² (20, 720), and a small conv whose K allows one slice only.
+    expect([[160, 180], [80, 360], [40, 720], [20, 720], [2, 15]].map(([w, k]) => autoSplitK(w!, k!))).toEqual([1, 4, 7, 13, 1]);
+    expect(autoSplitK(SPLIT_K_BELOW_WORKGROUPS - 1, 1e6)).toBe(Math.ceil(SPLIT_K_TARGET_WORKGROUPS / (SPLIT_K_BELOW_WORKGROUPS - 1)));
+    expect(autoSplitK(1, 5 * SPLIT_K_MIN_SLICE_TILES + 7)).toBe(5);
+  });
+
+  it("a GPU adapter splits a conv with few output tiles and matches float64; the partial sums are poisoned first", async () => {
+    // This machine's adapter is a CPU one (never split): a device of its own is told otherwise, so the GPU rule runs.
+    const ctx = await createDevice();
+    const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
+    gpu.poisonOutputs = true;
+    // 8×8 pixels × 70 channels = 2 workgroups; K = 40·9 = 360 in 23 tiles of 16 → 2 slices: k < 192 and the other 168.
+    const s: ConvShape = { n: 1, cin: 40, h: 8, w: 8, cout: 70, kh: 3, kw: 3, stride: 1, pad: 1 };
+    const labels: string[] = [];
+    for (const withBias of [true, false]) {
+      gpu.startProfiling();
+      const r = await runConv(gpu, s, withBias, 5);
+      labels.push(...(await gpu.stopProfiling()).map((t) => t.label));
+      expect(relativeMaxError(r.got, r.want), withBias ? "bias" : "no bias").toBeLessThanOrEqual(convTol(s));
+    }
+    ctx.destroy();
+    expect(labels.filter((l) => !l.startsWith("fill"))).toEqual(["conv2d_igemm_3x3_wfloat_splitk_f32", "split_k_sum_bias_f32", "conv2d_igemm_3x3_wfloat_splitk_f32", "split_k_sum_f32"]);
   });
 });
 
@@ -165,10 +203,10 @@ describe("conv2d with quantized weights (dequantized in the weight read)", () =>
       const bs = seededFloats(s.cout, 103, -1, 1);
       const b = gpu.upload(bs, [s.cout]);
       const want = conv2dRef(xs, dequantizePacked(packed), bs, s);
-      for (const kernel of KERNELS) {
-        const y = await conv2d(gpu, x, weight, b, { stride: 1, padding: 1, kernel });
+      for (const opts of KERNELS) {
+        const y = await conv2d(gpu, x, weight, b, { ...opts, stride: 1, padding: 1 });
         // Same bound as the float conv: the dequantized weight is exact up to one f32 rounding (|w| ≤ 1).
-        expect(relativeMaxError(await gpu.read(y), want), `kernel ${kernel ?? "default"}`).toBeLessThanOrEqual(convTol(s));
+        expect(relativeMaxError(await gpu.read(y), want), optsLabel(opts)).toBeLessThanOrEqual(convTol(s));
         y.dispose();
       }
       for (const t of [x, b, weight.codes, weight.scales, weight.zeroPoints]) t?.dispose();

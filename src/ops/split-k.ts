@@ -1,0 +1,65 @@
+import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
+import type { Gpu } from "../gpu/runtime.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { ELEMENTWISE_WG, gridFor, type FloatDType } from "./common.ts";
+
+/**
+ * Split-K: a tiled kernel whose output has too few workgroups to fill a GPU (a conv at SD's 8²–32² levels: 20–80
+ * workgroups of 128×64 outputs, while an H200 has 132 SMs, each wanting several) sums `slices` ranges of K in
+ * separate workgroups, each into its own f32 copy of the output, and split_k_sum.wgsl adds the copies. The extra
+ * traffic is slices × the output twice, small next to the K-long products it parallelizes.
+ *
+ * The rule is for GPUs only: CPU adapters (lavapipe, SwiftShader) run other kernels for these shapes and have a few
+ * cores that any grid fills.
+ */
+/** Below this many output workgroups a GPU kernel is split (a grid that fills ~1 workgroup per SM of a large GPU is left alone). */
+export const SPLIT_K_BELOW_WORKGROUPS = 128;
+/** Workgroups a split aims for: about two per SM of a large GPU; on a small GPU (8–30 cores) every grid here fills it. */
+export const SPLIT_K_TARGET_WORKGROUPS = 256;
+/** Each slice keeps at least this many K tiles, so its loads and the extra output pass stay small against its FMAs. */
+export const SPLIT_K_MIN_SLICE_TILES = 8;
+
+/** The number of K slices for a kernel of `workgroups` output workgroups and `kTiles` K tiles, by the rule above. */
+export function autoSplitK(workgroups: number, kTiles: number): number {
+  if (workgroups >= SPLIT_K_BELOW_WORKGROUPS) return 1;
+  return Math.max(1, Math.min(Math.ceil(SPLIT_K_TARGET_WORKGROUPS / workgroups), Math.floor(kTiles / SPLIT_K_MIN_SLICE_TILES)));
+}
+
+/**
+ * `requested` slices of `kTiles` tiles as whole tiles per slice: at most one slice per tile, no empty slice, and
+ * few enough that `slices × partialBytes` fits one storage binding (else no split). Returns the slice count actually
+ * used and the tiles per slice.
+ */
+export function kSlices(gpu: Gpu, requested: number, kTiles: number, partialBytes: number): { slices: number; sliceTiles: number } {
+  const byBinding = Math.floor(gpu.ctx.caps.limits.maxStorageBufferBindingSize / Math.max(partialBytes, 1));
+  const wanted = Math.max(1, Math.min(Math.floor(requested), kTiles, byBinding));
+  const sliceTiles = Math.ceil(kTiles / wanted);
+  return { slices: Math.ceil(kTiles / sliceTiles), sliceTiles };
+}
+
+interface SplitKSumKey {
+  dtype: FloatDType;
+  bias: boolean;
+}
+
+export const splitKSumKernel = defineKernel<SplitKSumKey>({
+  name: "split_k_sum",
+  file: "split_k_sum.wgsl",
+  defines: (k) => ({ ...dtypeDefines(k.dtype), WG_SIZE: `${ELEMENTWISE_WG}u`, HAS_BIAS: k.bias }),
+  label: (k) => `split_k_sum${k.bias ? "_bias" : ""}_${k.dtype}`,
+});
+
+/**
+ * y (shape `shape`, `dtype`) = the sum of `slices` f32 partial outputs stored one after another in `partial`, plus
+ * `bias` [channels] by channel (i / inner) % channels.
+ */
+export async function splitKSum(gpu: Gpu, partial: Tensor, slices: number, shape: readonly number[], dtype: FloatDType, bias: Tensor | null, inner: number, channels: number, label: string): Promise<Tensor> {
+  const y = gpu.empty(shape, dtype, label);
+  const count = y.numel;
+  if (partial.dtype !== "f32" || partial.numel !== slices * count) {
+    throw new Error(`splitKSum: partial must be f32 with ${slices}×${count} elements, got ${partial.dtype} ${partial.numel}`);
+  }
+  const k = await gpu.kernel(splitKSumKernel, { dtype, bias: !!bias });
+  gpu.dispatch(k, bias ? { partial, bias, y } : { partial, y }, { count, slices, inner, channels }, gridFor(gpu, count));
+  return y;
+}
