@@ -1,10 +1,11 @@
 /**
- * `npx vite-node kernels-bench/attention-kernels.ts [--quick] [--rows=1,2,4] [--shapes=1024x1024x8x80,256x256x8x160]`
+ * `npx vite-node kernels-bench/attention-kernels.ts [--quick] [--rows=1,2,4|none] [--queries=shared,restaged,storage] [--shapes=1024x1024x8x80,256x256x8x160]`
  * The tiled flash kernel (attention.wgsl) against the barrier-free rows kernel (attention_rows.wgsl) on the UNet's
  * attention shapes, timed interleaved run by run (timing.ts), with the largest difference between their outputs.
+ * `--queries`: the tiled kernel also with each of these query tiles that fits the adapter (`tiled` = its default).
  */
 import { Gpu } from "../src/gpu/runtime.ts";
-import { attention, type AttentionOptions } from "../src/ops/attention.ts";
+import { attention, attentionWorkgroupBytes, type AttentionOptions, type AttentionQueryTile } from "../src/ops/attention.ts";
 import { hasCpuSubgroupKernels } from "../src/ops/matmul-kernel.ts";
 import { seededUniform } from "./random.ts";
 import { shapesArg } from "./shapes-arg.ts";
@@ -20,7 +21,9 @@ const QUICK: Shape[] = [[256, 256, 5, 64], [256, 77, 5, 64]];
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const shapes = (shapesArg(args, 4, "LqxLkxHEADSxD") as Shape[] | undefined) ?? (quick ? QUICK : FULL);
-const rowsList = (args.find((a) => a.startsWith("--rows="))?.slice(7).split(",") ?? ["2"]).map(Number);
+const rowsArg = args.find((a) => a.startsWith("--rows="))?.slice(7);
+const rowsList = rowsArg === "none" ? [] : (rowsArg?.split(",") ?? ["2"]).map(Number);
+const queryTiles = (args.find((a) => a.startsWith("--queries="))?.slice(10).split(",") ?? []) as AttentionQueryTile[];
 const gpu = await Gpu.create();
 console.log(`attention kernels on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
 console.log("shape | kernel | GPU µs | GFLOP/s | × tiled | max |Δ| vs tiled");
@@ -30,7 +33,9 @@ for (const [lq, lk, heads, d] of shapes) {
   const k = gpu.upload(seededUniform(lk * w, 2), [1, lk, w]);
   const v = gpu.upload(seededUniform(lk * w, 3), [1, lk, w]);
   const flops = 4 * lq * lk * w;
-  const variants: [string, AttentionOptions][] = [["tiled", { kernel: "tiled" }], ...rowsList.flatMap((rows) => [[`rows${rows}`, { kernel: "rows", rows, sgShare: false }], ...(hasCpuSubgroupKernels(gpu) ? [[`rows${rows}_sg`, { kernel: "rows", rows, sgShare: true }]] : [])] as [string, AttentionOptions][])];
+  const fits = (m: AttentionQueryTile) => attentionWorkgroupBytes(d, m) <= gpu.ctx.caps.limits.maxComputeWorkgroupStorageSize;
+  const tiled: [string, AttentionOptions][] = queryTiles.filter(fits).map((queries) => [`tiled_${queries}`, { kernel: "tiled", queries }]);
+  const variants: [string, AttentionOptions][] = [["tiled", { kernel: "tiled" }], ...tiled, ...rowsList.flatMap((rows) => [[`rows${rows}`, { kernel: "rows", rows, sgShare: false }], ...(hasCpuSubgroupKernels(gpu) ? [[`rows${rows}_sg`, { kernel: "rows", rows, sgShare: true }]] : [])] as [string, AttentionOptions][])];
   const ref = await gpu.read(await attention(gpu, q, k, v, heads, { kernel: "tiled" }));
   const diffs: number[] = [];
   for (const [, opts] of variants) {

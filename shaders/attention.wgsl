@@ -8,6 +8,8 @@
 // Heads wider than 64 split their output channels over workgroups (wid.z = 64-channel chunk), each
 // recomputing the scores: lavapipe compiles CH_VEC4 > 2 very slowly (6-10 s), and SD's wide heads
 // (80, 160) come with few tokens.
+// The queries of phase 1: read from storage by each thread (4 scalar loads per channel), or, where workgroup memory
+// allows, staged in it once (Q_SHARED) or once per K/V tile in the score tile's memory (Q_RESTAGED): one vec4 load.
 // Layout: q [B, Lq, H·d], k/v [B, Lk, H·d], y [B, Lq, H·d]; head h = channels [h·d, (h+1)·d).
 #include "include/attention_io.wgsl"
 
@@ -20,8 +22,15 @@ const D_PAD = CH_VEC4 * 32u;
 // K tile transposed [channel][key] for phase 1 (KT_ROWS = max(HEAD_DIM, D_PAD) rows), then the V
 // tile [key][chunk channel] for phase 3 (reused).
 var<workgroup> kv_tile: array<vec4<f32>, KT_ROWS * KV_TILE / 4u>;
+#if Q_RESTAGED
+// The queries [channel][query] (QP_ROWS = max(HEAD_DIM, KV_TILE) rows), loaded again for every K/V tile, then the
+// scores and probabilities [key][query] written over them once phase 1 has read them: the query tile's loads
+// without Q_SHARED's extra 16 KiB at d64, for adapters that grant 32 KiB of workgroup memory (browsers).
+var<workgroup> p_tile: array<vec4<f32>, QP_ROWS * Q_TILE / 4u>;
+#else
 // Scores, then probabilities, [key][query].
 var<workgroup> p_tile: array<vec4<f32>, KV_TILE * Q_TILE / 4u>;
+#endif
 var<workgroup> row_max: array<f32, Q_TILE>;
 var<workgroup> row_sum: array<f32, Q_TILE>;
 var<workgroup> row_alpha: array<f32, Q_TILE>;
@@ -32,6 +41,27 @@ var<workgroup> row_alpha: array<f32, Q_TILE>;
 var<workgroup> q_tile: array<vec4<f32>, HEAD_DIM * Q_TILE / 4u>;
 #endif
 
+// Query tile access (Q_SHARED: its own array; Q_RESTAGED: the start of p_tile): channel c of query rows 4·x .. +3.
+#if Q_SHARED
+fn store_query(c: u32, row: u32, value: f32) { q_tile[c * (Q_TILE / 4u) + row / 4u][row % 4u] = value; }
+fn queries4(c: u32, x: u32) -> vec4<f32> { return q_tile[c * (Q_TILE / 4u) + x]; }
+#endif
+#if Q_RESTAGED
+fn store_query(c: u32, row: u32, value: f32) { p_tile[c * (Q_TILE / 4u) + row / 4u][row % 4u] = value; }
+fn queries4(c: u32, x: u32) -> vec4<f32> { return p_tile[c * (Q_TILE / 4u) + x]; }
+#endif
+#if Q_IN_WORKGROUP
+// The workgroup's queries into workgroup memory [channel][query]; consecutive threads walk along channels:
+// contiguous reads of one query row (rows past Lq repeat the last one, never written out).
+fn load_queries(t: u32, b: u32, q0: u32, width: u32, head_off: u32) {
+  for (var i = t; i < Q_TILE * HEAD_DIM; i = i + THREADS) {
+    let row = i / HEAD_DIM;
+    let c = i % HEAD_DIM;
+    let qrow = min(q0 + row, params.lq - 1u);
+    store_query(c, row, f32(q[(b * params.lq + qrow) * width + head_off + c]));
+  }
+}
+#endif
 
 @compute @workgroup_size(16, 8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -55,13 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var acc: array<vec4<f32>, 4u * CH_VEC4>;
   for (var i = 0u; i < 4u * CH_VEC4; i = i + 1u) { acc[i] = vec4<f32>(0.0); }
 #if Q_SHARED
-  // Consecutive threads walk along channels: contiguous reads of one query row.
-  for (var i = t; i < Q_TILE * HEAD_DIM; i = i + THREADS) {
-    let row = i / HEAD_DIM;
-    let c = i % HEAD_DIM;
-    let qrow = min(q0 + row, params.lq - 1u);
-    q_tile[c * (Q_TILE / 4u) + row / 4u][row % 4u] = f32(q[(b * params.lq + qrow) * width + head_off + c]);
-  }
+  load_queries(t, b, q0, width, head_off);
   // (The K-tile barrier below orders these stores before the first score loop.)
 #endif
 
@@ -74,6 +98,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       if (t0 + key < params.lk && c < HEAD_DIM) { kval = f32(k[(b * params.lk + t0 + key) * width + head_off + c]); }
       kv_tile[c * (KV_TILE / 4u) + key / 4u][key % 4u] = kval;
     }
+#if Q_RESTAGED
+    load_queries(t, b, q0, width, head_off);
+#endif
     workgroupBarrier();
 
     // 1. Scores of queries 4·lid.x + r against keys 4·lid.y .. +3.
@@ -81,13 +108,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     for (var r = 0u; r < 4u; r = r + 1u) { s[r] = vec4<f32>(0.0); }
     for (var c = 0u; c < HEAD_DIM; c = c + 1u) {
       let k4 = kv_tile[c * (KV_TILE / 4u) + lid.y];
-#if Q_SHARED
-      let q4 = q_tile[c * (Q_TILE / 4u) + lid.x];
+#if Q_IN_WORKGROUP
+      let q4 = queries4(c, lid.x);
       for (var r = 0u; r < 4u; r = r + 1u) { s[r] = fma(vec4<f32>(q4[r]), k4, s[r]); }
 #else
       for (var r = 0u; r < 4u; r = r + 1u) { s[r] = fma(vec4<f32>(f32(q[q_base[r] + c])), k4, s[r]); }
 #endif
     }
+#if Q_RESTAGED
+    workgroupBarrier(); // every thread has read the queries before the scores overwrite them
+#endif
     for (var e = 0u; e < 4u; e = e + 1u) {
       p_tile[(4u * lid.y + e) * (Q_TILE / 4u) + lid.x] = vec4<f32>(s[0][e], s[1][e], s[2][e], s[3][e]) * params.scale;
     }

@@ -31,6 +31,7 @@ const node = { bundle: true, format: "esm", platform: "node", target: "es2022", 
 await build({ ...node, entryPoints: [join(root, "kernels-bench/run.ts")], outfile: join(stage, "dist/bench/run.js"), external: [...node.external, "onnxruntime-web", "onnxruntime-web/*"],
   banner: { js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" } });
 await build({ ...node, entryPoints: [join(root, "kernels-bench/gemm-variants.ts")], outfile: join(stage, "dist/bench/gemm-variants.js") });
+await build({ ...node, entryPoints: [join(root, "kernels-bench/attention-kernels.ts")], outfile: join(stage, "dist/bench/attention-kernels.js") });
 await build({ ...node, entryPoints: [join(root, "kernels-bench/conv-kernels.ts")], outfile: join(stage, "dist/bench/conv-kernels.js"),
   banner: { js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" } });
 await build({ ...node, entryPoints: [join(root, "bench/models/run.ts")], outfile: join(stage, "dist/bench/models-run.js") });

@@ -24,9 +24,16 @@ interface AttentionKey {
   causal?: boolean;
 }
 
+/**
+ * Where attention.wgsl's phase 1 reads the queries: "shared" = staged once in workgroup memory of their own
+ * (Q_SHARED), "restaged" = staged again for every K/V tile in the score tile's memory (Q_RESTAGED: no extra memory
+ * past the score tile at d ≥ 32), "storage" = 4 scalar loads per thread and channel from storage.
+ */
+export type AttentionQueryTile = "shared" | "restaged" | "storage";
+export const ATTENTION_QUERY_TILES: readonly AttentionQueryTile[] = ["shared", "restaged", "storage"];
+
 interface AttentionFlashKey extends AttentionKey {
-  /** The query tile in workgroup memory (Q_SHARED), where the adapter's limit holds it. */
-  qShared: boolean;
+  queries: AttentionQueryTile;
 }
 
 /** Channel vec4s per thread (≤ 2: 64-channel chunks), the chunk's channels split over CHANNEL_THREADS. */
@@ -42,9 +49,22 @@ export function channelChunks(headDim: number): number {
 /** Rows of attention.wgsl's K/V tile (KT_ROWS): the head's channels for K, the padded chunk for V. */
 const kvTileRows = (headDim: number): number => Math.max(headDim, channelVec4s(headDim) * 4 * CHANNEL_THREADS);
 
+/** Rows of the score tile (QP_ROWS): its keys, or with the queries restaged in it the larger of keys and channels. */
+const scoreTileRows = (headDim: number, queries: AttentionQueryTile): number => (queries === "restaged" ? Math.max(headDim, ATTENTION_KV_TILE) : ATTENTION_KV_TILE);
+
 /** Workgroup bytes of attention.wgsl: the K/V tile, the score tile, the row statistics, and the query tile if shared. */
-export function attentionWorkgroupBytes(headDim: number, qShared: boolean): number {
-  return 4 * (kvTileRows(headDim) * ATTENTION_KV_TILE + ATTENTION_KV_TILE * ATTENTION_Q_TILE + 3 * ATTENTION_Q_TILE + (qShared ? headDim * ATTENTION_Q_TILE : 0));
+export function attentionWorkgroupBytes(headDim: number, queries: AttentionQueryTile): number {
+  const queryTile = queries === "shared" ? headDim * ATTENTION_Q_TILE : 0;
+  return 4 * (kvTileRows(headDim) * ATTENTION_KV_TILE + scoreTileRows(headDim, queries) * ATTENTION_Q_TILE + 3 * ATTENTION_Q_TILE + queryTile);
+}
+
+/**
+ * The first of "shared", "restaged", "storage" whose workgroup memory fits `limit` (maxComputeWorkgroupStorageSize).
+ * At d64: 32.75 KiB, 24.75 KiB, 16.75 KiB, so an H200 (48 KiB) shares the queries and a browser's usual 32 KiB
+ * restages them. H200, 4096² tokens d64: storage 7.5 ms, shared 4.0 ms; restaged not yet measured on a GPU.
+ */
+export function attentionQueryTileFor(headDim: number, limit: number): AttentionQueryTile {
+  return ATTENTION_QUERY_TILES.find((m) => attentionWorkgroupBytes(headDim, m) <= limit) ?? "storage";
 }
 
 export const attentionKernel = defineKernel<AttentionFlashKey>({
@@ -55,10 +75,13 @@ export const attentionKernel = defineKernel<AttentionFlashKey>({
     HEAD_DIM: `${k.headDim}u`,
     CH_VEC4: `${channelVec4s(k.headDim)}u`,
     KT_ROWS: `${kvTileRows(k.headDim)}u`,
+    QP_ROWS: `${scoreTileRows(k.headDim, k.queries)}u`,
     CAUSAL: !!k.causal,
-    Q_SHARED: k.qShared,
+    Q_SHARED: k.queries === "shared",
+    Q_RESTAGED: k.queries === "restaged",
+    Q_IN_WORKGROUP: k.queries !== "storage",
   }),
-  label: (k) => `attention_flash${k.qShared ? "_qs" : ""}_d${k.headDim}${k.causal ? "_causal" : ""}_${k.dtype}`,
+  label: (k) => `attention_flash${{ shared: "_qs", restaged: "_qr", storage: "" }[k.queries]}_d${k.headDim}${k.causal ? "_causal" : ""}_${k.dtype}`,
 });
 
 /**
@@ -98,6 +121,8 @@ export interface AttentionOptions {
   rows?: number;
   /** Rows kernel: share K/V reads over 8-lane subgroups (default where the adapter has them). */
   sgShare?: boolean;
+  /** Tiled kernel: where it reads the queries (tests, kernels-bench). Default: attentionQueryTileFor the adapter's limit. */
+  queries?: AttentionQueryTile;
 }
 
 /** Whether attention_rows.wgsl takes this head size. */
@@ -147,8 +172,13 @@ export async function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, heads
     gpu.dispatch(kernel, { q, k, v, y }, params, [Math.ceil(lq / rows / ATTENTION_ROWS_WG), b * heads, 1]);
     return y;
   }
-  const qShared = attentionWorkgroupBytes(headDim, true) <= gpu.ctx.caps.limits.maxComputeWorkgroupStorageSize;
-  const kernel = await gpu.kernel(attentionKernel, { dtype, headDim, causal, qShared });
+  const limit = gpu.ctx.caps.limits.maxComputeWorkgroupStorageSize;
+  const queries = opts.queries ?? attentionQueryTileFor(headDim, limit);
+  if (!ATTENTION_QUERY_TILES.includes(queries)) throw new OpInputError(op, `queries must be one of ${ATTENTION_QUERY_TILES.join(", ")}, got ${JSON.stringify(queries)}`);
+  if (attentionWorkgroupBytes(headDim, queries) > limit) {
+    throw new OpInputError(op, `the tiled kernel with queries "${queries}" needs ${attentionWorkgroupBytes(headDim, queries)} bytes of workgroup memory at head dim ${headDim}; this adapter allows ${limit}`);
+  }
+  const kernel = await gpu.kernel(attentionKernel, { dtype, headDim, causal, queries });
   const y = gpu.empty(q.shape, dtype, op);
   if (lq === 0 || b === 0) return y;
   gpu.dispatch(kernel, { q, k, v, y }, params, [Math.ceil(lq / ATTENTION_Q_TILE), b * heads, channelChunks(headDim)]);

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { attention, attentionRowsFits, channelVec4s, type AttentionOptions } from "../../src/ops/attention.ts";
+import { attention, attentionQueryTileFor, attentionRowsFits, attentionWorkgroupBytes, ATTENTION_QUERY_TILES, channelVec4s, type AttentionOptions } from "../../src/ops/attention.ts";
 import { hasCpuSubgroupKernels } from "../../src/ops/matmul-kernel.ts";
 import type { Gpu } from "../../src/gpu/runtime.ts";
 import { relativeMaxError } from "../../src/verify/compare.ts";
@@ -60,12 +60,16 @@ function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, b: numb
  * every d; every d runs on SwiftShader, where it is the default (8 rows), in Chromium: the golden cases d8, d40, d64.
  */
 function kernelsFor(gpu: Gpu, d: number): AttentionOptions[] {
-  if (!attentionRowsFits(d)) return [{ kernel: "tiled" }];
+  // The tiled kernel with each place of its queries that fits the adapter's workgroup memory (lavapipe's 32 KiB: all
+  // three up to d40, restaged and storage at d64/d80, storage at d160).
+  const limit = gpu.ctx.caps.limits.maxComputeWorkgroupStorageSize;
+  const tiled = ATTENTION_QUERY_TILES.filter((m) => attentionWorkgroupBytes(d, m) <= limit).map((queries) => ({ kernel: "tiled" as const, queries }));
+  if (!attentionRowsFits(d)) return tiled;
   const subgroups = hasCpuSubgroupKernels(gpu);
   // 2 rows: large problems' default; 1 row: small problems' (under SMALL_CPU_FLOPS).
   const sg = subgroups ? [{ kernel: "rows" as const, rows: 2, sgShare: true }, { kernel: "rows" as const, rows: 1, sgShare: true }] : [];
   const plain = !subgroups || d <= 16 || d === 160 ? [{ kernel: "rows" as const, rows: 3, sgShare: false }] : [];
-  return [{ kernel: "tiled" }, ...plain, ...sg];
+  return [...tiled, ...plain, ...sg];
 }
 
 /** README bound for attention vs float64 (f32 math): 2e-5. */
@@ -199,7 +203,21 @@ describe("attention vs float64", () => {
     await expect(attention(gpu, wide, wide, wide, 1)).rejects.toThrow("attention: head dim 168 > 160 is not supported");
     await expect(attention(gpu, q, q, q, 10, { kernel: "rows" })).rejects.toThrow("attention: the rows attention kernel needs a head dim that is a multiple of 8 and at most 160, got 4");
     await expect(attention(gpu, q, q, q, 5, { kernel: "rows", rows: 0 })).rejects.toThrow("attention: rows must be an integer from 1 to 16, got 0");
+    // d160 restaged needs 60.75 KiB (20 KiB of K/V, a 40 KiB query tile that doubles as the score tile), over this adapter's limit.
+    const d160 = gpu.upload(new Float32Array(160), [1, 1, 160]);
+    await expect(attention(gpu, d160, d160, d160, 1, { kernel: "tiled", queries: "restaged" })).rejects.toThrow(/attention: the tiled kernel with queries "restaged" needs 62208 bytes of workgroup memory at head dim 160; this adapter allows \d+/);
     wide.dispose();
+    d160.dispose();
     for (const t of [q, k, k1, v, k40]) t.dispose();
+  });
+
+  it("the tiled kernel keeps its queries in workgroup memory where the limit allows: shared, else restaged per K/V tile, else read from storage", () => {
+    // SD's heads: 40 (SD 1.5 64²), 64 (SD 2.x, SDXL), 80, 160; limits: browsers' usual 32 KiB, an H200's 48 KiB, 20 KiB.
+    const pick = (limit: number) => [40, 64, 80, 160].map((d) => attentionQueryTileFor(d, limit));
+    expect(pick(32768)).toEqual(["shared", "restaged", "restaged", "storage"]);
+    expect(pick(49152)).toEqual(["shared", "shared", "shared", "storage"]);
+    expect(pick(20480)).toEqual(["restaged", "storage", "storage", "storage"]);
+    // d64 byte counts (kernel comment): K/V 8 KiB + scores 8 KiB + statistics 0.75 KiB, + 16 KiB of queries when shared; restaged ones overlay the scores.
+    expect(ATTENTION_QUERY_TILES.map((m) => attentionWorkgroupBytes(64, m))).toEqual([33536, 25344, 17152]);
   });
 });
