@@ -1,5 +1,5 @@
 /**
- * `npx vite-node kernels-bench/gemm-variants.ts [--quick] [--only=<shape substring>,…] [--shapes=MxKxN,…] [--variants=cpuR16w32,…] [--dtypes=f32,f16] [--seconds=S] [--int=cpu,cpu32|auto,dot4,…|none] [--weight-only=W4A16,W8A16 [--weight-only-variants=…]]`
+ * `npx vite-node kernels-bench/gemm-variants.ts [--quick] [--only=<shape substring>,…] [--shapes=MxKxN,…] [--variants=cpuR16w32,t64x128k16r8v/s1,…] [--dtypes=f32,f16] [--seconds=S] [--int=cpu,cpu32|auto,dot4,…|none] [--weight-only=W4A16,W8A16 [--weight-only-variants=…]]`
  * Any MATMUL_VARIANTS name runs (the tile and rows kernels on GPUs); the default list is the CPU-adapter ones.
  * The CPU-adapter matmul variants (MATMUL_CPU_VARIANTS) on the large UNet GEMMs, timed interleaved run by run
  * (timing.ts) with the FMA probe measured in the same process, so each row reads as a fraction of this adapter's
@@ -35,7 +35,10 @@ const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3).split(",");
 const quick = args.includes("--quick");
 const only = arg("only");
-const variants = (arg("variants") ?? Object.keys(MATMUL_CPU_VARIANTS)) as MatmulVariant[];
+// A variant may carry "/sN": a tile variant split in N K slices ("/s1" unsplit; plain tile variants split as linear does).
+const variantArgs = arg("variants") ?? Object.keys(MATMUL_CPU_VARIANTS);
+const variants = variantArgs.map((v) => v.split("/s")[0]!) as MatmulVariant[];
+const splitOf = (i: number) => (variantArgs[i]!.includes("/s") ? Number(variantArgs[i]!.split("/s")[1]) : undefined);
 // --int=none leaves the integer linears out (e.g. for a K sweep); --int=auto,dot4,… on GPUs.
 const intKernels = (arg("int") ?? ["cpu", "cpu32"]).filter((v) => v !== "none") as IntLinearKernel[];
 const dtypes = (arg("dtypes") ?? ["f32", "f16"]) as ("f32" | "f16")[];
@@ -66,10 +69,10 @@ for (const [m, k, n] of (shapes ?? (quick ? QUICK : FULL)).filter(([m, k, n]) =>
     const x = dtype === "f32" ? xf : await cast(gpu, xf, dtype);
     const w = dtype === "f32" ? wf : await cast(gpu, wf, dtype);
     if (dtype !== "f32") tensors.push(x, w);
-    for (const variant of variants) {
-      names.push(`${dtype} | ${variant}`);
-      runs.push(timedOp(gpu, () => linear(gpu, x, w, null, { variant })));
-    }
+    variants.forEach((variant, i) => {
+      names.push(`${dtype} | ${variantArgs[i]}`);
+      runs.push(timedOp(gpu, () => linear(gpu, x, w, null, { variant, splitK: splitOf(i) })));
+    });
   }
   // The weight quantized in `scheme` (kept for disposal), or null where int4 groups do not divide K.
   const quantized = async (scheme: "W8A8" | "W4A8" | "W4A16" | "W8A16"): Promise<QuantizedWeight | null> => {

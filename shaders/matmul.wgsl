@@ -2,6 +2,7 @@
 // TILE_M × TILE_N block of y; each thread owns THREAD_M rows × 4 columns held in vec4 registers.
 // K advances TILE_K at a time through workgroup-memory tiles; storage is only touched through the
 // read_a / read_b / write_y hooks of matmul_io.wgsl (layouts, dequantization, bias, activation).
+// SPLIT_K: workgroups along z also split K into slices, each writing raw sums (src/ops/split-k.ts).
 #include "include/elem.wgsl"
 #include "include/matmul_io.wgsl"
 
@@ -64,7 +65,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let tx = lid3.x;
   let ty = lid3.y;
   let lid = ty * TX + tx;
+#if SPLIT_K
+  // This workgroup's K slice; the partial sums' batch index is wid.z itself (write_y).
+  let batch = wid.z % params.batches;
+  let k_begin = (wid.z / params.batches) * params.k_slice;
+  let k_end = min(params.k, k_begin + params.k_slice);
+#else
   let batch = wid.z;
+  let k_begin = 0u;
+  let k_end = params.k;
+#endif
   let m0 = wid.y * TILE_M;
   let n0 = wid.x * TILE_N;
   let rows_inside = m0 + TILE_M <= params.m && n0 + TILE_N <= params.n;
@@ -81,7 +91,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var acc7 = vec4<f32>(0.0);
 #endif
 
-  for (var k0 = 0u; k0 < params.k; k0 = k0 + TILE_K) {
+  for (var k0 = k_begin; k0 < k_end; k0 = k0 + TILE_K) {
     // Interior tiles skip the per-element bounds checks (a uniform branch per tile).
     load_tiles(batch, m0, n0, k0, lid, rows_inside && k0 + TILE_K <= params.k);
     workgroupBarrier();
@@ -121,14 +131,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
   let row0 = m0 + ty * THREAD_M;
   let col0 = n0 + tx * 4u;
-  write_row(batch, row0, col0, acc0);
-  write_row(batch, row0 + 1u, col0, acc1);
-  write_row(batch, row0 + 2u, col0, acc2);
-  write_row(batch, row0 + 3u, col0, acc3);
+  let y_batch = wid.z;
+  write_row(y_batch, row0, col0, acc0);
+  write_row(y_batch, row0 + 1u, col0, acc1);
+  write_row(y_batch, row0 + 2u, col0, acc2);
+  write_row(y_batch, row0 + 3u, col0, acc3);
 #if THREAD_ROWS_8
-  write_row(batch, row0 + 4u, col0, acc4);
-  write_row(batch, row0 + 5u, col0, acc5);
-  write_row(batch, row0 + 6u, col0, acc6);
-  write_row(batch, row0 + 7u, col0, acc7);
+  write_row(y_batch, row0 + 4u, col0, acc4);
+  write_row(y_batch, row0 + 5u, col0, acc5);
+  write_row(y_batch, row0 + 6u, col0, acc6);
+  write_row(y_batch, row0 + 7u, col0, acc7);
 #endif
 }

@@ -66,7 +66,7 @@ if [[ $STEPS == *demo* ]]; then
   rm -f "$OUT"/*.x8.png
 fi
 if [[ $STEPS == *sweep* ]]; then
-  TAIL=100 step 240 node dist/bench/gemm-variants.js ${SWEEP_ARGS:---shapes=4096x320x1280,1024x640x2560,4096x320x320,77x1024x320 --variants=regs4x4v4,t64x64k16r8,t64x128k16r8v --dtypes=f32 --int=auto}
+  TAIL=100 step 240 node dist/bench/gemm-variants.js ${SWEEP_ARGS:---shapes=4096x320x1280,1024x640x2560,4096x320x320,77x1024x320,1024x640x640,256x1280x1280,256x5120x1280,64x1280x1280 --variants=regs4x4v4,t64x128k16r8v/s1,t64x128k16r8v --dtypes=f32 --int=auto}
 fi
 if [[ $STEPS == *convs* ]]; then
   TAIL=30 step 240 node dist/bench/conv-kernels.js ${CONV_ARGS:---kernels=igemm/s1,igemm}

@@ -25,6 +25,11 @@ struct Params {
   epilogue: u32,
   act: u32,
 #endif
+#if SPLIT_K
+  // SPLIT_K (matmul.wgsl, src/ops/split-k.ts): workgroup z = slice·batches + batch sums k in [slice·k_slice, +k_slice).
+  k_slice: u32,
+  batches: u32,
+#endif
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -84,7 +89,12 @@ struct Params {
 @group(0) @binding(6) var<storage, read> residual: array<elem>;
 #endif
 #endif
+#if SPLIT_K
+// The raw f32 sums of each K slice, [slices·batches, m, n]; split_k_sum.wgsl adds them and applies the epilogue.
+@group(0) @binding(7) var<storage, read_write> y: array<f32>;
+#else
 @group(0) @binding(7) var<storage, read_write> y: array<elem>;
+#endif
 
 #if A_INT8
 #else
@@ -159,6 +169,13 @@ fn read_b(batch: u32, k: u32, col: u32) -> f32 {
 #endif
 
 // The epilogue: y = act(sum·scale + bias) + residual, in that order; drops outputs outside [m, n].
+#if SPLIT_K
+// (SPLIT_K: the raw sum, into batch = slice·batches + batch of the partial sums; no scale, bias, activation or residual.)
+fn write_y(batch: u32, row: u32, col: u32, sum: f32) {
+  if (row >= params.m || col >= params.n) { return; }
+  y[(batch * params.m + row) * params.n + col] = sum;
+}
+#else
 fn write_y(batch: u32, row: u32, col: u32, sum: f32) {
   if (row >= params.m || col >= params.n) { return; }
   var v = sum;
@@ -181,7 +198,10 @@ fn write_y(batch: u32, row: u32, col: u32, sum: f32) {
 #endif
   y[idx] = elem(v);
 }
+#endif
 
+#if SPLIT_K
+#else
 // write_y's per-column terms for the 4 columns col0 .. col0 + 3 (clamped to n - 1): the channel scale and the bias,
 // loaded once by a kernel that writes many rows of the same columns (matmul_cpu.wgsl) instead of once per element.
 struct ColumnTerms {
@@ -240,3 +260,4 @@ fn write_y4(batch: u32, row: u32, col0: u32, sum: vec4<f32>, t: ColumnTerms) {
     }
   }
 }
+#endif

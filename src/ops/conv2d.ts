@@ -367,7 +367,7 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   bindings.y = partial;
   gpu.dispatch(kernel, bindings, { ...igemmUniforms, ...operands }, [...grid, slices]);
   try {
-    return await splitKSum(gpu, partial, slices, [n, cout, ho, wo], dtype, bias, ho * wo, cout, op);
+    return await splitKSum(gpu, partial, slices, [n, cout, ho, wo], dtype, { bias, inner: ho * wo, channels: cout }, op);
   } finally {
     partial.dispose();
   }

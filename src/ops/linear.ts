@@ -14,6 +14,8 @@ export interface LinearOptions {
   residual?: Tensor;
   /** Force a kernel variant (tests and benchmarks). */
   variant?: MatmulVariant;
+  /** K slices of a tile variant (tests and benchmarks; see MatmulRun.splitK). */
+  splitK?: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function linear(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedWeig
     key: { b: "float-nk", zeroPoint: false, scaleInEpilogue: false, act: opts.activation ?? "none" },
     dtype,
     variant: opts.variant,
+    splitK: opts.splitK,
   });
 }
 

@@ -7,6 +7,7 @@ import { OpInputError } from "../gpu/errors.ts";
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
 import type { Gpu } from "../gpu/runtime.ts";
 import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
+import { autoSplitK, kSlices, splitKSum } from "./split-k.ts";
 import { ACTIVATION_IDS, type Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
 
@@ -147,6 +148,8 @@ export interface MatmulKey {
   residual: boolean;
   /** "runtime": bias, residual and activation chosen per dispatch by uniforms (EPILOGUE_UNIFORM; CPU variants). */
   act: Activation | "none" | "runtime";
+  /** Tile variants: raw sums of one K slice per workgroup along z, epilogue left to split_k_sum.wgsl (split-k.ts). */
+  splitK?: boolean;
 }
 
 export const matmulKernel = defineKernel<MatmulKey>({
@@ -168,6 +171,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
       HAS_RESIDUAL: k.residual,
       [`ACT_${k.act.toUpperCase()}`]: true,
       EPILOGUE_UNIFORM: k.act === "runtime",
+      SPLIT_K: !!k.splitK,
     };
     if (k.variant === "gemv") return { ...base, WG_SIZE: `${GEMV_WG}u` };
     if (isRowsVariant(k.variant)) return { ...base, WG_SIZE: ROWS_KERNEL_SHAPES[k.variant].map((d) => `${d}u`).join(", "), VEC4_AB: true };
@@ -180,7 +184,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
   },
   label: (k) =>
     `matmul_${k.variant}_${k.dtype}_b${k.b}${k.zeroPoint ? "_zp" : ""}${k.scaleInEpilogue ? "_colscale" : ""}${k.scalesF16 ? "_s16" : ""}` +
-    `${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
+    `${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}${k.splitK ? "_splitk" : ""}`,
 });
 
 /** The gemv variant lives in its own file; same key, same hooks. */
@@ -297,9 +301,14 @@ export interface MatmulRun {
   bBatchStride: number;
   groupSize?: number;
   wordsPerRow?: number;
-  key: Omit<MatmulKey, "variant" | "dtype" | "bias" | "residual" | "scalesF16">;
+  key: Omit<MatmulKey, "variant" | "dtype" | "bias" | "residual" | "scalesF16" | "splitK">;
   dtype: FloatDType;
   variant?: MatmulVariant;
+  /**
+   * K slices of a tile variant (tests, benchmarks). Default: 1 on CPU adapters; on GPUs `autoSplitK` (split-k.ts)
+   * when the output has few tiles. Not for int8 weights whose scale is applied in the epilogue (W8A16): never split.
+   */
+  splitK?: number;
 }
 
 /** Picks the variant, checks binding sizes, dispatches, returns y. */
@@ -321,6 +330,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible && !gpuTiles ? rowsVariant : tiles));
   if (isRowsVariant(variant) && !regsEligible) variant = tiles;
   if (isCpuVariant(variant) && !cpuVariantFor(variant)) variant = regsEligible ? rowsVariant : tiles;
+  if (r.splitK !== undefined && (!Number.isInteger(r.splitK) || r.splitK < 1)) throw new OpInputError(r.op, `splitK must be a positive integer, got ${r.splitK}`);
   if (!MATMUL_VARIANTS.includes(variant)) {
     throw new OpInputError(r.op, `unknown variant "${variant}"; expected one of ${MATMUL_VARIANTS.join(", ")}`);
   }
@@ -342,9 +352,6 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
     : { ...r.key, variant, dtype: r.dtype, scalesF16, bias: !!r.bias, residual: !!r.residual };
   if (cpuVariant) Object.assign(bound, epilogueBindings(r.a, r.b, r.bias, r.residual));
   const spec = variant === "gemv" ? matmulGemvKernel : isRowsVariant(variant) ? matmulRowsKernel : cpuVariant ? matmulCpuKernel : matmulKernel;
-  const kernel = await gpu.kernel(spec, key);
-  const y = gpu.empty(r.outShape, r.dtype, r.op);
-  bound.y = y;
   const gs = r.groupSize ?? Math.max(r.k, 1);
   const uniforms = {
     m: r.m,
@@ -357,7 +364,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
     words_per_row: r.wordsPerRow ?? 0,
     ...(cpuVariant ? epilogueUniforms(r.key.act, r.bias, r.residual) : {}),
   };
-  let grid: number[];
+  let grid: [number, number, number];
   if (variant === "gemv") grid = [Math.ceil(r.n / GEMV_WG), r.m, r.batch];
   else if (isRowsVariant(variant)) grid = rowsKernelGrid(variant, r.m, r.n, r.batch);
   else if (isCpuVariant(variant)) {
@@ -367,7 +374,32 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   else {
     const t = MATMUL_TILE_VARIANTS[variant as MatmulTileVariant];
     grid = [Math.ceil(r.n / t.tileN), Math.ceil(r.m / t.tileM), r.batch];
+    // Split along K where the output has few tiles (GPUs), unless the epilogue owns a column scale (W8A16).
+    const kTiles = Math.ceil(r.k / t.tileK);
+    const requested = r.splitK ?? (gpu.ctx.caps.cpu ? 1 : autoSplitK(grid[0] * grid[1] * r.batch, kTiles));
+    const outBytes = r.batch * r.m * r.n * 4;
+    const { slices, sliceTiles } = kSlices(gpu, r.key.scaleInEpilogue ? 1 : requested, kTiles, outBytes);
+    if (slices > 1 && outBytes > 0) {
+      return splitMatmul(gpu, r, key, bound, { ...uniforms, k_slice: sliceTiles * t.tileK, batches: r.batch }, [grid[0], grid[1], r.batch * slices], slices);
+    }
   }
+  const kernel = await gpu.kernel(spec, key);
+  const y = gpu.empty(r.outShape, r.dtype, r.op);
+  bound.y = y;
   gpu.dispatch(kernel, bound, uniforms, grid);
   return y;
+}
+
+/** A tile matmul in `slices` K slices: raw sums into f32 partials, then split_k_sum.wgsl with the run's epilogue. */
+async function splitMatmul(gpu: Gpu, r: MatmulRun, key: MatmulKey, bound: Record<string, Tensor>, uniforms: Record<string, number>, grid: number[], slices: number): Promise<Tensor> {
+  const kernel = await gpu.kernel(matmulKernel, { ...key, bias: false, residual: false, act: "none", splitK: true });
+  const { bias: _bias, residual: _residual, ...operands } = bound;
+  const partial = gpu.empty([slices * r.batch, r.m, r.n], "f32", `${r.op}_partial`);
+  gpu.dispatch(kernel, { ...operands, y: partial }, uniforms, grid);
+  const act = r.key.act === "runtime" ? "none" : r.key.act;
+  try {
+    return await splitKSum(gpu, partial, slices, r.outShape, r.dtype, { bias: r.bias, residual: r.residual, act, inner: 1, channels: r.n }, r.op);
+  } finally {
+    partial.dispose();
+  }
 }

@@ -12,6 +12,8 @@ export interface MatmulOptions {
    * the one the CPU-adapter kernels read (matmul_cpu.wgsl), which an [K, N] b never takes.
    */
   transposeB?: boolean;
+  /** K slices of a tile variant (tests and benchmarks; see MatmulRun.splitK). */
+  splitK?: number;
 }
 
 /**
@@ -55,5 +57,6 @@ export async function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions
     key: { b: t ? "float-nk" : "float-kn", zeroPoint: false, scaleInEpilogue: false, act: "none" },
     dtype,
     variant: opts.variant,
+    splitK: opts.splitK,
   });
 }

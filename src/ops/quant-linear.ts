@@ -18,6 +18,8 @@ export interface QuantizedLinearOptions {
   residual?: Tensor;
   /** Weight-only schemes: force a matmul variant. */
   variant?: MatmulVariant;
+  /** Weight-only int4 schemes: K slices of a tile variant (see MatmulRun.splitK; int8's column scale never splits). */
+  splitK?: number;
   /** Integer schemes: which kernel (default "auto"); tests run each one the adapter has. */
   intKernel?: IntLinearKernel;
 }
@@ -56,5 +58,6 @@ export async function quantizedLinear(gpu: Gpu, x: Tensor, w: QuantizedWeight, b
     key: { b: int4 ? "int4" : "int8", zeroPoint: !!w.zeroPoints, scaleInEpilogue: !int4 && perChannel, act: opts.activation ?? "none" },
     dtype,
     variant: opts.variant,
+    splitK: opts.splitK,
   });
 }

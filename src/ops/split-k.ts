@@ -1,6 +1,7 @@
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
 import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
+import { ACTIVATION_IDS, type Activation } from "./activation.ts";
 import { ELEMENTWISE_WG, gridFor, type FloatDType } from "./common.ts";
 
 /**
@@ -40,26 +41,40 @@ export function kSlices(gpu: Gpu, requested: number, kTiles: number, partialByte
 interface SplitKSumKey {
   dtype: FloatDType;
   bias: boolean;
+  residual: boolean;
 }
 
 export const splitKSumKernel = defineKernel<SplitKSumKey>({
   name: "split_k_sum",
   file: "split_k_sum.wgsl",
-  defines: (k) => ({ ...dtypeDefines(k.dtype), WG_SIZE: `${ELEMENTWISE_WG}u`, HAS_BIAS: k.bias }),
-  label: (k) => `split_k_sum${k.bias ? "_bias" : ""}_${k.dtype}`,
+  defines: (k) => ({ ...dtypeDefines(k.dtype), WG_SIZE: `${ELEMENTWISE_WG}u`, HAS_BIAS: k.bias, HAS_RESIDUAL: k.residual, ACT_RUNTIME: true }),
+  label: (k) => `split_k_sum${k.bias ? "_bias" : ""}${k.residual ? "_residual" : ""}_${k.dtype}`,
 });
 
+/** What the split kernel left out: y = act(sum + bias[(i / inner) % channels]) + residual[i]. */
+export interface SplitKEpilogue {
+  bias?: Tensor | null;
+  residual?: Tensor | null;
+  act?: Activation | "none";
+  /** Elements per channel step: H·W for NCHW convs, 1 for linears. */
+  inner: number;
+  channels: number;
+}
+
 /**
- * y (shape `shape`, `dtype`) = the sum of `slices` f32 partial outputs stored one after another in `partial`, plus
- * `bias` [channels] by channel (i / inner) % channels.
+ * y (shape `shape`, `dtype`) = the sum of `slices` f32 partial outputs stored one after another in `partial`, with
+ * the epilogue `e` applied once.
  */
-export async function splitKSum(gpu: Gpu, partial: Tensor, slices: number, shape: readonly number[], dtype: FloatDType, bias: Tensor | null, inner: number, channels: number, label: string): Promise<Tensor> {
+export async function splitKSum(gpu: Gpu, partial: Tensor, slices: number, shape: readonly number[], dtype: FloatDType, e: SplitKEpilogue, label: string): Promise<Tensor> {
   const y = gpu.empty(shape, dtype, label);
   const count = y.numel;
   if (partial.dtype !== "f32" || partial.numel !== slices * count) {
     throw new Error(`splitKSum: partial must be f32 with ${slices}×${count} elements, got ${partial.dtype} ${partial.numel}`);
   }
-  const k = await gpu.kernel(splitKSumKernel, { dtype, bias: !!bias });
-  gpu.dispatch(k, bias ? { partial, bias, y } : { partial, y }, { count, slices, inner, channels }, gridFor(gpu, count));
+  const k = await gpu.kernel(splitKSumKernel, { dtype, bias: !!e.bias, residual: !!e.residual });
+  const bindings: Record<string, Tensor> = { partial, y };
+  if (e.bias) bindings.bias = e.bias;
+  if (e.residual) bindings.residual = e.residual;
+  gpu.dispatch(k, bindings, { count, slices, inner: e.inner, channels: e.channels, act: ACTIVATION_IDS[e.act ?? "none"] }, gridFor(gpu, count));
   return y;
 }

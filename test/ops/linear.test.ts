@@ -7,8 +7,10 @@ import { createDevice, GpuContext } from "../../src/gpu/device.ts";
 import { Gpu } from "../../src/gpu/runtime.ts";
 import { Tensor } from "../../src/gpu/tensor.ts";
 import { linear } from "../../src/ops/linear.ts";
+import { matmul } from "../../src/ops/matmul.ts";
+import { autoSplitK } from "../../src/ops/split-k.ts";
 import { ACTIVATIONS } from "../../src/ops/activation.ts";
-import { DEFAULT_CPU_VARIANT, DEFAULT_TILE_VARIANT, GPU_TILE_MIN_ROWS, GPU_TILE_VARIANT, rowsVariantFor, SMALL_CPU_FLOPS, smallCpuVariant, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, largeCpuVariant, TALL_CPU_ROWS, W4A8_TALL_ROWS, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, DEFAULT_TILE_VARIANT, GPU_TILE_MIN_ROWS, GPU_TILE_VARIANT, MATMUL_TILE_VARIANTS, rowsVariantFor, SMALL_CPU_FLOPS, smallCpuVariant, hasCpuSubgroupKernels, LARGE_CPU_VARIANT, largeCpuVariant, TALL_CPU_ROWS, W4A8_TALL_ROWS, MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { quantizedLinear } from "../../src/ops/quant-linear.ts";
 import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
 import { disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
@@ -140,6 +142,98 @@ describe("linear (f32) vs float64", () => {
         for (const t of [x, w, b, y]) t.dispose();
       }
     }
+  });
+});
+
+describe("linear and matmul split along K (tile variants)", () => {
+  const TILE_VARIANTS = MATMUL_VARIANTS.filter((v) => v in MATMUL_TILE_VARIANTS);
+
+  it("every tile variant in 3 K slices: batched x and the fused epilogue act(x·Wᵀ + b) + residual, f32 and f16", async () => {
+    const gpu = await testGpu();
+    // K = 45: 3 tiles of 16, one slice each (the last 13 k); K = 320: 20 tiles, 7/7/6. x [2, 35, K]: 70 rows.
+    for (const dtype of gpu.ctx.caps.f16 ? (["f32", "f16"] as const) : (["f32"] as const)) {
+      const round = dtype === "f16" ? toF16 : (v: Float32Array) => v;
+      for (const [k, n] of [[45, 13], [320, 67]] as const) {
+        const m = 70;
+        const [xv, wv, bv, rv] = [seededFloats(m * k, 1, -2, 2), seededFloats(n * k, 2), seededFloats(n, 3), seededFloats(m * n, 4)].map(round);
+        const x = gpu.upload(xv!, [2, 35, k], dtype);
+        const w = gpu.upload(wv!, [n, k], dtype);
+        const b = gpu.upload(bv!, [n], dtype);
+        const res = gpu.upload(rv!, [2, 35, n], dtype);
+        const want = refLinear(xv!, wv!, bv!, m, k, n, silu, rv!);
+        const maxRef = want.reduce((p, v) => Math.max(p, Math.abs(v)), 0);
+        for (const variant of TILE_VARIANTS) {
+          gpu.startProfiling();
+          const y = await linear(gpu, x, w, b, { activation: "silu", residual: res, variant, splitK: 3 });
+          const labels = (await gpu.stopProfiling()).map((t) => t.label).filter((l) => !l.startsWith("fill"));
+          // (The profiler lists kernels slowest first: compare as sets.)
+          expect(labels.sort()).toEqual([`matmul_${variant}_${dtype}_bfloat-nk_none_splitk`, `split_k_sum_bias_residual_${dtype}`]);
+          // As the fused-epilogue test above (silu's slope ≤ 1.1, + 1e-6 for its exp); f16: one output rounding more.
+          const bound = 1.1 * 2 * f32Bound(k) + 1e-6 + (dtype === "f16" ? 2 ** -11 * maxRef : 0);
+          expect(maxAbsError(await gpu.read(y), want), `${variant} ${dtype} K${k}`).toBeLessThanOrEqual(bound);
+          y.dispose();
+        }
+        for (const t of [x, w, b, res]) t.dispose();
+      }
+    }
+  });
+
+  it("batched matmul with a broadcast b, and W4A16 weights, in K slices; W8A16 (column scale in the epilogue) is never split", async () => {
+    const gpu = await testGpu();
+    // [2, 3, 9, 40] @ [40, 11] (b broadcast) in 2 slices of 2 and 1 tiles, against the unsplit kernel's float64 bound.
+    const [m, k, n] = [9, 40, 11];
+    const av = seededFloats(6 * m * k, 11);
+    const bv = seededFloats(k * n, 12);
+    const a = gpu.upload(av, [2, 3, m, k]);
+    const bt = gpu.upload(bv, [k, n]);
+    const y = await matmul(gpu, a, bt, { variant: "t32x32k16", splitK: 2 });
+    const got = await gpu.read(y);
+    for (let p = 0; p < 6; p++) {
+      const want = new Float64Array(m * n);
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let c = 0; c < k; c++) want[i * n + j]! += av[(p * m + i) * k + c]! * bv[c * n + j]!;
+      expect(maxAbsError(got.subarray(p * m * n, (p + 1) * m * n), want), `batch ${p}`).toBeLessThanOrEqual(f32Bound(k));
+    }
+    for (const t of [a, bt, y]) t.dispose();
+
+    // Weight-only int4 (K = 256 in 4 slices of 64) matches the reference of its dequantized weight; W8A16 runs unsplit.
+    const [qm, qk, qn] = [37, 256, 40];
+    const xv = seededFloats(qm * qk, 13);
+    const wf = seededFloats(qn * qk, 14);
+    const x = gpu.upload(xv, [qm, qk]);
+    for (const scheme of ["W4A16", "W8A16"] as const) {
+      const format = QUANT_FORMATS[scheme];
+      const packed = packWeight(format, quantizeWeight(wf, qn, qk, format, scheme === "W4A16" ? 32 : "per-channel"));
+      const w = uploadQuantizedWeight(gpu, packed);
+      gpu.startProfiling();
+      const yq = await quantizedLinear(gpu, x, w, undefined, { variant: "t32x32k16", splitK: 4 });
+      const labels = (await gpu.stopProfiling()).map((t) => t.label).filter((l) => !l.startsWith("fill"));
+      expect(labels.some((l) => l.endsWith("_splitk")), `${scheme}: ${labels.join(", ")}`).toBe(scheme === "W4A16");
+      expect(relativeMaxError(await gpu.read(yq), quantizedLinearReference(xv, packed, null)), scheme).toBeLessThanOrEqual(QUANT_Y_TOL);
+      yq.dispose();
+      disposeQuantizedWeight(w);
+    }
+    x.dispose();
+    await expect(linear(gpu, x, x, null, { splitK: 1.5 })).rejects.toThrow("linear: splitK must be a positive integer, got 1.5");
+  });
+
+  it("on a GPU adapter, a linear with few output tiles and a long K is split; SD's 64² shapes are not", async () => {
+    // 256 rows × 96 columns = 4 workgroups of 64×128; K = 256 = 16 tiles → 2 slices of 8 (SPLIT_K_MIN_SLICE_TILES).
+    const ctx = await createDevice();
+    const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
+    gpu.poisonOutputs = true;
+    const [m, k, n] = [256, 256, 96];
+    const xv = seededFloats(m * k, 21);
+    const wv = seededFloats(n * k, 22);
+    const bv = seededFloats(n, 23);
+    const [x, w, b] = [gpu.upload(xv, [m, k]), gpu.upload(wv, [n, k]), gpu.upload(bv, [n])];
+    gpu.startProfiling();
+    const y = await linear(gpu, x, w, b);
+    const labels = (await gpu.stopProfiling()).map((t) => t.label).filter((l) => !l.startsWith("fill"));
+    expect(labels.sort()).toEqual([`matmul_${GPU_TILE_VARIANT}_f32_bfloat-nk_none_splitk`, "split_k_sum_bias_f32"]);
+    expect(maxAbsError(await gpu.read(y), refLinear(xv, wv, bv, m, k, n))).toBeLessThanOrEqual(f32Bound(k));
+    ctx.destroy();
+    // SD-Turbo's 64² linears (4096 rows) have 192+ workgroups: never split.
+    expect(autoSplitK(Math.ceil(320 / 128) * Math.ceil(4096 / 64), Math.ceil(1280 / 16))).toBe(1);
   });
 });
 
