@@ -1,9 +1,3 @@
-import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
-import type { Gpu } from "../gpu/runtime.ts";
-import type { Tensor } from "../gpu/tensor.ts";
-import { ACTIVATION_IDS, type Activation } from "./activation.ts";
-import { ELEMENTWISE_WG, gridFor, type FloatDType } from "./common.ts";
-
 /**
  * Split-K: a tiled kernel whose output has too few workgroups to fill a GPU (a conv at SD's 8²–32² levels: 20–80
  * workgroups of 128×64 outputs, while an H200 has 132 SMs, each wanting several) sums `slices` ranges of K in
@@ -13,6 +7,12 @@ import { ELEMENTWISE_WG, gridFor, type FloatDType } from "./common.ts";
  * The rule is for GPUs only: CPU adapters (lavapipe, SwiftShader) run other kernels for these shapes and have a few
  * cores that any grid fills.
  */
+import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
+import type { Gpu } from "../gpu/runtime.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { ACTIVATION_IDS, type Activation } from "./activation.ts";
+import { ELEMENTWISE_WG, gridFor, type FloatDType } from "./common.ts";
+
 /** Below this many output workgroups a GPU kernel is split (a grid that fills ~1 workgroup per SM of a large GPU is left alone). */
 export const SPLIT_K_BELOW_WORKGROUPS = 128;
 /** Workgroups a split aims for: about two per SM of a large GPU; on a small GPU (8–30 cores) every grid here fills it. */
@@ -33,6 +33,7 @@ export function autoSplitK(workgroups: number, kTiles: number): number {
  */
 export function kSlices(gpu: Gpu, requested: number, kTiles: number, partialBytes: number): { slices: number; sliceTiles: number } {
   const byBinding = Math.floor(gpu.ctx.caps.limits.maxStorageBufferBindingSize / Math.max(partialBytes, 1));
+  if (kTiles <= 1) return { slices: 1, sliceTiles: Math.max(kTiles, 1) };
   const wanted = Math.max(1, Math.min(Math.floor(requested), kTiles, byBinding));
   const sliceTiles = Math.ceil(kTiles / wanted);
   return { slices: Math.ceil(kTiles / sliceTiles), sliceTiles };

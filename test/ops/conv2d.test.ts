@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createDevice, GpuContext } from "../../src/gpu/device.ts";
 import { Gpu } from "../../src/gpu/runtime.ts";
 import { conv2d, convOutSize, type Conv2dOptions, type QuantizedConvWeight } from "../../src/ops/conv2d.ts";
-import { autoSplitK, SPLIT_K_BELOW_WORKGROUPS, SPLIT_K_MIN_SLICE_TILES, SPLIT_K_TARGET_WORKGROUPS } from "../../src/ops/split-k.ts";
+import { autoSplitK, kSlices, SPLIT_K_BELOW_WORKGROUPS, SPLIT_K_MIN_SLICE_TILES, SPLIT_K_TARGET_WORKGROUPS } from "../../src/ops/split-k.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../../src/quant/formats.ts";
 import { dequantizePacked, packWeight } from "../../src/quant/packing.ts";
 import { quantizeWeight } from "../../src/quant/quantize.ts";
@@ -151,6 +151,17 @@ describe("conv2d split along K on GPUs", () => {
     expect([[160, 180], [80, 360], [40, 720], [20, 720], [2, 15]].map(([w, k]) => autoSplitK(w!, k!))).toEqual([1, 4, 7, 13, 1]);
     expect(autoSplitK(SPLIT_K_BELOW_WORKGROUPS - 1, 1e6)).toBe(Math.ceil(SPLIT_K_TARGET_WORKGROUPS / (SPLIT_K_BELOW_WORKGROUPS - 1)));
     expect(autoSplitK(1, 5 * SPLIT_K_MIN_SLICE_TILES + 7)).toBe(5);
+  });
+
+  it("kSlices: whole tiles per slice, no empty slice, copies within one binding; 0 or 1 K tile never splits", async () => {
+    const gpu = await testGpu();
+    const limit = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
+    expect(kSlices(gpu, 4, 23, 1024)).toEqual({ slices: 4, sliceTiles: 6 }); // 6 + 6 + 6 + 5
+    expect(kSlices(gpu, 5, 8, 1024)).toEqual({ slices: 4, sliceTiles: 2 }); // 5 would leave a slice empty
+    expect(kSlices(gpu, 9, 3, 1024)).toEqual({ slices: 3, sliceTiles: 1 });
+    expect(kSlices(gpu, 8, 100, Math.floor(limit / 2))).toEqual({ slices: 2, sliceTiles: 50 });
+    expect(kSlices(gpu, 8, 100, limit)).toEqual({ slices: 1, sliceTiles: 100 });
+    expect([kSlices(gpu, 4, 1, 64), kSlices(gpu, 4, 0, 64)]).toEqual([{ slices: 1, sliceTiles: 1 }, { slices: 1, sliceTiles: 1 }]);
   });
 
   it("a GPU adapter splits a conv with few output tiles and matches float64; the partial sums are poisoned first", async () => {
