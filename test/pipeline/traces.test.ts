@@ -5,6 +5,8 @@ import { runTraces } from "../../src/verify/pipeline/traces.ts";
 import { formatResult } from "../../src/verify/run.ts";
 import { fullGoldenDir, REPO_ROOT } from "../helpers/golden.ts";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
+import { createDevice, GpuContext } from "../../src/gpu/device.ts";
+import { Gpu } from "../../src/gpu/runtime.ts";
 
 // Whole generations against the diffusers traces: same seed, prompt and settings give the same
 // latents at every step and the same image (float: 1e-4 per tensor and ±1 on 99.9 % of bytes;
@@ -43,5 +45,33 @@ if (!full) {
         expect(results.length).toBeGreaterThan(0);
       });
     }
+  }
+
+  // The kernels GPUs take (vec4 matmul tiles, the implicit-GEMM conv split along K where it has few tiles, the
+  // flash attention with its queries in workgroup memory, the dot4 integer linears), run here on a device whose caps
+  // say it is not a CPU adapter: the same traces at the same bounds.
+  for (const part of ["traces", "traces-w4a8"]) {
+    it(`tiny-sd-turbo/${part} on the GPU kernels: every case matches, and the GPU-only paths ran`, async () => {
+      const ctx = await createDevice();
+      const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
+      // Which kernels ran: every dispatch passes here (plans record the first step's).
+      const seen = new Set<string>();
+      const dispatch = gpu.dispatch.bind(gpu);
+      gpu.dispatch = (k, ...rest) => {
+        seen.add(k.label);
+        dispatch(k, ...rest);
+      };
+      try {
+        const results = await runTraces(join(full, "tiny-sd-turbo"), `${part}/manifest.json`, undefined, undefined, "f32", gpu);
+        expect(results.filter((r) => !r.ok).map(formatResult)).toEqual([]);
+        expect(results.length).toBeGreaterThan(0);
+      } finally {
+        ctx.destroy();
+      }
+      const labels = [...seen];
+      for (const prefix of ["conv2d_igemm_3x3_wfloat_splitk", "split_k_sum", "attention_flash_qs", "matmul_t64x128k16r8v"]) {
+        expect(labels.some((l) => l.startsWith(prefix)), `${prefix} in ${labels.join(", ")}`).toBe(true);
+      }
+    });
   }
 });

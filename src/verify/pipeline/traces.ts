@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { Gpu } from "../../gpu/runtime.ts";
 import type { Tensor } from "../../gpu/tensor.ts";
 import { QSchedPipeline } from "../../pipeline/qsched-pipeline.ts";
 import type { QuantScheme } from "../../pipeline/types.ts";
@@ -66,13 +67,16 @@ function meanRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return r === 0 ? (d === 0 ? 0 : Infinity) : d / r;
 }
 
-/** Runs every case of a traces part (`traces`, `traces-w8a8`, `traces-w4a8`) of a pipeline folder. */
-export async function runTraces(pipelineFolder: string, partManifest: string, tol: number | undefined, log?: (l: string) => void, dtype: "f32" | "f16" = "f32"): Promise<CaseResult[]> {
+/**
+ * Runs every case of a traces part (`traces`, `traces-w8a8`, `traces-w4a8`) of a pipeline folder; on `gpu` if given
+ * (tests: a device whose caps select the GPU kernels), else on the shared device.
+ */
+export async function runTraces(pipelineFolder: string, partManifest: string, tol: number | undefined, log?: (l: string) => void, dtype: "f32" | "f16" = "f32", gpu?: Gpu): Promise<CaseResult[]> {
   const partDir = dirname(join(pipelineFolder, partManifest));
   const manifest = JSON.parse(readFileSync(join(pipelineFolder, partManifest), "utf8")) as { cases: TraceCase[]; quantization?: { scheme?: string } };
   const quant = (manifest.quantization?.scheme?.toLowerCase() ?? "none") as QuantScheme;
   const bounds = traceBounds(quant, tol, dtype);
-  const pipe = await QSchedPipeline.fromPretrained(pipelineFolder, { quant, dtype });
+  const pipe = await QSchedPipeline.fromPretrained(pipelineFolder, { quant, dtype, gpu });
   const folderScheduler = pipe.schedulerClass;
   const results: CaseResult[] = [];
   try {
