@@ -66,10 +66,10 @@ if [[ $STEPS == *demo* ]]; then
   rm -f "$OUT"/*.x8.png
 fi
 if [[ $STEPS == *sweep* ]]; then
-  TAIL=100 step 240 node dist/bench/gemm-variants.js ${SWEEP_ARGS:---shapes=4096x320x1280,1024x640x2560,4096x320x320,77x1024x320,1024x640x640,256x1280x1280,256x5120x1280,64x1280x1280 --variants=regs4x4v4,t64x128k16r8v/s1,t64x128k16r8v --dtypes=f32 --int=auto}
+  TAIL=100 step 240 node dist/bench/gemm-variants.js ${SWEEP_ARGS:---shapes=4096x320x1280,1024x640x2560,4096x320x320,77x1024x320,1024x640x640,256x1280x1280,256x5120x1280,64x1280x1280 --variants=regs4x4v4,t64x128k16r8v/s1,t64x128k16r8v/s2,t64x128k16r8v --dtypes=f32 --int=auto}
 fi
 if [[ $STEPS == *convs* ]]; then
-  TAIL=30 step 240 node dist/bench/conv-kernels.js ${CONV_ARGS:---kernels=igemm/s1,igemm}
+  TAIL=30 step 240 node dist/bench/conv-kernels.js ${CONV_ARGS:---kernels=igemm/s1,igemm/s2,igemm}
 fi
 if [[ $STEPS == *attention* ]]; then
   TAIL=30 step 180 node dist/bench/attention-kernels.js ${ATTN_ARGS:---rows=none --queries=shared,restaged,storage --shapes=4096x4096x5x64,1024x1024x10x64,4096x77x5x64,1024x1024x8x80}
