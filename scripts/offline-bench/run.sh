@@ -3,7 +3,7 @@
 #   bash scripts/offline-bench/run.sh [steps] [pack]     (in the repo root; steps default verify,demo,kernels,models)
 # Steps: features (adapter features and limits), verify (qsched-gpu verify on the packed ops oracle and the shipped
 # fixtures), demo (the toy, f32 and W4A8), kernels (dist/bench/run.js --no-browser $KERNELS_ARGS), sweep (matmul
-# variants, gemm-variants.js $SWEEP_ARGS), convs (conv kernels unsplit and split along K, with tfjs: conv-kernels.js
+# variants, gemm-variants.js $SWEEP_ARGS, then the one-row GEMVs), convs (conv kernels unsplit and split along K, with tfjs: conv-kernels.js
 # $CONV_ARGS), attention (the tiled kernel's query tiles: shared, restaged, storage; attention-kernels.js $ATTN_ARGS),
 # models (SD-Turbo UNet step, float/W8A8/W4A8, if its config was packed).
 # Output: $OUT (default ./offline-out): log.txt, the demo images, the bench JSON. BUDGET (s, default 540) caps the
@@ -67,6 +67,8 @@ if [[ $STEPS == *demo* ]]; then
 fi
 if [[ $STEPS == *sweep* ]]; then
   TAIL=100 step 240 node dist/bench/gemm-variants.js ${SWEEP_ARGS:---shapes=4096x320x1280,1024x640x2560,4096x320x320,77x1024x320,1024x640x640,256x1280x1280,256x5120x1280,64x1280x1280 --variants=regs4x4v4,t64x128k16r8v/s1,t64x128k16r8v/s2,t64x128k16r8v --dtypes=f32 --int=auto}
+  # One-row linears (time embeddings): a thread per column against a workgroup per 8 columns.
+  TAIL=12 step 90 node dist/bench/gemm-variants.js --shapes=1x320x1280,1x1280x1280,1x1280x320 --variants=gemv,gemvWg --dtypes=f32 --int=none
 fi
 if [[ $STEPS == *convs* ]]; then
   TAIL=30 step 240 node dist/bench/conv-kernels.js ${CONV_ARGS:---kernels=igemm/s1,igemm/s2,igemm}

@@ -74,13 +74,14 @@ export type MatmulCpuVariant = keyof typeof MATMUL_CPU_VARIANTS;
 /** Output columns per lane: 4, or 8 for the 64-row variant (COLS_8: A's loads per FMA halved as well). */
 export const cpuColumnsPerLane = (shape: MatmulCpuShape): 4 | 8 => (shape.rows === 64 ? 8 : 4);
 const isCpuVariant = (v: string): v is MatmulCpuVariant => v in MATMUL_CPU_VARIANTS;
-export type MatmulVariant = MatmulTileVariant | MatmulCpuVariant | RowsKernelVariant | "gemv";
+export type MatmulVariant = MatmulTileVariant | MatmulCpuVariant | RowsKernelVariant | "gemv" | "gemvWg";
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [
   ...(Object.keys(MATMUL_TILE_VARIANTS) as MatmulTileVariant[]),
   ...(Object.keys(MATMUL_CPU_VARIANTS) as MatmulCpuVariant[]),
   "regs4x4v4",
   "regs4x4v4n16",
   "gemv",
+  "gemvWg",
 ];
 
 /**
@@ -100,9 +101,15 @@ export const GPU_TILE_VARIANT: MatmulTileVariant = "t64x128k16r8v";
  */
 export const GPU_TILE_MIN_ROWS = 128;
 // (On CPU adapters with 8-lane subgroups, linears and W4A16 now default to matmul_cpu.wgsl, below.)
-/** Up to this many rows per batch the GEMV path beats the tiles. */
+/**
+ * Up to this many rows per batch the GEMV path beats the tiles: "gemv" (matmul_gemv.wgsl, a thread per column) on
+ * CPU adapters, "gemvWg" (matmul_gemv_wg.wgsl, GEMV_LANES threads per column splitting K) on GPUs.
+ */
 export const GEMV_MAX_ROWS = 1;
 const GEMV_WG = 64;
+/** Threads per output column in matmul_gemv_wg.wgsl (a GPU's 32-wide warp reads 32 consecutive k). */
+export const GEMV_LANES = 32;
+const GEMV_WG_SIZE = 256;
 /**
  * matmul_rows.wgsl's workgroups (regs4x4v4, and the int8 rows kernel of quant-int-linear.ts): 64 threads along N
  * (256 columns), or 16 × 4 ("n16": 64 columns × 16 rows). Threads past N do their whole K loop on clamped
@@ -174,6 +181,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
       SPLIT_K: !!k.splitK,
     };
     if (k.variant === "gemv") return { ...base, WG_SIZE: `${GEMV_WG}u` };
+    if (k.variant === "gemvWg") return { ...base, WG_SIZE: `${GEMV_WG_SIZE}u`, LANES: `${GEMV_LANES}u` };
     if (isRowsVariant(k.variant)) return { ...base, WG_SIZE: ROWS_KERNEL_SHAPES[k.variant].map((d) => `${d}u`).join(", "), VEC4_AB: true };
     if (isCpuVariant(k.variant)) {
       const c = MATMUL_CPU_VARIANTS[k.variant];
@@ -189,6 +197,7 @@ export const matmulKernel = defineKernel<MatmulKey>({
 
 /** The gemv variant lives in its own file; same key, same hooks. */
 export const matmulGemvKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: "matmul_gemv", file: "matmul_gemv.wgsl" });
+export const matmulGemvWgKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: "matmul_gemv_wg", file: "matmul_gemv_wg.wgsl" });
 export const matmulRowsKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: "matmul_rows", file: "matmul_rows.wgsl" });
 export const matmulCpuKernel = defineKernel<MatmulKey>({ ...matmulKernel, name: "matmul_cpu", file: "matmul_cpu.wgsl" });
 
@@ -327,7 +336,8 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   const rowsVariant = rowsVariantFor(gpu, r.n);
   const tiles = gpu.ctx.caps.cpu ? DEFAULT_TILE_VARIANT : GPU_TILE_VARIANT;
   const gpuTiles = !gpu.ctx.caps.cpu && r.m >= GPU_TILE_MIN_ROWS;
-  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? "gemv" : cpuDefault ?? (regsEligible && !gpuTiles ? rowsVariant : tiles));
+  const gemv = gpu.ctx.caps.cpu ? "gemv" : "gemvWg";
+  let variant = r.variant ?? (r.m <= GEMV_MAX_ROWS ? gemv : cpuDefault ?? (regsEligible && !gpuTiles ? rowsVariant : tiles));
   if (isRowsVariant(variant) && !regsEligible) variant = tiles;
   if (isCpuVariant(variant) && !cpuVariantFor(variant)) variant = regsEligible ? rowsVariant : tiles;
   if (r.splitK !== undefined && (!Number.isInteger(r.splitK) || r.splitK < 1)) throw new OpInputError(r.op, `splitK must be a positive integer, got ${r.splitK}`);
@@ -351,7 +361,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
     ? { ...r.key, variant, dtype: r.dtype, scalesF16, bias: false, residual: false, act: "runtime" }
     : { ...r.key, variant, dtype: r.dtype, scalesF16, bias: !!r.bias, residual: !!r.residual };
   if (cpuVariant) Object.assign(bound, epilogueBindings(r.a, r.b, r.bias, r.residual));
-  const spec = variant === "gemv" ? matmulGemvKernel : isRowsVariant(variant) ? matmulRowsKernel : cpuVariant ? matmulCpuKernel : matmulKernel;
+  const spec = variant === "gemv" ? matmulGemvKernel : variant === "gemvWg" ? matmulGemvWgKernel : isRowsVariant(variant) ? matmulRowsKernel : cpuVariant ? matmulCpuKernel : matmulKernel;
   const gs = r.groupSize ?? Math.max(r.k, 1);
   const uniforms = {
     m: r.m,
@@ -366,6 +376,7 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
   };
   let grid: [number, number, number];
   if (variant === "gemv") grid = [Math.ceil(r.n / GEMV_WG), r.m, r.batch];
+  else if (variant === "gemvWg") grid = [Math.ceil(r.n / (GEMV_WG_SIZE / GEMV_LANES)), r.m, r.batch];
   else if (isRowsVariant(variant)) grid = rowsKernelGrid(variant, r.m, r.n, r.batch);
   else if (isCpuVariant(variant)) {
     const c = MATMUL_CPU_VARIANTS[variant];

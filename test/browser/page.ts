@@ -7,10 +7,9 @@ import { Gpu } from "../../src/gpu/runtime.ts";
 import { runOpsCases } from "../../src/verify/ops-cases/run.ts";
 import type { Manifest } from "../../src/verify/types.ts";
 import { clipPreprocessCases } from "../cases/clip-preprocess.ts";
-import { attentionCases } from "../cases/attention.ts";
-import { convCases } from "../cases/conv.ts";
 import { deviceCases } from "../cases/device.ts";
 import { foundationCases } from "../cases/foundation.ts";
+import { gpuKernelCases } from "../cases/gpu-kernels.ts";
 import { quantCases } from "../cases/quant.ts";
 
 interface Result {
@@ -38,7 +37,7 @@ async function main(): Promise<void> {
     const gpu = await Gpu.create();
     gpu.poisonOutputs = true;
     state.adapter = gpu.ctx.describe();
-    for (const c of [...foundationCases, ...quantCases, ...convCases, ...attentionCases, ...deviceCases, ...clipPreprocessCases]) {
+    for (const c of [...foundationCases, ...quantCases, ...gpuKernelCases, ...deviceCases, ...clipPreprocessCases]) {
       try {
         await c.run(gpu);
         state.results.push({ name: c.name, ok: true });

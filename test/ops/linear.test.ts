@@ -106,7 +106,7 @@ describe("linear (f32) vs float64", () => {
     const w = gpu.upload(wv, [n, k]);
     const b = gpu.upload(bv, [n]);
     const res = gpu.upload(rv, [2, 7, n]);
-    for (const variant of ["t32x32k16", "gemv"] as const) {
+    for (const variant of ["t32x32k16", "gemv", "gemvWg"] as const) {
       const y = await linear(gpu, x, w, b, { activation: "silu", residual: res, variant });
       expect(y.shape).toEqual([2, 7, n]);
       // silu is 1-Lipschitz-ish (|silu'| ≤ 1.1), so the linear bound carries over; + 1e-6 for the f32 exp.
@@ -125,7 +125,7 @@ describe("linear (f32) vs float64", () => {
     }
     // The CPU-adapter kernels read f16 operands as u32 pairs (F16_WORDS); their 16-, 32- and 64-row layouts differ.
     const cpuVariants = hasCpuSubgroupKernels(gpu) ? [DEFAULT_CPU_VARIANT, "cpuR32w32", LARGE_CPU_VARIANT] as const : [];
-    for (const variant of ["t32x32k16", "regs4x4v4", "regs4x4v4n16", "gemv", ...cpuVariants] as const) {
+    for (const variant of ["t32x32k16", "regs4x4v4", "regs4x4v4n16", "gemv", "gemvWg", ...cpuVariants] as const) {
       for (const [m, k, n] of SHAPES) {
         const xv = toF16(seededFloats(m * k, 5));
         const wv = toF16(seededFloats(n * k, 6));
@@ -257,13 +257,13 @@ describe("linear kernel choice", () => {
     expect(labels).toEqual([first, `matmul_${tiles}_f32_bfloat-nk_none`, "matmul_gemv_f32_bfloat-nk_none"]);
   });
 
-  it("on a GPU adapter, linears from GPU_TILE_MIN_ROWS rows take the vec4 tiles, fewer rows the rows kernel", async () => {
+  it("on a GPU adapter, linears from GPU_TILE_MIN_ROWS rows take the vec4 tiles, fewer rows the rows kernel, one row the workgroup gemv", async () => {
     // This machine's adapter is a CPU one: a device of its own is told otherwise, so the GPU rule runs here (the
     // tiles' results are checked for every variant above; H200 timings in kernels-bench/RESULTS.md).
     const ctx = await createDevice();
     const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
     const labels: string[] = [];
-    for (const m of [GPU_TILE_MIN_ROWS - 1, GPU_TILE_MIN_ROWS]) {
+    for (const m of [1, GPU_TILE_MIN_ROWS - 1, GPU_TILE_MIN_ROWS]) {
       const x = gpu.upload(seededFloats(m * 64, 1), [m, 64]);
       const w = gpu.upload(seededFloats(96 * 64, 2), [96, 64]);
       gpu.startProfiling();
@@ -272,7 +272,7 @@ describe("linear kernel choice", () => {
       for (const t of [x, w, y]) t.dispose();
     }
     ctx.destroy();
-    expect(labels).toEqual(["matmul_regs4x4v4_f32_bfloat-nk_none", `matmul_${GPU_TILE_VARIANT}_f32_bfloat-nk_none`]);
+    expect(labels).toEqual(["matmul_gemvWg_f32_bfloat-nk_none", "matmul_regs4x4v4_f32_bfloat-nk_none", `matmul_${GPU_TILE_VARIANT}_f32_bfloat-nk_none`]);
   });
 
   it("below the large-GEMM rows, the 16-row CPU kernel takes 8-lane workgroups where 32 lanes would idle over 1/8 of their columns, and for small work", () => {

@@ -63,7 +63,7 @@ describe("matmul (f32)", () => {
     const bv = seededFloats(6 * k * n, 4);
     const a = gpu.upload(av, [2, 3, m, k]);
     const b = gpu.upload(bv, [2, 3, k, n]);
-    for (const variant of ["t32x32k16", "gemv"] as const) {
+    for (const variant of ["t32x32k16", "gemv", "gemvWg"] as const) {
       const y = await matmul(gpu, a, b, { variant });
       expect(y.shape).toEqual([2, 3, m, n]);
       expect(maxAbsError(await gpu.read(y), refMatmul(av, bv, 6, m, k, n, false))).toBeLessThanOrEqual(f32Bound(k));

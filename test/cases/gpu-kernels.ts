@@ -1,0 +1,128 @@
+/**
+ * The kernels GPUs take where CPU adapters take others, run by vitest in Node (Dawn + lavapipe) and by the headless
+ * Chromium page (SwiftShader) with the path forced: the implicit-GEMM conv and the vec4-tile linear split along K
+ * (split-k.ts), the tiled attention with each query tile that fits, and the workgroup GEMV. Outputs (partial sums
+ * included) are poisoned with NaN first.
+ */
+import { attention, attentionWorkgroupBytes, ATTENTION_QUERY_TILES } from "../../src/ops/attention.ts";
+import { conv2d } from "../../src/ops/conv2d.ts";
+import { linear } from "../../src/ops/linear.ts";
+import type { Gpu } from "../../src/gpu/runtime.ts";
+import { assertClose } from "./assert.ts";
+import type { KernelCase } from "./foundation.ts";
+import { seeded } from "./random.ts";
+
+/** float64 NCHW 3×3 cross-correlation, stride 1, zero padding 1. */
+function conv3x3Ref(x: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number> | null, n: number, cin: number, h: number, wd: number, cout: number): Float64Array {
+  const y = new Float64Array(n * cout * h * wd);
+  for (let b = 0; b < n; b++) for (let co = 0; co < cout; co++) for (let oh = 0; oh < h; oh++) for (let ow = 0; ow < wd; ow++) {
+    let acc = bias ? bias[co]! : 0;
+    for (let ci = 0; ci < cin; ci++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) {
+      const ih = oh - 1 + ky;
+      const iw = ow - 1 + kx;
+      if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
+      acc += x[((b * cin + ci) * h + ih) * wd + iw]! * w[((co * cin + ci) * 3 + ky) * 3 + kx]!;
+    }
+    y[((b * cout + co) * h + oh) * wd + ow] = acc;
+  }
+  return y;
+}
+
+/** float64 softmax(q·kᵀ/√d)·v per head, layout [1, L, H·d]. */
+function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, lq: number, lk: number, heads: number, d: number): Float64Array {
+  const w = heads * d;
+  const out = new Float64Array(lq * w);
+  const s = new Float64Array(lk);
+  for (let h = 0; h < heads; h++) for (let i = 0; i < lq; i++) {
+    let m = -Infinity;
+    for (let j = 0; j < lk; j++) {
+      let dot = 0;
+      for (let c = 0; c < d; c++) dot += q[i * w + h * d + c]! * k[j * w + h * d + c]!;
+      s[j] = dot / Math.sqrt(d);
+      m = Math.max(m, s[j]!);
+    }
+    let l = 0;
+    for (let j = 0; j < lk; j++) l += (s[j] = Math.exp(s[j]! - m));
+    for (let j = 0; j < lk; j++) for (let c = 0; c < d; c++) out[i * w + h * d + c]! += (s[j]! / l) * v[j * w + h * d + c]!;
+  }
+  return out;
+}
+
+/** float64 y = act(x·Wᵀ + b) + residual, x [M, K], W [N, K]. */
+function linearRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, res: ArrayLike<number>, m: number, k: number, n: number, act: (v: number) => number): Float64Array {
+  const y = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+    let s = b[j]!;
+    for (let c = 0; c < k; c++) s += x[i * k + c]! * w[j * k + c]!;
+    y[i * n + j] = act(s) + res[i * n + j]!;
+  }
+  return y;
+}
+
+export const gpuKernelCases: KernelCase[] = [
+  {
+    name: "conv2d implicit GEMM split along K (2, 3 and 5 slices, the last one short) matches float64, with and without bias",
+    async run(gpu: Gpu) {
+      // K = 13·9 = 117 in 8 tiles of 16: 2 slices of 4 tiles, 3 of 3 (the last 21 k), 5 of 2 (4 slices; asked 5).
+      // 2 images of 7×6 and 11 channels: neither pixel nor channel counts are tile multiples.
+      const [n, cin, h, w, cout] = [2, 13, 7, 6, 11];
+      const xs = seeded(n * cin * h * w, 31);
+      const ws = seeded(cout * cin * 9, 32);
+      const bs = seeded(cout, 33);
+      const x = gpu.upload(xs, [n, cin, h, w]);
+      const wt = gpu.upload(ws, [cout, cin, 3, 3]);
+      const b = gpu.upload(bs, [cout]);
+      for (const bias of [b, null]) {
+        const want = conv3x3Ref(xs, ws, bias ? bs : null, n, cin, h, w, cout);
+        for (const splitK of [2, 3, 5]) {
+          const y = await conv2d(gpu, x, wt, bias, { padding: 1, kernel: "igemm", splitK });
+          // f32 sums of 117 products of values in [−1, 1], summed in another order than float64: README bound 1e-5·√K.
+          assertClose(await gpu.read(y), want, 1e-5 * Math.sqrt(cin * 9), `${splitK} K slices${bias ? " + bias" : ""}`);
+          y.dispose();
+        }
+      }
+      for (const t of [x, wt, b]) t.dispose();
+    },
+  },
+  {
+    name: "tiled attention with its queries shared, restaged per K/V tile and read from storage matches float64 (d64 and d24)",
+    async run(gpu: Gpu) {
+      // 70 queries (past one 64-query workgroup), 45 keys (a full and a partial K/V tile of 32); d24: the restaged
+      // tile's 32 score rows outnumber its 24 query channels.
+      for (const [lq, lk, heads, d] of [[70, 45, 2, 64], [70, 45, 1, 24]] as const) {
+        const w = heads * d;
+        const [qs, ks, vs] = [41, 42, 43].map((seed) => seeded((seed === 41 ? lq : lk) * w, seed + d));
+        const q = gpu.upload(qs!, [1, lq, w]);
+        const k = gpu.upload(ks!, [1, lk, w]);
+        const v = gpu.upload(vs!, [1, lk, w]);
+        const want = attentionRef(qs!, ks!, vs!, lq, lk, heads, d);
+        const limit = gpu.ctx.caps.limits.maxComputeWorkgroupStorageSize;
+        for (const queries of ATTENTION_QUERY_TILES.filter((m) => attentionWorkgroupBytes(d, m) <= limit)) {
+          const y = await attention(gpu, q, k, v, heads, { kernel: "tiled", queries });
+          // README bound for attention vs float64 (f32 math): 2e-5.
+          assertClose(await gpu.read(y), want, 2e-5, `d${d} queries ${queries}`);
+          y.dispose();
+        }
+        for (const t of [q, k, v]) t.dispose();
+      }
+    },
+  },
+  {
+    name: "linear: the vec4 tiles in 3 K slices and the workgroup GEMV match float64 with the fused epilogue silu(x·Wᵀ + b) + residual",
+    async run(gpu: Gpu) {
+      // K = 100 in 7 tiles of 16 (slices of 3, 3 and 1 tiles; the last 4 k); 37 rows and 19 columns, not tile multiples.
+      const silu = (v: number) => v / (1 + Math.exp(-v));
+      for (const [m, variant, splitK] of [[37, "t64x128k16r8v", 3], [1, "gemvWg", undefined], [5, "gemvWg", undefined]] as const) {
+        const [k, n] = [100, 19];
+        const [xs, ws, bs, rs] = [seeded(m * k, 51), seeded(n * k, 52), seeded(n, 53), seeded(m * n, 54)];
+        const [x, w, b, r] = [gpu.upload(xs, [m, k]), gpu.upload(ws, [n, k]), gpu.upload(bs, [n]), gpu.upload(rs, [m, n])];
+        const y = await linear(gpu, x, w, b, { activation: "silu", residual: r, variant, splitK });
+        // README bound for f32 linears, 1e-5·√K absolute (|silu'| ≤ 1.1, so ×1.1), + 1e-6 for the f32 exp.
+        const want = linearRef(xs, ws, bs, rs, m, k, n, silu);
+        const scale = Math.max(1, ...Array.from(want, Math.abs));
+        assertClose(await gpu.read(y), want, (1.1 * 1e-5 * Math.sqrt(k) + 1e-6) / scale, `${variant}${splitK ? ` in ${splitK} slices` : ""}, ${m} rows`);
+        for (const t of [x, w, b, r, y]) t.dispose();
+      }
+    },
+  },
+];
