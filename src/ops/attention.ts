@@ -153,7 +153,11 @@ export async function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, heads
   const choice = opts.kernel ?? "auto";
   const rowsFits = attentionRowsFits(headDim);
   if (choice === "rows" && !rowsFits) throw new OpInputError(op, `the rows attention kernel needs a head dim that is a multiple of 8 and at most ${ATTENTION_ROWS_MAX_HEAD_DIM}, got ${headDim}`);
-  const useRows = choice === "rows" || (choice === "auto" && gpu.ctx.caps.cpu && rowsFits);
+  const limit = gpu.ctx.caps.limits.maxComputeWorkgroupStorageSize;
+  // The rows kernel uses no workgroup memory: it also serves adapters whose limit is under even the tiled kernel's
+  // smallest form (WebGPU's default 16 KiB: d40 and d64 need 16.75 KiB).
+  const tiledFits = attentionWorkgroupBytes(headDim, attentionQueryTileFor(headDim, limit)) <= limit;
+  const useRows = choice === "rows" || (choice === "auto" && (gpu.ctx.caps.cpu || !tiledFits) && rowsFits);
   const params = { lq, lk, heads, scale: 1 / Math.sqrt(headDim) };
   const causal = !!opts.causal;
   if (useRows) {
@@ -163,7 +167,9 @@ export async function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, heads
     // lavapipe: it compiles in under half the time at its first dispatch (d64 1.7 s against 3.9 s) and runs faster
     // there (64 tokens d64 0.36 against 0.58 ms), while from 1024² tokens 2 rows are 1.1–2× faster.
     const flops = 4 * b * heads * lq * lk * headDim;
-    const rows = opts.rows ?? (sgShare ? (flops < SMALL_CPU_FLOPS ? 1 : 2) : 8);
+    // GPUs reach it only when the tiled kernel does not fit: 1 row, so a thread's q and output (2·d floats) stay in
+    // registers and Lq threads share the work (unmeasured; a fallback).
+    const rows = opts.rows ?? (sgShare ? (flops < SMALL_CPU_FLOPS ? 1 : 2) : gpu.ctx.caps.cpu ? 8 : 1);
     if (!Number.isInteger(rows) || rows < 1 || rows > 16) throw new OpInputError(op, `rows must be an integer from 1 to 16, got ${rows}`);
     if (sgShare && !hasCpuSubgroupKernels(gpu)) throw new OpInputError(op, `sgShare needs 8-lane subgroups on a CPU adapter; ${gpu.ctx.describe()} has none`);
     const kernel = await gpu.kernel(attentionRowsKernel, { dtype, headDim, causal, rows, sgShare });
@@ -172,7 +178,6 @@ export async function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, heads
     gpu.dispatch(kernel, { q, k, v, y }, params, [Math.ceil(lq / rows / ATTENTION_ROWS_WG), b * heads, 1]);
     return y;
   }
-  const limit = gpu.ctx.caps.limits.maxComputeWorkgroupStorageSize;
   const queries = opts.queries ?? attentionQueryTileFor(headDim, limit);
   if (!ATTENTION_QUERY_TILES.includes(queries)) throw new OpInputError(op, `queries must be one of ${ATTENTION_QUERY_TILES.join(", ")}, got ${JSON.stringify(queries)}`);
   if (attentionWorkgroupBytes(headDim, queries) > limit) {

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { attention, attentionQueryTileFor, attentionRowsFits, attentionWorkgroupBytes, ATTENTION_QUERY_TILES, channelVec4s, type AttentionOptions } from "../../src/ops/attention.ts";
 import { hasCpuSubgroupKernels } from "../../src/ops/matmul-kernel.ts";
-import type { Gpu } from "../../src/gpu/runtime.ts";
+import { createDevice, GpuContext } from "../../src/gpu/device.ts";
+import { Gpu } from "../../src/gpu/runtime.ts";
 import { relativeMaxError } from "../../src/verify/compare.ts";
 import { OPS_CASE_RUNNERS } from "../../src/verify/ops-cases/index.ts";
 import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
@@ -209,6 +210,25 @@ describe("attention vs float64", () => {
     wide.dispose();
     d160.dispose();
     for (const t of [q, k, k1, v, k40]) t.dispose();
+  });
+
+  it("an adapter whose workgroup memory holds no form of the tiled kernel (16 KiB at d64) runs the rows kernel", async () => {
+    // A device told its limit is WebGPU's default 16 KiB, and that it is a GPU (CPU adapters take the rows kernel anyway).
+    const ctx = await createDevice();
+    const limits = { ...ctx.caps.limits, maxComputeWorkgroupStorageSize: 16384 };
+    const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false, limits }));
+    gpu.poisonOutputs = true;
+    const [lq, lk, heads, d] = [70, 45, 2, 64];
+    const [qs, ks, vs] = [1, 2, 3].map((seed) => seededFloats((seed === 1 ? lq : lk) * heads * d, 60 + seed, -2, 2));
+    const [q, k, v] = [gpu.upload(qs!, [1, lq, heads * d]), gpu.upload(ks!, [1, lk, heads * d]), gpu.upload(vs!, [1, lk, heads * d])];
+    gpu.startProfiling();
+    const y = await attention(gpu, q, k, v, heads);
+    const labels = (await gpu.stopProfiling()).map((t) => t.label).filter((l) => l.startsWith("attention"));
+    expect(labels).toEqual(["attention_rows1_d64_f32"]);
+    expect(relativeMaxError(await gpu.read(y), attentionRef(qs!, ks!, vs!, 1, lq, lk, heads, d))).toBeLessThanOrEqual(ATTENTION_TOL);
+    // Asked for the tiled kernel there, it says what it needs.
+    await expect(attention(gpu, q, k, v, heads, { kernel: "tiled" })).rejects.toThrow('attention: the tiled kernel with queries "storage" needs 17152 bytes of workgroup memory at head dim 64; this adapter allows 16384');
+    ctx.destroy();
   });
 
   it("the tiled kernel keeps its queries in workgroup memory where the limit allows: shared, else restaged per K/V tile, else read from storage", () => {
