@@ -32,6 +32,8 @@ await build({ ...node, entryPoints: [join(root, "kernels-bench/run.ts")], outfil
   banner: { js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" } });
 await build({ ...node, entryPoints: [join(root, "kernels-bench/gemm-variants.ts")], outfile: join(stage, "dist/bench/gemm-variants.js") });
 await build({ ...node, entryPoints: [join(root, "kernels-bench/attention-kernels.ts")], outfile: join(stage, "dist/bench/attention-kernels.js") });
+await build({ ...node, entryPoints: [join(root, "kernels-bench/overhead.ts")], outfile: join(stage, "dist/bench/overhead.js"), external: [...node.external, "onnxruntime-web", "onnxruntime-web/*"],
+  banner: { js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" } });
 await build({ ...node, entryPoints: [join(root, "kernels-bench/conv-kernels.ts")], outfile: join(stage, "dist/bench/conv-kernels.js"),
   banner: { js: "import { createRequire as __createRequire } from 'module'; const require = __createRequire(import.meta.url);" } });
 await build({ ...node, entryPoints: [join(root, "bench/models/run.ts")], outfile: join(stage, "dist/bench/models-run.js") });

@@ -3,8 +3,9 @@
 #   bash scripts/offline-bench/run.sh [steps] [pack]     (in the repo root; steps default verify,demo,kernels,models)
 # Steps: features (adapter features and limits), verify (qsched-gpu verify on the packed ops oracle and the shipped
 # fixtures), demo (the toy, f32 and W4A8), kernels (dist/bench/run.js --no-browser $KERNELS_ARGS), sweep (matmul
-# variants, gemm-variants.js $SWEEP_ARGS, then the one-row GEMVs), convs (conv kernels unsplit and split along K, with tfjs: conv-kernels.js
-# $CONV_ARGS), attention (the tiled kernel's query tiles: shared, restaged, storage; attention-kernels.js $ATTN_ARGS),
+# variants, gemm-variants.js $SWEEP_ARGS, then the one-row GEMVs), convs (conv kernels unsplit and split along K,
+# with tfjs: conv-kernels.js $CONV_ARGS), attention (the tiled kernel's query tiles: shared, restaged, storage;
+# attention-kernels.js $ATTN_ARGS), overhead (per-call wall time of a tiny linear, ours and the peers: overhead.js),
 # models (SD-Turbo UNet step, float/W8A8/W4A8, if its config was packed).
 # Output: $OUT (default ./offline-out): log.txt, the demo images, the bench JSON. BUDGET (s, default 540) caps the
 # whole run: steps that would start after it are skipped, a running one is stopped at it.
@@ -75,6 +76,9 @@ if [[ $STEPS == *convs* ]]; then
 fi
 if [[ $STEPS == *attention* ]]; then
   TAIL=30 step 180 node dist/bench/attention-kernels.js ${ATTN_ARGS:---rows=none --queries=shared,restaged,storage --shapes=4096x4096x5x64,1024x1024x10x64,4096x77x5x64,1024x1024x8x80}
+fi
+if [[ $STEPS == *overhead* ]]; then
+  TAIL=6 step 60 node dist/bench/overhead.js --reps=50
 fi
 if [[ $STEPS == *kernels* ]]; then
   TAIL=40 step 240 node dist/bench/run.js --no-browser ${KERNELS_ARGS:---reps=20}
