@@ -14,6 +14,28 @@ export const groupNormKernel = defineKernel<{ dtype: FloatDType; silu: boolean; 
   label: (k) => `group_norm${k.silu ? "_silu" : ""}_${k.dtype}${k.wg !== NORM_WG ? `_wg${k.wg}` : ""}`,
 });
 
+/** GroupNorm split over workgroups (GPUs): chunk statistics, then merge + normalize (group_norm_chunk_stats/apply.wgsl). */
+export const groupNormChunkStatsKernel = defineKernel<{ dtype: FloatDType }>({
+  name: "group_norm_chunk_stats",
+  file: "group_norm_chunk_stats.wgsl",
+  defines: (k) => ({ ...dtypeDefines(k.dtype), WG_SIZE: `${NORM_WG}u` }),
+  label: (k) => `group_norm_chunk_stats_${k.dtype}`,
+});
+export const groupNormApplyKernel = defineKernel<{ dtype: FloatDType; silu: boolean }>({
+  name: "group_norm_apply",
+  file: "group_norm_apply.wgsl",
+  defines: (k) => ({ ...dtypeDefines(k.dtype), WG_SIZE: `${NORM_WG}u`, SILU: k.silu }),
+  label: (k) => `group_norm_apply${k.silu ? "_silu" : ""}_${k.dtype}`,
+});
+/**
+ * GPUs split a group into chunks of this many values when (groups × N) workgroups are fewer than
+ * GROUP_NORM_SPLIT_BELOW and a group holds two chunks or more: SD's 32 groups at batch 1–2 are 32–64 workgroups, and
+ * the H200 spent 56 µs per call on them (61 calls a step; a 64² 320-channel norm moves ~16 MB, ≈ 11 µs at its
+ * bandwidth). At 64² with 320 channels: 10 chunks per group, 320 workgroups.
+ */
+export const GROUP_NORM_CHUNK = 4096;
+export const GROUP_NORM_SPLIT_BELOW = 128;
+
 /** Rows per workgroup of the one-thread-per-row layer norm (CPU adapters): 8 keeps 77-token rows on both cores. */
 const LAYER_NORM_SERIAL_WG = 8;
 /** Group norm's threads per group on CPU adapters: few enough that the reduction tree has 3 barriers, not 8. */
@@ -36,6 +58,11 @@ export interface GroupNormOptions {
    * context switch (toy UNet group_norm_silu: lavapipe 26 → 7 ms, SwiftShader 485 → 32 ms), 256 elsewhere.
    */
   threads?: number;
+  /**
+   * Values per workgroup when a group is split over workgroups (tests). Default: GROUP_NORM_CHUNK on GPUs where the
+   * rule above splits, else no split (CPU adapters never split: their few cores are full).
+   */
+  chunk?: number;
 }
 
 function expectVector(op: string, name: string, t: Tensor, n: number): void {
@@ -58,10 +85,37 @@ export async function groupNorm(gpu: Gpu, x: Tensor, gamma: Tensor, beta: Tensor
   const hw = x.numel / Math.max(n * c, 1);
   const wg = opts.threads ?? (gpu.ctx.caps.cpu ? GROUP_NORM_CPU_THREADS : NORM_WG);
   if (!Number.isInteger(wg) || wg < 1 || wg > NORM_WG || (wg & (wg - 1)) !== 0) throw new OpInputError(op, `threads must be a power of two up to ${NORM_WG}, got ${wg}`);
+  if (opts.chunk !== undefined && (!Number.isInteger(opts.chunk) || opts.chunk < 1)) throw new OpInputError(op, `chunk must be a positive integer, got ${opts.chunk}`);
+  const groupLen = (c / groups) * hw;
+  const split = !gpu.ctx.caps.cpu && groups * n < GROUP_NORM_SPLIT_BELOW && groupLen >= 2 * GROUP_NORM_CHUNK;
+  const chunk = opts.chunk ?? (split ? GROUP_NORM_CHUNK : undefined);
+  if (chunk !== undefined && x.numel > 0) return groupNormChunked(gpu, x, gamma, beta, opts, dtype, n, hw, Math.min(chunk, groupLen));
   const k = await gpu.kernel(groupNormKernel, { dtype, silu: !!opts.silu, wg });
   const y = gpu.empty(x.shape, dtype, op);
   gpu.dispatch(k, { x, gamma, beta, y }, { groups, channels_per_group: c / groups, hw, eps: opts.eps }, [groups, n, 1]);
   return y;
+}
+
+/** GroupNorm over chunks of `chunk` values per workgroup: statistics per chunk, then merge and normalize. */
+async function groupNormChunked(gpu: Gpu, x: Tensor, gamma: Tensor, beta: Tensor, opts: GroupNormOptions, dtype: FloatDType, n: number, hw: number, chunk: number): Promise<Tensor> {
+  const { groups } = opts;
+  const cpg = x.shape[1]! / groups;
+  const groupLen = cpg * hw;
+  // Chunks go along grid x: at most maxComputeWorkgroupsPerDimension of them.
+  chunk = Math.max(chunk, Math.ceil(groupLen / gpu.ctx.caps.limits.maxComputeWorkgroupsPerDimension));
+  const chunks = Math.ceil(groupLen / chunk);
+  const grid = [chunks, groups, n];
+  const stats = gpu.empty([n, groups, chunks, 2], "f32", "group_norm_stats");
+  try {
+    const uniforms = { groups, group_len: groupLen, chunk_len: chunk, chunks };
+    gpu.dispatch(await gpu.kernel(groupNormChunkStatsKernel, { dtype }), { x, stats }, uniforms, grid);
+    const y = gpu.empty(x.shape, dtype, opts.silu ? "groupNormSilu" : "groupNorm");
+    const apply = await gpu.kernel(groupNormApplyKernel, { dtype, silu: !!opts.silu });
+    gpu.dispatch(apply, { x, stats, gamma, beta, y }, { ...uniforms, channels_per_group: cpg, hw, eps: opts.eps }, grid);
+    return y;
+  } finally {
+    stats.dispose();
+  }
 }
 
 /** GroupNorm followed by SiLU, fused. */

@@ -1,12 +1,14 @@
 /**
  * The kernels GPUs take where CPU adapters take others, run by vitest in Node (Dawn + lavapipe) and by the headless
  * Chromium page (SwiftShader) with the path forced: the implicit-GEMM conv and the vec4-tile linear split along K
- * (split-k.ts), the tiled attention with each query tile that fits, and the workgroup GEMV. Outputs (partial sums
+ * (split-k.ts), the tiled attention with each query tile that fits, the workgroup GEMV, and group norm split over
+ * workgroups. Outputs (partial sums
  * included) are poisoned with NaN first.
  */
 import { attention, attentionWorkgroupBytes, ATTENTION_QUERY_TILES } from "../../src/ops/attention.ts";
 import { conv2d } from "../../src/ops/conv2d.ts";
 import { linear } from "../../src/ops/linear.ts";
+import { groupNormSilu } from "../../src/ops/norms.ts";
 import type { Gpu } from "../../src/gpu/runtime.ts";
 import { assertClose } from "./assert.ts";
 import type { KernelCase } from "./foundation.ts";
@@ -59,6 +61,26 @@ function linearRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<numb
   return y;
 }
 
+/** float64 GroupNorm + SiLU of x [N, C, HW]. */
+function groupNormSiluRef(x: ArrayLike<number>, gamma: ArrayLike<number>, beta: ArrayLike<number>, n: number, c: number, hw: number, groups: number, eps: number): Float64Array {
+  const y = new Float64Array(n * c * hw);
+  const len = (c / groups) * hw;
+  for (let g = 0; g < n * groups; g++) {
+    let mean = 0;
+    for (let i = 0; i < len; i++) mean += x[g * len + i]!;
+    mean /= len;
+    let v = 0;
+    for (let i = 0; i < len; i++) v += (x[g * len + i]! - mean) ** 2;
+    const rstd = 1 / Math.sqrt(v / len + eps);
+    for (let i = 0; i < len; i++) {
+      const ch = ((g % groups) * len + i) / hw | 0;
+      const t = (x[g * len + i]! - mean) * rstd * gamma[ch]! + beta[ch]!;
+      y[g * len + i] = t / (1 + Math.exp(-t));
+    }
+  }
+  return y;
+}
+
 export const gpuKernelCases: KernelCase[] = [
   {
     name: "conv2d implicit GEMM split along K (2, 3 and 5 slices, the last one short) matches float64, with and without bias",
@@ -105,6 +127,22 @@ export const gpuKernelCases: KernelCase[] = [
         }
         for (const t of [q, k, v]) t.dispose();
       }
+    },
+  },
+  {
+    name: "groupNorm + SiLU with each group split over workgroups of 100 values (chunk statistics merged) matches float64",
+    async run(gpu: Gpu) {
+      // 2 images, 6 channels in 3 groups, 13×17 maps: 442 values per group = 4 chunks of 100 and one of 42. Offset
+      // inputs (mean ≈ 3) test the two-pass variance and its merge.
+      const [n, c, h, w, groups] = [2, 6, 13, 17, 3];
+      const xs = seeded(n * c * h * w, 61, 2, 4);
+      const gs = seeded(c, 62, 0.5, 1.5);
+      const bs = seeded(c, 63, -0.5, 0.5);
+      const [x, gamma, beta] = [gpu.upload(xs, [n, c, h, w]), gpu.upload(gs, [c]), gpu.upload(bs, [c])];
+      const y = await groupNormSilu(gpu, x, gamma, beta, { groups, eps: 1e-6, chunk: 100 });
+      // README bound for the norms vs float64: 1e-5 relative.
+      assertClose(await gpu.read(y), groupNormSiluRef(xs, gs, bs, n, c, h * w, groups, 1e-6), 1e-5, "chunks of 100");
+      for (const t of [x, gamma, beta, y]) t.dispose();
     },
   },
   {

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Gpu } from "../../src/gpu/runtime.ts";
-import { groupNorm, groupNormSilu, layerNorm } from "../../src/ops/norms.ts";
+import { createDevice, GpuContext } from "../../src/gpu/device.ts";
+import { Gpu } from "../../src/gpu/runtime.ts";
+import { GROUP_NORM_CHUNK, groupNorm, groupNormSilu, layerNorm, type GroupNormOptions } from "../../src/ops/norms.ts";
 import { relativeMaxError } from "../../src/verify/compare.ts";
 import { OPS_CASE_RUNNERS } from "../../src/verify/ops-cases/index.ts";
 import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
@@ -97,18 +98,39 @@ describe("groupNorm vs float64", () => {
         const gamma = gpu.upload(gs, [shape[1]!]);
         const beta = gpu.upload(bs, [shape[1]!]);
         const want = groupNormRef(xs, shape, gs, bs, groups, 1e-6, silu);
-        // The adapter's default (8 threads per group on CPU adapters), the 256-thread tree GPUs run, and 1 (serial).
-        for (const threads of [undefined, 256, 1]) {
-          const y = await groupNorm(gpu, x, gamma, beta, { groups, eps: 1e-6, silu, threads });
+        // The adapter's default (8 threads per group on CPU adapters), the 256-thread tree GPUs run, 1 (serial), and a
+        // group split over workgroups of 100 and of 7 values (GPUs' large groups; 1292 = 12·100 + 92, 30 = 4·7 + 2).
+        const runs: GroupNormOptions[] = [{ groups, eps: 1e-6 }, { groups, eps: 1e-6, threads: 256 }, { groups, eps: 1e-6, threads: 1 }, { groups, eps: 1e-6, chunk: 100 }, { groups, eps: 1e-6, chunk: 7 }];
+        for (const o of runs) {
+          const y = await groupNorm(gpu, x, gamma, beta, { ...o, silu });
           expect(y.shape).toEqual(shape);
           expect(y.dtype).toBe("f32");
-          expect(relativeMaxError(await gpu.read(y), want), `threads ${threads ?? "default"}`).toBeLessThanOrEqual(NORM_TOL);
+          expect(relativeMaxError(await gpu.read(y), want), JSON.stringify(o)).toBeLessThanOrEqual(NORM_TOL);
           y.dispose();
         }
         for (const t of [x, gamma, beta]) t.dispose();
       });
     }
   }
+
+  it("GPUs split large groups over workgroups (few groups × batch), CPU adapters never", async () => {
+    // A device told it is a GPU: [1, 32, 64, 64] in 8 groups of 16384 values = 4 chunks of GROUP_NORM_CHUNK.
+    const ctx = await createDevice();
+    const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
+    gpu.poisonOutputs = true;
+    const shape = [1, 32, 64, 64];
+    const xs = seededFloats(32 * 4096, 31, 2, 4);
+    const gs = seededFloats(32, 32, 0.5, 1.5);
+    const bs = seededFloats(32, 33, -0.5, 0.5);
+    const [x, gamma, beta] = [gpu.upload(xs, shape), gpu.upload(gs, [32]), gpu.upload(bs, [32])];
+    gpu.startProfiling();
+    const y = await groupNormSilu(gpu, x, gamma, beta, { groups: 8, eps: 1e-6 });
+    const labels = (await gpu.stopProfiling()).map((t) => t.label).filter((l) => l.startsWith("group_norm")).sort();
+    expect(labels).toEqual(["group_norm_apply_silu_f32", "group_norm_chunk_stats_f32"]);
+    expect(16384 / GROUP_NORM_CHUNK).toBe(4);
+    expect(relativeMaxError(await gpu.read(y), groupNormRef(xs, shape, gs, bs, 8, 1e-6, true))).toBeLessThanOrEqual(NORM_TOL);
+    ctx.destroy();
+  });
 
   it("f16 storage when the adapter has shader-f16", async () => {
     const gpu = await testGpu();
@@ -123,11 +145,15 @@ describe("groupNorm vs float64", () => {
     const x = gpu.upload(seededFloats(n, 21, -2, 2), shape, "f16");
     const gamma = gpu.upload(seededFloats(6, 22, 0.5, 1.5), [6], "f16");
     const beta = gpu.upload(seededFloats(6, 23, -0.5, 0.5), [6], "f16");
-    const y = await groupNormSilu(gpu, x, gamma, beta, { groups: 3, eps: 1e-5 });
-    expect(y.dtype).toBe("f16");
     const ref = groupNormRef(await gpu.read(x), shape, await gpu.read(gamma), await gpu.read(beta), 3, 1e-5, true);
-    expect(relativeMaxError(await gpu.read(y), ref)).toBeLessThanOrEqual(NORM_F16_TOL);
-    for (const t of [x, gamma, beta, y]) t.dispose();
+    // The default kernel, and the group in chunks of 16 values (70 = 4·16 + 6).
+    for (const chunk of [undefined, 16]) {
+      const y = await groupNormSilu(gpu, x, gamma, beta, { groups: 3, eps: 1e-5, chunk });
+      expect(y.dtype).toBe("f16");
+      expect(relativeMaxError(await gpu.read(y), ref), `chunk ${chunk}`).toBeLessThanOrEqual(NORM_F16_TOL);
+      y.dispose();
+    }
+    for (const t of [x, gamma, beta]) t.dispose();
   });
 
   it("rejects channels not divisible by groups, and wrong gamma", async () => {
