@@ -28,6 +28,42 @@ describe("embedded toy model (always runs)", () => {
     for (let i = 0; i < a.data.length; i++) diff += Math.abs(a.data[i]! - c.data[i]!);
     expect(diff / a.data.length).toBeGreaterThan(1);
   });
+
+  it("on the GPU kernels (a device whose caps say GPU) it draws the same image within ±1 per byte, through the GPU-only paths", async () => {
+    // The toy reaches every path GPUs take and CPU adapters do not: restaged d64 attention queries (32 KiB here), the
+    // conv split along K, group norm in chunks, the workgroup GEMV. Same seed and prompt on both kernel sets; the sums
+    // run in other orders, so bytes may differ by one rounding (measured: max 1, mean 1e-4).
+    const ctx = await createDevice();
+    const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
+    const seen = new Set<string>();
+    const dispatch = gpu.dispatch.bind(gpu);
+    gpu.dispatch = (k, ...rest) => {
+      seen.add(k.label);
+      dispatch(k, ...rest);
+    };
+    const opts = { prompt: "a red circle on a blue background", seed: 100 };
+    const cpuPipe = await QSchedPipeline.fromPretrained(join(REPO_ROOT, "models/toy-shapes"));
+    const gpuPipe = await QSchedPipeline.fromPretrained(join(REPO_ROOT, "models/toy-shapes"), { gpu });
+    try {
+      const [a, b] = [(await cpuPipe.generate(opts)).images[0]!.data, (await gpuPipe.generate(opts)).images[0]!.data];
+      let max = 0;
+      let sum = 0;
+      for (let i = 0; i < a.length; i++) {
+        max = Math.max(max, Math.abs(a[i]! - b[i]!));
+        sum += Math.abs(a[i]! - b[i]!);
+      }
+      expect(max).toBeLessThanOrEqual(1);
+      expect(sum / a.length).toBeLessThan(0.01);
+    } finally {
+      cpuPipe.dispose();
+      gpuPipe.dispose();
+      ctx.destroy();
+    }
+    const labels = [...seen];
+    for (const prefix of ["attention_flash_qr_d64", "conv2d_igemm_3x3_wfloat_splitk", "group_norm_chunk_stats", "group_norm_apply", "matmul_gemvWg"]) {
+      expect(labels.some((l) => l.startsWith(prefix)), `${prefix} in ${labels.sort().join(", ")}`).toBe(true);
+    }
+  });
 });
 
 if (!full) {
