@@ -231,8 +231,15 @@ export function smallCpuVariant(n: number, flops: number): MatmulCpuVariant {
  * and 8² levels, CLIP's 77 and 154 tokens); W8A8 1.0–1.3×; W4A16 / W8A16 1.1–1.3×.
  */
 export const TALL_CPU_ROWS = 64;
-/** W4A8's 32-row kernel only from a 32² latent's tokens: below, it measured 0.8–1.08× its 16-row one (at 1024+ rows 1.14–1.19×). */
+/**
+ * W4A8's 32-row kernel from a 32² latent's tokens, and from TALL_CPU_ROWS where N fills its 128-column workgroups.
+ * Measured against 16 rows (lavapipe, interleaved): on the first machine (sessions 4–10) 0.8–1.08× below 1024 rows
+ * and 1.14–1.19× from 1024; on the AMD EPYC machine (session 14) 1.14–1.26× at 64–512 rows with N = 1280, 0.87× at
+ * 77×1024×320 (N = 320 leaves 1/6 of its columns idle). kernels-bench/RESULTS.md, session 14.
+ */
 export const W4A8_TALL_ROWS = 1024;
+/** Columns of one workgroup of the int 32-row kernel (INT_LARGE_CPU_VARIANT: 4 per lane × 32 lanes). */
+export const INT_TALL_COLUMNS = 128;
 /** Whether a CPU-adapter linear of m rows and `flops` of work takes the tall variant (TALL_CPU_ROWS); small models keep one 16-row pipeline per format. */
 export const tallCpuLinear = (m: number, flops: number): boolean => m >= TALL_CPU_ROWS && flops >= SMALL_CPU_FLOPS;
 export const LARGE_CPU_VARIANT: MatmulCpuVariant = "cpuR64w32";

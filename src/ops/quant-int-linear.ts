@@ -12,7 +12,7 @@ import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
 import { wordsPerRow } from "../quant/formats.ts";
 import type { Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
-import { DEFAULT_CPU_VARIANT, smallCpuVariant, epilogueBindings, epilogueUniforms, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, MATMUL_CPU_VARIANTS, tallCpuLinear, W4A8_TALL_ROWS, matmulKernel, rowsKernelGrid, rowsVariantFor, type MatmulCpuVariant, type RowsKernelVariant } from "./matmul-kernel.ts";
+import { DEFAULT_CPU_VARIANT, smallCpuVariant, epilogueBindings, epilogueUniforms, fillsBlocks, hasCpuSubgroupKernels, INT_LARGE_CPU_VARIANT, INT_TALL_COLUMNS, MATMUL_CPU_VARIANTS, tallCpuLinear, W4A8_TALL_ROWS, matmulKernel, rowsKernelGrid, rowsVariantFor, type MatmulCpuVariant, type RowsKernelVariant } from "./matmul-kernel.ts";
 import { quantizeActivationsPerToken } from "./quant-blocks.ts";
 import { hasPackedIntegerDot } from "./quant-features.ts";
 import type { QuantizedWeight } from "./quant-weight.ts";
@@ -51,7 +51,7 @@ export const intLinearKernel = defineKernel<IntLinearKey>({
 
 /** The CPU kernel's key: its epilogue (bias, residual, activation) is chosen per dispatch, not compiled in. */
 type IntCpuKey = Omit<IntLinearKey, "packedDot" | "bias" | "residual" | "act"> & {
-  /** Rows per lane: 16 (DEFAULT_CPU_VARIANT), or 32 (INT_LARGE_CPU_VARIANT: tallCpuLinear; W4A8 from W4A8_TALL_ROWS rows). */
+  /** Rows per lane: 16 (DEFAULT_CPU_VARIANT), or 32 (INT_LARGE_CPU_VARIANT: tallCpuLinear; W4A8 below W4A8_TALL_ROWS rows only where N fills it). */
   rows: 16 | 32;
   /** 16 rows only: 8-lane workgroups (32 columns) for small work or where 128 columns per workgroup would idle (smallCpuVariant). */
   narrow: boolean;
@@ -114,7 +114,7 @@ export const intLinearRowsKernel = defineKernel<IntRowsKey>({
 
 /**
  * Which integer kernel runs: "auto" = the CPU kernel where it fits (32 rows per lane where tallCpuLinear says
- * so, W4A8 from W4A8_TALL_ROWS rows; else 16), else on other CPU adapters (SwiftShader) the rows kernel where it fits, else dot4I8Packed where
+ * so, W4A8 below W4A8_TALL_ROWS rows only where N fills its workgroups; else 16), else on other CPU adapters (SwiftShader) the rows kernel where it fits, else dot4I8Packed where
  * it exists, else scalar. "cpu" / "cpu32": the CPU kernel with 16 / 32 rows; "rows": matmul_rows.wgsl.
  */
 export type IntLinearKernel = "auto" | "cpu" | "cpu32" | "rows" | "dot4" | "scalar";
@@ -217,8 +217,10 @@ async function runIntLinearCpu(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const { w } = r;
   const dtype = r.x.dtype as FloatDType;
   const flops = 2 * r.m * w.n * w.k;
-  // 32 rows per lane where tallCpuLinear says so; W4A8 only from W4A8_TALL_ROWS rows (its 32-row kernel loses below).
-  const tall = w.format.weight.bits === 4 ? r.m >= W4A8_TALL_ROWS : tallCpuLinear(r.m, flops);
+  // 32 rows per lane where tallCpuLinear says so; W4A8 below W4A8_TALL_ROWS rows only where N fills the 32-row
+  // kernel's workgroups (at N = 320 its idle columns cost more than the taller rows gain).
+  const tallW4A8 = r.m >= W4A8_TALL_ROWS || (tallCpuLinear(r.m, flops) && fillsBlocks(w.n, INT_TALL_COLUMNS));
+  const tall = w.format.weight.bits === 4 ? tallW4A8 : tallCpuLinear(r.m, flops);
   const rows = r.kernel === "cpu32" || (r.kernel === "auto" && tall) ? 32 : 16;
   const narrow = rows === 16 && smallCpuVariant(w.n, flops) !== DEFAULT_CPU_VARIANT;
   const kernel = await gpu.kernel(intLinearCpuKernel, { dtype, weightBits: w.format.weight.bits, scalesF16: w.scales.dtype === "f16", rows, narrow });

@@ -283,14 +283,15 @@ describe("linear kernel choice", () => {
     expect(2 * 77 * 768 * 320).toBeGreaterThanOrEqual(SMALL_CPU_FLOPS);
   });
 
-  it(`from ${TALL_CPU_ROWS} rows and SMALL_CPU_FLOPS, float linears take the 64-row CPU kernel, W8A8 and W8A16 the 32-row one; W4A8 from ${W4A8_TALL_ROWS} rows`, async () => {
+  it(`from ${TALL_CPU_ROWS} rows and SMALL_CPU_FLOPS, float linears take the 64-row CPU kernel, W8A8 and W8A16 the 32-row one; W4A8 where N fills its workgroups, or from ${W4A8_TALL_ROWS} rows`, async () => {
     const gpu = await testGpu();
     expect(hasCpuSubgroupKernels(gpu), "lavapipe with 8-lane subgroups").toBe(true);
     // [M, K, N]: one row short of a 64-row block; a block over SMALL_CPU_FLOPS (N = 384: 3 whole 128-column
     // workgroups of the 16-row kernel, 1.5 of the 64-row kernel's 256-column ones, so it takes the 64-column form); a block under it; W4A8's threshold.
     const big = [TALL_CPU_ROWS, 1024, 384] as const;
     expect(2 * (big[0] - 1) * big[1] * big[2]).toBeGreaterThanOrEqual(SMALL_CPU_FLOPS);
-    const cases: [number, number, number][] = [[TALL_CPU_ROWS - 1, 1024, 384], [...big], [TALL_CPU_ROWS, 64, 40], [W4A8_TALL_ROWS - 1, 64, 40], [W4A8_TALL_ROWS, 64, 40]];
+    // N = 320 does not fill 128-column workgroups of the 32-row int kernel (3 for 320 columns): W4A8 keeps 16 rows there.
+    const cases: [number, number, number][] = [[TALL_CPU_ROWS - 1, 1024, 384], [...big], [TALL_CPU_ROWS, 1024, 320], [TALL_CPU_ROWS, 64, 40], [W4A8_TALL_ROWS - 1, 64, 40], [W4A8_TALL_ROWS, 64, 40]];
     const runs: string[][] = [];
     for (const [m, k, n] of cases) {
       const xv = seededFloats(m * k, 21, -2, 2);
@@ -320,10 +321,11 @@ describe("linear kernel choice", () => {
     const sorted = (labels: string[]) => [...labels].sort();
     expect([smallCpuVariant(384, SMALL_CPU_FLOPS), largeCpuVariant(384)]).toEqual(["cpuR16w32", "cpuR64w8"]);
     expect(runs[0]).toEqual(sorted(["matmul_cpu_a8w4_f32_epilogue_uniform", "matmul_cpu_a8w8_f32_epilogue_uniform", "matmul_cpuR16w32_f32_bfloat-nk_runtime", "matmul_cpuR16w32_f32_bint8_colscale_runtime"]));
-    expect(runs[1]).toEqual(sorted(["matmul_cpu_a8w4_f32_epilogue_uniform", "matmul_cpu_a8w8_f32_r32_epilogue_uniform", "matmul_cpuR64w8_f32_bfloat-nk_runtime", "matmul_cpuR32w32_f32_bint8_colscale_runtime"]));
+    expect(runs[1]).toEqual(sorted(["matmul_cpu_a8w4_f32_r32_epilogue_uniform", "matmul_cpu_a8w8_f32_r32_epilogue_uniform", "matmul_cpuR64w8_f32_bfloat-nk_runtime", "matmul_cpuR32w32_f32_bint8_colscale_runtime"]));
+    expect(runs[2]).toEqual(sorted(["matmul_cpu_a8w4_f32_w8_epilogue_uniform", "matmul_cpu_a8w8_f32_r32_epilogue_uniform", "matmul_cpuR64w8_f32_bfloat-nk_runtime", "matmul_cpuR32w32_f32_bint8_colscale_runtime"]));
     // Under SMALL_CPU_FLOPS a full block keeps the 8-lane 16-row pipeline (the toy's 8² latent: no extra compile).
-    for (const i of [2, 3]) expect(runs[i]).toEqual(sorted(["matmul_cpu_a8w4_f32_w8_epilogue_uniform", "matmul_cpu_a8w8_f32_w8_epilogue_uniform", "matmul_cpuR16w8_f32_bfloat-nk_runtime", "matmul_cpuR16w8_f32_bint8_colscale_runtime"]));
-    expect(runs[4]).toEqual(sorted(["matmul_cpu_a8w4_f32_r32_epilogue_uniform", "matmul_cpu_a8w8_f32_w8_epilogue_uniform", "matmul_cpuR16w8_f32_bfloat-nk_runtime", "matmul_cpuR16w8_f32_bint8_colscale_runtime"]));
+    for (const i of [3, 4]) expect(runs[i]).toEqual(sorted(["matmul_cpu_a8w4_f32_w8_epilogue_uniform", "matmul_cpu_a8w8_f32_w8_epilogue_uniform", "matmul_cpuR16w8_f32_bfloat-nk_runtime", "matmul_cpuR16w8_f32_bint8_colscale_runtime"]));
+    expect(runs[5]).toEqual(sorted(["matmul_cpu_a8w4_f32_r32_epilogue_uniform", "matmul_cpu_a8w8_f32_w8_epilogue_uniform", "matmul_cpuR16w8_f32_bfloat-nk_runtime", "matmul_cpuR16w8_f32_bint8_colscale_runtime"]));
     // The 64-row kernel's workgroups span 256 columns: N = 5 or 320 take the 64-column ones, 1280 the wide ones.
     expect([5, 320, 1280, 2560].map(largeCpuVariant)).toEqual(["cpuR64w8", "cpuR64w8", LARGE_CPU_VARIANT, LARGE_CPU_VARIANT]);
   });
