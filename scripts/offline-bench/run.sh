@@ -67,7 +67,7 @@ if [[ $STEPS == *demo* ]]; then
   rm -f "$OUT"/*.x8.png
 fi
 if [[ $STEPS == *sweep* ]]; then
-  TAIL=100 step 240 node dist/bench/gemm-variants.js ${SWEEP_ARGS:---shapes=4096x320x1280,1024x640x2560,4096x320x320,77x1024x320,1024x640x640,256x1280x1280,256x5120x1280,64x1280x1280 --variants=regs4x4v4,t64x128k16r8v/s1,t64x128k16r8v/s2,t64x128k16r8v --dtypes=f32 --int=auto}
+  TAIL=100 step 240 node dist/bench/gemm-variants.js ${SWEEP_ARGS:---shapes=4096x320x1280,1024x640x2560,4096x320x320,77x1024x320,1024x640x640,256x1280x1280,256x5120x1280,64x1280x1280 --variants=regs4x4v4,t64x128k16r8v/s1,t64x128k16r8v/s2,t64x128k16r8v --dtypes=f32 --int=auto,dot4}
   # One-row linears (time embeddings): a thread per column against a workgroup per 8 columns.
   TAIL=12 step 90 node dist/bench/gemm-variants.js --shapes=1x320x1280,1x1280x1280,1x1280x320 --variants=gemv,gemvWg --dtypes=f32 --int=none
 fi

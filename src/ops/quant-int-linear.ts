@@ -1,8 +1,9 @@
 /**
  * The integer path of W8A8 / W4A8 linears, after per-token activation quantization: on CPU adapters with
  * 8-lane subgroups shaders/matmul_cpu.wgsl with int8 activation codes (A_INT8), on other CPU adapters
- * (SwiftShader) shaders/matmul_rows.wgsl with the same unpacking, elsewhere shaders/linear_int8.wgsl
- * (dot4I8Packed where the language feature exists, else a scalar dot).
+ * (SwiftShader) shaders/matmul_rows.wgsl with the same unpacking, elsewhere shaders/linear_int8_tiles.wgsl where it
+ * fits (dot4I8Packed on workgroup tiles), else shaders/linear_int8.wgsl (dot4I8Packed where the language feature
+ * exists, else a scalar dot).
  */
 import { OpInputError } from "../gpu/errors.ts";
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
@@ -47,6 +48,23 @@ export const intLinearKernel = defineKernel<IntLinearKey>({
     [`ACT_${k.act.toUpperCase()}`]: true,
   }),
   label: (k) => `linear_int8_a8w${k.weightBits}_${k.packedDot ? "dot4" : "scalar"}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
+});
+
+/** linear_int8_tiles.wgsl: 64 × 64 outputs per 16 × 16 workgroup, dot4I8Packed on workgroup tiles of 32 k. */
+const INT_TILE = 64;
+export const intLinearTilesKernel = defineKernel<Omit<IntLinearKey, "packedDot">>({
+  name: "linear_int8_tiles",
+  file: "linear_int8_tiles.wgsl",
+  defines: (k) => ({
+    ...dtypeDefines(k.dtype),
+    W_INT4: k.weightBits === 4,
+    PACKED_DOT: true,
+    SCALES_F16: k.scalesF16,
+    HAS_BIAS: k.bias,
+    HAS_RESIDUAL: k.residual,
+    [`ACT_${k.act.toUpperCase()}`]: true,
+  }),
+  label: (k) => `linear_int8_tiles_a8w${k.weightBits}_${k.dtype}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
 });
 
 /** The CPU kernel's key: its epilogue (bias, residual, activation) is chosen per dispatch, not compiled in. */
@@ -114,10 +132,21 @@ export const intLinearRowsKernel = defineKernel<IntRowsKey>({
 
 /**
  * Which integer kernel runs: "auto" = the CPU kernel where it fits (32 rows per lane where tallCpuLinear says
- * so, W4A8 below W4A8_TALL_ROWS rows only where N fills its workgroups; else 16), else on other CPU adapters (SwiftShader) the rows kernel where it fits, else dot4I8Packed where
- * it exists, else scalar. "cpu" / "cpu32": the CPU kernel with 16 / 32 rows; "rows": matmul_rows.wgsl.
+ * so, W4A8 below W4A8_TALL_ROWS rows only where N fills its workgroups; else 16), else on other CPU adapters (SwiftShader) the rows kernel where it fits, on GPUs the
+ * tiled kernel where it fits, else dot4I8Packed where it exists, else scalar. "cpu" / "cpu32": the CPU kernel with 16 / 32 rows; "rows": matmul_rows.wgsl.
  */
-export type IntLinearKernel = "auto" | "cpu" | "cpu32" | "rows" | "dot4" | "scalar";
+export type IntLinearKernel = "auto" | "cpu" | "cpu32" | "rows" | "dot4" | "scalar" | "tiles";
+
+/**
+ * The tiled dot4I8Packed kernel's conditions: the language feature, K and the int4 group size multiples of 32, int8
+ * weights per channel. GPUs take it by default where it fits. Measured on lavapipe only (where the CPU kernel is the
+ * default): 1.46× (W8A8) and 1.62× (W4A8) linear_int8.wgsl at 256×320×1280; a GPU measurement is pending
+ * (kernels-bench --int=auto,dot4).
+ */
+export async function intTilesKernelFits(w: QuantizedWeight): Promise<boolean> {
+  const shape = w.format.weight.bits === 8 ? w.groupSize === w.k : w.groupSize % 32 === 0;
+  return shape && w.k % 32 === 0 && (await hasPackedIntegerDot());
+}
 
 /** The CPU kernel's conditions: the adapter's 8-lane subgroups, whole code words (W8) or 32-k chunks and groups (W4). */
 export function intCpuKernelFits(gpu: Gpu, w: QuantizedWeight): boolean {
@@ -130,9 +159,10 @@ export function intRowsKernelFits(w: QuantizedWeight): boolean {
   return w.format.weight.bits === 8 ? w.k % 4 === 0 && w.groupSize === w.k : w.k % 8 === 0 && w.groupSize % 8 === 0;
 }
 
-/** The kernels that can run this weight here, for tests: "cpu" and "rows" where they fit, and the two linear_int8 paths. */
-export function intLinearKernelsFor(gpu: Gpu, w: QuantizedWeight): IntLinearKernel[] {
-  return [...(intCpuKernelFits(gpu, w) ? (["cpu", "cpu32"] as const) : []), ...(intRowsKernelFits(w) ? (["rows"] as const) : []), "dot4", "scalar"];
+/** The kernels that can run this weight here, for tests: "cpu", "rows" and "tiles" where they fit, and the two linear_int8 paths. */
+export async function intLinearKernelsFor(gpu: Gpu, w: QuantizedWeight): Promise<IntLinearKernel[]> {
+  const tiles = (await intTilesKernelFits(w)) ? (["tiles"] as const) : [];
+  return [...(intCpuKernelFits(gpu, w) ? (["cpu", "cpu32"] as const) : []), ...(intRowsKernelFits(w) ? (["rows"] as const) : []), "dot4", "scalar", ...tiles];
 }
 
 export interface IntLinearRun {
@@ -154,13 +184,18 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   const weightBits = w.format.weight.bits;
   const cpuFits = intCpuKernelFits(gpu, w);
   if ((r.kernel === "cpu" || r.kernel === "cpu32") && !cpuFits) throw new OpInputError(r.op, `the CPU int8 kernel needs a CPU adapter with 8-lane subgroups and ${weightBits === 8 ? "K % 4 == 0, per-channel scales" : "K and the group size multiples of 32"}; got K = ${w.k}, group size ${w.groupSize}`);
-  if (cpuFits && r.kernel !== "dot4" && r.kernel !== "scalar" && r.kernel !== "rows") {
+  if (cpuFits && r.kernel !== "dot4" && r.kernel !== "scalar" && r.kernel !== "rows" && r.kernel !== "tiles") {
     return runIntLinearCpu(gpu, r);
   }
   const rowsFits = intRowsKernelFits(w);
   if (r.kernel === "rows" && !rowsFits) throw new OpInputError(r.op, `the rows int8 kernel needs ${weightBits === 8 ? "K % 4 == 0, per-channel scales" : "K and the group size multiples of 8"}; got K = ${w.k}, group size ${w.groupSize}`);
   // CPU adapters without the 8-lane subgroups (SwiftShader): the rows kernel, as SwiftShader emulates dot4I8Packed.
   if (r.kernel === "rows" || (r.kernel === "auto" && gpu.ctx.caps.cpu && rowsFits)) return runIntLinearRows(gpu, r);
+  if (r.kernel === "tiles" && !(await intTilesKernelFits(w))) {
+    throw new OpInputError(r.op, `the tiled int8 kernel needs dot4I8Packed and K ${weightBits === 8 ? "a multiple of 32, per-channel scales" : "and the group size multiples of 32"}; got K = ${w.k}, group size ${w.groupSize}`);
+  }
+  // GPUs: the tiled kernel where it fits (each weight word read once per 64 tokens, not 4); else linear_int8.wgsl.
+  const tiles = r.kernel === "tiles" || (r.kernel === "auto" && !gpu.ctx.caps.cpu && (await intTilesKernelFits(w)));
   const packedDot = r.kernel !== "scalar" && (await hasPackedIntegerDot());
   const xq = await quantizeActivationsPerToken(gpu, r.x, w.format);
   const bound: Record<string, Tensor> = { x_codes: xq.codes, x_scales: xq.scales, w_codes: w.codes, w_scales: w.scales };
@@ -168,14 +203,15 @@ export async function runIntLinear(gpu: Gpu, r: IntLinearRun): Promise<Tensor> {
   if (r.bias) bound.bias = r.bias;
   if (r.residual) bound.residual = r.residual;
   for (const [name, t] of Object.entries(bound)) checkBindingSize(gpu.ctx, t.byteLength, `${r.op}: ${name} ${t}`);
-  const kernel = await gpu.kernel(intLinearKernel, { dtype, weightBits, packedDot, scalesF16: w.scales.dtype === "f16", bias: !!r.bias, residual: !!r.residual, act: r.act });
+  const key = { dtype, weightBits, scalesF16: w.scales.dtype === "f16", bias: !!r.bias, residual: !!r.residual, act: r.act };
+  const kernel = tiles ? await gpu.kernel(intLinearTilesKernel, key) : await gpu.kernel(intLinearKernel, { ...key, packedDot });
   const y = gpu.empty(r.outShape, dtype, r.op);
   bound.y = y;
   gpu.dispatch(
     kernel,
     bound,
     { m: r.m, n: w.n, x_words: Math.ceil(w.k / 4), w_words: wordsPerRow(w.format, w.k), group_size: w.groupSize, groups_per_row: w.k / w.groupSize },
-    [Math.ceil(w.n / INT_WG), Math.ceil(r.m / INT_ROWS), 1],
+    tiles ? [Math.ceil(w.n / INT_TILE), Math.ceil(r.m / INT_TILE), 1] : [Math.ceil(w.n / INT_WG), Math.ceil(r.m / INT_ROWS), 1],
   );
   // Back to the pool right away: later users' writes (encoded fills, uploads that flush first) stay
   // in order after this dispatch.

@@ -1,16 +1,23 @@
 /**
  * The kernels GPUs take where CPU adapters take others, run by vitest in Node (Dawn + lavapipe) and by the headless
  * Chromium page (SwiftShader) with the path forced: the implicit-GEMM conv and the vec4-tile linear split along K
- * (split-k.ts), the tiled attention with each query tile that fits, the workgroup GEMV, and group norm split over
- * workgroups. Outputs (partial sums
+ * (split-k.ts), the tiled attention with each query tile that fits, the workgroup GEMV, group norm split over
+ * workgroups, and the tiled dot4I8Packed linear. Outputs (partial sums
  * included) are poisoned with NaN first.
  */
 import { attention, attentionWorkgroupBytes, ATTENTION_QUERY_TILES } from "../../src/ops/attention.ts";
 import { conv2d } from "../../src/ops/conv2d.ts";
 import { linear } from "../../src/ops/linear.ts";
 import { groupNormSilu } from "../../src/ops/norms.ts";
+import { hasPackedIntegerDot } from "../../src/ops/quant-features.ts";
+import { quantizedLinear } from "../../src/ops/quant-linear.ts";
+import { disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
+import { QUANT_FORMATS } from "../../src/quant/formats.ts";
+import { packWeight } from "../../src/quant/packing.ts";
+import { quantizeWeight } from "../../src/quant/quantize.ts";
+import { bitExact } from "../../src/verify/compare.ts";
 import type { Gpu } from "../../src/gpu/runtime.ts";
-import { assertClose } from "./assert.ts";
+import { assert, assertClose } from "./assert.ts";
 import type { KernelCase } from "./foundation.ts";
 import { seeded } from "./random.ts";
 
@@ -143,6 +150,25 @@ export const gpuKernelCases: KernelCase[] = [
       // README bound for the norms vs float64: 1e-5 relative.
       assertClose(await gpu.read(y), groupNormSiluRef(xs, gs, bs, n, c, h * w, groups, 1e-6), 1e-5, "chunks of 100");
       for (const t of [x, gamma, beta, y]) t.dispose();
+    },
+  },
+  {
+    name: "W8A8 / W4A8 on the tiled dot4I8Packed kernel give the bits of linear_int8.wgsl's dot4 path (70 tokens × 67 channels, K 96)",
+    async run(gpu: Gpu) {
+      if (!(await hasPackedIntegerDot())) return; // both paths need the language feature
+      const [m, n, k] = [70, 67, 96];
+      const x = gpu.upload(seeded(m * k, 71, -3, 2), [m, k]);
+      for (const scheme of ["W8A8", "W4A8"] as const) {
+        const f = QUANT_FORMATS[scheme];
+        const qw = uploadQuantizedWeight(gpu, packWeight(f, quantizeWeight(seeded(n * k, 72), n, k, f, scheme === "W4A8" ? 32 : "per-channel")));
+        const tiles = await quantizedLinear(gpu, x, qw, undefined, { intKernel: "tiles" });
+        const dot4 = await quantizedLinear(gpu, x, qw, undefined, { intKernel: "dot4" });
+        // The same exact integer sums, scaled in the same order.
+        assert(bitExact(await gpu.read(tiles), await gpu.read(dot4)), `${scheme}: tiled and dot4 outputs differ`);
+        for (const t of [tiles, dot4]) t.dispose();
+        disposeQuantizedWeight(qw);
+      }
+      x.dispose();
     },
   },
   {

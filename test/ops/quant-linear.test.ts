@@ -133,7 +133,7 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
         const packed = packWeight(f, quantizeWeight(wv, n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
         const qw = uploadQuantizedWeight(gpu, packed);
         const b = gpu.upload(bv, [n]);
-        const runs: QuantizedLinearOptions[] = f.activation ? intLinearKernelsFor(gpu, qw).map((intKernel) => ({ intKernel })) : MATMUL_VARIANTS.map((variant) => ({ variant }));
+        const runs: QuantizedLinearOptions[] = f.activation ? (await intLinearKernelsFor(gpu, qw)).map((intKernel) => ({ intKernel })) : MATMUL_VARIANTS.map((variant) => ({ variant }));
         for (const shape of [[1, k], [13, k], [2, 3, k]]) {
           const m = shape.reduce((p, d) => p * d, 1) / k;
           const xv = seededFloats(m * k, 9 + m, -2, 2);
@@ -226,13 +226,43 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
       const qw = uploadQuantizedWeight(gpu, packed);
       const x = gpu.upload(xv, [m, k]);
       const want = quantizedLinearReference(xv, packed, null);
-      for (const intKernel of intLinearKernelsFor(gpu, qw)) {
+      for (const intKernel of await intLinearKernelsFor(gpu, qw)) {
         const opts: QuantizedLinearOptions = { intKernel };
         const y = await linear(gpu, x, qw, null, opts);
         expect(relativeMaxError(await gpu.read(y), want), `group ${group} ${intKernel}`).toBeLessThanOrEqual(QUANT_Y_TOL);
         y.dispose();
       }
       x.dispose();
+      disposeQuantizedWeight(qw);
+    }
+  });
+
+  it("the tiled dot4I8Packed kernel (GPUs, opt-in) gives the dot4 kernel's bits: W8A8 and W4A8, groups of 32 and 64, past one tile, fused epilogue", async () => {
+    const gpu = await testGpu();
+    if (!(await hasPackedIntegerDot())) return; // the packed dot is what it needs (lavapipe has it; the scalar paths are tested above)
+    // 70 tokens and 67 channels: past one 64 × 64 tile, partial second ones. K = 96: three 32-k steps, each its own
+    // group at 32; K = 128 with groups of 64: two steps per group.
+    for (const [scheme, k, group] of [["W8A8", 96, "per-channel"], ["W4A8", 96, 32], ["W4A8", 128, 64]] as const) {
+      const f = QUANT_FORMATS[scheme];
+      const [m, n] = [70, 67];
+      const packed = packWeight(f, quantizeWeight(seededFloats(n * k, 11), n, k, f, group));
+      const qw = uploadQuantizedWeight(gpu, packed);
+      const xv = seededFloats(m * k, 12, -3, 2);
+      const [x, b, res] = [gpu.upload(xv, [m, k]), gpu.upload(seededFloats(n, 13), [n]), gpu.upload(seededFloats(m * n, 14), [m, n])];
+      const opts = { activation: "silu", residual: res } as const;
+      gpu.startProfiling();
+      const yTiles = await quantizedLinear(gpu, x, qw, b, { ...opts, intKernel: "tiles" });
+      const labels = (await gpu.stopProfiling()).map((t) => t.label);
+      expect(labels.some((l) => l.startsWith(`linear_int8_tiles_a8w${f.weight.bits}`)), labels.join(", ")).toBe(true);
+      const yDot4 = await quantizedLinear(gpu, x, qw, b, { ...opts, intKernel: "dot4" });
+      // Same integer sums, scaled in the same order: the same bits.
+      expect(bitExact(await gpu.read(yTiles), await gpu.read(yDot4)), `${scheme} K ${k} group ${group}`).toBe(true);
+      const silu = (v: number) => v / (1 + Math.exp(-v));
+      const rv = await gpu.read(res);
+      const want = Float64Array.from(quantizedLinearReference(xv, packed, await gpu.read(b)), (v, i) => silu(v) + rv[i]!);
+      // |silu'| ≤ 1.1: the linear's bound grows by that; + 1e-6 for the f32 exp.
+      expect(relativeMaxError(await gpu.read(yTiles), want), `${scheme} vs reference`).toBeLessThanOrEqual(1.1 * QUANT_Y_TOL + 1e-6);
+      for (const t of [x, b, res, yTiles, yDot4]) t.dispose();
       disposeQuantizedWeight(qw);
     }
   });

@@ -72,7 +72,7 @@ describe("f16 weight scales: quantized linear equals the CPU reference on f16-ro
       const qw = uploadQuantizedWeight(gpu, p, "q", { scaleStorage: "f16" });
       const bv = seededFloats(p.n, 4);
       const b = gpu.upload(bv, [p.n]);
-      const runs: QuantizedLinearOptions[] = f.activation ? intLinearKernelsFor(gpu, qw).map((intKernel) => ({ intKernel })) : MATMUL_VARIANTS.map((variant) => ({ variant }));
+      const runs: QuantizedLinearOptions[] = f.activation ? (await intLinearKernelsFor(gpu, qw)).map((intKernel) => ({ intKernel })) : MATMUL_VARIANTS.map((variant) => ({ variant }));
       let farFromF32 = 0;
       for (const shape of [[1, p.k], [13, p.k], [2, 3, p.k]]) {
         const m = shape.reduce((a, d) => a * d, 1) / p.k;

@@ -84,7 +84,7 @@ if (!full) {
   }
 
   // The kernels GPUs take (vec4 matmul tiles, the implicit-GEMM conv split along K where it has few tiles, the
-  // flash attention with its queries in workgroup memory, the dot4 integer linears), run here on a device whose caps
+  // flash attention with its queries in workgroup memory, the tiled dot4 integer linears), run here on a device whose caps
   // say it is not a CPU adapter: the same traces at the same bounds.
   for (const part of ["traces", "traces-w4a8"]) {
     it(`tiny-sd-turbo/${part} on the GPU kernels: every case matches, and the GPU-only paths ran`, async () => {
@@ -105,7 +105,9 @@ if (!full) {
         ctx.destroy();
       }
       const labels = [...seen];
-      for (const prefix of ["conv2d_igemm_3x3_wfloat_splitk", "split_k_sum", "attention_flash_qs", "matmul_t64x128k16r8v"]) {
+      const gpuOnly = ["conv2d_igemm_3x3_wfloat_splitk", "split_k_sum", "attention_flash_qs", "matmul_t64x128k16r8v"];
+      if (part === "traces-w4a8") gpuOnly.push("linear_int8_tiles_a8w4");
+      for (const prefix of gpuOnly) {
         expect(labels.some((l) => l.startsWith(prefix)), `${prefix} in ${labels.join(", ")}`).toBe(true);
       }
     });
