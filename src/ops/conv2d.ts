@@ -7,7 +7,7 @@ import { wordsPerRow, type QuantFormat } from "../quant/formats.ts";
 import { expectRank, floatDType, shapeStr, type FloatDType } from "./common.ts";
 import { conv3x3Winograd, winogradApplies, winogradFits } from "./conv2d-winograd.ts";
 import { fillsBlocks, hasCpuSubgroupKernels, SMALL_CPU_FLOPS } from "./matmul-kernel.ts";
-import { autoSplitK, kSlices, splitKSum } from "./split-k.ts";
+import { autoSplitK, kSlices, runSplitK } from "./split-k.ts";
 
 /**
  * Output tile per workgroup: TILE_M pixels × TILE_N channels over 16×16 threads, so each thread
@@ -362,13 +362,6 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   }
   // Split-K: each K range's sums into its own f32 copy of y, then one pass adds the copies and the bias.
   const kernel = await gpu.kernel(conv2dKernel, { dtype, weight: kind, kh, kw, scalesF16, bias: false, splitK: true });
-  const partial = gpu.empty([slices, n, cout, ho, wo], "f32", "conv2d_partial");
-  delete bindings.bias;
-  bindings.y = partial;
-  gpu.dispatch(kernel, bindings, { ...igemmUniforms, ...operands }, [...grid, slices]);
-  try {
-    return await splitKSum(gpu, partial, slices, [n, cout, ho, wo], dtype, { bias, inner: ho * wo, channels: cout }, op);
-  } finally {
-    partial.dispose();
-  }
+  const { bias: _bias, ...inputs } = bindings;
+  return runSplitK(gpu, kernel, inputs, { ...igemmUniforms, ...operands }, [...grid, slices], slices, [n, cout, ho, wo], dtype, { bias, inner: ho * wo, channels: cout }, op);
 }

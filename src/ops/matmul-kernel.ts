@@ -7,7 +7,7 @@ import { OpInputError } from "../gpu/errors.ts";
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
 import type { Gpu } from "../gpu/runtime.ts";
 import { checkBindingSize, type Tensor } from "../gpu/tensor.ts";
-import { autoSplitK, kSlices, splitKSum } from "./split-k.ts";
+import { autoSplitK, kSlices, runSplitK } from "./split-k.ts";
 import { ACTIVATION_IDS, type Activation } from "./activation.ts";
 import type { FloatDType } from "./common.ts";
 
@@ -412,12 +412,6 @@ export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
 async function splitMatmul(gpu: Gpu, r: MatmulRun, key: MatmulKey, bound: Record<string, Tensor>, uniforms: Record<string, number>, grid: number[], slices: number): Promise<Tensor> {
   const kernel = await gpu.kernel(matmulKernel, { ...key, bias: false, residual: false, act: "none", splitK: true });
   const { bias: _bias, residual: _residual, ...operands } = bound;
-  const partial = gpu.empty([slices * r.batch, r.m, r.n], "f32", `${r.op}_partial`);
-  gpu.dispatch(kernel, { ...operands, y: partial }, uniforms, grid);
   const act = r.key.act === "runtime" ? "none" : r.key.act;
-  try {
-    return await splitKSum(gpu, partial, slices, r.outShape, r.dtype, { bias: r.bias, residual: r.residual, act, inner: 1, channels: r.n }, r.op);
-  } finally {
-    partial.dispose();
-  }
+  return runSplitK(gpu, kernel, operands, uniforms, grid, slices, r.outShape, r.dtype, { bias: r.bias, residual: r.residual, act, inner: 1, channels: r.n }, r.op);
 }

@@ -8,6 +8,7 @@
  * cores that any grid fills.
  */
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
+import type { CompiledKernel } from "../gpu/kernel-registry.ts";
 import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { ACTIVATION_IDS, type Activation } from "./activation.ts";
@@ -63,19 +64,25 @@ export interface SplitKEpilogue {
 }
 
 /**
- * y (shape `shape`, `dtype`) = the sum of `slices` f32 partial outputs stored one after another in `partial`, with
- * the epilogue `e` applied once.
+ * Runs a kernel compiled with SPLIT_K: `grid` covers the output once per K slice, and each slice writes its raw f32
+ * sums to its own copy of y, bound as `y`. Then one pass adds the `slices` copies and applies the epilogue `e`,
+ * giving y of `shape` in `dtype`. The copies go back to the pool right after that pass.
  */
-export async function splitKSum(gpu: Gpu, partial: Tensor, slices: number, shape: readonly number[], dtype: FloatDType, e: SplitKEpilogue, label: string): Promise<Tensor> {
-  const y = gpu.empty(shape, dtype, label);
-  const count = y.numel;
-  if (partial.dtype !== "f32" || partial.numel !== slices * count) {
-    throw new Error(`splitKSum: partial must be f32 with ${slices}×${count} elements, got ${partial.dtype} ${partial.numel}`);
+export async function runSplitK(
+  gpu: Gpu, kernel: CompiledKernel, operands: Record<string, Tensor>, uniforms: Record<string, number>, grid: readonly number[],
+  slices: number, shape: readonly number[], dtype: FloatDType, e: SplitKEpilogue, label: string,
+): Promise<Tensor> {
+  const partial = gpu.empty([slices, ...shape], "f32", `${label}_partial`);
+  try {
+    gpu.dispatch(kernel, { ...operands, y: partial }, uniforms, grid);
+    const y = gpu.empty(shape, dtype, label);
+    const sum = await gpu.kernel(splitKSumKernel, { dtype, bias: !!e.bias, residual: !!e.residual });
+    const bindings: Record<string, Tensor> = { partial, y };
+    if (e.bias) bindings.bias = e.bias;
+    if (e.residual) bindings.residual = e.residual;
+    gpu.dispatch(sum, bindings, { count: y.numel, slices, inner: e.inner, channels: e.channels, act: ACTIVATION_IDS[e.act ?? "none"] }, gridFor(gpu, y.numel));
+    return y;
+  } finally {
+    partial.dispose();
   }
-  const k = await gpu.kernel(splitKSumKernel, { dtype, bias: !!e.bias, residual: !!e.residual });
-  const bindings: Record<string, Tensor> = { partial, y };
-  if (e.bias) bindings.bias = e.bias;
-  if (e.residual) bindings.residual = e.residual;
-  gpu.dispatch(k, bindings, { count, slices, inner: e.inner, channels: e.channels, act: ACTIVATION_IDS[e.act ?? "none"] }, gridFor(gpu, count));
-  return y;
 }
