@@ -2,8 +2,7 @@
  * The kernels GPUs take where CPU adapters take others, run by vitest in Node (Dawn + lavapipe) and by the headless
  * Chromium page (SwiftShader) with the path forced: the implicit-GEMM conv and the vec4-tile linear split along K
  * (split-k.ts), the tiled attention with each query tile that fits, the workgroup GEMV, group norm split over
- * workgroups, and the tiled dot4I8Packed linear. Outputs (partial sums
- * included) are poisoned with NaN first.
+ * workgroups, and the tiled dot4I8Packed linear. Outputs (partial sums included) are poisoned with NaN first.
  */
 import { attention, attentionWorkgroupBytes, ATTENTION_QUERY_TILES } from "../../src/ops/attention.ts";
 import { conv2d } from "../../src/ops/conv2d.ts";
@@ -20,73 +19,7 @@ import type { Gpu } from "../../src/gpu/runtime.ts";
 import { assert, assertClose } from "./assert.ts";
 import type { KernelCase } from "./foundation.ts";
 import { seeded } from "./random.ts";
-
-/** float64 NCHW 3×3 cross-correlation, stride 1, zero padding 1. */
-function conv3x3Ref(x: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number> | null, n: number, cin: number, h: number, wd: number, cout: number): Float64Array {
-  const y = new Float64Array(n * cout * h * wd);
-  for (let b = 0; b < n; b++) for (let co = 0; co < cout; co++) for (let oh = 0; oh < h; oh++) for (let ow = 0; ow < wd; ow++) {
-    let acc = bias ? bias[co]! : 0;
-    for (let ci = 0; ci < cin; ci++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) {
-      const ih = oh - 1 + ky;
-      const iw = ow - 1 + kx;
-      if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
-      acc += x[((b * cin + ci) * h + ih) * wd + iw]! * w[((co * cin + ci) * 3 + ky) * 3 + kx]!;
-    }
-    y[((b * cout + co) * h + oh) * wd + ow] = acc;
-  }
-  return y;
-}
-
-/** float64 softmax(q·kᵀ/√d)·v per head, layout [1, L, H·d]. */
-function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, lq: number, lk: number, heads: number, d: number): Float64Array {
-  const w = heads * d;
-  const out = new Float64Array(lq * w);
-  const s = new Float64Array(lk);
-  for (let h = 0; h < heads; h++) for (let i = 0; i < lq; i++) {
-    let m = -Infinity;
-    for (let j = 0; j < lk; j++) {
-      let dot = 0;
-      for (let c = 0; c < d; c++) dot += q[i * w + h * d + c]! * k[j * w + h * d + c]!;
-      s[j] = dot / Math.sqrt(d);
-      m = Math.max(m, s[j]!);
-    }
-    let l = 0;
-    for (let j = 0; j < lk; j++) l += (s[j] = Math.exp(s[j]! - m));
-    for (let j = 0; j < lk; j++) for (let c = 0; c < d; c++) out[i * w + h * d + c]! += (s[j]! / l) * v[j * w + h * d + c]!;
-  }
-  return out;
-}
-
-/** float64 y = act(x·Wᵀ + b) + residual, x [M, K], W [N, K]. */
-function linearRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, res: ArrayLike<number>, m: number, k: number, n: number, act: (v: number) => number): Float64Array {
-  const y = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = b[j]!;
-    for (let c = 0; c < k; c++) s += x[i * k + c]! * w[j * k + c]!;
-    y[i * n + j] = act(s) + res[i * n + j]!;
-  }
-  return y;
-}
-
-/** float64 GroupNorm + SiLU of x [N, C, HW]. */
-function groupNormSiluRef(x: ArrayLike<number>, gamma: ArrayLike<number>, beta: ArrayLike<number>, n: number, c: number, hw: number, groups: number, eps: number): Float64Array {
-  const y = new Float64Array(n * c * hw);
-  const len = (c / groups) * hw;
-  for (let g = 0; g < n * groups; g++) {
-    let mean = 0;
-    for (let i = 0; i < len; i++) mean += x[g * len + i]!;
-    mean /= len;
-    let v = 0;
-    for (let i = 0; i < len; i++) v += (x[g * len + i]! - mean) ** 2;
-    const rstd = 1 / Math.sqrt(v / len + eps);
-    for (let i = 0; i < len; i++) {
-      const ch = ((g % groups) * len + i) / hw | 0;
-      const t = (x[g * len + i]! - mean) * rstd * gamma[ch]! + beta[ch]!;
-      y[g * len + i] = t / (1 + Math.exp(-t));
-    }
-  }
-  return y;
-}
+import { attentionRef, conv2dRef, groupNormRef, refLinear } from "../helpers/references.ts";
 
 export const gpuKernelCases: KernelCase[] = [
   {
@@ -102,7 +35,7 @@ export const gpuKernelCases: KernelCase[] = [
       const wt = gpu.upload(ws, [cout, cin, 3, 3]);
       const b = gpu.upload(bs, [cout]);
       for (const bias of [b, null]) {
-        const want = conv3x3Ref(xs, ws, bias ? bs : null, n, cin, h, w, cout);
+        const want = conv2dRef(xs, ws, bias ? bs : null, { n, cin, h, w, cout, kh: 3, kw: 3, stride: 1, pad: 1 });
         for (const splitK of [2, 3, 5]) {
           const y = await conv2d(gpu, x, wt, bias, { padding: 1, kernel: "igemm", splitK });
           // f32 sums of 117 products of values in [−1, 1], summed in another order than float64: README bound 1e-5·√K.
@@ -124,7 +57,7 @@ export const gpuKernelCases: KernelCase[] = [
         const q = gpu.upload(qs!, [1, lq, w]);
         const k = gpu.upload(ks!, [1, lk, w]);
         const v = gpu.upload(vs!, [1, lk, w]);
-        const want = attentionRef(qs!, ks!, vs!, lq, lk, heads, d);
+        const want = attentionRef(qs!, ks!, vs!, 1, lq, lk, heads, d);
         const limit = gpu.ctx.caps.limits.maxComputeWorkgroupStorageSize;
         for (const queries of ATTENTION_QUERY_TILES.filter((m) => attentionWorkgroupBytes(d, m) <= limit)) {
           const y = await attention(gpu, q, k, v, heads, { kernel: "tiled", queries });
@@ -148,7 +81,7 @@ export const gpuKernelCases: KernelCase[] = [
       const [x, gamma, beta] = [gpu.upload(xs, [n, c, h, w]), gpu.upload(gs, [c]), gpu.upload(bs, [c])];
       const y = await groupNormSilu(gpu, x, gamma, beta, { groups, eps: 1e-6, chunk: 100 });
       // README bound for the norms vs float64: 1e-5 relative.
-      assertClose(await gpu.read(y), groupNormSiluRef(xs, gs, bs, n, c, h * w, groups, 1e-6), 1e-5, "chunks of 100");
+      assertClose(await gpu.read(y), groupNormRef(xs, [n, c, h, w], gs, bs, groups, 1e-6, true), 1e-5, "chunks of 100");
       for (const t of [x, gamma, beta, y]) t.dispose();
     },
   },
@@ -182,7 +115,7 @@ export const gpuKernelCases: KernelCase[] = [
         const [x, w, b, r] = [gpu.upload(xs, [m, k]), gpu.upload(ws, [n, k]), gpu.upload(bs, [n]), gpu.upload(rs, [m, n])];
         const y = await linear(gpu, x, w, b, { activation: "silu", residual: r, variant, splitK });
         // README bound for f32 linears, 1e-5·√K absolute (|silu'| ≤ 1.1, so ×1.1), + 1e-6 for the f32 exp.
-        const want = linearRef(xs, ws, bs, rs, m, k, n, silu);
+        const want = refLinear(xs, ws, bs, m, k, n, silu, rs);
         const scale = Math.max(1, ...Array.from(want, Math.abs));
         assertClose(await gpu.read(y), want, (1.1 * 1e-5 * Math.sqrt(k) + 1e-6) / scale, `${variant}${splitK ? ` in ${splitK} slices` : ""}, ${m} rows`);
         for (const t of [x, w, b, r, y]) t.dispose();

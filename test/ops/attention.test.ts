@@ -10,6 +10,7 @@ import { OPS_CASE_RUNNERS } from "../../src/verify/ops-cases/index.ts";
 import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
 import { parseSafetensorsBytes } from "../../src/weights/safetensors/memory.ts";
 import { goldenFolders } from "../helpers/golden.ts";
+import { attentionRef } from "../helpers/references.ts";
 import { seededFloats, testGpu } from "../helpers/gpu.ts";
 
 function casesOf(dir: string, op: string): OpsCase[] {
@@ -17,39 +18,6 @@ function casesOf(dir: string, op: string): OpsCase[] {
   return m.cases.filter((c) => c.op === op);
 }
 
-/** float64 softmax(q kᵀ/√d) v per (batch, head), layout [B, L, H·d]. */
-function attentionRef(q: Float32Array, k: Float32Array, v: Float32Array, b: number, lq: number, lk: number, heads: number, d: number, causal = false): Float64Array {
-  const w = heads * d;
-  const out = new Float64Array(b * lq * w);
-  const s = new Float64Array(lk);
-  for (let bi = 0; bi < b; bi++) {
-    for (let h = 0; h < heads; h++) {
-      for (let i = 0; i < lq; i++) {
-        const qb = (bi * lq + i) * w + h * d;
-        let m = -Infinity;
-        const seen = causal ? i + 1 : lk;
-        for (let j = 0; j < lk; j++) {
-          if (j >= seen) {
-            s[j] = -Infinity;
-            continue;
-          }
-          const kb = (bi * lk + j) * w + h * d;
-          let dot = 0;
-          for (let c = 0; c < d; c++) dot += q[qb + c]! * k[kb + c]!;
-          s[j] = dot / Math.sqrt(d);
-          m = Math.max(m, s[j]!);
-        }
-        let l = 0;
-        for (let j = 0; j < lk; j++) l += (s[j] = Math.exp(s[j]! - m));
-        for (let j = 0; j < lk; j++) {
-          const vb = (bi * lk + j) * w + h * d;
-          for (let c = 0; c < d; c++) out[qb + c]! += (s[j]! / l) * v[vb + c]!;
-        }
-      }
-    }
-  }
-  return out;
-}
 
 /**
  * Every kernel that takes the head size here: the tiled flash kernel, and where d % 8 == 0 (d ≤ 160) the rows kernel

@@ -13,6 +13,7 @@ import { OPS_CASE_RUNNERS } from "../../src/verify/ops-cases/index.ts";
 import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
 import { parseSafetensorsBytes } from "../../src/weights/safetensors/memory.ts";
 import { goldenFolders } from "../helpers/golden.ts";
+import { conv2dRef, type ConvShape } from "../helpers/references.ts";
 import { seededFloats, testGpu } from "../helpers/gpu.ts";
 
 function casesOf(dir: string, op: string): OpsCase[] {
@@ -20,25 +21,7 @@ function casesOf(dir: string, op: string): OpsCase[] {
   return m.cases.filter((c) => c.op === op);
 }
 
-interface ConvShape { n: number; cin: number; h: number; w: number; cout: number; kh: number; kw: number; stride: number; pad: number }
 
-/** float64 NCHW cross-correlation with zero padding. */
-function conv2dRef(x: Float32Array, wt: Float32Array, bias: Float32Array | null, s: ConvShape): Float64Array {
-  const ho = convOutSize(s.h, s.kh, s.stride, s.pad);
-  const wo = convOutSize(s.w, s.kw, s.stride, s.pad);
-  const y = new Float64Array(s.n * s.cout * ho * wo);
-  for (let n = 0; n < s.n; n++) for (let co = 0; co < s.cout; co++) for (let oh = 0; oh < ho; oh++) for (let ow = 0; ow < wo; ow++) {
-    let acc = bias ? bias[co]! : 0;
-    for (let ci = 0; ci < s.cin; ci++) for (let ky = 0; ky < s.kh; ky++) for (let kx = 0; kx < s.kw; kx++) {
-      const ih = oh * s.stride - s.pad + ky;
-      const iw = ow * s.stride - s.pad + kx;
-      if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-      acc += x[((n * s.cin + ci) * s.h + ih) * s.w + iw]! * wt[((co * s.cin + ci) * s.kh + ky) * s.kw + kx]!;
-    }
-    y[((n * s.cout + co) * ho + oh) * wo + ow] = acc;
-  }
-  return y;
-}
 
 /** README bound for conv vs float64: 1e-5·√K·max|x|·max|w| (inputs here lie in [−1, 1]). */
 const convTol = (s: ConvShape) => 1e-5 * Math.sqrt(s.cin * s.kh * s.kw);

@@ -24,19 +24,9 @@ import { runLinear, runMatmul } from "../../src/verify/ops-cases/linear.ts";
 import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
 import { parseSafetensorsBytes } from "../../src/weights/safetensors/memory.ts";
 import { goldenFolders } from "../helpers/golden.ts";
+import { refLinear } from "../helpers/references.ts";
 import { seededFloats, testGpu } from "../helpers/gpu.ts";
 
-/** float64 y = act(x·Wᵀ + b) + residual. */
-function refLinear(x: Float32Array, w: Float32Array, bias: Float32Array | null, m: number, k: number, n: number, act?: (v: number) => number, res?: Float32Array): Float64Array {
-  const y = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) {
-      let s = bias ? bias[j]! : 0;
-      for (let c = 0; c < k; c++) s += x[i * k + c]! * w[j * k + c]!;
-      y[i * n + j] = (act ? act(s) : s) + (res ? res[i * n + j]! : 0);
-    }
-  return y;
-}
 
 const silu = (v: number) => v / (1 + Math.exp(-v));
 /** README bound for float32 matmul/linear vs float64 with inputs in [−1, 1): 1e-5·√K absolute. */

@@ -9,6 +9,7 @@ import { OPS_CASE_RUNNERS } from "../../src/verify/ops-cases/index.ts";
 import type { OpsCase } from "../../src/verify/ops-cases/types.ts";
 import { parseSafetensorsBytes } from "../../src/weights/safetensors/memory.ts";
 import { goldenFolders } from "../helpers/golden.ts";
+import { groupNormRef } from "../helpers/references.ts";
 import { seededFloats, testGpu } from "../helpers/gpu.ts";
 
 /** Golden cases of one op from a folder's manifest. */
@@ -22,28 +23,6 @@ async function runGolden(gpu: Gpu, dir: string, c: OpsCase) {
   return OPS_CASE_RUNNERS[c.op]!(gpu, st, c, undefined);
 }
 
-/** float64 GroupNorm of NCHW data (biased variance), optionally followed by SiLU. */
-function groupNormRef(x: Float32Array, shape: number[], gamma: Float32Array, beta: Float32Array, groups: number, eps: number, silu: boolean): Float64Array {
-  const [n, c] = shape as [number, number];
-  const hw = x.length / (n * c);
-  const len = (c / groups) * hw;
-  const y = new Float64Array(x.length);
-  for (let g = 0; g < n * groups; g++) {
-    const base = g * len;
-    let s = 0;
-    for (let i = 0; i < len; i++) s += x[base + i]!;
-    const mean = s / len;
-    let q = 0;
-    for (let i = 0; i < len; i++) q += (x[base + i]! - mean) ** 2;
-    const rstd = 1 / Math.sqrt(q / len + eps);
-    for (let i = 0; i < len; i++) {
-      const ch = ((g % groups) * (c / groups)) + Math.floor(i / hw);
-      const v = (x[base + i]! - mean) * rstd * gamma[ch]! + beta[ch]!;
-      y[base + i] = silu ? v / (1 + Math.exp(-v)) : v;
-    }
-  }
-  return y;
-}
 
 function layerNormRef(x: Float32Array, cols: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number): Float64Array {
   const y = new Float64Array(x.length);

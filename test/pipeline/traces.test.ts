@@ -16,6 +16,22 @@ const full = fullGoldenDir();
 const PIPELINES = ["tiny-sd-turbo", "tiny-lcm-sd15", "tiny-sdxl-turbo"];
 const PARTS = ["traces", "traces-w8a8", "traces-w4a8"];
 
+/**
+ * A device of its own whose caps say it is not a CPU adapter, so the ops take the kernels GPUs take, and the labels of
+ * the kernels it dispatches (every dispatch passes through `dispatch`; plans record the first step's).
+ */
+async function gpuRulesDevice() {
+  const ctx = await createDevice();
+  const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
+  const seen = new Set<string>();
+  const dispatch = gpu.dispatch.bind(gpu);
+  gpu.dispatch = (k, ...rest) => {
+    seen.add(k.label);
+    dispatch(k, ...rest);
+  };
+  return { ctx, gpu, seen };
+}
+
 describe("embedded toy model (always runs)", () => {
   it("same seed gives the same image bit for bit, another seed another image", async () => {
     const pipe = await QSchedPipeline.fromPretrained(join(REPO_ROOT, "models/toy-shapes"));
@@ -33,14 +49,7 @@ describe("embedded toy model (always runs)", () => {
     // The toy reaches every path GPUs take and CPU adapters do not: restaged d64 attention queries (32 KiB here), the
     // conv split along K, group norm in chunks, the workgroup GEMV. Same seed and prompt on both kernel sets; the sums
     // run in other orders, so bytes may differ by one rounding (measured: max 1, mean 1e-4).
-    const ctx = await createDevice();
-    const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
-    const seen = new Set<string>();
-    const dispatch = gpu.dispatch.bind(gpu);
-    gpu.dispatch = (k, ...rest) => {
-      seen.add(k.label);
-      dispatch(k, ...rest);
-    };
+    const { ctx, gpu, seen } = await gpuRulesDevice();
     const opts = { prompt: "a red circle on a blue background", seed: 100 };
     const cpuPipe = await QSchedPipeline.fromPretrained(join(REPO_ROOT, "models/toy-shapes"));
     const gpuPipe = await QSchedPipeline.fromPretrained(join(REPO_ROOT, "models/toy-shapes"), { gpu });
@@ -88,15 +97,7 @@ if (!full) {
   // say it is not a CPU adapter: the same traces at the same bounds.
   for (const part of ["traces", "traces-w4a8"]) {
     it(`tiny-sd-turbo/${part} on the GPU kernels: every case matches, and the GPU-only paths ran`, async () => {
-      const ctx = await createDevice();
-      const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
-      // Which kernels ran: every dispatch passes here (plans record the first step's).
-      const seen = new Set<string>();
-      const dispatch = gpu.dispatch.bind(gpu);
-      gpu.dispatch = (k, ...rest) => {
-        seen.add(k.label);
-        dispatch(k, ...rest);
-      };
+      const { ctx, gpu, seen } = await gpuRulesDevice();
       try {
         const results = await runTraces(join(full, "tiny-sd-turbo"), `${part}/manifest.json`, undefined, undefined, "f32", gpu);
         expect(results.filter((r) => !r.ok).map(formatResult)).toEqual([]);
