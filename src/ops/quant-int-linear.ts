@@ -126,6 +126,8 @@ export const intLinearRowsKernel = defineKernel<IntRowsKey>({
     }),
     A_INT8: true,
     A_ZERO_POINT: k.weightBits === 4,
+    // W4A8 sums its integer products two per u32 multiply (matmul_rows.wgsl).
+    W4A8_PAIRS: k.weightBits === 4,
   }),
   label: (k) => `matmul_rows_a8w${k.weightBits}_${k.dtype}${k.variant === "regs4x4v4n16" ? "_n16" : ""}${k.scalesF16 ? "_s16" : ""}${k.bias ? "_bias" : ""}_${k.act}${k.residual ? "_residual" : ""}`,
 });

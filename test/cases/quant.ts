@@ -6,9 +6,10 @@
  */
 import type { Gpu } from "../../src/gpu/runtime.ts";
 import { linear } from "../../src/ops/linear.ts";
+import { quantizedLinear } from "../../src/ops/quant-linear.ts";
+import { disposeQuantizedWeight, uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
 import { quantizeWeightOnGpu } from "../../src/ops/quant-blocks.ts";
 import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
-import { disposeQuantizedWeight } from "../../src/ops/quant-weight.ts";
 import { QUANT_FORMATS, type QuantSchemeId } from "../../src/quant/formats.ts";
 import { quantizedLinearReference } from "../../src/quant/linear.ts";
 import { packWeight } from "../../src/quant/packing.ts";
@@ -47,6 +48,34 @@ export const quantCases: KernelCase[] = [
         disposeQuantizedWeight(qw);
       }
       for (const t of [x, w, b]) t.dispose();
+    },
+  },
+  {
+    name: "W4A8 on the rows kernel (SwiftShader's) at the extremes of its 16-bit field sums: linear_int8's bits, groups of 32 and 256",
+    async run(gpu: Gpu) {
+      // Activation codes ±127/−128 against zero points at the other end (|code − zero| = 255) and weight codes −8 / 7:
+      // every 16-bit field of matmul_rows.wgsl's pair sums gets as close to 2^16 as the format allows before its
+      // read-out, so a field that overflowed, or a group sum that lost a product, changes the bits.
+      const f = QUANT_FORMATS.W4A8;
+      const [m, n, k, c] = [5, 6, 256, 1.5];
+      const sign = seeded(m * n * k, 21, -1, 1);
+      const rows = [() => c, () => -c, (j: number) => (j % 2 ? c : -c), (j: number) => (sign[j]! < 0 ? -c : c), (j: number) => sign[k + j]! * c];
+      const xv = Float32Array.from({ length: m * k }, (_, i) => rows[Math.floor(i / k)]!(i % k));
+      const wv = Float32Array.from({ length: n * k }, (_, i) => (i < k ? -1 : i < 2 * k ? 1 : sign[2 * k + i]! < 0 ? -1 : 1));
+      const x = gpu.upload(xv, [m, k]);
+      for (const group of [32, 256]) {
+        const packed = packWeight(f, quantizeWeight(wv, n, k, f, group));
+        const qw = uploadQuantizedWeight(gpu, packed);
+        const [rowsOut, scalarOut] = [await quantizedLinear(gpu, x, qw, undefined, { intKernel: "rows" }), await quantizedLinear(gpu, x, qw, undefined, { intKernel: "scalar" })];
+        const [rowsY, scalarY] = [await gpu.read(rowsOut), await gpu.read(scalarOut)];
+        rowsOut.dispose();
+        scalarOut.dispose();
+        assert(bitExact(rowsY, scalarY), `group ${group}: the rows kernel's W4A8 differs from linear_int8.wgsl's scalar path`);
+        const err = relativeMaxError(rowsY, quantizedLinearReference(xv, packed, null));
+        assert(err <= QUANT_Y_TOL, `group ${group}: relative error ${err.toExponential(3)} > ${QUANT_Y_TOL}`);
+        disposeQuantizedWeight(qw);
+      }
+      x.dispose();
     },
   },
 ];

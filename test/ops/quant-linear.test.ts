@@ -180,7 +180,7 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
     x.dispose();
   });
 
-  it("W8A8 / W4A8 on the rows kernel (SwiftShader's int path) in both workgroup shapes: 64 × 1 at N = 256, 16 × 4 at N = 67", async () => {
+  it("W8A8 / W4A8 on the rows kernel (SwiftShader's int path) in both workgroup shapes: 64 × 1 at N = 256, 16 × 4 at N = 67; W4A8 with linear_int8's bits", async () => {
     const gpu = await testGpu();
     const [m, k] = [37, 64]; // M past a 16-row workgroup block: threads start past the last row
     const xv = seededFloats(m * k, 41, -2, 2);
@@ -200,6 +200,12 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
         expect(labels, `${scheme} N = ${n}`).toEqual([`matmul_rows_a8w${f.weight.bits}_f32${narrow ? "_n16" : ""}_none`]);
         // README: Y ≤ 1e-5 relative to max|Y|.
         expect(relativeMaxError(await gpu.read(y), quantizedLinearReference(xv, packed, null)), `${scheme} N = ${n}`).toBeLessThanOrEqual(QUANT_Y_TOL);
+        if (scheme === "W4A8") {
+          // W4A8's integer sums in 16-bit fields give each K group's exact sum, scaled in linear_int8.wgsl's order.
+          const scalar = await quantizedLinear(gpu, x, qw, undefined, { intKernel: "scalar" });
+          expect(bitExact(await gpu.read(y), await gpu.read(scalar)), `W4A8 rows vs scalar, N = ${n}`).toBe(true);
+          scalar.dispose();
+        }
         y.dispose();
         disposeQuantizedWeight(qw);
       }
@@ -208,9 +214,10 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
   });
 
   it("W4A8 at the extremes of its integer sums: |code − zero| = 255, weight codes −8/7, groups of 32 to 256", async () => {
-    // Every int kernel sums each K group's integer products exactly (f32 below 2^24, i32, or packed dots); here a
-    // group's sum reaches 2040 per k (65280 at 32 k), so a lost or doubled product, or a wrong group boundary, is
-    // off by ≥ 1 unit in 65280 (1.5e-5 relative), above the 1e-5 tolerance.
+    // Every int kernel sums each K group's integer products exactly (f32 below 2^24, i32, packed dots, or the rows
+    // kernel's 16-bit fields, read out every 16 k and at each group's end); here a group's sum reaches 2040 per k
+    // (65280 at 32 k), so a lost or doubled product, an overflowing field or a wrong group boundary is off by ≥ 1
+    // unit in 65280 (1.5e-5 relative), above the 1e-5 tolerance.
     const gpu = await testGpu();
     const f = QUANT_FORMATS.W4A8;
     const [m, n, k] = [5, 6, 256];
@@ -226,7 +233,9 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
       const qw = uploadQuantizedWeight(gpu, packed);
       const x = gpu.upload(xv, [m, k]);
       const want = quantizedLinearReference(xv, packed, null);
-      for (const intKernel of await intLinearKernelsFor(gpu, qw)) {
+      const kernels = await intLinearKernelsFor(gpu, qw);
+      expect(kernels, `group ${group}`).toContain("rows");
+      for (const intKernel of kernels) {
         const opts: QuantizedLinearOptions = { intKernel };
         const y = await linear(gpu, x, qw, null, opts);
         expect(relativeMaxError(await gpu.read(y), want), `group ${group} ${intKernel}`).toBeLessThanOrEqual(QUANT_Y_TOL);
