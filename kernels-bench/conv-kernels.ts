@@ -1,10 +1,11 @@
 /**
- * `npx vite-node kernels-bench/conv-kernels.ts [--quick] [--only=<id substring>,…] [--kernels=igemm,igemm/s1,igemm/s4,rows,cpuR16w32,…] [--no-tfjs]`
+ * `npx vite-node kernels-bench/conv-kernels.ts [--quick] [--only=<id substring>,…] [--kernels=igemm,igemm/s1,igemm/s4,rows,winograd,cpuR16w32,…] [--no-tfjs]`
  * (`igemm/sN`: the implicit GEMM in N K slices, `igemm/s1` unsplit; plain `igemm` splits as conv2d does on the
  * adapter: never on CPU adapters, by src/ops/split-k.ts's rule on GPUs. GPU µs include the split's sum pass.)
  * Our conv kernels against each other (and tfjs) on one shape at a time, timed interleaved run by run
  * (timing.ts) so machine load hits them alike: the implicit GEMM (conv2d.wgsl), the barrier-free rows kernel
- * (conv2d_rows.wgsl) and the CPU-adapter variants (conv2d_cpu.wgsl). Rows: the bench's 3×3 cases plus a stride-2 downsampler and a 1×1
+ * (conv2d_rows.wgsl), Winograd F(2×2, 3×3) (3×3 stride 1 only; conv2d-winograd.ts, transforms and GEMMs together) and
+ * the CPU-adapter variants (conv2d_cpu.wgsl). Rows: the bench's 3×3 cases plus a stride-2 downsampler and a 1×1
  * shortcut (ours only: the tfjs peer runs 3×3 stride 1). Prints GPU µs (timestamps), wall µs,
  * GFLOP/s, ×igemm (GPU time) and ×tfjs (wall over wall, as the bench compares peers).
  */
@@ -53,7 +54,7 @@ function prepareOurs(gpu: Gpu, r: ConvRow, entry: string): PreparedRun {
       const wallMs = performance.now() - t0;
       const profile = await gpu.stopProfiling();
       // The label says which kernel ran (a CPU variant falls back to the implicit GEMM where it does not fit).
-      const want = kernel === "igemm" ? "conv2d_igemm" : kernel === "rows" ? "conv2d_rows" : `conv2d_cpu_${kernel}`;
+      const want = kernel === "igemm" ? "conv2d_igemm" : kernel === "rows" ? "conv2d_rows" : kernel === "winograd" ? "winograd_input" : `conv2d_cpu_${kernel}`;
       if (!profile.some((p) => p.label.startsWith(want))) throw new Error(`${kernel} did not run: ${profile.map((p) => p.label).join(", ")}`);
       y.dispose();
       return { wallMs, gpuMs: profile.reduce((s, p) => s + p.totalMs, 0) };
@@ -67,15 +68,17 @@ const tfjs = args.includes("--no-tfjs") ? null : await createTfjsPeer();
 console.log(`conv kernels on ${gpu.ctx.describe()}, ${new Date().toISOString()}`);
 console.log("case | kernel | GPU µs | wall µs | GFLOP/s | ×igemm | ×tfjs (wall)");
 for (const r of (quick ? QUICK : FULL).filter((c) => !only || only.some((o) => c.id.includes(o)))) {
-  const runs = kernels.map((k) => prepareOurs(gpu, r, k));
+  // Winograd is for 3×3 stride 1 only.
+  const rowKernels = kernels.filter((k) => k !== "winograd" || (r.k === 3 && r.stride === 1));
+  const runs = rowKernels.map((k) => prepareOurs(gpu, r, k));
   const peer = tfjs && r.k === 3 && r.stride === 1 ? await tfjs.prepare({ op: "conv3x3", h: r.h, w: r.w, cin: r.cin, cout: r.cout }) : undefined;
   const load = (await import("node:os")).loadavg()[0]!.toFixed(1);
   const results = await timeInterleaved(peer ? [...runs, peer] : runs, quick ? QUICK_TIMING : FULL_TIMING);
   [...runs, ...(peer ? [peer] : [])].forEach((p) => p.dispose());
   const us = (t: Timing | Error) => (t instanceof Error ? NaN : t.gpuUs ?? t.wallUs);
-  const base = kernels.indexOf("igemm") >= 0 ? us(results[kernels.indexOf("igemm")]!) : NaN;
+  const base = rowKernels.indexOf("igemm") >= 0 ? us(results[rowKernels.indexOf("igemm")]!) : NaN;
   const tf = peer ? results[results.length - 1]! : undefined;
-  kernels.forEach((k, i) => {
+  rowKernels.forEach((k, i) => {
     const t = results[i]!;
     if (t instanceof Error) return console.log(`${r.id} | ${k} | error: ${t.message}`);
     const ratioTf = tf && !(tf instanceof Error) ? (tf.wallUs / t.wallUs).toFixed(2) : "";

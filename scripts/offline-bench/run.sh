@@ -4,7 +4,7 @@
 # Steps: features (adapter features and limits), verify (qsched-gpu verify on the packed ops oracle and the shipped
 # fixtures), demo (the toy, f32 and W4A8), kernels (dist/bench/run.js --no-browser $KERNELS_ARGS), sweep (matmul
 # variants, gemm-variants.js $SWEEP_ARGS, then the one-row GEMVs), convs (conv kernels unsplit and split along K,
-# with tfjs: conv-kernels.js $CONV_ARGS), attention (the tiled kernel's query tiles: shared, restaged, storage;
+# and Winograd, with tfjs: conv-kernels.js $CONV_ARGS), attention (the tiled kernel's query tiles: shared, restaged, storage;
 # attention-kernels.js $ATTN_ARGS), overhead (per-call wall time of a tiny linear, ours and the peers: overhead.js),
 # models (SD-Turbo UNet step, float/W8A8/W4A8, if its config was packed).
 # Output: $OUT (default ./offline-out): log.txt, the demo images, the bench JSON. BUDGET (s, default 540) caps the
@@ -72,7 +72,7 @@ if [[ $STEPS == *sweep* ]]; then
   TAIL=12 step 90 node dist/bench/gemm-variants.js --shapes=1x320x1280,1x1280x1280,1x1280x320 --variants=gemv,gemvWg --dtypes=f32 --int=none
 fi
 if [[ $STEPS == *convs* ]]; then
-  TAIL=30 step 240 node dist/bench/conv-kernels.js ${CONV_ARGS:---kernels=igemm/s1,igemm/s2,igemm}
+  TAIL=40 step 240 node dist/bench/conv-kernels.js ${CONV_ARGS:---kernels=igemm/s1,igemm/s2,igemm,winograd}
 fi
 if [[ $STEPS == *attention* ]]; then
   TAIL=30 step 180 node dist/bench/attention-kernels.js ${ATTN_ARGS:---rows=none --queries=shared,restaged,storage --shapes=4096x4096x5x64,1024x1024x10x64,4096x77x5x64,1024x1024x8x80}

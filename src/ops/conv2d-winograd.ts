@@ -1,9 +1,10 @@
 /**
- * 3×3, stride-1, padding-1 convolution by Winograd F(2×2, 3×3) (Lavin & Gray 2016) on CPU adapters: an input
- * transform (winograd_input.wgsl), 16 independent GEMMs [N·T, Cin] · [Cin, Cout] run by the batched CPU matmul
- * kernel, and an output transform (winograd_output.wgsl), T = ⌈H/2⌉·⌈W/2⌉ tiles of 2×2 outputs. The GEMMs do 16
- * multiply-adds per tile and channel pair where the direct conv does 36, and on lavapipe they run as fast per FLOP:
- * measured 2.3–2.6× the direct conv2d_cpu before the transforms (kernels-bench/RESULTS.md). The weight transform
+ * 3×3, stride-1, padding-1 convolution by Winograd F(2×2, 3×3) (Lavin & Gray 2016): an input transform
+ * (winograd_input.wgsl), 16 independent GEMMs [N·T, Cin] · [Cin, Cout] on the batched matmul, and an output transform
+ * (winograd_output.wgsl), T = ⌈H/2⌉·⌈W/2⌉ tiles of 2×2 outputs. The GEMMs do 16 multiply-adds per tile and channel
+ * pair where the direct conv does 36. On lavapipe they run as fast per FLOP as the direct conv2d_cpu: measured
+ * 2.3–2.6× it before the transforms (kernels-bench/RESULTS.md). On GPUs they run the matmul tiles, which reached 47 %
+ * of the H200's FMA probe where the implicit-GEMM conv reached 18–29 %. The weight transform
  * (winograd_weights.wgsl) runs per call: keeping U = G g Gᵀ would hold 16/9 of every 3×3 weight for the model's life.
  */
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
@@ -11,7 +12,7 @@ import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { ELEMENTWISE_WG, gridFor, type FloatDType } from "./common.ts";
 import { matmul } from "./matmul.ts";
-import { hasCpuSubgroupKernels, SMALL_CPU_FLOPS } from "./matmul-kernel.ts";
+import { GPU_TILE_MIN_ROWS, hasCpuSubgroupKernels, SMALL_CPU_FLOPS } from "./matmul-kernel.ts";
 
 export const winogradWeightsKernel = defineKernel<{ dtype: FloatDType }>({
   name: "winograd_weights",
@@ -56,26 +57,29 @@ function bandTiles(gpu: Gpu, cin: number, chunk: number, elementBytes: number): 
 }
 
 /**
- * Whether this path can run a float 3×3 stride-1 pad-1 conv: on lavapipe-style adapters (the GEMMs are the CPU matmul
- * kernel's; GPUs keep the kernels measured there), with Cin a multiple of 4 (that kernel's K) and the weight within one
- * binding. U goes in chunks of output channels and V, M in bands of tiles that fit one binding (the VAE's 512² stage:
- * V would be 512 MiB whole).
+ * Whether this path can run a float 3×3 stride-1 pad-1 conv: Cin a multiple of 4 (the vec4 K of the CPU matmul
+ * kernel) and the weight within one binding. U goes in chunks of output channels and V, M in bands of tiles that fit
+ * one binding (the VAE's 512² stage: V would be 512 MiB whole).
  */
 export function winogradApplies(gpu: Gpu, n: number, cin: number, cout: number, h: number, w: number, elementBytes: number): boolean {
   const limit = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
   const chunk = channelChunk(gpu, cin, cout, elementBytes);
-  return hasCpuSubgroupKernels(gpu) && cin % 4 === 0 && cout * cin * 9 * elementBytes <= limit && chunk >= 1 && bandTiles(gpu, cin, chunk, elementBytes) >= 1;
+  return cin % 4 === 0 && cout * cin * 9 * elementBytes <= limit && chunk >= 1 && bandTiles(gpu, cin, chunk, elementBytes) >= 1;
 }
 
-/** Whether conv2d takes this path by default: where it applies, for wide channels and work above SMALL_CPU_FLOPS. */
+/**
+ * Whether conv2d takes this path by default, for wide channels (WINOGRAD_MIN_CHANNELS) where it applies:
+ * - on lavapipe-style adapters (8-lane subgroup kernels), from WINOGRAD_MIN_TILES tiles and SMALL_CPU_FLOPS, as measured;
+ * - on GPUs where each GEMM has the rows of the matmul tiles (GPU_TILE_MIN_ROWS: SD's 64² and 32² levels at 512²).
+ *   Fewer rows run the rows kernel, which reached 5 % of the H200's probe. Not yet timed on a GPU: the offline run
+ *   (scripts/offline-bench) times it against the implicit GEMM.
+ * Other CPU adapters (SwiftShader) keep their direct conv kernel.
+ */
 export function winogradFits(gpu: Gpu, n: number, cin: number, cout: number, h: number, w: number, elementBytes: number): boolean {
-  return (
-    winogradApplies(gpu, n, cin, cout, h, w, elementBytes) &&
-    cin >= WINOGRAD_MIN_CHANNELS &&
-    cout >= WINOGRAD_MIN_CHANNELS &&
-    n * winogradTiles(h, w) >= WINOGRAD_MIN_TILES &&
-    2 * n * cout * cin * 9 * h * w >= SMALL_CPU_FLOPS
-  );
+  if (cin < WINOGRAD_MIN_CHANNELS || cout < WINOGRAD_MIN_CHANNELS || !winogradApplies(gpu, n, cin, cout, h, w, elementBytes)) return false;
+  const tiles = n * winogradTiles(h, w);
+  if (!gpu.ctx.caps.cpu) return tiles >= GPU_TILE_MIN_ROWS;
+  return hasCpuSubgroupKernels(gpu) && tiles >= WINOGRAD_MIN_TILES && 2 * n * cout * cin * 9 * h * w >= SMALL_CPU_FLOPS;
 }
 
 /** y = conv3x3(x, weight, stride 1, padding 1) + bias, x [N, Cin, H, W], float weight [Cout, Cin, 3, 3] (shapes checked by conv2d). */

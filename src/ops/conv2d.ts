@@ -215,7 +215,8 @@ export interface Conv2dOptions {
    * subgroups for 3×3 stride 1/2 and 1×1 stride 1 pad 0; conv2d_rows.wgsl on other CPU adapters (SwiftShader);
    * else the implicit GEMM. A CPU variant asked for where it does not fit runs the implicit GEMM (or, on SwiftShader,
    * conv2d_rows). "winograd": Winograd F(2×2, 3×3) (conv2d-winograd.ts), the default for float 3×3 stride-1 pad-1 convs
-   * on those adapters where `winogradFits`; asked for, it runs wherever the shape and adapter allow it.
+   * where `winogradFits` (lavapipe-style adapters and GPUs, wide channels, enough tiles); asked for, it runs wherever
+   * the shape allows it.
    */
   kernel?: Conv2dKernelChoice;
   /**
@@ -307,10 +308,11 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
     return y;
   };
   // conv2d_cpu: a 1×1 conv reads the image as one row of H·W pixels (x is contiguous over H·W).
-  // Float 3×3 stride-1 pad-1 convs on lavapipe-style adapters: Winograd F(2×2, 3×3) where it fits (conv2d-winograd.ts).
+  // Float 3×3 stride-1 pad-1 convs: Winograd F(2×2, 3×3) where it fits (conv2d-winograd.ts); not when a K split of the
+  // implicit GEMM is asked for.
   const winogradShape = !isQuantized(weight) && kh === 3 && kw === 3 && stride === 1 && pad === 1;
   const elementBytes = x.byteLength / Math.max(x.numel, 1);
-  const winograd = opts.kernel === "winograd" ? winogradApplies : opts.kernel === undefined ? winogradFits : () => false;
+  const winograd = opts.kernel === "winograd" ? winogradApplies : opts.kernel === undefined && opts.splitK === undefined ? winogradFits : () => false;
   if (winogradShape && winograd(gpu, n, cin, cout, h, w, elementBytes)) {
     return conv3x3Winograd(gpu, x, weight as Tensor, bias, dtype);
   }
@@ -324,7 +326,7 @@ export async function conv2d(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedConv
   // call there, 2.3 ms on the implicit GEMM, which compiles in 0.9 s). SD's downsamplers are over 2^28 FLOPs.
   const smallDownsample = taps === "3x3s2" && flops < SMALL_CPU_FLOPS;
   const autoVariant = smallDownsample ? "igemm" : conv2dCpuVariantFor(cout, flops, n * rowHo * Math.ceil(rowWo / defaultPix));
-  // "winograd" asked for where it does not apply (not 3×3 s1 p1, quantized weights, no 8-lane subgroups) runs the default.
+  // "winograd" asked for where it does not apply (not 3×3 s1 p1, quantized weights, Cin not a multiple of 4) runs the default.
   const cpuVariant = opts.kernel === undefined || opts.kernel === "winograd" ? autoVariant : opts.kernel;
   const c = cpuVariant === "igemm" || cpuVariant === "rows" ? null : CONV2D_CPU_VARIANTS[cpuVariant];
   const woGroups = Math.ceil(rowWo / (c?.pix ?? 1));

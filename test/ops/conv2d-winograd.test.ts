@@ -2,10 +2,11 @@
 // them by default. Outputs are poisoned with NaN before the kernels write (testGpu); a NaN left counts as an
 // infinite error.
 import { describe, expect, it } from "vitest";
-import type { Gpu } from "../../src/gpu/runtime.ts";
+import { GpuContext } from "../../src/gpu/device.ts";
+import { Gpu } from "../../src/gpu/runtime.ts";
 import { conv2d } from "../../src/ops/conv2d.ts";
 import { WINOGRAD_MIN_TILES, winogradApplies, winogradFits } from "../../src/ops/conv2d-winograd.ts";
-import { hasCpuSubgroupKernels } from "../../src/ops/matmul-kernel.ts";
+import { GPU_TILE_VARIANT, hasCpuSubgroupKernels } from "../../src/ops/matmul-kernel.ts";
 import { relativeMaxError } from "../../src/verify/compare.ts";
 import { seededFloats, testGpu } from "../helpers/gpu.ts";
 
@@ -56,7 +57,6 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
   for (const dtype of ["f32", "f16"] as const) {
     it(`${dtype}: awkward shapes match float64, with and without bias`, async () => {
       const gpu = await testGpu();
-      if (!hasCpuSubgroupKernels(gpu)) return; // the path exists only where the CPU matmul kernel runs (lavapipe)
       if (dtype === "f16" && !gpu.ctx.caps.f16) return;
       for (const s of SHAPES) {
         for (const withBias of [true, false]) {
@@ -89,7 +89,6 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
   // image of the batch into the next.
   it("runs V and M in bands of tiles, and U in chunks of output channels, when they exceed one binding", async () => {
     const gpu = await testGpu();
-    if (!hasCpuSubgroupKernels(gpu)) return;
     // [shape, limit, bands, chunks of U]: the third needs U [16, 12, 4] (3 KB) in chunks of 7 and 5 channels.
     for (const [s, limit, bands, chunks] of [
       [{ n: 1, cin: 4, h: 9, w: 7, cout: 4 }, 1100, 5, 1],
@@ -139,7 +138,7 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
     expect(winogradFits(gpu, 1, 128, 128, 512, 512, 4)).toBe(cpu);
     expect(winogradFits(gpu, 1, 2560, 1280, 16, 16, 4)).toBe(cpu);
     const limit = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
-    expect(winogradApplies(gpu, 1, 4096, 4096, 8, 8, 4)).toBe(cpu && 4096 * 4096 * 9 * 4 <= limit);
+    expect(winogradApplies(gpu, 1, 4096, 4096, 8, 8, 4)).toBe(4096 * 4096 * 9 * 4 <= limit);
     const s: Shape = { n: 1, cin: 128, h: 32, w: 32, cout: 128 };
     const x = gpu.upload(seededFloats(s.cin * s.h * s.w, 3), [1, s.cin, s.h, s.w]);
     const w = gpu.upload(seededFloats(s.cout * s.cin * 9, 4), [s.cout, s.cin, 3, 3]);
@@ -148,5 +147,29 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
     const direct = await kernelLabels(gpu, () => conv2d(gpu, x, w, null, { stride: 1, padding: 1, kernel: "cpuR16p8w32" }));
     expect(direct.some((l) => l.startsWith("winograd"))).toBe(false);
     for (const t of [x, w]) t.dispose();
+  });
+
+  it("on GPUs (a device told it is not a CPU adapter): the default where each GEMM gets the matmul tiles, with the tiles' results", async () => {
+    const ctx = (await testGpu()).ctx;
+    const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
+    // From GPU_TILE_MIN_ROWS tiles (128): SD's 64² and 32² levels at 512², two 16² images; not one 16² image (64).
+    expect(winogradFits(gpu, 1, 320, 320, 64, 64, 4)).toBe(true);
+    expect(winogradFits(gpu, 1, 640, 640, 32, 32, 4)).toBe(true);
+    expect(winogradFits(gpu, 2, 1280, 1280, 16, 16, 4)).toBe(true);
+    expect(winogradFits(gpu, 1, 1280, 1280, 16, 16, 4)).toBe(false);
+    expect(winogradFits(gpu, 1, 64, 64, 64, 64, 4)).toBe(false); // narrow
+    // 23 × 23 → 12 × 12 = 144 tiles (the last row and column half outside), Cout not a multiple of 4 or of the tiles.
+    const s: Shape = { n: 1, cin: 128, h: 23, w: 23, cout: 131 };
+    const xs = seededFloats(s.cin * s.h * s.w, 31);
+    const ws = seededFloats(s.cout * s.cin * 9, 32);
+    const bs = seededFloats(s.cout, 33);
+    const [x, w, b] = [gpu.upload(xs, [1, s.cin, s.h, s.w]), gpu.upload(ws, [s.cout, s.cin, 3, 3]), gpu.upload(bs, [s.cout])];
+    gpu.startProfiling();
+    const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1 });
+    const labels = (await gpu.stopProfiling()).map((t) => t.label);
+    expect(labels.some((l) => l.startsWith("winograd_input")), labels.join(", ")).toBe(true);
+    expect(labels.some((l) => l.includes(GPU_TILE_VARIANT)), labels.join(", ")).toBe(true);
+    expect(relativeMaxError(await gpu.read(y), conv3x3Ref(xs, ws, bs, s)), label(s)).toBeLessThanOrEqual(tol(s));
+    for (const t of [x, w, b, y]) t.dispose();
   });
 });
