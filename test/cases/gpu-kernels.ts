@@ -1,7 +1,7 @@
 /**
  * The kernels GPUs take where CPU adapters take others, run by vitest in Node (Dawn + lavapipe) and by the headless
- * Chromium page (SwiftShader) with the path forced: the implicit-GEMM conv and the vec4-tile linear split along K
- * (split-k.ts), the tiled attention with each query tile that fits, the workgroup GEMV, group norm split over
+ * Chromium page (SwiftShader) with the path forced: Winograd convs, the implicit-GEMM conv and the vec4-tile linear
+ * split along K (split-k.ts), the tiled attention with each query tile that fits, the workgroup GEMV, group norm split over
  * workgroups, and the tiled dot4I8Packed linear. Outputs (partial sums included) are poisoned with NaN first.
  */
 import { attention, attentionWorkgroupBytes, ATTENTION_QUERY_TILES } from "../../src/ops/attention.ts";
@@ -22,6 +22,26 @@ import { seeded } from "./random.ts";
 import { attentionRef, conv2dRef, groupNormRef, refLinear } from "../helpers/references.ts";
 
 export const gpuKernelCases: KernelCase[] = [
+  {
+    name: "conv2d by Winograd F(2×2, 3×3), asked for (GPUs take it by default from 128 channels and 128 tiles), matches float64",
+    async run(gpu: Gpu) {
+      // 2 images of 9×7 (the last tile row and column half outside), Cin a multiple of 4 but not of 8, Cout 19.
+      const [n, cin, h, w, cout] = [2, 12, 9, 7, 19];
+      const xs = seeded(n * cin * h * w, 34);
+      const ws = seeded(cout * cin * 9, 35);
+      const bs = seeded(cout, 36);
+      const x = gpu.upload(xs, [n, cin, h, w]);
+      const wt = gpu.upload(ws, [cout, cin, 3, 3]);
+      const b = gpu.upload(bs, [cout]);
+      gpu.startProfiling();
+      const y = await conv2d(gpu, x, wt, b, { padding: 1, kernel: "winograd" });
+      const labels = (await gpu.stopProfiling()).map((t) => t.label);
+      assert(labels.some((l) => l.startsWith("winograd_input")), `Winograd did not run: ${labels.join(", ")}`);
+      // test/ops/conv2d-winograd.test.ts's bound: 4× the README conv bound 1e-5·√K (transformed sums reach 4× the inputs).
+      assertClose(await gpu.read(y), conv2dRef(xs, ws, bs, { n, cin, h, w, cout, kh: 3, kw: 3, stride: 1, pad: 1 }), 4e-5 * Math.sqrt(cin * 9), "Winograd");
+      for (const t of [x, wt, b, y]) t.dispose();
+    },
+  },
   {
     name: "conv2d implicit GEMM split along K (2, 3 and 5 slices, the last one short) matches float64, with and without bias",
     async run(gpu: Gpu) {

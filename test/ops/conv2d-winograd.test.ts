@@ -160,16 +160,21 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
     expect(winogradFits(gpu, 1, 64, 64, 64, 64, 4)).toBe(false); // narrow
     // 23 × 23 → 12 × 12 = 144 tiles (the last row and column half outside), Cout not a multiple of 4 or of the tiles.
     const s: Shape = { n: 1, cin: 128, h: 23, w: 23, cout: 131 };
-    const xs = seededFloats(s.cin * s.h * s.w, 31);
-    const ws = seededFloats(s.cout * s.cin * 9, 32);
-    const bs = seededFloats(s.cout, 33);
-    const [x, w, b] = [gpu.upload(xs, [1, s.cin, s.h, s.w]), gpu.upload(ws, [s.cout, s.cin, 3, 3]), gpu.upload(bs, [s.cout])];
-    gpu.startProfiling();
-    const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1 });
-    const labels = (await gpu.stopProfiling()).map((t) => t.label);
-    expect(labels.some((l) => l.startsWith("winograd_input")), labels.join(", ")).toBe(true);
-    expect(labels.some((l) => l.includes(GPU_TILE_VARIANT)), labels.join(", ")).toBe(true);
-    expect(relativeMaxError(await gpu.read(y), conv3x3Ref(xs, ws, bs, s)), label(s)).toBeLessThanOrEqual(tol(s));
-    for (const t of [x, w, b, y]) t.dispose();
+    for (const dtype of gpu.ctx.caps.f16 ? (["f32", "f16"] as const) : (["f32"] as const)) {
+      // f16: inputs on a 1/256 grid (exact in f16); V, M and y stored as f16, so the bound is f16's rounding.
+      const round = (v: Float32Array) => (dtype === "f16" ? Float32Array.from(v, (x) => Math.fround(x * 256) / 256) : v);
+      const xs = round(seededFloats(s.cin * s.h * s.w, 31));
+      const ws = round(seededFloats(s.cout * s.cin * 9, 32));
+      const bs = round(seededFloats(s.cout, 33));
+      const [x, w, b] = [gpu.upload(xs, [1, s.cin, s.h, s.w], dtype), gpu.upload(ws, [s.cout, s.cin, 3, 3], dtype), gpu.upload(bs, [s.cout], dtype)];
+      gpu.startProfiling();
+      const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1 });
+      const labels = (await gpu.stopProfiling()).map((t) => t.label);
+      expect(labels.some((l) => l.startsWith(`winograd_input_${dtype}`)), labels.join(", ")).toBe(true);
+      expect(labels.some((l) => l.includes(GPU_TILE_VARIANT)), labels.join(", ")).toBe(true);
+      const bound = dtype === "f16" ? 4e-3 : tol(s);
+      expect(relativeMaxError(await gpu.read(y), conv3x3Ref(xs, ws, bs, s)), `${dtype} ${label(s)}`).toBeLessThanOrEqual(bound);
+      for (const t of [x, w, b, y]) t.dispose();
+    }
   });
 });
