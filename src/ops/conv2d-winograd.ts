@@ -46,14 +46,26 @@ export const WINOGRAD_MIN_TILES = 64;
 /** Output tiles of a conv on an h × w image (2 × 2 each). */
 export const winogradTiles = (h: number, w: number) => Math.ceil(h / 2) * Math.ceil(w / 2);
 
-/** Output channels per chunk of U [16, chunk, Cin] within one binding (SD's 2560 → 1280 convs: U is 200 MB whole). */
-function channelChunk(gpu: Gpu, cin: number, cout: number, elementBytes: number): number {
-  return Math.min(cout, Math.floor(gpu.ctx.caps.limits.maxStorageBufferBindingSize / (16 * cin * elementBytes)));
-}
+/**
+ * Most bytes of one transient U, V or M: lavapipe's binding limit. GPUs may bind 2 GiB or more, and a band that large
+ * (SDXL's VAE at 1024²: V is 2.1 GB whole) would add gigabytes of temporaries to a decode; bands of this size cost
+ * only a few more dispatches.
+ */
+export const WINOGRAD_MAX_TRANSIENT_BYTES = 128 * 1024 * 1024;
 
-/** Tiles per band: V [16, band, Cin] and M [16, band, chunk] each within one binding. */
-function bandTiles(gpu: Gpu, cin: number, chunk: number, elementBytes: number): number {
-  return Math.floor(gpu.ctx.caps.limits.maxStorageBufferBindingSize / (16 * Math.max(cin, chunk) * elementBytes));
+/** Bytes one U, V or M may take: one binding, and at most WINOGRAD_MAX_TRANSIENT_BYTES. */
+const transientBytes = (gpu: Gpu) => Math.min(gpu.ctx.caps.limits.maxStorageBufferBindingSize, WINOGRAD_MAX_TRANSIENT_BYTES);
+
+/**
+ * How a conv's temporaries are cut: U [16, chunk, Cin] in chunks of output channels (SD's 2560 → 1280 convs: U is
+ * 200 MB whole), V [16, band, Cin] and M [16, band, chunk] in bands of tiles, each within transientBytes. A chunk or
+ * band of 0 means the conv cannot run this way.
+ */
+export function winogradPlan(gpu: Gpu, n: number, cin: number, cout: number, h: number, w: number, elementBytes: number): { chunk: number; band: number } {
+  const bytes = transientBytes(gpu);
+  const chunk = Math.min(cout, Math.floor(bytes / (16 * cin * elementBytes)));
+  const band = Math.min(n * winogradTiles(h, w), Math.floor(bytes / (16 * Math.max(cin, chunk) * elementBytes)));
+  return { chunk, band };
 }
 
 /**
@@ -63,8 +75,8 @@ function bandTiles(gpu: Gpu, cin: number, chunk: number, elementBytes: number): 
  */
 export function winogradApplies(gpu: Gpu, n: number, cin: number, cout: number, h: number, w: number, elementBytes: number): boolean {
   const limit = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
-  const chunk = channelChunk(gpu, cin, cout, elementBytes);
-  return cin % 4 === 0 && cout * cin * 9 * elementBytes <= limit && chunk >= 1 && bandTiles(gpu, cin, chunk, elementBytes) >= 1;
+  const { chunk, band } = winogradPlan(gpu, n, cin, cout, h, w, elementBytes);
+  return cin % 4 === 0 && cout * cin * 9 * elementBytes <= limit && chunk >= 1 && band >= 1;
 }
 
 /**
@@ -90,8 +102,7 @@ export async function conv3x3Winograd(gpu: Gpu, x: Tensor, weight: Tensor, bias:
   const tiles = winogradTiles(h, w);
   const elementBytes = x.byteLength / Math.max(x.numel, 1);
   const rows = n * tiles;
-  const chunk = channelChunk(gpu, cin, cout, elementBytes);
-  const band = Math.min(rows, bandTiles(gpu, cin, chunk, elementBytes));
+  const { chunk, band } = winogradPlan(gpu, n, cin, cout, h, w, elementBytes);
   const us: { co0: number; u: Tensor }[] = [];
   const y = gpu.empty([n, cout, h, w], dtype, "conv2d");
   try {

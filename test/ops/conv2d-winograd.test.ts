@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { GpuContext } from "../../src/gpu/device.ts";
 import { Gpu } from "../../src/gpu/runtime.ts";
 import { conv2d } from "../../src/ops/conv2d.ts";
-import { WINOGRAD_MIN_TILES, winogradApplies, winogradFits } from "../../src/ops/conv2d-winograd.ts";
+import { WINOGRAD_MAX_TRANSIENT_BYTES, WINOGRAD_MIN_TILES, winogradApplies, winogradFits, winogradPlan } from "../../src/ops/conv2d-winograd.ts";
 import { GPU_TILE_VARIANT, hasCpuSubgroupKernels } from "../../src/ops/matmul-kernel.ts";
 import { relativeMaxError } from "../../src/verify/compare.ts";
 import { seededFloats, testGpu } from "../helpers/gpu.ts";
@@ -147,6 +147,24 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
     const direct = await kernelLabels(gpu, () => conv2d(gpu, x, w, null, { stride: 1, padding: 1, kernel: "cpuR16p8w32" }));
     expect(direct.some((l) => l.startsWith("winograd"))).toBe(false);
     for (const t of [x, w]) t.dispose();
+  });
+
+  it("keeps each transient U, V and M within 128 MiB where the adapter binds more (GPUs: SDXL's VAE at 1024²)", async () => {
+    const ctx = (await testGpu()).ctx;
+    const limits = { ...ctx.caps.limits, maxStorageBufferBindingSize: 4 * 1024 ** 3 };
+    const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false, limits }));
+    // [n, Cin, Cout, H, W]: SDXL's VAE decoder at its 1024² stage (V would be 2.1 GB whole), SD's 2560 → 1280 conv.
+    for (const [n, cin, cout, h, w] of [[1, 128, 128, 1024, 1024], [1, 256, 128, 1024, 1024], [1, 2560, 1280, 16, 16]] as const) {
+      const { chunk, band } = winogradPlan(gpu, n, cin, cout, h, w, 4);
+      const what = `[${n},${cin},${h},${w}]→${cout}`;
+      expect(chunk, what).toBeGreaterThanOrEqual(1);
+      expect(band, what).toBeGreaterThanOrEqual(1);
+      expect(16 * chunk * cin * 4, `U ${what}`).toBeLessThanOrEqual(WINOGRAD_MAX_TRANSIENT_BYTES);
+      expect(16 * band * Math.max(cin, chunk) * 4, `V, M ${what}`).toBeLessThanOrEqual(WINOGRAD_MAX_TRANSIENT_BYTES);
+    }
+    // The bands are as large as that allows: 128 MiB / (16 · 128 · 4 B) tiles.
+    expect(winogradPlan(gpu, 1, 128, 128, 1024, 1024, 4).band).toBe(16384);
+    expect(WINOGRAD_MAX_TRANSIENT_BYTES).toBe(128 * 1024 * 1024);
   });
 
   it("on GPUs (a device told it is not a CPU adapter): the default where each GEMM gets the matmul tiles, with the tiles' results", async () => {
