@@ -4,7 +4,7 @@
  * (winograd_output.wgsl), T = ⌈H/2⌉·⌈W/2⌉ tiles of 2×2 outputs. The GEMMs do 16 multiply-adds per tile and channel
  * pair where the direct conv does 36. On lavapipe they run as fast per FLOP as the direct conv2d_cpu: measured
  * 2.3–2.6× it before the transforms (kernels-bench/RESULTS.md). On GPUs they run the matmul tiles, which reached 47 %
- * of the H200's FMA probe where the implicit-GEMM conv reached 18–29 %. The weight transform
+ * of the H200's FMA probe where the implicit-GEMM conv reached 18–29 % (not yet timed as Winograd on a GPU). The weight transform
  * (winograd_weights.wgsl) runs per call: keeping U = G g Gᵀ would hold 16/9 of every 3×3 weight for the model's life.
  */
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
@@ -12,7 +12,7 @@ import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { ELEMENTWISE_WG, gridFor, type FloatDType } from "./common.ts";
 import { matmul } from "./matmul.ts";
-import { GPU_TILE_MIN_ROWS, hasCpuSubgroupKernels, SMALL_CPU_FLOPS } from "./matmul-kernel.ts";
+import { GPU_TILE_VARIANT, hasCpuSubgroupKernels, MATMUL_TILE_VARIANTS, SMALL_CPU_FLOPS, type MatmulVariant } from "./matmul-kernel.ts";
 
 export const winogradWeightsKernel = defineKernel<{ dtype: FloatDType }>({
   name: "winograd_weights",
@@ -82,17 +82,26 @@ export function winogradApplies(gpu: Gpu, n: number, cin: number, cout: number, 
 /**
  * Whether conv2d takes this path by default, for wide channels (WINOGRAD_MIN_CHANNELS) where it applies:
  * - on lavapipe-style adapters (8-lane subgroup kernels), from WINOGRAD_MIN_TILES tiles and SMALL_CPU_FLOPS, as measured;
- * - on GPUs where each GEMM has the rows of the matmul tiles (GPU_TILE_MIN_ROWS: SD's 64² and 32² levels at 512²).
- *   Fewer rows run the rows kernel, which reached 5 % of the H200's probe. Not yet timed on a GPU: the offline run
- *   (scripts/offline-bench) times it against the implicit GEMM.
+ * - on GPUs from one full row of matmul tiles (GPU_TILE_ROWS = 64 tiles: SD's 64², 32² and 16² levels at 512²); the
+ *   16 GEMMs run the tiles (winogradGemmVariant), whose batch of 16 fills the grid where one GEMM of 64 rows would not.
+ *   Not yet timed on a GPU: the offline run (scripts/offline-bench) times it against the implicit GEMM.
  * Other CPU adapters (SwiftShader) keep their direct conv kernel.
  */
 export function winogradFits(gpu: Gpu, n: number, cin: number, cout: number, h: number, w: number, elementBytes: number): boolean {
   if (cin < WINOGRAD_MIN_CHANNELS || cout < WINOGRAD_MIN_CHANNELS || !winogradApplies(gpu, n, cin, cout, h, w, elementBytes)) return false;
   const tiles = n * winogradTiles(h, w);
-  if (!gpu.ctx.caps.cpu) return tiles >= GPU_TILE_MIN_ROWS;
+  if (!gpu.ctx.caps.cpu) return tiles >= GPU_TILE_ROWS;
   return hasCpuSubgroupKernels(gpu) && tiles >= WINOGRAD_MIN_TILES && 2 * n * cout * cin * 9 * h * w >= SMALL_CPU_FLOPS;
 }
+
+/** Rows of one GPU matmul tile (GPU_TILE_VARIANT's tileM). */
+const GPU_TILE_ROWS = MATMUL_TILE_VARIANTS[GPU_TILE_VARIANT].tileM;
+
+/**
+ * The GEMMs' kernel: on GPUs the matmul tiles at any row count (below GPU_TILE_MIN_ROWS a lone linear takes the rows
+ * kernel, whose few workgroups the tiles would not fill; here 16 GEMMs are one dispatch); elsewhere matmul's choice.
+ */
+const winogradGemmVariant = (gpu: Gpu): MatmulVariant | undefined => (gpu.ctx.caps.cpu ? undefined : GPU_TILE_VARIANT);
 
 /** y = conv3x3(x, weight, stride 1, padding 1) + bias, x [N, Cin, H, W], float weight [Cout, Cin, 3, 3] (shapes checked by conv2d). */
 export async function conv3x3Winograd(gpu: Gpu, x: Tensor, weight: Tensor, bias: Tensor | null, dtype: FloatDType): Promise<Tensor> {
@@ -122,7 +131,7 @@ export async function conv3x3Winograd(gpu: Gpu, x: Tensor, weight: Tensor, bias:
         gpu.dispatch(input, { x, v }, { count: count * cin, c: cin, h, w, tiles_w: tilesW, tiles, nt0 }, gridFor(gpu, count * cin));
         for (const { co0, u } of us) {
           const c = u.shape[1]!;
-          const m = await matmul(gpu, v, u, { transposeB: true }); // [16, count, c]
+          const m = await matmul(gpu, v, u, { transposeB: true, variant: winogradGemmVariant(gpu) }); // [16, count, c]
           try {
             const bindings: Record<string, Tensor> = { m, y };
             if (bias) bindings.bias = bias;

@@ -170,29 +170,32 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
   it("on GPUs (a device told it is not a CPU adapter): the default where each GEMM gets the matmul tiles, with the tiles' results", async () => {
     const ctx = (await testGpu()).ctx;
     const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false }));
-    // From GPU_TILE_MIN_ROWS tiles (128): SD's 64² and 32² levels at 512², two 16² images; not one 16² image (64).
+    // From one full row of matmul tiles (64 tiles of 2×2): SD's 64², 32² and 16² levels at 512²; not its 8² level.
     expect(winogradFits(gpu, 1, 320, 320, 64, 64, 4)).toBe(true);
     expect(winogradFits(gpu, 1, 640, 640, 32, 32, 4)).toBe(true);
-    expect(winogradFits(gpu, 2, 1280, 1280, 16, 16, 4)).toBe(true);
-    expect(winogradFits(gpu, 1, 1280, 1280, 16, 16, 4)).toBe(false);
+    expect(winogradFits(gpu, 1, 1280, 1280, 16, 16, 4)).toBe(true);
+    expect(winogradFits(gpu, 1, 1280, 1280, 8, 8, 4)).toBe(false);
+    expect(winogradFits(gpu, 4, 1280, 1280, 8, 8, 4)).toBe(true); // a batch of 4: 64 tiles
     expect(winogradFits(gpu, 1, 64, 64, 64, 64, 4)).toBe(false); // narrow
-    // 23 × 23 → 12 × 12 = 144 tiles (the last row and column half outside), Cout not a multiple of 4 or of the tiles.
-    const s: Shape = { n: 1, cin: 128, h: 23, w: 23, cout: 131 };
-    for (const dtype of gpu.ctx.caps.f16 ? (["f32", "f16"] as const) : (["f32"] as const)) {
-      // f16: inputs on a 1/256 grid (exact in f16); V, M and y stored as f16, so the bound is f16's rounding.
-      const round = (v: Float32Array) => (dtype === "f16" ? Float32Array.from(v, (x) => Math.fround(x * 256) / 256) : v);
-      const xs = round(seededFloats(s.cin * s.h * s.w, 31));
-      const ws = round(seededFloats(s.cout * s.cin * 9, 32));
-      const bs = round(seededFloats(s.cout, 33));
-      const [x, w, b] = [gpu.upload(xs, [1, s.cin, s.h, s.w], dtype), gpu.upload(ws, [s.cout, s.cin, 3, 3], dtype), gpu.upload(bs, [s.cout], dtype)];
-      gpu.startProfiling();
-      const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1 });
-      const labels = (await gpu.stopProfiling()).map((t) => t.label);
-      expect(labels.some((l) => l.startsWith(`winograd_input_${dtype}`)), labels.join(", ")).toBe(true);
-      expect(labels.some((l) => l.includes(GPU_TILE_VARIANT)), labels.join(", ")).toBe(true);
-      const bound = dtype === "f16" ? 4e-3 : tol(s);
-      expect(relativeMaxError(await gpu.read(y), conv3x3Ref(xs, ws, bs, s)), `${dtype} ${label(s)}`).toBeLessThanOrEqual(bound);
-      for (const t of [x, w, b, y]) t.dispose();
+    // 23 × 23 → 12 × 12 = 144 tiles (the last row and column half outside), Cout not a multiple of 4 or of the tiles;
+    // 15 × 15 → 64 tiles, where a lone GEMM of 64 rows would take the rows kernel: the 16 GEMMs still take the tiles.
+    for (const s of [{ n: 1, cin: 128, h: 23, w: 23, cout: 131 }, { n: 1, cin: 128, h: 15, w: 15, cout: 129 }] as Shape[]) {
+      for (const dtype of gpu.ctx.caps.f16 ? (["f32", "f16"] as const) : (["f32"] as const)) {
+        // f16: inputs on a 1/256 grid (exact in f16); V, M and y stored as f16, so the bound is f16's rounding.
+        const round = (v: Float32Array) => (dtype === "f16" ? Float32Array.from(v, (x) => Math.fround(x * 256) / 256) : v);
+        const xs = round(seededFloats(s.cin * s.h * s.w, 31));
+        const ws = round(seededFloats(s.cout * s.cin * 9, 32));
+        const bs = round(seededFloats(s.cout, 33));
+        const [x, w, b] = [gpu.upload(xs, [1, s.cin, s.h, s.w], dtype), gpu.upload(ws, [s.cout, s.cin, 3, 3], dtype), gpu.upload(bs, [s.cout], dtype)];
+        gpu.startProfiling();
+        const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1 });
+        const labels = (await gpu.stopProfiling()).map((t) => t.label);
+        expect(labels.some((l) => l.startsWith(`winograd_input_${dtype}`)), labels.join(", ")).toBe(true);
+        expect(labels.some((l) => l.includes(GPU_TILE_VARIANT)), labels.join(", ")).toBe(true);
+        const bound = dtype === "f16" ? 4e-3 : tol(s);
+        expect(relativeMaxError(await gpu.read(y), conv3x3Ref(xs, ws, bs, s)), `${dtype} ${label(s)}`).toBeLessThanOrEqual(bound);
+        for (const t of [x, w, b, y]) t.dispose();
+      }
     }
   });
 });
