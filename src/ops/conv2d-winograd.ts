@@ -4,8 +4,9 @@
  * (winograd_output.wgsl), T = ⌈H/2⌉·⌈W/2⌉ tiles of 2×2 outputs. The GEMMs do 16 multiply-adds per tile and channel
  * pair where the direct conv does 36. On lavapipe they run as fast per FLOP as the direct conv2d_cpu: measured
  * 2.3–2.6× it before the transforms (kernels-bench/RESULTS.md). On GPUs they run the matmul tiles, which reached 47 %
- * of the H200's FMA probe where the implicit-GEMM conv reached 18–29 % (not yet timed as Winograd on a GPU). The weight transform
- * (winograd_weights.wgsl) runs per call: keeping U = G g Gᵀ would hold 16/9 of every 3×3 weight for the model's life.
+ * of the H200's FMA probe where the implicit-GEMM conv reached 18–29 % (not yet timed as Winograd on a GPU). The
+ * weight transform (winograd_weights.wgsl) runs per call: keeping U = G g Gᵀ would hold 16/9 of every 3×3 weight for
+ * the model's life.
  */
 import { defineKernel, dtypeDefines } from "../gpu/kernel.ts";
 import type { Gpu } from "../gpu/runtime.ts";
@@ -70,8 +71,8 @@ export function winogradPlan(gpu: Gpu, n: number, cin: number, cout: number, h: 
 
 /**
  * Whether this path can run a float 3×3 stride-1 pad-1 conv: Cin a multiple of 4 (the vec4 K of the CPU matmul
- * kernel) and the weight within one binding. U goes in chunks of output channels and V, M in bands of tiles that fit
- * one binding (the VAE's 512² stage: V would be 512 MiB whole).
+ * kernel) and the weight within one binding. U goes in chunks of output channels and V, M in bands of tiles
+ * (winogradPlan; the VAE's 512² stage: V would be 512 MiB whole).
  */
 export function winogradApplies(gpu: Gpu, n: number, cin: number, cout: number, h: number, w: number, elementBytes: number): boolean {
   const limit = gpu.ctx.caps.limits.maxStorageBufferBindingSize;
