@@ -128,8 +128,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wi
   let z2 = a_row_zero(min(row0 + 2u, last_row));
   let z3 = a_row_zero(min(row0 + 3u, last_row));
 #if W4A8_PAIRS
-  // Row r's 4 column sums so far (each K group's exact sum times its scale), the current group's Σ u·n per column
-  // (un*), the current 16 k's packed products (acc*), Σ u per row and Σ n per column (plain, and packed).
+  // Per row r: its 4 column sums so far (y*: each K group's exact sum times its scale), the current group's Σ u·n per
+  // column (un*) and the current 16 k's packed products (acc*); Σ u per row and Σ n per column of the current group
+  // (su, sn; and within the current 16 k, packed). c: 128 + each row's zero point.
   var y0 = vec4<f32>(0.0); var y1 = vec4<f32>(0.0); var y2 = vec4<f32>(0.0); var y3 = vec4<f32>(0.0);
   var un0 = vec4<u32>(0u); var un1 = vec4<u32>(0u); var un2 = vec4<u32>(0u); var un3 = vec4<u32>(0u);
   var acc0 = vec4<u32>(0u); var acc1 = vec4<u32>(0u); var acc2 = vec4<u32>(0u); var acc3 = vec4<u32>(0u);
