@@ -48,23 +48,31 @@ export const WINOGRAD_MIN_TILES = 64;
 export const winogradTiles = (h: number, w: number) => Math.ceil(h / 2) * Math.ceil(w / 2);
 
 /**
- * Most bytes of one transient U, V or M: lavapipe's binding limit. GPUs may bind 2 GiB or more, and a band that large
- * (SDXL's VAE at 1024²: V is 2.1 GB whole) would add gigabytes of temporaries to a decode; bands of this size cost
- * only a few more dispatches.
+ * Most bytes of one transient U chunk, V band or M band. The whole of U is 16/9 of the weight (SD's 2560 → 1280 convs:
+ * 210 MB in f32) and V at SD's 64² level with 960 channels 63 MB, so these temporaries, not the model's activations,
+ * set the peak of a float UNet step; in 32 MiB pieces they stay below its GEGLU (63 MB at 512²). A GPU that binds
+ * 2 GiB would otherwise hold the SDXL VAE's 1024² stage as one 2.1 GB band. Smaller pieces cost more dispatches: the
+ * GEMMs keep hundreds of rows and columns at SD's sizes.
  */
-export const WINOGRAD_MAX_TRANSIENT_BYTES = 128 * 1024 * 1024;
+export const WINOGRAD_MAX_TRANSIENT_BYTES = 32 * 1024 * 1024;
 
-/** Bytes one U, V or M may take: one binding, and at most WINOGRAD_MAX_TRANSIENT_BYTES. */
+/** Bytes one U chunk, V band or M band may take: one binding, and at most WINOGRAD_MAX_TRANSIENT_BYTES. */
 const transientBytes = (gpu: Gpu) => Math.min(gpu.ctx.caps.limits.maxStorageBufferBindingSize, WINOGRAD_MAX_TRANSIENT_BYTES);
 
 /**
- * How a conv's temporaries are cut: U [16, chunk, Cin] in chunks of output channels (SD's 2560 → 1280 convs: U is
- * 200 MB whole), V [16, band, Cin] and M [16, band, chunk] in bands of tiles, each within transientBytes. A chunk or
- * band of 0 means the conv cannot run this way.
+ * How a conv's temporaries are cut: U [16, chunk, Cin] in chunks of output channels of equal size (in multiples of 64
+ * channels where that fits), V [16, band, Cin] and M [16, band, chunk] in bands of tiles, each within transientBytes.
+ * One U chunk is alive at a time. A chunk or band of 0 means the conv cannot run this way.
  */
 export function winogradPlan(gpu: Gpu, n: number, cin: number, cout: number, h: number, w: number, elementBytes: number): { chunk: number; band: number } {
   const bytes = transientBytes(gpu);
-  const chunk = Math.min(cout, Math.floor(bytes / (16 * cin * elementBytes)));
+  const maxChunk = Math.min(cout, Math.floor(bytes / (16 * cin * elementBytes)));
+  let chunk = maxChunk;
+  if (maxChunk >= 1 && maxChunk < cout) {
+    const even = Math.ceil(cout / Math.ceil(cout / maxChunk));
+    const rounded = Math.ceil(even / 64) * 64;
+    chunk = rounded <= maxChunk ? rounded : even;
+  }
   const band = Math.min(n * winogradTiles(h, w), Math.floor(bytes / (16 * Math.max(cin, chunk) * elementBytes)));
   return { chunk, band };
 }
@@ -113,36 +121,43 @@ export async function conv3x3Winograd(gpu: Gpu, x: Tensor, weight: Tensor, bias:
   const elementBytes = x.byteLength / Math.max(x.numel, 1);
   const rows = n * tiles;
   const { chunk, band } = winogradPlan(gpu, n, cin, cout, h, w, elementBytes);
-  const us: { co0: number; u: Tensor }[] = [];
+  const bands = Math.ceil(rows / band);
   const y = gpu.empty([n, cout, h, w], dtype, "conv2d");
+  // One chunk of U alive at a time (it is the largest temporary). With one band, its V is made once and kept for every
+  // chunk; with several bands and chunks, each chunk makes the bands' V again (large images with wide weights only).
+  let onlyV: Tensor | undefined;
   try {
     const transform = await gpu.kernel(winogradWeightsKernel, { dtype });
+    const input = await gpu.kernel(winogradInputKernel, { dtype });
+    const output = await gpu.kernel(winogradOutputKernel, { dtype, bias: !!bias });
+    const makeV = (nt0: number, count: number): Tensor => {
+      const v = gpu.empty([16, count, cin], dtype, "winograd_v");
+      gpu.dispatch(input, { x, v }, { count: count * cin, c: cin, h, w, tiles_w: tilesW, tiles, nt0 }, gridFor(gpu, count * cin));
+      return v;
+    };
     for (let co0 = 0; co0 < cout; co0 += chunk) {
       const c = Math.min(chunk, cout - co0);
       const u = gpu.empty([16, c, cin], dtype, "winograd_u");
-      us.push({ co0, u });
-      gpu.dispatch(transform, { g: weight, u }, { count: c * cin, first: co0 * cin }, gridFor(gpu, c * cin));
-    }
-    const input = await gpu.kernel(winogradInputKernel, { dtype });
-    const output = await gpu.kernel(winogradOutputKernel, { dtype, bias: !!bias });
-    for (let nt0 = 0; nt0 < rows; nt0 += band) {
-      const count = Math.min(band, rows - nt0);
-      const v = gpu.empty([16, count, cin], dtype, "winograd_v");
       try {
-        gpu.dispatch(input, { x, v }, { count: count * cin, c: cin, h, w, tiles_w: tilesW, tiles, nt0 }, gridFor(gpu, count * cin));
-        for (const { co0, u } of us) {
-          const c = u.shape[1]!;
-          const m = await matmul(gpu, v, u, { transposeB: true, variant: winogradGemmVariant(gpu) }); // [16, count, c]
+        gpu.dispatch(transform, { g: weight, u }, { count: c * cin, first: co0 * cin }, gridFor(gpu, c * cin));
+        for (let nt0 = 0; nt0 < rows; nt0 += band) {
+          const count = Math.min(band, rows - nt0);
+          const v = bands === 1 ? (onlyV ??= makeV(nt0, count)) : makeV(nt0, count);
           try {
-            const bindings: Record<string, Tensor> = { m, y };
-            if (bias) bindings.bias = bias;
-            gpu.dispatch(output, bindings, { count: count * c, cout: c, h, w, tiles_w: tilesW, tiles, nt0, co0, y_channels: cout }, gridFor(gpu, count * c));
+            const m = await matmul(gpu, v, u, { transposeB: true, variant: winogradGemmVariant(gpu) }); // [16, count, c]
+            try {
+              const bindings: Record<string, Tensor> = { m, y };
+              if (bias) bindings.bias = bias;
+              gpu.dispatch(output, bindings, { count: count * c, cout: c, h, w, tiles_w: tilesW, tiles, nt0, co0, y_channels: cout }, gridFor(gpu, count * c));
+            } finally {
+              m.dispose();
+            }
           } finally {
-            m.dispose();
+            if (bands > 1) v.dispose();
           }
         }
       } finally {
-        v.dispose();
+        u.dispose();
       }
     }
     return y;
@@ -150,6 +165,6 @@ export async function conv3x3Winograd(gpu: Gpu, x: Tensor, weight: Tensor, bias:
     y.dispose();
     throw e;
   } finally {
-    for (const { u } of us) u.dispose();
+    onlyV?.dispose();
   }
 }

@@ -84,16 +84,21 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
   }
 
   // V and M in bands of tiles and U in chunks of output channels where they exceed one binding (the VAE's 512² stage,
-  // SD's 2560 → 1280 weights): simulated with the binding limit the ops read lowered to 1100 or 2000 bytes (4 tiles a
-  // band: 16 × 4 or 7 channels × 4 B per tile); x, y and the weight still fit. The second shape's bands cross from one
-  // image of the batch into the next.
-  it("runs V and M in bands of tiles, and U in chunks of output channels, when they exceed one binding", async () => {
+  // SD's 2560 → 1280 weights): simulated with the binding limit the ops read lowered to 1100 or 2000 bytes (4 or 5
+  // tiles a band: 16 × 4 or 6 channels × 4 B per tile); x, y and the weight still fit. The second shape's bands cross
+  // from one image of the batch into the next. U also goes in chunks of at most WINOGRAD_MAX_TRANSIENT_BYTES with the
+  // real limit (the last shape: U is 64 MiB whole). One chunk of U is alive at a time, so with several bands and chunks each
+  // chunk makes the bands' V again; with one band V is made once.
+  it("runs V and M in bands of tiles, and U in chunks of output channels, when they exceed one binding or 32 MiB", async () => {
     const gpu = await testGpu();
-    // [shape, limit, bands, chunks of U]: the third needs U [16, 12, 4] (3 KB) in chunks of 7 and 5 channels.
-    for (const [s, limit, bands, chunks] of [
-      [{ n: 1, cin: 4, h: 9, w: 7, cout: 4 }, 1100, 5, 1],
-      [{ n: 2, cin: 4, h: 5, w: 5, cout: 4 }, 1100, 5, 1],
-      [{ n: 1, cin: 4, h: 5, w: 5, cout: 12 }, 2000, 3, 2],
+    // [shape, binding limit (undefined: the adapter's), bands, chunks of U, input transforms]: the third and fourth
+    // need U [16, 12, 4] (3 KB) in 2 chunks of 6 channels.
+    for (const [s, limit, bands, chunks, inputs] of [
+      [{ n: 1, cin: 4, h: 9, w: 7, cout: 4 }, 1100, 5, 1, 5],
+      [{ n: 2, cin: 4, h: 5, w: 5, cout: 4 }, 1100, 5, 1, 5],
+      [{ n: 1, cin: 4, h: 5, w: 5, cout: 12 }, 2000, 2, 2, 4],
+      [{ n: 1, cin: 4, h: 3, w: 3, cout: 12 }, 2000, 1, 2, 1],
+      [{ n: 1, cin: 1024, h: 2, w: 3, cout: 1024 }, undefined, 1, 2, 1],
     ] as const) {
       const xs = seededFloats(s.n * s.cin * s.h * s.w, 21);
       const ws = seededFloats(s.cout * s.cin * 9, 22);
@@ -103,13 +108,14 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
       const b = gpu.upload(bs, [s.cout]);
       const limits = gpu.ctx.caps.limits;
       const real = limits.maxStorageBufferBindingSize;
-      limits.maxStorageBufferBindingSize = limit;
+      limits.maxStorageBufferBindingSize = limit ?? real;
       try {
+        expect(winogradPlan(gpu, s.n, s.cin, s.cout, s.h, s.w, 4).chunk * chunks, label(s)).toBeGreaterThanOrEqual(s.cout);
         gpu.startProfiling();
         const y = await conv2d(gpu, x, w, b, { stride: 1, padding: 1, kernel: "winograd" });
         const times = await gpu.stopProfiling();
         expect(times.find((t) => t.label === "winograd_weights_f32")?.calls, label(s)).toBe(chunks);
-        expect(times.find((t) => t.label === "winograd_input_f32")?.calls, label(s)).toBe(bands);
+        expect(times.find((t) => t.label === "winograd_input_f32")?.calls, label(s)).toBe(inputs);
         expect(times.find((t) => t.label === "winograd_output_bias_f32")?.calls, label(s)).toBe(bands * chunks);
         expect(relativeMaxError(await gpu.read(y), conv3x3Ref(xs, ws, bs, s)), label(s)).toBeLessThanOrEqual(tol(s));
         y.dispose();
@@ -149,7 +155,7 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
     for (const t of [x, w]) t.dispose();
   });
 
-  it("keeps each transient U, V and M within 128 MiB where the adapter binds more (GPUs: SDXL's VAE at 1024²)", async () => {
+  it("keeps each U chunk, V band and M band within 32 MiB, also where the adapter binds far more (GPUs: SDXL's VAE at 1024²)", async () => {
     const ctx = (await testGpu()).ctx;
     const limits = { ...ctx.caps.limits, maxStorageBufferBindingSize: 4 * 1024 ** 3 };
     const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false, limits }));
@@ -162,9 +168,12 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
       expect(16 * chunk * cin * 4, `U ${what}`).toBeLessThanOrEqual(WINOGRAD_MAX_TRANSIENT_BYTES);
       expect(16 * band * Math.max(cin, chunk) * 4, `V, M ${what}`).toBeLessThanOrEqual(WINOGRAD_MAX_TRANSIENT_BYTES);
     }
-    // The bands are as large as that allows: 128 MiB / (16 · 128 · 4 B) tiles.
-    expect(winogradPlan(gpu, 1, 128, 128, 1024, 1024, 4).band).toBe(16384);
-    expect(WINOGRAD_MAX_TRANSIENT_BYTES).toBe(128 * 1024 * 1024);
+    // The bands are as large as that allows: 32 MiB / (16 · 128 · 4 B) tiles. SD's 1280 → 1280 convs: U (105 MB) in 4
+    // chunks of 320 channels; 2560 → 1280 (210 MB): 7 of 192 (the last one 128).
+    expect(winogradPlan(gpu, 1, 128, 128, 1024, 1024, 4).band).toBe(4096);
+    expect(winogradPlan(gpu, 1, 1280, 1280, 16, 16, 4).chunk).toBe(320);
+    expect(winogradPlan(gpu, 1, 2560, 1280, 16, 16, 4).chunk).toBe(192);
+    expect(WINOGRAD_MAX_TRANSIENT_BYTES).toBe(32 * 1024 * 1024);
   });
 
   it("on GPUs (a device told it is not a CPU adapter): the default where each GEMM gets the matmul tiles, with the tiles' results", async () => {
