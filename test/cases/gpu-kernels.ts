@@ -21,18 +21,19 @@ import type { KernelCase } from "./foundation.ts";
 import { seeded } from "./random.ts";
 import { attentionRef, conv2dRef, groupNormRef, refLinear } from "../helpers/references.ts";
 
+/** Seeded x [n, cin, h, w], 3×3 weight and bias (seeds seed, seed + 1, seed + 2), as arrays and uploaded. */
+function conv3x3Case(gpu: Gpu, n: number, cin: number, h: number, w: number, cout: number, seed: number) {
+  const [xs, ws, bs] = [seeded(n * cin * h * w, seed), seeded(cout * cin * 9, seed + 1), seeded(cout, seed + 2)];
+  return { xs, ws, bs, x: gpu.upload(xs, [n, cin, h, w]), wt: gpu.upload(ws, [cout, cin, 3, 3]), b: gpu.upload(bs, [cout]) };
+}
+
 export const gpuKernelCases: KernelCase[] = [
   {
     name: "conv2d by Winograd F(2×2, 3×3), asked for (GPUs take it by default from 128 channels and 128 tiles), matches float64",
     async run(gpu: Gpu) {
       // 2 images of 9×7 (the last tile row and column half outside), Cin a multiple of 4 but not of 8, Cout 19.
       const [n, cin, h, w, cout] = [2, 12, 9, 7, 19];
-      const xs = seeded(n * cin * h * w, 34);
-      const ws = seeded(cout * cin * 9, 35);
-      const bs = seeded(cout, 36);
-      const x = gpu.upload(xs, [n, cin, h, w]);
-      const wt = gpu.upload(ws, [cout, cin, 3, 3]);
-      const b = gpu.upload(bs, [cout]);
+      const { xs, ws, bs, x, wt, b } = conv3x3Case(gpu, n, cin, h, w, cout, 34);
       gpu.startProfiling();
       const y = await conv2d(gpu, x, wt, b, { padding: 1, kernel: "winograd" });
       const labels = (await gpu.stopProfiling()).map((t) => t.label);
@@ -48,12 +49,7 @@ export const gpuKernelCases: KernelCase[] = [
       // K = 13·9 = 117 in 8 tiles of 16: 2 slices of 4 tiles, 3 of 3 (the last 21 k), 5 of 2 (4 slices; asked 5).
       // 2 images of 7×6 and 11 channels: neither pixel nor channel counts are tile multiples.
       const [n, cin, h, w, cout] = [2, 13, 7, 6, 11];
-      const xs = seeded(n * cin * h * w, 31);
-      const ws = seeded(cout * cin * 9, 32);
-      const bs = seeded(cout, 33);
-      const x = gpu.upload(xs, [n, cin, h, w]);
-      const wt = gpu.upload(ws, [cout, cin, 3, 3]);
-      const b = gpu.upload(bs, [cout]);
+      const { xs, ws, bs, x, wt, b } = conv3x3Case(gpu, n, cin, h, w, cout, 31);
       for (const bias of [b, null]) {
         const want = conv2dRef(xs, ws, bias ? bs : null, { n, cin, h, w, cout, kh: 3, kw: 3, stride: 1, pad: 1 });
         for (const splitK of [2, 3, 5]) {
