@@ -48,25 +48,34 @@ export const WINOGRAD_MIN_TILES = 64;
 export const winogradTiles = (h: number, w: number) => Math.ceil(h / 2) * Math.ceil(w / 2);
 
 /**
- * Most bytes of one transient U chunk, V band or M band. The whole of U is 16/9 of the weight (SD's 2560 → 1280 convs:
- * 210 MB in f32) and V at SD's 64² level with 960 channels 63 MB, so these temporaries, not the model's activations,
- * set the peak of a float UNet step; in 32 MiB pieces they stay below its GEGLU (63 MB at 512²). A GPU that binds
- * 2 GiB would otherwise hold the SDXL VAE's 1024² stage as one 2.1 GB band. Smaller pieces cost more dispatches: the
- * GEMMs keep hundreds of rows and columns at SD's sizes.
+ * Most bytes of one V band, M band and (on CPU adapters) U chunk. The whole of U is 16/9 of the weight (SD's 2560 →
+ * 1280 convs: 210 MB in f32) and V at SD's 64² level with 960 channels 63 MB, so these temporaries, not the model's
+ * activations, set the peak of a float UNet step; in 32 MiB pieces they stay below its GEGLU (63 MB at 512²). A GPU
+ * that binds 2 GiB would otherwise hold the SDXL VAE's 1024² stage as one 2.1 GB band. Smaller pieces cost more
+ * dispatches: the GEMMs keep hundreds of rows and columns at SD's sizes.
  */
 export const WINOGRAD_MAX_TRANSIENT_BYTES = 32 * 1024 * 1024;
 
-/** Bytes one U chunk, V band or M band may take: one binding, and at most WINOGRAD_MAX_TRANSIENT_BYTES. */
+/**
+ * Most bytes of one U chunk on GPUs. A chunk's output channels are the GEMMs' N: SD's 1280-channel convs at 16² give
+ * 160 workgroups of matmul tiles in one chunk and 48 in chunks of 320, too few for a GPU of 100+ cores (they would be
+ * split along K). A GPU has the memory for 105 MB of U; CPU adapters keep 32 MiB (measured level there).
+ */
+export const WINOGRAD_GPU_MAX_U_BYTES = 128 * 1024 * 1024;
+
+/** Bytes one V band or M band may take: one binding, and at most WINOGRAD_MAX_TRANSIENT_BYTES. */
 const transientBytes = (gpu: Gpu) => Math.min(gpu.ctx.caps.limits.maxStorageBufferBindingSize, WINOGRAD_MAX_TRANSIENT_BYTES);
+/** Bytes one U chunk may take: one binding, and at most WINOGRAD_MAX_TRANSIENT_BYTES (WINOGRAD_GPU_MAX_U_BYTES on GPUs). */
+const uChunkBytes = (gpu: Gpu) => Math.min(gpu.ctx.caps.limits.maxStorageBufferBindingSize, gpu.ctx.caps.cpu ? WINOGRAD_MAX_TRANSIENT_BYTES : WINOGRAD_GPU_MAX_U_BYTES);
 
 /**
  * How a conv's temporaries are cut: U [16, chunk, Cin] in chunks of output channels of equal size (in multiples of 64
- * channels where that fits), V [16, band, Cin] and M [16, band, chunk] in bands of tiles, each within transientBytes.
- * One U chunk is alive at a time. A chunk or band of 0 means the conv cannot run this way.
+ * channels where that fits) within uChunkBytes, V [16, band, Cin] and M [16, band, chunk] in bands of tiles within
+ * transientBytes. One U chunk is alive at a time. A chunk or band of 0 means the conv cannot run this way.
  */
 export function winogradPlan(gpu: Gpu, n: number, cin: number, cout: number, h: number, w: number, elementBytes: number): { chunk: number; band: number } {
   const bytes = transientBytes(gpu);
-  const maxChunk = Math.min(cout, Math.floor(bytes / (16 * cin * elementBytes)));
+  const maxChunk = Math.min(cout, Math.floor(uChunkBytes(gpu) / (16 * cin * elementBytes)));
   let chunk = maxChunk;
   if (maxChunk >= 1 && maxChunk < cout) {
     const even = Math.ceil(cout / Math.ceil(cout / maxChunk));

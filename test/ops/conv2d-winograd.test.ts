@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { GpuContext } from "../../src/gpu/device.ts";
 import { Gpu } from "../../src/gpu/runtime.ts";
 import { conv2d } from "../../src/ops/conv2d.ts";
-import { WINOGRAD_MAX_TRANSIENT_BYTES, WINOGRAD_MIN_TILES, winogradApplies, winogradFits, winogradPlan } from "../../src/ops/conv2d-winograd.ts";
+import { WINOGRAD_GPU_MAX_U_BYTES, WINOGRAD_MAX_TRANSIENT_BYTES, WINOGRAD_MIN_TILES, winogradApplies, winogradFits, winogradPlan } from "../../src/ops/conv2d-winograd.ts";
 import { GPU_TILE_VARIANT, hasCpuSubgroupKernels } from "../../src/ops/matmul-kernel.ts";
 import { relativeMaxError } from "../../src/verify/compare.ts";
 import { seededFloats, testGpu } from "../helpers/gpu.ts";
@@ -155,7 +155,7 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
     for (const t of [x, w]) t.dispose();
   });
 
-  it("keeps each U chunk, V band and M band within 32 MiB, also where the adapter binds far more (GPUs: SDXL's VAE at 1024²)", async () => {
+  it("keeps V and M bands within 32 MiB and U chunks within 128 MiB on GPUs, also where they bind far more (SDXL's VAE at 1024²)", async () => {
     const ctx = (await testGpu()).ctx;
     const limits = { ...ctx.caps.limits, maxStorageBufferBindingSize: 4 * 1024 ** 3 };
     const gpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: false, limits }));
@@ -165,15 +165,19 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
       const what = `[${n},${cin},${h},${w}]→${cout}`;
       expect(chunk, what).toBeGreaterThanOrEqual(1);
       expect(band, what).toBeGreaterThanOrEqual(1);
-      expect(16 * chunk * cin * 4, `U ${what}`).toBeLessThanOrEqual(WINOGRAD_MAX_TRANSIENT_BYTES);
+      expect(16 * chunk * cin * 4, `U ${what}`).toBeLessThanOrEqual(WINOGRAD_GPU_MAX_U_BYTES);
       expect(16 * band * Math.max(cin, chunk) * 4, `V, M ${what}`).toBeLessThanOrEqual(WINOGRAD_MAX_TRANSIENT_BYTES);
     }
-    // The bands are as large as that allows: 32 MiB / (16 · 128 · 4 B) tiles. SD's 1280 → 1280 convs: U (105 MB) in 4
-    // chunks of 320 channels; 2560 → 1280 (210 MB): 7 of 192 (the last one 128).
+    // The bands are as large as that allows: 32 MiB / (16 · 128 · 4 B) tiles. SD's 1280 → 1280 convs: U (105 MB) in one
+    // chunk on GPUs, 4 of 320 channels on CPU adapters; 2560 → 1280 (210 MB): 2 of 640 on GPUs, 7 of 192 on CPU ones.
     expect(winogradPlan(gpu, 1, 128, 128, 1024, 1024, 4).band).toBe(4096);
-    expect(winogradPlan(gpu, 1, 1280, 1280, 16, 16, 4).chunk).toBe(320);
-    expect(winogradPlan(gpu, 1, 2560, 1280, 16, 16, 4).chunk).toBe(192);
+    expect(winogradPlan(gpu, 1, 1280, 1280, 16, 16, 4).chunk).toBe(1280);
+    expect(winogradPlan(gpu, 1, 2560, 1280, 16, 16, 4).chunk).toBe(640);
+    const cpu = new Gpu(new GpuContext(ctx.device, { ...ctx.caps, cpu: true, limits }));
+    expect(winogradPlan(cpu, 1, 1280, 1280, 16, 16, 4).chunk).toBe(320);
+    expect(winogradPlan(cpu, 1, 2560, 1280, 16, 16, 4).chunk).toBe(192);
     expect(WINOGRAD_MAX_TRANSIENT_BYTES).toBe(32 * 1024 * 1024);
+    expect(WINOGRAD_GPU_MAX_U_BYTES).toBe(128 * 1024 * 1024);
   });
 
   it("on GPUs (a device told it is not a CPU adapter): the default where each GEMM gets the matmul tiles, with the tiles' results", async () => {
