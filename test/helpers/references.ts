@@ -7,7 +7,7 @@ import { convOutSize } from "../../src/ops/conv2d.ts";
 export interface ConvShape { n: number; cin: number; h: number; w: number; cout: number; kh: number; kw: number; stride: number; pad: number }
 
 /** float64 NCHW cross-correlation with zero padding. */
-export function conv2dRef(x: Float32Array, wt: Float32Array, bias: Float32Array | null, s: ConvShape): Float64Array {
+export function conv2dRef(x: ArrayLike<number>, wt: ArrayLike<number>, bias: ArrayLike<number> | null, s: ConvShape): Float64Array {
   const ho = convOutSize(s.h, s.kh, s.stride, s.pad);
   const wo = convOutSize(s.w, s.kw, s.stride, s.pad);
   const y = new Float64Array(s.n * s.cout * ho * wo);

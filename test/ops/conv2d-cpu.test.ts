@@ -12,26 +12,9 @@ import { dequantizePacked, packWeight } from "../../src/quant/packing.ts";
 import { quantizeWeight } from "../../src/quant/quantize.ts";
 import { relativeMaxError } from "../../src/verify/compare.ts";
 import { seededFloats, testGpu } from "../helpers/gpu.ts";
+import { conv2dRef } from "../helpers/references.ts";
 
 interface ConvShape { n: number; cin: number; h: number; w: number; cout: number; k: 1 | 3; stride: 1 | 2; pad: number }
-
-/** float64 NCHW cross-correlation with zero padding. */
-function conv2dRef(x: ArrayLike<number>, wt: ArrayLike<number>, bias: ArrayLike<number> | null, s: ConvShape): Float64Array {
-  const ho = convOutSize(s.h, s.k, s.stride, s.pad);
-  const wo = convOutSize(s.w, s.k, s.stride, s.pad);
-  const y = new Float64Array(s.n * s.cout * ho * wo);
-  for (let n = 0; n < s.n; n++) for (let co = 0; co < s.cout; co++) for (let oh = 0; oh < ho; oh++) for (let ow = 0; ow < wo; ow++) {
-    let acc = bias ? bias[co]! : 0;
-    for (let ci = 0; ci < s.cin; ci++) for (let ky = 0; ky < s.k; ky++) for (let kx = 0; kx < s.k; kx++) {
-      const ih = oh * s.stride - s.pad + ky;
-      const iw = ow * s.stride - s.pad + kx;
-      if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-      acc += x[((n * s.cin + ci) * s.h + ih) * s.w + iw]! * wt[((co * s.cin + ci) * s.k + ky) * s.k + kx]!;
-    }
-    y[((n * s.cout + co) * ho + oh) * wo + ow] = acc;
-  }
-  return y;
-}
 
 /** README bound for conv vs float64: 1e-5·√K·max|x|·max|w| (inputs here lie in [−1, 1]). */
 const convTol = (s: ConvShape) => 1e-5 * Math.sqrt(s.cin * s.k * s.k);
@@ -128,7 +111,7 @@ describe("conv2d_cpu vs float64", () => {
           if (cpu) expect(labels[0], what).toMatch(new RegExp(`^conv2d_cpu_${variant}_`));
           expect(y.shape, what).toEqual([s.n, s.cout, convOutSize(s.h, s.k, s.stride, s.pad), convOutSize(s.w, s.k, s.stride, s.pad)]);
           // f32 sums in another order than float64: the README conv bound.
-          expect(relativeMaxError(await gpu.read(y), conv2dRef(xs, ws, bs, s)), what).toBeLessThanOrEqual(convTol(s));
+          expect(relativeMaxError(await gpu.read(y), conv2dRef(xs, ws, bs, { ...s, kh: s.k, kw: s.k })), what).toBeLessThanOrEqual(convTol(s));
           for (const t of [x, w, b, y]) t?.dispose();
         }
       }
@@ -154,7 +137,7 @@ describe("conv2d_cpu vs float64", () => {
         expect(y.dtype).toBe("f16");
         // Inputs exact in f16, f32 sums; the f16 output rounding (2^-11 relative, |y| ≲ 10 here) dominates:
         // bound 1e-3 of max(|y|, 1), as in conv2d.test.ts.
-        expect(relativeMaxError(await gpu.read(y), conv2dRef(xs, ws, bs, s)), `${label(s)} ${kernel ?? "auto"}`).toBeLessThanOrEqual(1e-3);
+        expect(relativeMaxError(await gpu.read(y), conv2dRef(xs, ws, bs, { ...s, kh: s.k, kw: s.k })), `${label(s)} ${kernel ?? "auto"}`).toBeLessThanOrEqual(1e-3);
         y.dispose();
       }
       for (const t of [x, w, b]) t.dispose();
@@ -198,7 +181,7 @@ describe("conv2d_cpu with quantized weights", () => {
       const x = gpu.upload(xs, [s.n, s.cin, s.h, s.w]);
       const bs = seededFloats(s.cout, 103, -1, 1);
       const b = gpu.upload(bs, [s.cout]);
-      const want = conv2dRef(xs, dequantizePacked(packed), bs, s);
+      const want = conv2dRef(xs, dequantizePacked(packed), bs, { ...s, kh: s.k, kw: s.k });
       // The adapter's choice (16 channels for Cout 19; named for stride 2, whose small convs default to the implicit
       // GEMM on lavapipe), and on lavapipe the 32-channel variant UNet convs take.
       const small: Conv2dKernelChoice | undefined = s.stride === 2 ? "cpuR16p8w8" : undefined;

@@ -9,23 +9,12 @@ import { WINOGRAD_GPU_MAX_U_BYTES, WINOGRAD_MAX_TRANSIENT_BYTES, WINOGRAD_MIN_TI
 import { GPU_TILE_VARIANT, hasCpuSubgroupKernels } from "../../src/ops/matmul-kernel.ts";
 import { relativeMaxError } from "../../src/verify/compare.ts";
 import { seededFloats, testGpu } from "../helpers/gpu.ts";
+import { conv2dRef } from "../helpers/references.ts";
 
 interface Shape { n: number; cin: number; h: number; w: number; cout: number }
 
-function conv3x3Ref(x: ArrayLike<number>, wt: ArrayLike<number>, bias: ArrayLike<number> | null, s: Shape): Float64Array {
-  const y = new Float64Array(s.n * s.cout * s.h * s.w);
-  for (let n = 0; n < s.n; n++) for (let co = 0; co < s.cout; co++) for (let oh = 0; oh < s.h; oh++) for (let ow = 0; ow < s.w; ow++) {
-    let acc = bias ? bias[co]! : 0;
-    for (let ci = 0; ci < s.cin; ci++) for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) {
-      const ih = oh - 1 + ky;
-      const iw = ow - 1 + kx;
-      if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-      acc += x[((n * s.cin + ci) * s.h + ih) * s.w + iw]! * wt[((co * s.cin + ci) * 3 + ky) * 3 + kx]!;
-    }
-    y[((n * s.cout + co) * s.h + oh) * s.w + ow] = acc;
-  }
-  return y;
-}
+/** float64 3×3 stride-1 pad-1 conv (test/helpers/references.ts). */
+const conv3x3Ref = (x: ArrayLike<number>, wt: ArrayLike<number>, bias: ArrayLike<number> | null, s: Shape) => conv2dRef(x, wt, bias, { ...s, kh: 3, kw: 3, stride: 1, pad: 1 });
 
 /**
  * The README conv bound 1e-5·√K relative to max|y|, times 4: Winograd sums each output from 16 transformed products

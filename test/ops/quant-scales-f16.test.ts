@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Gpu } from "../../src/gpu/runtime.ts";
-import { conv2d, convOutSize, type QuantizedConvWeight } from "../../src/ops/conv2d.ts";
+import { conv2d, type QuantizedConvWeight } from "../../src/ops/conv2d.ts";
 import { linear } from "../../src/ops/linear.ts";
 import { MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { QUANT_Y_TOL } from "../../src/ops/quant-golden.ts";
@@ -19,6 +19,7 @@ import { dequantizePacked, packWeight, type PackedWeight } from "../../src/quant
 import { quantizeWeight } from "../../src/quant/quantize.ts";
 import { bitExact, relativeMaxError } from "../../src/verify/compare.ts";
 import { seededFloats, testGpu } from "../helpers/gpu.ts";
+import { conv2dRef } from "../helpers/references.ts";
 
 const SCHEMES: QuantSchemeId[] = ["W8A16", "W4A16", "W8A8", "W4A8"];
 
@@ -100,24 +101,6 @@ describe("f16 weight scales: quantized linear equals the CPU reference on f16-ro
 
 interface ConvShape { cin: number; h: number; w: number; cout: number; k: number; pad: number }
 
-/** float64 NCHW cross-correlation (batch 1, stride 1) of a dequantized [Cout, Cin·k·k] weight. */
-function convRef(x: Float32Array, wt: Float32Array, bias: Float32Array, s: ConvShape): Float64Array {
-  const ho = convOutSize(s.h, s.k, 1, s.pad);
-  const wo = convOutSize(s.w, s.k, 1, s.pad);
-  const y = new Float64Array(s.cout * ho * wo);
-  for (let co = 0; co < s.cout; co++) for (let oh = 0; oh < ho; oh++) for (let ow = 0; ow < wo; ow++) {
-    let acc = bias[co]!;
-    for (let ci = 0; ci < s.cin; ci++) for (let ky = 0; ky < s.k; ky++) for (let kx = 0; kx < s.k; kx++) {
-      const ih = oh - s.pad + ky;
-      const iw = ow - s.pad + kx;
-      if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
-      acc += x[(ci * s.h + ih) * s.w + iw]! * wt[((co * s.cin + ci) * s.k + ky) * s.k + kx]!;
-    }
-    y[(co * ho + oh) * wo + ow] = acc;
-  }
-  return y;
-}
-
 async function quantConv(gpu: Gpu, scheme: QuantSchemeId, s: ConvShape, groupSize: number | "per-channel") {
   const format = QUANT_FORMATS[scheme];
   const kTotal = s.cin * s.k * s.k;
@@ -156,8 +139,8 @@ describe("f16 weight scales: conv2d equals the float conv of the f16-rounded deq
       const got = await gpu.read(y);
       // Same bound as the float conv test (conv2d.test.ts): 1e-5·√K for |x|, |w| ≤ 1.
       const tol = 1e-5 * Math.sqrt(s.cin * s.k * s.k);
-      expect(relativeMaxError(got, convRef(xs, dequantizePacked(asStoredScales(p, "f16")), bs, s))).toBeLessThanOrEqual(tol);
-      expect(relativeMaxError(got, convRef(xs, dequantizePacked(p), bs, s)), "distinguishable from f32 scales").toBeGreaterThan(tol);
+      expect(relativeMaxError(got, conv2dRef(xs, dequantizePacked(asStoredScales(p, "f16")), bs, { ...s, n: 1, kh: s.k, kw: s.k, stride: 1 }))).toBeLessThanOrEqual(tol);
+      expect(relativeMaxError(got, conv2dRef(xs, dequantizePacked(p), bs, { ...s, n: 1, kh: s.k, kw: s.k, stride: 1 })), "distinguishable from f32 scales").toBeGreaterThan(tol);
       for (const t of [x, b, y, weight.codes, weight.scales, weight.zeroPoints]) t?.dispose();
     });
   }
