@@ -4,7 +4,6 @@ import { fileURLToPath } from "node:url";
 import type { ImageScorer } from "../calibration/image-scorer.ts";
 import type { ScorerRequest } from "./calibrate.ts";
 import { verifyFolder, formatResult } from "../verify/run.ts";
-import { verifyKinds } from "../verify/registry.ts";
 import { singleThreadLavapipeForToy, TOY_THREADS_NOTE } from "./toy-threads.ts";
 
 const USAGE = `usage: qsched-gpu verify <fixture-folder> [--tol X] [--dtype f32|f16] [--quiet]
@@ -105,7 +104,6 @@ async function main(argv: string[]): Promise<number> {
     return report.failed === 0 && report.results.length > 0 ? 0 : 1;
   } catch (e) {
     console.error(`qsched-gpu verify: ${(e as Error).message}`);
-    console.error(`(supported kinds: ${verifyKinds().join(", ")})`);
     return 1;
   }
 }

@@ -39,6 +39,12 @@ export interface DeviceOptions {
   adapter?: NodeAdapterChoice;
   /** Do not request shader-f16 even when present (tests the f32 path). */
   disableF16?: boolean;
+  /**
+   * "adapter" (the default) raises the limits we use to the adapter's maximum; "default" keeps WebGPU's default
+   * limits (16 KiB of workgroup memory, 256 invocations, 128 MiB bindings, 256 MiB buffers), the least any conformant
+   * device offers: a run that passes there runs on every device. $QSCHED_LIMITS=default sets it for the CLI.
+   */
+  limits?: "adapter" | "default";
   powerPreference?: GPUPowerPreference;
 }
 
@@ -108,8 +114,9 @@ export async function createDevice(options: DeviceOptions = {}): Promise<GpuCont
     );
   }
   const features = WANTED_FEATURES.filter((f) => adapter.features.has(f) && !(f === "shader-f16" && options.disableF16));
+  const limitsChoice = options.limits ?? envLimits();
   const requiredLimits: Record<string, number> = {};
-  for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  if (limitsChoice === "adapter") for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ requiredFeatures: features as GPUFeatureName[], requiredLimits });
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   const limits = {} as GpuCapabilities["limits"];
@@ -129,6 +136,14 @@ export async function createDevice(options: DeviceOptions = {}): Promise<GpuCont
     icd,
   };
   return new GpuContext(device, caps);
+}
+
+/** $QSCHED_LIMITS in Node ("default" or "adapter"); browsers have no environment. */
+function envLimits(): "adapter" | "default" {
+  const v = typeof process !== "undefined" ? process.env?.QSCHED_LIMITS : undefined;
+  if (v === undefined || v === "" || v === "adapter") return "adapter";
+  if (v === "default") return "default";
+  throw new GpuDeviceError(`QSCHED_LIMITS must be "default" or "adapter", found "${v}"`);
 }
 
 function subgroupSizes(info: GPUAdapterInfo): [number, number] | undefined {
