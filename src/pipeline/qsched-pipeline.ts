@@ -3,12 +3,13 @@ import { Unet, latentSizeFor } from "../models/unet/unet.ts";
 import { guidanceScaleEmbedding } from "../ops/embeddings.ts";
 import { scale } from "../ops/scale.ts";
 import { parseCoefficientFile } from "../scheduler/coefficient-file.ts";
-import type { QSchedSpec } from "../scheduler/qsched.ts";
+import { validateQSchedSpec, type QSchedSpec } from "../scheduler/qsched.ts";
 import type { SchedulerClassName } from "../scheduler/types.ts";
 import { TorchGenerator } from "../scheduler/rng/torch-generator.ts";
 import { encodeConditioning, type TextStack } from "./conditioning.ts";
 import { denoise } from "./denoise.ts";
 import { checkGenerateOptions, type CheckedGenerate } from "./generate-options.ts";
+import { checkFromPretrainedKeys, checkGenerateKeys } from "./option-keys.ts";
 import type { PipelineKind } from "./kind.ts";
 import { newScheduler, openComponent, openPipelineFolder, resolveSource, type OpenedPipeline, type PipelineSource } from "./load.ts";
 import { loadUnet } from "./load-unet.ts";
@@ -29,8 +30,11 @@ export function resolveQSchedOption(q: QSchedOption | undefined, warn: (m: strin
     return null;
   }
   if (typeof q === "string") return parseCoefficientFile(q).qsched;
-  if ("m" in q) return { scheme: "linear", m: q.m, s: q.s };
-  return { scheme: "explicit", modelCoeff: q.modelCoeff, sampleCoeff: q.sampleCoeff };
+  if (typeof q !== "object") throw new Error(`qsched must be { m, s }, { modelCoeff, sampleCoeff }, a coefficient file's JSON, "auto" or null, got ${JSON.stringify(q)}`);
+  // Checked here, before any weight is loaded, not when the first generate() builds its scheduler.
+  const spec: QSchedSpec = "m" in q ? { scheme: "linear", m: q.m, s: q.s } : { scheme: "explicit", modelCoeff: q.modelCoeff, sampleCoeff: q.sampleCoeff };
+  validateQSchedSpec(spec);
+  return spec;
 }
 
 /**
@@ -67,6 +71,7 @@ export class QSchedPipeline {
   qschedSource: QSchedSource = { kind: "none" };
 
   static async fromPretrained(source: PipelineSource, opts: FromPretrainedOptions = {}): Promise<QSchedPipeline> {
+    checkFromPretrainedKeys(opts);
     // Unset quant means: float weights stay float, a pack keeps its own scheme.
     if (opts.quant !== undefined && !["none", "w8a8", "w4a8", "w8a16", "w4a16"].includes(opts.quant)) {
       throw new Error(`fromPretrained: quant must be none|w8a8|w4a8|w8a16|w4a16, got ${JSON.stringify(opts.quant)}`);
@@ -161,6 +166,7 @@ export class QSchedPipeline {
 
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     if (this.disposed) throw new Error("generate(): the pipeline was disposed");
+    checkGenerateKeys(options);
     const t0 = performance.now();
     const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, this.vae.sliceChannels, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize, this.defaultSize);
     const decoder = options.decoder ?? "vae";

@@ -1,0 +1,72 @@
+/**
+ * generate() and fromPretrained() refuse bad options with a message naming the option, what it must be and what was
+ * given, before anything runs: a wrong value, a misspelt or diffusers-style key (which would otherwise be ignored and
+ * the default used), and a Q-Sched setting that is not finite (refused before any weight is read).
+ */
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
+import type { GenerateOptions } from "../../src/pipeline/types.ts";
+import { REPO_ROOT } from "../helpers/golden.ts";
+
+const TOY = join(REPO_ROOT, "models/toy-shapes");
+
+describe("generate() options", () => {
+  let pipe: QSchedPipeline;
+  beforeAll(async () => {
+    pipe = await QSchedPipeline.fromPretrained(TOY);
+  });
+  afterAll(() => pipe.dispose());
+
+  const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+    ["steps 0", { steps: 0 }, /steps must be an integer in \[1, 1000\], got 0/],
+    ["steps 2.5", { steps: 2.5 }, /steps must be an integer in \[1, 1000\], got 2\.5/],
+    ["seed -1", { seed: -1 }, /seed must be a non-negative integer, got -1/],
+    ["seed NaN", { seed: NaN }, /seed must be a non-negative integer, got NaN/],
+    ["guidance NaN", { guidanceScale: NaN }, /guidanceScale must be in \[0, 50\], got NaN/],
+    ["width 63", { width: 63 }, /width must be a multiple of 8 in \[8, 2048\], got 63/],
+    ["height 4096", { height: 4096 }, /height must be a multiple of 8 in \[8, 2048\], got 4096/],
+    ["empty prompt", { prompt: "  " }, /prompt is empty/],
+    ["prompt list empty", { prompt: [] }, /prompt must be a string or a non-empty list of strings, got \[\]/],
+    ["negative prompts of another count", { prompt: ["a", "b"], negativePrompt: ["x", "y", "z"] }, /negativePrompt has 3 entries for 2 prompts/],
+    ["batch and a prompt list", { prompt: ["a", "b"], batchSize: 2 }, /batchSize > 1 needs a single prompt/],
+    // diffusers' names: without the check they were ignored and the defaults used.
+    ["diffusers guidance_scale", { guidance_scale: 0 }, /unknown option "guidance_scale" \(did you mean "guidanceScale"\?\)/],
+    ["diffusers num_inference_steps", { num_inference_steps: 2 }, /unknown option "num_inference_steps" \(did you mean "steps"\?\)/],
+    ["snake_case of ours", { batch_size: 2 }, /unknown option "batch_size" \(did you mean "batchSize"\?\)/],
+    ["a typo", { stepz: 2 }, /unknown option "stepz"; options: prompt, negativePrompt, steps/],
+    ["a pipeline option", { qsched: { m: 0.9, s: 0.9 } }, /generate: unknown option "qsched"/],
+  ];
+  for (const [name, extra, message] of bad) {
+    it(`refuses ${name}`, async () => {
+      const options = { prompt: "a red circle on a blue background", seed: 1, steps: 1, ...extra } as unknown as GenerateOptions;
+      await expect(pipe.generate(options)).rejects.toThrow(message);
+    });
+  }
+
+  it("a refused call leaves the pipeline usable (nothing was allocated)", async () => {
+    const live = pipe.gpu.pool.live;
+    await expect(pipe.generate({ prompt: "a", steps: 0 })).rejects.toThrow(/steps/);
+    expect(pipe.gpu.pool.live).toBe(live);
+    const r = await pipe.generate({ prompt: "a red circle on a blue background", seed: 1, steps: 1 });
+    expect([r.images[0]!.width, r.images[0]!.height]).toEqual([64, 64]);
+  });
+});
+
+describe("fromPretrained() options", () => {
+  // A folder that does not exist: each of these must be refused before the folder is even opened.
+  const missing = join(REPO_ROOT, "no-such-model");
+  it("refuses unknown keys, naming diffusers' equivalent", async () => {
+    await expect(QSchedPipeline.fromPretrained(missing, { torch_dtype: "f16" } as never)).rejects.toThrow(/fromPretrained: unknown option "torch_dtype" \(did you mean "dtype"\?\)/);
+    await expect(QSchedPipeline.fromPretrained(missing, { quantization: "w4a8" } as never)).rejects.toThrow(/unknown option "quantization"; options: quant, policy/);
+  });
+
+  it("refuses a Q-Sched setting that is not finite, or explicit coefficients of unequal lengths, before reading weights", async () => {
+    await expect(QSchedPipeline.fromPretrained(missing, { qsched: { m: NaN, s: 1 } })).rejects.toThrow(/Q-Sched: m\[0\] must be a finite number, found NaN/);
+    await expect(QSchedPipeline.fromPretrained(missing, { qsched: { m: 0.9 } as never })).rejects.toThrow(/Q-Sched: s\[0\] must be a finite number, found undefined/);
+    await expect(QSchedPipeline.fromPretrained(missing, { qsched: { modelCoeff: [1, 1], sampleCoeff: [1] } })).rejects.toThrow(/same non-zero length, found 2 and 1/);
+    await expect(QSchedPipeline.fromPretrained(missing, { qsched: 0.9 as never })).rejects.toThrow(/qsched must be \{ m, s \}/);
+    // The same folder with valid options fails on the folder, so the errors above came first.
+    await expect(QSchedPipeline.fromPretrained(missing, { qsched: { m: 0.9, s: 0.9 } })).rejects.toThrow(/no-such-model/);
+  });
+});
