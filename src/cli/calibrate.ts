@@ -3,7 +3,8 @@
  * `main(argv)` takes the arguments after "calibrate" and returns the exit code (0 ok, 1 failed, 2 bad usage).
  * The CLIP scorer and the generator are injectable so the bin can wire the GPU CLIP models and tests can use fakes.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileWhole } from "./write-file.ts";
 import { calibrate, type CalibrationProgress, type CandidateGenerator } from "../calibration/calibrate.ts";
 import { heatmapPng } from "../calibration/heatmap.ts";
 import type { ImageScorer } from "../calibration/image-scorer.ts";
@@ -251,11 +252,11 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
     });
     if (err.isTTY) err.write("\n");
     const text = serializeCoefficientFile(result.coefficients);
-    if (opts.out) await writeFile(opts.out, text);
+    if (opts.out) await writeFileWhole(opts.out, text);
     else out.write(text);
     // calibrate() always returns the linear scheme.
     const q = result.coefficients.qsched as { m: number; s: number };
-    if (opts.heatmap) await writeFile(opts.heatmap, await heatmapPng(result.landscape, { chosen: q }));
+    if (opts.heatmap) await writeFileWhole(opts.heatmap, await heatmapPng(result.landscape, { chosen: q }));
     err.write(`qsched-gpu calibrate: m=${q.m} s=${q.s} JAQ ${result.coefficients.calibration!.score.toFixed(4)} (${result.landscape.length} candidates, ${result.generatedImages} images generated this run)${opts.out ? `, wrote ${opts.out}` : ""}${opts.heatmap ? `, ${opts.heatmap}` : ""}\n`);
     return 0;
   } catch (e) {

@@ -4,7 +4,8 @@
  * A packed pipeline folder (`weights-tools pack-pipeline`) brings its own scheme; `--qsched auto` uses
  * the folder's qsched.json when it was calibrated for the scheme loaded.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { writeFileWhole } from "./write-file.ts";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { QSchedPipeline } from "../pipeline/qsched-pipeline.ts";
@@ -138,9 +139,9 @@ async function main(argv: string[]): Promise<number> {
   const out = resolve(args.out);
   mkdirSync(dirname(out), { recursive: true });
   const img = res.images[0]!;
-  writeFileSync(out, await encodePng(img));
+  await writeFileWhole(out, await encodePng(img));
   const big = out.replace(/\.png$/i, "") + `.x${Math.max(1, Math.floor(512 / img.width))}.png`;
-  if (img.width < 256) writeFileSync(big, await encodePng(upscaleNearest(img, Math.max(1, Math.floor(512 / img.width)))));
+  if (img.width < 256) await writeFileWhole(big, await encodePng(upscaleNearest(img, Math.max(1, Math.floor(512 / img.width)))));
   const t = res.timings;
   console.log(`prompt:   "${args.prompt}" seed ${args.seed}`);
   console.log(`time:     load ${tLoad.toFixed(0)} ms, text ${t.textMs.toFixed(0)} ms, denoise ${t.denoiseMs.toFixed(0)} ms (${t.stepMs.map((s) => s.toFixed(0)).join("/")} per step), decode ${t.decodeMs.toFixed(0)} ms${args.taesd ? " (TAESD)" : ""}`);
