@@ -10,6 +10,7 @@ import { urlSource } from "../weights/sources/url-source.ts";
 import { findComponentPack } from "../quant/packed-pipeline.ts";
 import type { StreamingWeightSource } from "../models/weights.ts";
 import { streamComponent } from "./component-tensors.ts";
+import { checkComponentConfigs } from "./component-configs.ts";
 import { pipelineKindOf, type PipelineKind } from "./kind.ts";
 import type { LoadProgress } from "./types.ts";
 
@@ -58,6 +59,16 @@ export async function openPipelineFolder(src: WeightSource): Promise<OpenedPipel
   const schedulerConfig = await readJson(src, "scheduler/scheduler_config.json");
   const tokenizers = [await loadTokenizer(src, "tokenizer")];
   if (kind === "sdxl") tokenizers.push(await loadTokenizer(src, "tokenizer_2"));
+  const textEncoders = kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
+  checkComponentConfigs(
+    kind,
+    {
+      unet: await readJson(src, "unet/config.json"),
+      textEncoders: await Promise.all(textEncoders.map((t) => readJson(src, `${t}/config.json`))),
+      vae: await readJson(src, "vae/config.json"),
+    },
+    (path) => src.locate(path),
+  );
   return { source: src, index, kind, schedulerConfig, tokenizers };
 }
 

@@ -1,10 +1,15 @@
 /**
  * generate() and fromPretrained() refuse bad options with a message naming the option, what it must be and what was
  * given, before anything runs: a wrong value, a misspelt or diffusers-style key (which would otherwise be ignored and
- * the default used), and a Q-Sched setting that is not finite (refused before any weight is read).
+ * the default used), a Q-Sched setting that is not finite, and components whose configs do not fit together (both
+ * refused before any weight is read).
  */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Gpu } from "../../src/gpu/runtime.ts";
+import { checkComponentConfigs } from "../../src/pipeline/component-configs.ts";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
 import type { GenerateOptions } from "../../src/pipeline/types.ts";
 import { REPO_ROOT } from "../helpers/golden.ts";
@@ -68,5 +73,46 @@ describe("fromPretrained() options", () => {
     await expect(QSchedPipeline.fromPretrained(missing, { qsched: 0.9 as never })).rejects.toThrow(/qsched must be \{ m, s \}/);
     // The same folder with valid options fails on the folder, so the errors above came first.
     await expect(QSchedPipeline.fromPretrained(missing, { qsched: { m: 0.9, s: 0.9 } })).rejects.toThrow(/no-such-model/);
+  });
+});
+
+describe("component configs are checked against each other before any weight is read", () => {
+  // SDXL-Turbo's Hub values: two text encoders (768 + 1280 hidden), pooled projection 1280, 6 time ids of 256.
+  const sdxl = () => ({
+    unet: { cross_attention_dim: 2048, projection_class_embeddings_input_dim: 2816, addition_time_embed_dim: 256, in_channels: 4, out_channels: 4 },
+    textEncoders: [{ hidden_size: 768, projection_dim: 768 }, { hidden_size: 1280, projection_dim: 1280 }],
+    vae: { latent_channels: 4 },
+  });
+  const at = (p: string) => `model/${p}`;
+
+  it("accepts SDXL-Turbo's own configs and names each mismatch with both numbers", () => {
+    expect(() => checkComponentConfigs("sdxl", sdxl(), at)).not.toThrow();
+    const swapped = sdxl();
+    swapped.textEncoders[1]!.hidden_size = 1024; // an SD 2.x encoder in place of OpenCLIP-bigG
+    expect(() => checkComponentConfigs("sdxl", swapped, at)).toThrow(
+      "model/unet/config.json does not match the other components: cross_attention_dim is 2048, but the text encoders' hidden sizes add up to 1792 (text_encoder 768 + text_encoder_2 1024)",
+    );
+    const pooled = sdxl();
+    pooled.textEncoders[1]!.projection_dim = 1024;
+    expect(() => checkComponentConfigs("sdxl", pooled, at)).toThrow(/projection_class_embeddings_input_dim is 2816, but text_encoder_2's projection_dim 1024 \+ 6 × addition_time_embed_dim 256 = 2560/);
+    const latents = sdxl();
+    latents.vae.latent_channels = 16; // a FLUX / SD3 VAE
+    expect(() => checkComponentConfigs("sdxl", latents, at)).toThrow(/in_channels is 4, but the VAE's latent_channels is 16/);
+  });
+
+  it("the toy with a UNet config that wants another text encoder fails in fromPretrained, not at the first generate()", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qsched-configs-"));
+    try {
+      cpSync(TOY, dir, { recursive: true });
+      const path = join(dir, "unet/config.json");
+      const config = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+      writeFileSync(path, JSON.stringify({ ...config, cross_attention_dim: 128 }));
+      const gpu = await Gpu.create();
+      const live = gpu.pool.live;
+      await expect(QSchedPipeline.fromPretrained(dir, { gpu })).rejects.toThrow(/cross_attention_dim is 128, but the text encoder's hidden_size is 64/);
+      expect(gpu.pool.live).toBe(live);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
