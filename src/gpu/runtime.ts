@@ -61,6 +61,8 @@ export class Gpu {
   /** Names of the model modules being run (models push them; recorded with each dispatch). */
   private scopes: string[] = [];
   dispatches = 0;
+  /** The tail of the exclusive() queue. */
+  private exclusiveTail: Promise<void> = Promise.resolve();
 
   constructor(readonly ctx: GpuContext) {
     this.pool = new BufferPool(ctx);
@@ -75,6 +77,22 @@ export class Gpu {
 
   get device(): GPUDevice {
     return this.ctx.device;
+  }
+
+  /**
+   * Runs `fn` after every earlier `exclusive` call on this Gpu has settled. The eager layer has state that lives
+   * across awaits (the plan recorder and the pool's arena while a plan records, the open command encoder), so two
+   * pipeline calls interleaving on one Gpu would record each other's dispatches and allocations: top-level entry
+   * points (a pipeline's load, generate, preview-decoder load) queue here instead. Not re-entrant: `fn` must not
+   * call `exclusive` itself.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.exclusiveTail.then(fn);
+    this.exclusiveTail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   kernel<Key>(spec: KernelSpec<Key>, key: Key): Promise<CompiledKernel> {

@@ -45,6 +45,10 @@ export function resolveQSchedOption(q: QSchedOption | undefined, warn: (m: strin
  */
 export class QSchedPipeline {
   private disposed = false;
+  /** Set once the buffers are freed (dispose() while nothing runs, or when the last running call ends). */
+  private freed = false;
+  /** generate() / loadPreviewDecoder() calls running now (at most one: they queue on the Gpu). */
+  private running = 0;
   /** TAESD for per-step previews (loadPreviewDecoder); null = previews decode with the VAE. */
   private taesd: PreviewDecoder | null = null;
 
@@ -87,49 +91,53 @@ export class QSchedPipeline {
     if (dtype === "f16" && !gpu.ctx.caps.f16) {
       throw new Error(`fromPretrained: dtype "f16" needs the WebGPU feature shader-f16, which this adapter (${gpu.ctx.describe()}) does not have; use dtype "f32"`);
     }
-    const opened = await openPipelineFolder(await resolveSource(source));
-    const live0 = gpu.pool.live;
-    const loaded: { dispose(): void }[] = [];
-    try {
-      const check = () => {
-        if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("load aborted", "AbortError");
-      };
-      // A packed folder's UNet comes from its pack (scheme and policy from there); else float weights.
-      const { unet, config: unetConfig, quant, pack } = await loadUnet(gpu, opened.source, {
-        quant: opts.quant,
-        policy: opts.policy,
-        onProgress: opts.onProgress,
-        variant: opts.variant,
-        unetOptions: { dtype, scaleStorage: opts.scaleStorage },
-        signal: opts.signal,
-      });
-      loaded.push(unet);
-      check();
-      const text: TextStack[] = [];
-      const encoders = opened.kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
-      for (const [i, name] of encoders.entries()) {
-        const c = await openComponent(opened.source, name, opts.onProgress, opts.variant);
-        const encoder = await c.load((t) => loadTextEncoder(gpu, name, c.config, t, opened.kind === "sdxl", dtype, opts.signal));
-        loaded.push(encoder);
-        text.push({ tokenizer: opened.tokenizers[i]!, encoder, module: name });
+    // Queued with generate() calls on a shared Gpu: its uploads and quantizing dispatches must not land in another
+    // pipeline's plan while that one records.
+    return gpu.exclusive(async () => {
+      const opened = await openPipelineFolder(await resolveSource(source));
+      const live0 = gpu.pool.live;
+      const loaded: { dispose(): void }[] = [];
+      try {
+        const check = () => {
+          if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("load aborted", "AbortError");
+        };
+        // A packed folder's UNet comes from its pack (scheme and policy from there); else float weights.
+        const { unet, config: unetConfig, quant, pack } = await loadUnet(gpu, opened.source, {
+          quant: opts.quant,
+          policy: opts.policy,
+          onProgress: opts.onProgress,
+          variant: opts.variant,
+          unetOptions: { dtype, scaleStorage: opts.scaleStorage },
+          signal: opts.signal,
+        });
+        loaded.push(unet);
+        check();
+        const text: TextStack[] = [];
+        const encoders = opened.kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
+        for (const [i, name] of encoders.entries()) {
+          const c = await openComponent(opened.source, name, opts.onProgress, opts.variant);
+          const encoder = await c.load((t) => loadTextEncoder(gpu, name, c.config, t, opened.kind === "sdxl", dtype, opts.signal));
+          loaded.push(encoder);
+          text.push({ tokenizer: opened.tokenizers[i]!, encoder, module: name });
+        }
+        const vaeC = await openComponent(opened.source, "vae", opts.onProgress, opts.variant);
+        const vae = await vaeC.load((t) => loadVaeDecoder(gpu, vaeC.config, t, dtype, opts.signal));
+        loaded.push(vae);
+        const sf = Number(vaeC.config.scaling_factor ?? 0.18215);
+        const levels = (vaeC.config.block_out_channels as unknown[] | undefined)?.length ?? 4;
+        const sampleSize = Number(unetConfig.sample_size ?? 64);
+        const coefficients = await findCoefficientFile(opened.source);
+        const pipe = new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, sampleSize * 2 ** (levels - 1), quant, qsched, coefficients, pack);
+        if (opts.qsched === "auto") pipe.setQSched("auto");
+        else pipe.qschedSource = qsched ? { kind: "option" } : { kind: "none" };
+        return pipe;
+      } catch (e) {
+        for (const m of loaded) m.dispose();
+        if (gpu.pool.live !== live0) console.warn(`fromPretrained: ${gpu.pool.live - live0} bytes still allocated after a failed load`);
+        gpu.pool.trim(); // cached free buffers of the partial load go back to the driver now
+        throw e;
       }
-      const vaeC = await openComponent(opened.source, "vae", opts.onProgress, opts.variant);
-      const vae = await vaeC.load((t) => loadVaeDecoder(gpu, vaeC.config, t, dtype, opts.signal));
-      loaded.push(vae);
-      const sf = Number(vaeC.config.scaling_factor ?? 0.18215);
-      const levels = (vaeC.config.block_out_channels as unknown[] | undefined)?.length ?? 4;
-      const sampleSize = Number(unetConfig.sample_size ?? 64);
-      const coefficients = await findCoefficientFile(opened.source);
-      const pipe = new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, sampleSize * 2 ** (levels - 1), quant, qsched, coefficients, pack);
-      if (opts.qsched === "auto") pipe.setQSched("auto");
-      else pipe.qschedSource = qsched ? { kind: "option" } : { kind: "none" };
-      return pipe;
-    } catch (e) {
-      for (const m of loaded) m.dispose();
-      if (gpu.pool.live !== live0) console.warn(`fromPretrained: ${gpu.pool.live - live0} bytes still allocated after a failed load`);
-      gpu.pool.trim(); // cached free buffers of the partial load go back to the driver now
-      throw e;
-    }
+    });
   }
 
   /** The scheduler class generate() uses (from scheduler_config.json unless swapped). */
@@ -164,11 +172,36 @@ export class QSchedPipeline {
     this.qschedSource = this.qsched ? { kind: "option" } : { kind: "none" };
   }
 
+  /**
+   * Text to image. Calls may overlap (e.g. a second click while one runs): each waits for the ones before it on this
+   * pipeline's Gpu (`Gpu.exclusive`), and its options are checked before it waits.
+   */
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     if (this.disposed) throw new Error("generate(): the pipeline was disposed");
     checkGenerateKeys(options);
-    const t0 = performance.now();
     const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, this.vae.sliceChannels, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize, this.defaultSize);
+    return this.guarded("generate()", () => this.generateChecked(options, o));
+  }
+
+  /**
+   * Runs `fn` in this Gpu's exclusive queue, unless the pipeline was disposed while it waited; a dispose() that comes
+   * while calls are running frees the buffers once the last of them has finished.
+   */
+  private guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return this.gpu.exclusive(async () => {
+      if (this.disposed) throw new Error(`${what}: the pipeline was disposed`);
+      this.running++;
+      try {
+        return await fn();
+      } finally {
+        this.running--;
+        if (this.disposed && this.running === 0) this.free();
+      }
+    });
+  }
+
+  private async generateChecked(options: GenerateOptions, o: CheckedGenerate): Promise<GenerateResult> {
+    const t0 = performance.now();
     const decoder = options.decoder ?? "vae";
     if (decoder !== "vae" && decoder !== "taesd") throw new Error(`generate: decoder must be "vae" or "taesd", got ${JSON.stringify(decoder)}`);
     if (decoder === "taesd" && !this.taesd) throw new Error('generate: decoder "taesd" needs a TAESD: call loadPreviewDecoder(source) first');
@@ -247,9 +280,12 @@ export class QSchedPipeline {
    */
   async loadPreviewDecoder(source: PipelineSource): Promise<void> {
     if (this.disposed) throw new Error("loadPreviewDecoder(): the pipeline was disposed");
-    const decoder = await loadTaesdPreview(this.gpu, source);
-    this.taesd?.dispose();
-    this.taesd = decoder;
+    // Queued like generate(): a running generation may be decoding with the TAESD this replaces.
+    return this.guarded("loadPreviewDecoder()", async () => {
+      const decoder = await loadTaesdPreview(this.gpu, source);
+      this.taesd?.dispose();
+      this.taesd = decoder;
+    });
   }
 
   /** Which decoder `generate({ preview: true })` uses. */
@@ -291,10 +327,19 @@ export class QSchedPipeline {
     return { owned, inputs };
   }
 
-  /** Frees every GPU buffer the pipeline holds. */
+  /**
+   * Frees every GPU buffer the pipeline holds: now, or if a generate() is running, as soon as it ends (calls still
+   * queued then fail, naming the disposal).
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (this.running === 0) this.free();
+  }
+
+  private free(): void {
+    if (this.freed) return;
+    this.freed = true;
     this.unet.dispose();
     for (const t of this.text) t.encoder.dispose();
     this.vae.dispose();

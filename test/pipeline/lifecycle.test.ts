@@ -44,6 +44,40 @@ describe("GPU memory comes back", () => {
     await expect(pipe.generate({ prompt: PROMPT })).rejects.toThrow(/disposed/);
   });
 
+  it("overlapping generate() calls (a second click while one runs) queue: each gives its sequential image; dispose() mid-run frees after it", async () => {
+    // Eager ops and plan recording share state across awaits (the recorder, the pool's arena): before calls queued on
+    // the Gpu, a second call's copy hit the first one's recording ("copy: not recordable in a plan").
+    const gpu = await Gpu.create();
+    const pipe = await QSchedPipeline.fromPretrained(TOY, { gpu });
+    const loaded = gpu.pool.live;
+    const a = { prompt: PROMPT, seed: 3, steps: 2 };
+    const b = { prompt: "two yellow squares", seed: 4, steps: 3 };
+    const bytes = (r: { images: { data: Uint8Array | Uint8ClampedArray }[] }) => Buffer.from(r.images[0]!.data);
+    const [seqA, seqB] = [bytes(await pipe.generate(a)), bytes(await pipe.generate(b))];
+    const order: string[] = [];
+    const tagged = (o: typeof a, tag: string) => pipe.generate({ ...o, onStep: (e) => void order.push(`${tag}${e.step}`) });
+    const [ra, rb, ra2] = await Promise.all([tagged(a, "a"), tagged(b, "b"), tagged(a, "c")]);
+    expect([bytes(ra).equals(seqA), bytes(rb).equals(seqB), bytes(ra2).equals(seqA)]).toEqual([true, true, true]);
+    expect(order).toEqual(["a1", "a2", "b1", "b2", "b3", "c1", "c2"]); // whole calls in turn, in call order
+    expect(gpu.pool.live).toBe(loaded);
+
+    // dispose() while one call runs and another waits: the running one finishes, the waiting one is refused, and the
+    // buffers are freed when the running one ends.
+    let disposeAtStep: number | undefined;
+    const running = pipe.generate({ ...a, onStep: (e) => {
+      if (e.step === 1) {
+        pipe.dispose();
+        disposeAtStep = e.step;
+        expect(gpu.pool.live).toBeGreaterThan(0); // still in use
+      }
+    } });
+    const waiting = pipe.generate(b);
+    expect(bytes(await running).equals(seqA)).toBe(true);
+    await expect(waiting).rejects.toThrow("generate(): the pipeline was disposed");
+    expect(disposeAtStep).toBe(1);
+    expect(gpu.pool.live).toBe(0);
+  });
+
   it("a load that fails half-way (corrupt VAE file) leaves nothing allocated", async () => {
     const dir = mkdtempSync(join(tmpdir(), "qsched-corrupt-"));
     try {
