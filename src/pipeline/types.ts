@@ -55,6 +55,10 @@ export interface GenerateOptions {
   /** Images per prompt (only with a single prompt). */
   batchSize?: number;
   signal?: AbortSignal;
+  /**
+   * After each denoising step (awaited). It runs inside the call, which holds the pipeline's Gpu: starting another
+   * generate() on the same Gpu from here and awaiting it would wait forever (the new call queues behind this one).
+   */
   onStep?: (e: StepEvent) => void | Promise<void>;
   /**
    * Decode each step's x0 prediction into `StepEvent.preview` (TAESD when the pipeline has one, see
