@@ -179,16 +179,20 @@ export class QSchedPipeline {
   async generate(options: GenerateOptions): Promise<GenerateResult> {
     if (this.disposed) throw new Error("generate(): the pipeline was disposed");
     checkGenerateKeys(options);
+    options.signal?.throwIfAborted();
     const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, this.vae.sliceChannels, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize, this.defaultSize);
-    return this.guarded("generate()", () => this.generateChecked(options, o));
+    return this.guarded("generate()", () => this.generateChecked(options, o), options.signal);
   }
 
   /**
    * Runs `fn` in this Gpu's exclusive queue, unless the pipeline was disposed while it waited; a dispose() that comes
    * while calls are running frees the buffers once the last of them has finished.
    */
-  private guarded<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return this.gpu.exclusive(async () => {
+  private guarded<T>(what: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let started = false;
+    const run = this.gpu.exclusive(async () => {
+      started = true;
+      signal?.throwIfAborted();
       if (this.disposed) throw new Error(`${what}: the pipeline was disposed`);
       this.running++;
       try {
@@ -197,6 +201,16 @@ export class QSchedPipeline {
         this.running--;
         if (this.disposed && this.running === 0) this.free();
       }
+    });
+    if (!signal) return run;
+    // Aborted while still queued: reject now rather than after the calls ahead of it (its turn then ends at once).
+    // Once started, the call itself stops between steps and rejects after freeing what it made.
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        if (!started) reject(signal.reason ?? new DOMException("This operation was aborted", "AbortError"));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      run.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
     });
   }
 

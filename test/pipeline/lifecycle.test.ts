@@ -78,6 +78,30 @@ describe("GPU memory comes back", () => {
     expect(gpu.pool.live).toBe(0);
   });
 
+  it("a queued generate() aborted while another runs rejects at once; an already-aborted signal rejects before any work", async () => {
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    try {
+      const events: string[] = [];
+      const ac = new AbortController();
+      const first = pipe.generate({ prompt: PROMPT, seed: 1, steps: 3, onStep: (e) => {
+        events.push(`first step ${e.step}`);
+        if (e.step === 1) ac.abort();
+      } });
+      const queued = pipe.generate({ prompt: PROMPT, seed: 2, steps: 2, signal: ac.signal, onStep: () => void events.push("queued ran") });
+      queued.catch(() => events.push("queued rejected"));
+      await expect(queued).rejects.toMatchObject({ name: "AbortError" });
+      await first;
+      // Rejected during the first call's second step at the latest (abort at its first), never run.
+      expect(events.indexOf("queued rejected")).toBeLessThan(events.indexOf("first step 3"));
+      expect(events).not.toContain("queued ran");
+      const t0 = performance.now();
+      await expect(pipe.generate({ prompt: PROMPT, signal: ac.signal })).rejects.toMatchObject({ name: "AbortError" });
+      expect(performance.now() - t0).toBeLessThan(100); // no text encoding first (that took ~300 ms)
+    } finally {
+      pipe.dispose();
+    }
+  });
+
   it("a load that fails half-way (corrupt VAE file) leaves nothing allocated", async () => {
     const dir = mkdtempSync(join(tmpdir(), "qsched-corrupt-"));
     try {
