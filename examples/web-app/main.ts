@@ -74,8 +74,14 @@ async function run(): Promise<void> {
 }
 
 $("generate").addEventListener("click", () => {
-  run().catch((e: Error) => {
-    $("error").textContent = e.message;
-    window.__qsched = { done: true, error: e.message };
-  });
+  // One run at a time from this page (the library would queue a second one, but its previews and status would
+  // interleave with the first's).
+  const button = $<HTMLButtonElement>("generate");
+  button.disabled = true;
+  run()
+    .catch((e: Error) => {
+      $("error").textContent = e.message;
+      window.__qsched = { done: true, error: e.message };
+    })
+    .finally(() => (button.disabled = false));
 });
