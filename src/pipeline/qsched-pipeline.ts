@@ -93,51 +93,54 @@ export class QSchedPipeline {
     }
     // Queued with generate() calls on a shared Gpu: its uploads and quantizing dispatches must not land in another
     // pipeline's plan while that one records.
-    return gpu.exclusive(async () => {
-      const opened = await openPipelineFolder(await resolveSource(source));
-      const live0 = gpu.pool.live;
-      const loaded: { dispose(): void }[] = [];
-      try {
-        const check = () => {
-          if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("load aborted", "AbortError");
-        };
-        // A packed folder's UNet comes from its pack (scheme and policy from there); else float weights.
-        const { unet, config: unetConfig, quant, pack } = await loadUnet(gpu, opened.source, {
-          quant: opts.quant,
-          policy: opts.policy,
-          onProgress: opts.onProgress,
-          variant: opts.variant,
-          unetOptions: { dtype, scaleStorage: opts.scaleStorage },
-          signal: opts.signal,
-        });
-        loaded.push(unet);
-        check();
-        const text: TextStack[] = [];
-        const encoders = opened.kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
-        for (const [i, name] of encoders.entries()) {
-          const c = await openComponent(opened.source, name, opts.onProgress, opts.variant);
-          const encoder = await c.load((t) => loadTextEncoder(gpu, name, c.config, t, opened.kind === "sdxl", dtype, opts.signal));
-          loaded.push(encoder);
-          text.push({ tokenizer: opened.tokenizers[i]!, encoder, module: name });
-        }
-        const vaeC = await openComponent(opened.source, "vae", opts.onProgress, opts.variant);
-        const vae = await vaeC.load((t) => loadVaeDecoder(gpu, vaeC.config, t, dtype, opts.signal));
-        loaded.push(vae);
-        const sf = Number(vaeC.config.scaling_factor ?? 0.18215);
-        const levels = (vaeC.config.block_out_channels as unknown[] | undefined)?.length ?? 4;
-        const sampleSize = Number(unetConfig.sample_size ?? 64);
-        const coefficients = await findCoefficientFile(opened.source);
-        const pipe = new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, sampleSize * 2 ** (levels - 1), quant, qsched, coefficients, pack);
-        if (opts.qsched === "auto") pipe.setQSched("auto");
-        else pipe.qschedSource = qsched ? { kind: "option" } : { kind: "none" };
-        return pipe;
-      } catch (e) {
-        for (const m of loaded) m.dispose();
-        if (gpu.pool.live !== live0) console.warn(`fromPretrained: ${gpu.pool.live - live0} bytes still allocated after a failed load`);
-        gpu.pool.trim(); // cached free buffers of the partial load go back to the driver now
-        throw e;
+    return gpu.exclusive(() => QSchedPipeline.load(gpu, source, opts, dtype, qsched));
+  }
+
+  /** fromPretrained's loading, once its options are checked and its turn on the Gpu has come. */
+  private static async load(gpu: Gpu, source: PipelineSource, opts: FromPretrainedOptions, dtype: "f32" | "f16", qsched: QSchedSpec | null): Promise<QSchedPipeline> {
+    const opened = await openPipelineFolder(await resolveSource(source));
+    const live0 = gpu.pool.live;
+    const loaded: { dispose(): void }[] = [];
+    try {
+      const check = () => {
+        if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("load aborted", "AbortError");
+      };
+      // A packed folder's UNet comes from its pack (scheme and policy from there); else float weights.
+      const { unet, config: unetConfig, quant, pack } = await loadUnet(gpu, opened.source, {
+        quant: opts.quant,
+        policy: opts.policy,
+        onProgress: opts.onProgress,
+        variant: opts.variant,
+        unetOptions: { dtype, scaleStorage: opts.scaleStorage },
+        signal: opts.signal,
+      });
+      loaded.push(unet);
+      check();
+      const text: TextStack[] = [];
+      const encoders = opened.kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
+      for (const [i, name] of encoders.entries()) {
+        const c = await openComponent(opened.source, name, opts.onProgress, opts.variant);
+        const encoder = await c.load((t) => loadTextEncoder(gpu, name, c.config, t, opened.kind === "sdxl", dtype, opts.signal));
+        loaded.push(encoder);
+        text.push({ tokenizer: opened.tokenizers[i]!, encoder, module: name });
       }
-    });
+      const vaeC = await openComponent(opened.source, "vae", opts.onProgress, opts.variant);
+      const vae = await vaeC.load((t) => loadVaeDecoder(gpu, vaeC.config, t, dtype, opts.signal));
+      loaded.push(vae);
+      const sf = Number(vaeC.config.scaling_factor ?? 0.18215);
+      const levels = (vaeC.config.block_out_channels as unknown[] | undefined)?.length ?? 4;
+      const sampleSize = Number(unetConfig.sample_size ?? 64);
+      const coefficients = await findCoefficientFile(opened.source);
+      const pipe = new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, sampleSize * 2 ** (levels - 1), quant, qsched, coefficients, pack);
+      if (opts.qsched === "auto") pipe.setQSched("auto");
+      else pipe.qschedSource = qsched ? { kind: "option" } : { kind: "none" };
+      return pipe;
+    } catch (e) {
+      for (const m of loaded) m.dispose();
+      if (gpu.pool.live !== live0) console.warn(`fromPretrained: ${gpu.pool.live - live0} bytes still allocated after a failed load`);
+      gpu.pool.trim(); // cached free buffers of the partial load go back to the driver now
+      throw e;
+    }
   }
 
   /** The scheduler class generate() uses (from scheduler_config.json unless swapped). */
