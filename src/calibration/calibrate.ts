@@ -5,6 +5,7 @@
  * (racing), so a candidate is scored on a prefix of the prompt set that may grow; the budget counts generations
  * (images). Returns a coefficient file and every evaluated point (the landscape).
  */
+import { checkOptionKeys, type ListsEveryKey } from "../util/option-keys.ts";
 import type { CoefficientFile } from "../scheduler/coefficient-file.ts";
 import { QUALITY_ANCHORS, type CandidateImage, type ImageScorer } from "./image-scorer.ts";
 import { CalibrationJournal, hashPrompts, type JournalCandidate, type JournalStore } from "./journal.ts";
@@ -85,7 +86,16 @@ export interface CalibrationResult {
   generatedImages: number;
 }
 
+const CALIBRATE_KEYS = [
+  "model", "scheme", "steps", "generate", "scorer", "prompts", "seeds", "k", "search", "budget", "box", "gridN",
+  "resolution", "extraKey", "journal", "onProgress", "date",
+] as const satisfies readonly (keyof CalibrateOptions)[];
+const calibrateKeysComplete: ListsEveryKey<CalibrateOptions, typeof CALIBRATE_KEYS> = true;
+void calibrateKeysComplete;
+
 export async function calibrate(options: CalibrateOptions): Promise<CalibrationResult> {
+  // A misspelt optional key (`serach: "grid"`) would silently run the default search.
+  checkOptionKeys("calibrate", options, CALIBRATE_KEYS);
   const given = [...(options.prompts ?? DEFAULT_CALIBRATION_PROMPTS)];
   if (given.length === 0) throw new Error("calibrate: the prompt set is empty, expected at least one prompt");
   const givenSeeds = [...(options.seeds ?? defaultSeeds(given.length))];

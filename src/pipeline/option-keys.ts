@@ -1,10 +1,7 @@
+import { checkOptionKeys, type ListsEveryKey } from "../util/option-keys.ts";
 import type { FromPretrainedOptions, GenerateOptions } from "./types.ts";
 
-/**
- * Option bags are checked for unknown keys: a misspelt or diffusers-style name (`guidance_scale`,
- * `num_inference_steps`) would otherwise be ignored without a word and the default used instead.
- */
-
+/** generate() and fromPretrained() refuse unknown keys, with diffusers' names mapped to ours in the message. */
 const GENERATE_KEYS = [
   "prompt", "negativePrompt", "steps", "guidanceScale", "seed", "width", "height", "batchSize", "signal", "onStep",
   "preview", "decoder", "onDecode", "keepRgba", "checkFinite", "unetPlan", "trace",
@@ -15,9 +12,8 @@ const FROM_PRETRAINED_KEYS = [
 ] as const satisfies readonly (keyof FromPretrainedOptions)[];
 
 // Compile-time completeness: a key added to an options interface but not to its list fails to type-check here.
-type Missing<T, K extends readonly PropertyKey[]> = Exclude<keyof T, K[number]>;
-const generateComplete: [Missing<GenerateOptions, typeof GENERATE_KEYS>] extends [never] ? true : never = true;
-const fromPretrainedComplete: [Missing<FromPretrainedOptions, typeof FROM_PRETRAINED_KEYS>] extends [never] ? true : never = true;
+const generateComplete: ListsEveryKey<GenerateOptions, typeof GENERATE_KEYS> = true;
+const fromPretrainedComplete: ListsEveryKey<FromPretrainedOptions, typeof FROM_PRETRAINED_KEYS> = true;
 void generateComplete;
 void fromPretrainedComplete;
 
@@ -32,19 +28,10 @@ const DIFFUSERS_NAMES: Record<string, string> = {
   torch_dtype: "dtype",
 };
 
-function checkKeys(where: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const lower = key.toLowerCase();
-    const hint = DIFFUSERS_NAMES[key] ?? known.find((k) => k.toLowerCase() === lower.replace(/_/g, ""));
-    throw new Error(`${where}: unknown option "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; options: ${known.join(", ")}`);
-  }
-}
-
 export function checkGenerateKeys(options: GenerateOptions): void {
-  checkKeys("generate", options, GENERATE_KEYS);
+  checkOptionKeys("generate", options, GENERATE_KEYS, DIFFUSERS_NAMES);
 }
 
 export function checkFromPretrainedKeys(options: FromPretrainedOptions): void {
-  checkKeys("fromPretrained", options, FROM_PRETRAINED_KEYS);
+  checkOptionKeys("fromPretrained", options, FROM_PRETRAINED_KEYS, DIFFUSERS_NAMES);
 }

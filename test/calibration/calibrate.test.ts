@@ -84,9 +84,14 @@ describe("calibrate", () => {
     expect(store.text).toBeUndefined();
   });
 
-  it("refuses an empty prompt set and mismatched seeds", async () => {
+  it("refuses an empty prompt set, mismatched seeds and unknown option keys", async () => {
     await expect(calibrate({ ...base, prompts: [], generate: fakeGenerator(), scorer: fakeScorer(bowl) })).rejects.toThrow(/prompt set is empty/);
     await expect(calibrate({ ...base, seeds: [1, 2], generate: fakeGenerator(), scorer: fakeScorer(bowl) })).rejects.toThrow(/2 seeds for 3 prompts/);
+    // A typo would otherwise run the default search without a word.
+    const calls = { count: 0 };
+    await expect(calibrate({ ...base, serach: "grid", generate: fakeGenerator(calls), scorer: fakeScorer(bowl) } as never)).rejects.toThrow(/calibrate: unknown option "serach"; options: model, scheme, steps/);
+    await expect(calibrate({ ...base, grid_n: 3, generate: fakeGenerator(calls), scorer: fakeScorer(bowl) } as never)).rejects.toThrow(/unknown option "grid_n" \(did you mean "gridN"\?\)/);
+    expect(calls.count).toBe(0);
   });
 
   it("passes prompt k with seed k to the generator (common random numbers across candidates)", async () => {
