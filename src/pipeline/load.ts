@@ -52,7 +52,10 @@ async function loadTokenizer(source: WeightSource, folder: string): Promise<CLIP
   return CLIPTokenizer.fromFiles(vocab, merges, { padToken });
 }
 
-/** Reads model_index.json, the scheduler config and the tokenizers (small files only). */
+/**
+ * Reads model_index.json, the scheduler config, the tokenizers and the components' configs (small files only), and
+ * checks that the components fit together (component-configs.ts) before any weight is read.
+ */
 export async function openPipelineFolder(src: WeightSource): Promise<OpenedPipeline> {
   const index = await readModelIndex(src);
   const kind = pipelineKindOf(index, src.label);
