@@ -28,6 +28,8 @@ export interface UnetRequest {
   variant?: string;
   /** Aborts between tensors; what was uploaded is freed. */
   signal?: AbortSignal;
+  /** unet/config.json when already read (openPipelineFolder). */
+  config?: Record<string, unknown>;
   /** Passed on to Unet.load on both paths (e.g. the float storage dtype). */
   unetOptions?: Omit<UnetLoadOptions, "quant" | "policy" | "groupSize" | "prepacked">;
 }
@@ -45,13 +47,13 @@ export async function loadUnet(gpu: Gpu, src: WeightSource, req: UnetRequest): P
   const packPath = await findComponentPack(src, "unet");
   if (!packPath) {
     const quant = req.quant ?? "none";
-    const c = await openComponent(src, "unet", req.onProgress, req.variant);
+    const c = await openComponent(src, "unet", req.onProgress, req.variant, req.config);
     const quantOpts = quant === "none" ? {} : { quant: QUANT_FORMATS[SCHEME_IDS[quant]], policy: req.policy ?? "torchao" };
     const unet = await c.load((t) => Unet.loadStreaming(gpu, t, c.config, { ...req.unetOptions, ...quantOpts, signal: req.signal }));
     return { unet, config: c.config, quant, pack: null };
   }
   const location = src.locate(packPath);
-  const config = await readConfig(src, "unet/config.json");
+  const config = req.config ?? (await readConfig(src, "unet/config.json"));
   const pack = await openLazyPack(await src.open(packPath), location);
   let unet: Unet;
   try {

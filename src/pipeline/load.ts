@@ -2,7 +2,7 @@ import { folderSource } from "#platform";
 import type { Gpu } from "../gpu/runtime.ts";
 import { createScheduler, type AnyScheduler } from "../scheduler/factory.ts";
 import { CLIPTokenizer } from "../tokenizer/clip-tokenizer.ts";
-import { loadComponent } from "../weights/diffusers/component.ts";
+import { loadComponent, readComponentConfig } from "../weights/diffusers/component.ts";
 import { readModelIndex, type ModelIndex } from "../weights/diffusers/model-index.ts";
 import { fileListSource } from "../weights/sources/file-list-source.ts";
 import type { WeightSource } from "../weights/sources/types.ts";
@@ -29,6 +29,8 @@ export interface OpenedPipeline {
   kind: PipelineKind;
   schedulerConfig: Record<string, unknown>;
   tokenizers: CLIPTokenizer[];
+  /** The configs of unet, text_encoder(s) and vae, read once here (checked against each other) for their loaders. */
+  configs: Record<string, Record<string, unknown>>;
 }
 
 async function readJson(source: WeightSource, path: string): Promise<Record<string, unknown>> {
@@ -63,16 +65,10 @@ export async function openPipelineFolder(src: WeightSource): Promise<OpenedPipel
   const tokenizers = [await loadTokenizer(src, "tokenizer")];
   if (kind === "sdxl") tokenizers.push(await loadTokenizer(src, "tokenizer_2"));
   const textEncoders = kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
-  checkComponentConfigs(
-    kind,
-    {
-      unet: await readJson(src, "unet/config.json"),
-      textEncoders: await Promise.all(textEncoders.map((t) => readJson(src, `${t}/config.json`))),
-      vae: await readJson(src, "vae/config.json"),
-    },
-    (path) => src.locate(path),
-  );
-  return { source: src, index, kind, schedulerConfig, tokenizers };
+  const configs: Record<string, Record<string, unknown>> = {};
+  for (const name of ["unet", ...textEncoders, "vae"]) configs[name] = await readComponentConfig(src, name);
+  checkComponentConfigs(kind, { unet: configs.unet!, textEncoders: textEncoders.map((t) => configs[t]!), vae: configs.vae! }, (path) => src.locate(path));
+  return { source: src, index, kind, schedulerConfig, tokenizers, configs };
 }
 
 /**
@@ -80,10 +76,10 @@ export async function openPipelineFolder(src: WeightSource): Promise<OpenedPipel
  * one tensor at a time from it, in file order). `load(f)` runs the model's load over it, reports the
  * last progress when it succeeds and closes the files either way.
  */
-export async function openComponent(src: WeightSource, name: string, onProgress?: (p: LoadProgress) => void, variant?: string) {
+export async function openComponent(src: WeightSource, name: string, onProgress?: (p: LoadProgress) => void, variant?: string, config?: Record<string, unknown>) {
   let comp: Awaited<ReturnType<typeof loadComponent>>;
   try {
-    comp = await loadComponent(src, name, { variant });
+    comp = await loadComponent(src, name, { variant, config });
   } catch (e) {
     const pack = await findComponentPack(src, name).catch(() => null);
     if (pack) throw new Error(`${src.locate(pack)}: ${name} is a quantized pack; only the UNet can be loaded from a pack so far`);

@@ -113,18 +113,19 @@ export class QSchedPipeline {
         variant: opts.variant,
         unetOptions: { dtype, scaleStorage: opts.scaleStorage },
         signal: opts.signal,
+        config: opened.configs.unet,
       });
       loaded.push(unet);
       check();
       const text: TextStack[] = [];
       const encoders = opened.kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
       for (const [i, name] of encoders.entries()) {
-        const c = await openComponent(opened.source, name, opts.onProgress, opts.variant);
+        const c = await openComponent(opened.source, name, opts.onProgress, opts.variant, opened.configs[name]);
         const encoder = await c.load((t) => loadTextEncoder(gpu, name, c.config, t, opened.kind === "sdxl", dtype, opts.signal));
         loaded.push(encoder);
         text.push({ tokenizer: opened.tokenizers[i]!, encoder, module: name });
       }
-      const vaeC = await openComponent(opened.source, "vae", opts.onProgress, opts.variant);
+      const vaeC = await openComponent(opened.source, "vae", opts.onProgress, opts.variant, opened.configs.vae);
       const vae = await vaeC.load((t) => loadVaeDecoder(gpu, vaeC.config, t, dtype, opts.signal));
       loaded.push(vae);
       const sf = Number(vaeC.config.scaling_factor ?? 0.18215);

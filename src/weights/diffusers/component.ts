@@ -23,11 +23,14 @@ export interface LoadComponentOptions {
   variant?: string;
   /** Expected names → shapes; any missing, unexpected or misshapen tensor is an error listing them. */
   expected?: Record<string, readonly number[]>;
+  /** The component's config when the caller has read it already (readComponentConfig), so it is not read twice. */
+  config?: Record<string, unknown>;
 }
 
 const CONFIG_NAMES = ["config.json", "scheduler_config.json"];
 
-async function readConfig(source: WeightSource, component: string): Promise<Record<string, unknown>> {
+/** A component's config.json (scheduler_config.json for a scheduler), checked to be a JSON object. */
+export async function readComponentConfig(source: WeightSource, component: string): Promise<Record<string, unknown>> {
   for (const name of CONFIG_NAMES) {
     const path = component ? `${component}/${name}` : name;
     if (!(await source.exists(path))) continue;
@@ -48,7 +51,7 @@ async function readConfig(source: WeightSource, component: string): Promise<Reco
  * weights, every tensor must sit in the shard the index names, and every shard tensor must be listed.
  */
 export async function loadComponent(source: WeightSource, component: string, options: LoadComponentOptions = {}): Promise<LoadedComponent> {
-  const config = await readConfig(source, component);
+  const config = options.config ?? (await readComponentConfig(source, component));
   const weights = await findWeightFiles(source, component, options.variant);
   const files = weights.kind === "single" ? [weights.file] : weights.shards;
   const opened: ByteSource[] = [];
