@@ -29,7 +29,7 @@ function conv3x3Case(gpu: Gpu, n: number, cin: number, h: number, w: number, cou
 
 export const gpuKernelCases: KernelCase[] = [
   {
-    name: "conv2d by Winograd F(2×2, 3×3), asked for (GPUs take it by default from 128 channels and 128 tiles), matches float64",
+    name: "conv2d by Winograd F(2×2, 3×3), asked for (GPUs take it by default from 128 channels and 64 tiles), matches float64",
     async run(gpu: Gpu) {
       // 2 images of 9×7 (the last tile row and column half outside), Cin a multiple of 4 but not of 8, Cout 19.
       const [n, cin, h, w, cout] = [2, 12, 9, 7, 19];

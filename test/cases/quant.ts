@@ -21,6 +21,20 @@ import { seeded } from "./random.ts";
 
 const SCHEMES: QuantSchemeId[] = ["W8A16", "W4A16", "W8A8", "W4A8"];
 
+/**
+ * W4A8 inputs at the extremes of the integer sums (also used by test/ops/quant-linear.test.ts): rows all +c (codes
+ * 127, zero −128), all −c (codes −128, zero 127), alternating, random signs, random, so |code − zero| reaches 255;
+ * columns all −1 (codes −8), all +1 (7), then random ±1. A K group's sum reaches 2040 per k (65280 at 32 k).
+ */
+export function w4a8ExtremeInputs(): { m: number; n: number; k: number; xv: Float32Array; wv: Float32Array } {
+  const [m, n, k, c] = [5, 6, 256, 1.5];
+  const sign = seeded(m * n * k, 21, -1, 1);
+  const rows = [() => c, () => -c, (j: number) => (j % 2 ? c : -c), (j: number) => (sign[j]! < 0 ? -c : c), (j: number) => sign[k + j]! * c];
+  const xv = Float32Array.from({ length: m * k }, (_, i) => rows[Math.floor(i / k)]!(i % k));
+  const wv = Float32Array.from({ length: n * k }, (_, i) => (i < k ? -1 : i < 2 * k ? 1 : sign[2 * k + i]! < 0 ? -1 : 1));
+  return { m, n, k, xv, wv };
+}
+
 export const quantCases: KernelCase[] = [
   {
     name: "quantized linears (W8A16, W4A16, W8A8, W4A8) on the adapter's quantizer and kernels match src/quant",
@@ -57,11 +71,7 @@ export const quantCases: KernelCase[] = [
       // every 16-bit field of matmul_rows.wgsl's pair sums gets as close to 2^16 as the format allows before its
       // read-out, so a field that overflowed, or a group sum that lost a product, changes the bits.
       const f = QUANT_FORMATS.W4A8;
-      const [m, n, k, c] = [5, 6, 256, 1.5];
-      const sign = seeded(m * n * k, 21, -1, 1);
-      const rows = [() => c, () => -c, (j: number) => (j % 2 ? c : -c), (j: number) => (sign[j]! < 0 ? -c : c), (j: number) => sign[k + j]! * c];
-      const xv = Float32Array.from({ length: m * k }, (_, i) => rows[Math.floor(i / k)]!(i % k));
-      const wv = Float32Array.from({ length: n * k }, (_, i) => (i < k ? -1 : i < 2 * k ? 1 : sign[2 * k + i]! < 0 ? -1 : 1));
+      const { m, n, k, xv, wv } = w4a8ExtremeInputs();
       const x = gpu.upload(xv, [m, k]);
       for (const group of [32, 256]) {
         const packed = packWeight(f, quantizeWeight(wv, n, k, f, group));

@@ -13,6 +13,7 @@ import { quantizedLinearReference } from "../../src/quant/linear.ts";
 import { dequantizePacked, packCodes, packWeight } from "../../src/quant/packing.ts";
 import { quantizeActivations, quantizeWeight } from "../../src/quant/quantize.ts";
 import { bitExact, relativeMaxError } from "../../src/verify/compare.ts";
+import { w4a8ExtremeInputs } from "../cases/quant.ts";
 import { seededFloats } from "../helpers/gpu.ts";
 import { loadQuantCases } from "../quant/golden-cases.ts";
 import { goldenFolders } from "../helpers/golden.ts";
@@ -220,14 +221,7 @@ describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward
     // unit in 65280 (1.5e-5 relative), above the 1e-5 tolerance.
     const gpu = await testGpu();
     const f = QUANT_FORMATS.W4A8;
-    const [m, n, k] = [5, 6, 256];
-    const c = 1.5;
-    const sign = seededFloats(m * n * k, 21, -1, 1);
-    // Rows: all +c (codes 127, zero −128), all −c (codes −128, zero 127), alternating, random signs, random.
-    const rows = [() => c, () => -c, (j: number) => (j % 2 ? c : -c), (j: number) => (sign[j]! < 0 ? -c : c), (j: number) => sign[k + j]! * c];
-    const xv = Float32Array.from({ length: m * k }, (_, i) => rows[Math.floor(i / k)]!(i % k));
-    // Columns: all −1 (codes −8), all +1 (7), then random ±1.
-    const wv = Float32Array.from({ length: n * k }, (_, i) => (i < k ? -1 : i < 2 * k ? 1 : sign[2 * k + i]! < 0 ? -1 : 1));
+    const { m, n, k, xv, wv } = w4a8ExtremeInputs();
     for (const group of [32, 64, 128, 256]) {
       const packed = packWeight(f, quantizeWeight(wv, n, k, f, group));
       const qw = uploadQuantizedWeight(gpu, packed);
