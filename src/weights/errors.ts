@@ -6,8 +6,9 @@ export class WeightsLoadError extends Error {
   constructor(
     message: string,
     readonly where: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${where}: ${message}`);
+    super(`${where}: ${message}`, options);
     this.name = "WeightsLoadError";
   }
 }

@@ -1,4 +1,4 @@
-import type { ByteSource } from "./byte-source.ts";
+import { checkReadLength, type ByteSource } from "./byte-source.ts";
 import type { SafetensorsDtype } from "./dtypes.ts";
 import { SafetensorsError } from "./errors.ts";
 import { parseSafetensorsHeader, readHeaderLength, type SafetensorsEntry } from "./header.ts";
@@ -65,7 +65,7 @@ export async function openSafetensors(source: ByteSource, where: string): Promis
           if (into.length < length) throw new SafetensorsError(`tensor "${e.name}" needs ${length} bytes but the destination has ${into.length}`, where);
           const dest = into.subarray(0, length);
           if (source.readInto) await source.readInto(e.start, dest);
-          else dest.set(await source.read(e.start, length));
+          else dest.set(checkReadLength(await source.read(e.start, length), e.start, length, where));
           return dest;
         }
         const bytes = await source.read(e.start, length);

@@ -15,9 +15,9 @@ export function cacheStorageCache(name = "qsched-gpu-weights", storage: CacheSto
       const hit = await cache.match(url);
       if (!hit) return null;
       const blob = await hit.blob();
-      const expected = Number(hit.headers.get("content-length"));
-      // An entry whose size disagrees with what was stored is treated as absent.
-      if (Number.isSafeInteger(expected) && expected !== blob.size) return null;
+      // An entry whose size disagrees with the size stored beside it is treated as absent (put stores none
+      // when the download's size was unknown).
+      if (hit.headers.has("content-length") && Number(hit.headers.get("content-length")) !== blob.size) return null;
       return blobByteSource(blob, url);
     },
     async put(url, body, expectedSize) {

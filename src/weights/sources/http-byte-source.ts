@@ -29,6 +29,71 @@ export function parseContentRange(value: string | null): { start: number; end: n
 }
 
 /**
+ * The body's length in bytes when the headers state it: Content-Length, unless the body is
+ * content-encoded (fetch decodes gzip and friends, and the header then counts the compressed bytes).
+ */
+export function statedBodyLength(res: Response): number | undefined {
+  const encoding = res.headers.get("content-encoding");
+  if (encoding && encoding.trim().toLowerCase() !== "identity") return undefined;
+  if (!res.headers.has("content-length")) return undefined;
+  const length = Number(res.headers.get("content-length"));
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+}
+
+/** fetch, with a network failure (not an abort) turned into an error that names the URL. */
+export async function fetchNamingUrl(doFetch: typeof fetch, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await doFetch(url, init);
+  } catch (e) {
+    throw explainNetworkError(e, url, "request failed", init.signal);
+  }
+}
+
+/** Aborts pass through unchanged (callers test for them); anything else names the URL and keeps the cause. */
+export function explainNetworkError(e: unknown, where: string, what: string, signal?: AbortSignal | null): unknown {
+  if (signal?.aborted || (e instanceof Error && e.name === "AbortError") || e instanceof WeightsLoadError) return e;
+  return new WeightsLoadError(`${what}: ${e instanceof Error ? e.message : String(e)}`, where, { cause: e });
+}
+
+/** The next chunk of a body, with a dropped connection named as such. */
+async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>, where: string, got: number) {
+  try {
+    return await reader.read();
+  } catch (e) {
+    throw explainNetworkError(e, where, `connection lost after ${got} bytes of the body`);
+  }
+}
+
+/**
+ * Reads a body of unstated length (chunked, or content-encoded) whole, refusing more than `cap` bytes;
+ * null when it is longer (the stream is cancelled).
+ */
+export async function readBodyUpTo(res: Response, cap: number, where: string, onBytes?: (n: number) => void): Promise<Uint8Array | null> {
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await readChunk(reader, where, got);
+    if (done) break;
+    if (got + value.length > cap) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+    got += value.length;
+    onBytes?.(value.length);
+  }
+  const out = new Uint8Array(got);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
  * Reads a response body into exactly `length` bytes, reporting chunks as they arrive. More or fewer
  * bytes than promised is an error naming both numbers (a truncated transfer or a lying server).
  */
@@ -47,7 +112,7 @@ export async function readBodyExactly(
   const reader = res.body.getReader();
   let got = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readChunk(reader, where, got);
     if (done) break;
     if (got + value.length > length) {
       await reader.cancel();
@@ -68,11 +133,14 @@ export async function readBodyExactly(
  */
 export async function openHttpByteSource(url: string, options: HttpReadOptions = {}): Promise<ByteSource> {
   const doFetch = options.fetch ?? fetch;
-  const get = (range: string) => doFetch(url, { headers: { ...options.headers, Range: range }, signal: options.signal });
+  const get = (range: string) => fetchNamingUrl(doFetch, url, { headers: { ...options.headers, Range: range }, signal: options.signal });
   const probe = options.probeBytes ?? HTTP_PROBE_BYTES;
   const res = await get(`bytes=0-${probe - 1}`);
   let size: number;
   let prefix: Uint8Array;
+  // Later reads must come from the same file: a checkpoint updated on the server between the header and
+  // a tensor would otherwise give that tensor bytes from another layout.
+  const etag = res.headers.get("etag");
   if (res.status === 206) {
     const cr = parseContentRange(res.headers.get("content-range"));
     if (!cr || cr.start !== 0) {
@@ -86,16 +154,21 @@ export async function openHttpByteSource(url: string, options: HttpReadOptions =
     await res.body?.cancel();
     return memoryByteSource(new Uint8Array(0), url);
   } else if (res.status === 200) {
-    const length = Number(res.headers.get("content-length"));
-    if (!Number.isSafeInteger(length) || length > probe) {
-      await res.body?.cancel();
-      throw new WeightsLoadError(
+    // The server sent the whole file: fine when it is small (it fits in the probe), else refused.
+    const ignoredRange = () =>
+      new WeightsLoadError(
         `server ignored the Range request (status 200, Content-Length ${res.headers.get("content-length")}); ` +
           `lazy loading needs Range support (or use a cache, which downloads whole files)`,
         url,
       );
+    const length = statedBodyLength(res);
+    if (length !== undefined && length > probe) {
+      await res.body?.cancel();
+      throw ignoredRange();
     }
-    return memoryByteSource(await readBodyExactly(res, length, url, options.onBytes), url);
+    const whole = length !== undefined ? await readBodyExactly(res, length, url, options.onBytes) : await readBodyUpTo(res, probe, url, options.onBytes);
+    if (!whole) throw ignoredRange();
+    return memoryByteSource(whole, url);
   } else {
     await res.body?.cancel();
     throw new WeightsLoadError(`HTTP ${res.status} ${res.statusText}`.trim(), url);
@@ -103,6 +176,7 @@ export async function openHttpByteSource(url: string, options: HttpReadOptions =
   const readInto = async (offset: number, out: Uint8Array): Promise<void> => {
     const length = out.length;
     checkReadRange(offset, length, size, url);
+    if (length === 0) return; // "bytes=a-(a-1)" is not a range a server can satisfy
     if (offset + length <= prefix.length) {
       out.set(prefix.subarray(offset, offset + length));
       return;
@@ -123,6 +197,12 @@ export async function openHttpByteSource(url: string, options: HttpReadOptions =
     if (!cr || cr.start !== from || cr.end !== from + want - 1) {
       await r.body?.cancel();
       throw new WeightsLoadError(`range ${from}-${from + want - 1}: server answered Content-Range ${JSON.stringify(r.headers.get("content-range"))}`, url);
+    }
+    const nowTag = r.headers.get("etag");
+    if (cr.total !== size || (etag !== null && nowTag !== null && nowTag !== etag)) {
+      await r.body?.cancel();
+      const what = cr.total !== size ? `its size is now ${cr.total} bytes, was ${size}` : `its ETag is now ${nowTag}, was ${etag}`;
+      throw new WeightsLoadError(`the file changed on the server since its header was read (${what}); load it again`, url);
     }
     await readBodyExactly(r, want, url, options.onBytes, out.subarray(from - offset));
   };

@@ -1,10 +1,11 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ByteSource } from "../safetensors/byte-source.ts";
 import { openNodeFileByteSource } from "../safetensors/node-byte-source.ts";
 import { WeightsLoadError } from "../errors.ts";
 import type { WeightsCache } from "./cache.ts";
+import { explainNetworkError } from "./http-byte-source.ts";
 
 /** Where the Node cache lives unless told otherwise: $QSCHED_CACHE, else ~/.cache/qsched-gpu. */
 export function defaultNodeCacheDir(): string {
@@ -37,13 +38,17 @@ export function nodeFolderCache(dir: string = defaultNodeCacheDir()): WeightsCac
     async put(url, body, expectedSize) {
       const p = paths(url);
       await mkdir(dir, { recursive: true });
-      const tmp = `${p.bin}.${process.pid}.${Date.now()}.partial`;
-      const handle = await open(tmp, "w");
+      // A name of its own per download ("wx" refuses to share one), so two loads of the same URL at once
+      // each write their own file; the last rename wins with a complete copy either way.
+      const tmp = `${p.bin}.${randomUUID()}.partial`;
+      const handle = await open(tmp, "wx");
       let size = 0;
       try {
         const reader = body.getReader();
         for (;;) {
-          const { done, value } = await reader.read();
+          const { done, value } = await reader.read().catch((e: unknown) => {
+            throw explainNetworkError(e, url, `download failed after ${size} bytes`);
+          });
           if (done) break;
           let off = 0;
           while (off < value.length) {
@@ -57,7 +62,10 @@ export function nodeFolderCache(dir: string = defaultNodeCacheDir()): WeightsCac
           throw new WeightsLoadError(`download ended after ${size} of ${expectedSize} bytes; not cached`, url);
         }
         await rename(tmp, p.bin);
-        await writeFile(p.note, JSON.stringify({ url, size, storedAt: new Date().toISOString() }));
+        // The note is renamed into place too: a reader (or a second download of the same URL) never sees half of it.
+        const noteTmp = `${p.note}.${randomUUID()}.partial`;
+        await writeFile(noteTmp, JSON.stringify({ url, size, storedAt: new Date().toISOString() }), { flag: "wx" });
+        await rename(noteTmp, p.note);
       } catch (e) {
         await handle.close().catch(() => {});
         await rm(tmp, { force: true });

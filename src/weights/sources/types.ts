@@ -16,10 +16,14 @@ export interface WeightSource {
   locate(path: string): string;
 }
 
-/** Normalizes a relative path and refuses ones that escape the root (a hostile index could name "../x"). */
+/**
+ * Normalizes a relative path and refuses ones that escape the root (a hostile index could name "../x").
+ * Percent-encoded dots count too: a URL parser reads "%2e%2e" as "..".
+ */
 export function checkRelativePath(path: string, where: string): string {
   const parts = path.replace(/\\/g, "/").split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.length === 0 || parts.some((p) => p === "..") || /^[a-zA-Z]:/.test(path) || path.startsWith("/")) {
+  const isDotSegment = (p: string) => /^(\.|%2e){1,2}$/i.test(p);
+  if (parts.length === 0 || parts.some(isDotSegment) || /^[a-zA-Z]:/.test(path) || path.startsWith("/")) {
     throw new WeightsLoadError(`"${path}" is not a relative path inside the checkpoint`, where);
   }
   return parts.join("/");

@@ -1,7 +1,7 @@
 import type { ByteSource } from "../safetensors/byte-source.ts";
 import { WeightsLoadError } from "../errors.ts";
 import { countingStream, type WeightsCache } from "./cache.ts";
-import { openHttpByteSource, readBodyExactly, type HttpReadOptions } from "./http-byte-source.ts";
+import { fetchNamingUrl, openHttpByteSource, readBodyExactly, readBodyUpTo, statedBodyLength, type HttpReadOptions } from "./http-byte-source.ts";
 import { ProgressTracker, type ProgressListener } from "./progress.ts";
 import { checkRelativePath, type WeightSource } from "./types.ts";
 
@@ -20,15 +20,23 @@ export interface UrlSourceOptions {
   probeBytes?: number;
 }
 
+/** Configs, indexes and vocabularies are small; a larger "text" body is a wrong URL (an HTML page, a weights file). */
+const MAX_TEXT_BYTES = 64 * 1024 * 1024;
+
 /**
  * A checkpoint served over HTTP(S) at `baseUrl` ("https://host/repo/resolve/main/"), files by
  * relative path. Progress reports body bytes received, per file and overall.
  */
 export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): WeightSource & { progress: ProgressTracker } {
-  const base = baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`;
+  const base = absoluteBaseUrl(baseUrl.endsWith("/") ? baseUrl : `${baseUrl}/`);
   const doFetch = options.fetch ?? fetch;
   const progress = new ProgressTracker(options.onProgress);
-  const locate = (path: string) => new URL(checkRelativePath(path, base), base).toString();
+  const locate = (path: string) => {
+    const url = new URL(checkRelativePath(path, base), base).toString();
+    // checkRelativePath refuses dot segments; this also catches anything else a URL parser could resolve upwards.
+    if (!url.startsWith(base)) throw new WeightsLoadError(`"${path}" resolves to ${url}, outside the checkpoint`, base);
+    return url;
+  };
   const httpOptions = (url: string): HttpReadOptions => ({
     fetch: doFetch,
     signal: options.signal,
@@ -41,13 +49,12 @@ export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): Weig
   const cached = async (cache: WeightsCache, url: string): Promise<ByteSource> => {
     const hit = await cache.get(url);
     if (hit) return hit;
-    const res = await doFetch(url, { headers: options.headers, signal: options.signal });
+    const res = await fetchNamingUrl(doFetch, url, { headers: options.headers, signal: options.signal });
     if (res.status !== 200 || !res.body) {
       await res.body?.cancel();
       throw new WeightsLoadError(`HTTP ${res.status} ${res.statusText}`.trim(), url);
     }
-    const length = Number(res.headers.get("content-length"));
-    const expected = res.headers.has("content-length") && Number.isSafeInteger(length) ? length : undefined;
+    const expected = statedBodyLength(res);
     if (expected !== undefined) progress.addFile(url, expected);
     return cache.put(url, countingStream(res.body, (n) => progress.add(url, n)), expected);
   };
@@ -65,10 +72,10 @@ export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): Weig
           return true;
         }
       }
-      let res = await doFetch(url, { method: "HEAD", headers: options.headers, signal: options.signal });
+      let res = await fetchNamingUrl(doFetch, url, { method: "HEAD", headers: options.headers, signal: options.signal });
       if (res.status === 405 || res.status === 501) {
         // No HEAD support: ask for one byte instead.
-        res = await doFetch(url, { headers: { ...options.headers, Range: "bytes=0-0" }, signal: options.signal });
+        res = await fetchNamingUrl(doFetch, url, { headers: { ...options.headers, Range: "bytes=0-0" }, signal: options.signal });
         await res.body?.cancel();
       }
       if (res.ok) return true;
@@ -85,19 +92,20 @@ export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): Weig
           await src.close?.();
         }
       }
-      const res = await doFetch(url, { headers: options.headers, signal: options.signal });
+      const res = await fetchNamingUrl(doFetch, url, { headers: options.headers, signal: options.signal });
       if (!res.ok) {
         await res.body?.cancel();
         throw new WeightsLoadError(`HTTP ${res.status} ${res.statusText}`.trim(), url);
       }
-      const length = Number(res.headers.get("content-length"));
-      if (res.headers.has("content-length") && Number.isSafeInteger(length)) {
+      const onBytes = (n: number) => progress.add(url, n);
+      const length = statedBodyLength(res);
+      if (length !== undefined) {
         progress.addFile(url, length);
-        return new TextDecoder().decode(await readBodyExactly(res, length, url, (n) => progress.add(url, n)));
+        return new TextDecoder().decode(await readBodyExactly(res, length, url, onBytes));
       }
-      const text = await res.text();
-      progress.add(url, text.length);
-      return text;
+      const body = await readBodyUpTo(res, MAX_TEXT_BYTES, url, onBytes);
+      if (!body) throw new WeightsLoadError(`text file longer than ${MAX_TEXT_BYTES} bytes; expected a small JSON or text file`, url);
+      return new TextDecoder().decode(body);
     },
     async open(path) {
       const url = locate(path);
@@ -107,4 +115,13 @@ export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): Weig
       return src;
     },
   };
+}
+
+/** The base URL as the URL parser writes it, so every located file's URL starts with it. */
+function absoluteBaseUrl(baseUrl: string): string {
+  try {
+    return new URL(baseUrl).toString();
+  } catch {
+    throw new WeightsLoadError("not an absolute URL (expected https://host/path/)", baseUrl);
+  }
 }
