@@ -162,14 +162,25 @@ export function parsePackMetadata(meta: Record<string, string>, where: string): 
   const scheme = parseSchemeId(meta.qsched_scheme ?? "");
   const gsText = meta.qsched_group_size ?? "";
   const groupSize = gsText === "per-channel" ? "per-channel" : Number(gsText);
-  if (groupSize !== "per-channel" && !Number.isInteger(groupSize)) throw new Error(`${where}: qsched_group_size "${gsText}" is not an integer or "per-channel"`);
-  let layout: Record<string, QuantizedTensorLayout>;
+  if (groupSize !== "per-channel" && !(Number.isInteger(groupSize) && groupSize > 0)) {
+    throw new Error(`${where}: qsched_group_size "${gsText}" is not a positive integer or "per-channel"`);
+  }
+  let layout: unknown;
   try {
-    layout = JSON.parse(meta.qsched_layout ?? "") as Record<string, QuantizedTensorLayout>;
+    layout = JSON.parse(meta.qsched_layout ?? "");
   } catch (e) {
     throw new Error(`${where}: qsched_layout is not valid JSON (${(e as Error).message})`);
   }
-  const info: PackInfo = { scheme, groupSize, sourceModel: meta.qsched_source_model ?? "", component: meta.qsched_component ?? "", policy: meta.qsched_policy ?? "", layout };
+  if (!isPlainObject(layout)) throw new Error(`${where}: qsched_layout must be a JSON object of tensor layouts, found ${JSON.stringify(layout)}`);
+  for (const [name, l] of Object.entries(layout)) checkLayoutEntry(name, l, where);
+  const info: PackInfo = {
+    scheme,
+    groupSize,
+    sourceModel: meta.qsched_source_model ?? "",
+    component: meta.qsched_component ?? "",
+    policy: meta.qsched_policy ?? "",
+    layout: layout as Record<string, QuantizedTensorLayout>,
+  };
   if (meta.qsched_component_config !== undefined) {
     try {
       info.componentConfig = JSON.parse(meta.qsched_component_config) as Record<string, unknown>;
@@ -178,6 +189,22 @@ export function parsePackMetadata(meta: Record<string, string>, where: string): 
     }
   }
   return info;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** One qsched_layout entry has the fields and types QuantizedTensorLayout promises (a hand-edited or foreign file may not). */
+function checkLayoutEntry(name: string, l: unknown, where: string): asserts l is QuantizedTensorLayout {
+  const bad = (what: string) => new Error(`${where}: qsched_layout["${name}"] ${what}, found ${JSON.stringify(l)}`);
+  if (!isPlainObject(l)) throw bad("must be an object");
+  const positive = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+  if (!Array.isArray(l.shape) || l.shape.length < 2 || !l.shape.every(positive)) throw bad("needs shape: an array of at least 2 positive integers");
+  for (const f of ["n", "k", "group_size"]) if (!positive(l[f])) throw bad(`needs ${f}: a positive integer`);
+  if ((l.k as number) % (l.group_size as number) !== 0) throw bad("needs group_size to divide k");
+  for (const f of ["codes", "scales"]) if (typeof l[f] !== "string") throw bad(`needs ${f}: a tensor name`);
+  if (l.zero_points !== undefined && typeof l.zero_points !== "string") throw bad("has zero_points that is not a tensor name");
 }
 
 /**
@@ -189,9 +216,11 @@ export function indexPackTensors(info: PackInfo, format: QuantFormat, entries: r
   const present = new Set(entries);
   const packedNames = new Set<string>();
   for (const [name, l] of Object.entries(info.layout)) {
+    if (present.has(name)) throw new Error(`${where}: "${name}" is both a stored tensor and a quantized weight of qsched_layout`);
     for (const t of [l.codes, l.scales, l.zero_points]) {
       if (t === undefined) continue;
       if (!present.has(t)) throw new Error(`${where}: no tensor "${t}" (the layout of "${name}" names it)`);
+      if (packedNames.has(t)) throw new Error(`${where}: tensor "${t}" is claimed twice in qsched_layout (again by "${name}")`);
       packedNames.add(t);
     }
     if (format.storesWeightZeroPoint !== (l.zero_points !== undefined)) {

@@ -19,6 +19,7 @@ import {
   type TensorSpec,
 } from "./pack-format.ts";
 import type { QuantPolicy } from "./policy.ts";
+import { renameSync } from "node:fs";
 import { openTensorFile, TensorFileWriter, type TensorFileReader } from "./tensor-file.ts";
 
 export type { FloatTensor } from "./pack-format.ts";
@@ -47,20 +48,31 @@ export function tensorFileSource(file: TensorFileReader): TensorSource {
   return { specs: file.entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: [...e.shape] })), read: (n) => file.read(n) };
 }
 
-/** Quantizes `source` into a pack at `outPath`, one tensor in memory at a time. Returns the plan it followed. */
+/**
+ * Quantizes `source` into a pack at `outPath`, one tensor in memory at a time. Returns the plan it followed.
+ * The pack is written to `<outPath>.partial` and renamed into place when complete: a failure leaves
+ * no file behind and whatever was at `outPath` before untouched.
+ */
 export function writePack(outPath: string, source: TensorSource, opts: WritePackOptions): PackPlan {
   const plan = planPack(source.specs, opts);
-  const writer = new TensorFileWriter(outPath, plan.outputs, packMetadata(plan.info, plan.format));
-  for (const t of plan.tensors) {
-    const parts = encodePlannedTensor(t, plan.format, source.read(t.source.name));
-    if (t.kind === "float") writer.write(t.source.name, parts);
-    else {
-      const names = [t.layout.codes, t.layout.scales, t.layout.zero_points].filter((n): n is string => n !== undefined);
-      names.forEach((n, i) => writer.write(n, [parts[i]!]));
+  const partial = `${outPath}.partial`;
+  const writer = new TensorFileWriter(partial, plan.outputs, packMetadata(plan.info, plan.format));
+  try {
+    for (const t of plan.tensors) {
+      const parts = encodePlannedTensor(t, plan.format, source.read(t.source.name));
+      if (t.kind === "float") writer.write(t.source.name, parts);
+      else {
+        const names = [t.layout.codes, t.layout.scales, t.layout.zero_points].filter((n): n is string => n !== undefined);
+        names.forEach((n, i) => writer.write(n, [parts[i]!]));
+      }
+      opts.onTensor?.(t.source.name, t.kind === "quantized");
     }
-    opts.onTensor?.(t.source.name, t.kind === "quantized");
+    writer.close();
+  } catch (e) {
+    writer.abort();
+    throw e;
   }
-  writer.close();
+  renameSync(partial, outPath);
   return plan;
 }
 
@@ -93,12 +105,12 @@ export function openPack(path: string): OpenPack {
       names,
       isQuantized: (name) => Object.prototype.hasOwnProperty.call(info.layout, name),
       readQuantized(name) {
-        const l = info.layout[name];
+        const l = Object.prototype.hasOwnProperty.call(info.layout, name) ? info.layout[name] : undefined;
         if (!l) throw new Error(`${path}: "${name}" is not a quantized tensor of this pack`);
         return { ...packedFromBytes(format, name, l, get), layout: l };
       },
       readFloat(name) {
-        if (packedNames.has(name) || info.layout[name]) throw new Error(`${path}: "${name}" is quantized; use readQuantized`);
+        if (packedNames.has(name) || Object.prototype.hasOwnProperty.call(info.layout, name)) throw new Error(`${path}: "${name}" is quantized; use readQuantized`);
         return get(name);
       },
       close: () => file.close(),

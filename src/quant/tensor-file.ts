@@ -4,7 +4,7 @@
  * up front) and then appends tensors in header order. Neither ever holds more than one tensor.
  * (Used by the pack tools; the weights layer has its own general readers.)
  */
-import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { parseSafetensorsHeader, readHeaderLength, type SafetensorsEntry } from "../weights/safetensors/header.ts";
 import { SAFETENSORS_DTYPE_BYTES } from "../weights/safetensors/dtypes.ts";
 import type { TensorSpec } from "./pack-format.ts";
@@ -71,6 +71,7 @@ export class TensorFileWriter {
   private next = 0;
   private position: number;
   private readonly fd: number;
+  private closed = false;
 
   constructor(
     readonly path: string,
@@ -111,7 +112,17 @@ export class TensorFileWriter {
     this.next++;
   }
 
+  /** Gives up: closes the file if still open and deletes it. */
+  abort(): void {
+    if (!this.closed) {
+      this.closed = true;
+      closeSync(this.fd);
+    }
+    rmSync(this.path, { force: true });
+  }
+
   close(): void {
+    this.closed = true;
     closeSync(this.fd);
     if (this.next !== this.specs.length) {
       throw new Error(`${this.path}: closed after ${this.next} of ${this.specs.length} tensors; the file is incomplete`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { goldenFolders, fullGoldenDir } from "../helpers/golden.ts";
@@ -124,5 +124,68 @@ describe("pack reader errors", () => {
       "l.weight.qscales": { dtype: "F32", shape: [2, 1], data: new Float32Array(2) },
     }, meta));
     expect(() => readPack(bad)).toThrow(/"l.weight.qcodes" of "l.weight" is U32 \[2,3\], layout expects U32 \[2,4\]/);
+  });
+
+  /** A W4A8 pack of one [2, 32] weight plus a float tensor; returns its metadata and a writer of edited copies. */
+  function packWithEditedLayout() {
+    const dir = tmp();
+    const good = join(dir, "good.safetensors");
+    writePack(good, memorySource({ "l.weight": { shape: [2, 32], data: new Float32Array(64).fill(0.5) }, "l.bias": { shape: [2], data: new Float32Array(2) } }), {
+      scheme: "W4A8", policy: parsePolicy("torchao"), sourceModel: "m", component: "c",
+    });
+    const file = openTensorFile(good);
+    const meta = { ...file.metadata };
+    const tensors = Object.fromEntries(file.entries.map((e) => [e.name, { dtype: e.dtype, shape: [...e.shape], data: file.read(e.name) }]));
+    file.close();
+    const layout = JSON.parse(meta.qsched_layout!) as Record<string, Record<string, unknown>>;
+    /** `edit` changes a copy of the layout in place, or replaces it when it returns something. */
+    return (edit: (l: Record<string, Record<string, unknown>>) => unknown) => {
+      const p = join(dir, `edited-${Math.random().toString(36).slice(2)}.safetensors`);
+      const copy = structuredClone(layout);
+      const replaced = edit(copy);
+      writeFileSync(p, encodeSafetensors(tensors, { ...meta, qsched_layout: JSON.stringify(replaced === undefined ? copy : replaced) }));
+      return p;
+    };
+  }
+
+  it("refuses a layout of the wrong structure with a message naming the entry and the field", () => {
+    const edited = packWithEditedLayout();
+    expect(() => openPack(edited(() => null))).toThrow(/qsched_layout must be a JSON object of tensor layouts, found null/);
+    expect(() => openPack(edited((l) => void delete l["l.weight"]!.shape))).toThrow(/qsched_layout\["l.weight"\] needs shape/);
+    expect(() => openPack(edited((l) => void (l["l.weight"]!.group_size = 0)))).toThrow(/needs group_size: a positive integer/);
+    expect(() => openPack(edited((l) => void (l["l.weight"]!.group_size = 24)))).toThrow(/needs group_size to divide k/);
+    expect(() => openPack(edited((l) => void (l["l.weight"]!.codes = 7)))).toThrow(/needs codes: a tensor name/);
+  });
+
+  it("refuses a layout that claims a stored float tensor or another weight's codes, instead of dropping tensors", () => {
+    const edited = packWithEditedLayout();
+    expect(() => readPack(edited((l) => void (l["l.bias"] = { ...l["l.weight"]! })))).toThrow(/"l.bias" is both a stored tensor and a quantized weight/);
+    expect(() => readPack(edited((l) => void (l["l.other"] = { ...l["l.weight"]! })))).toThrow(/tensor "l.weight.qcodes" is claimed twice/);
+  });
+
+  it("reads float tensors named like Object.prototype members", () => {
+    const out = join(tmp(), "proto.safetensors");
+    writePack(out, memorySource({ constructor: { shape: [3], data: new Float32Array([1, 2, 3]) }, toString: { shape: [1], data: new Float32Array([4]) } }), {
+      scheme: "W4A8", policy: parsePolicy("torchao"), sourceModel: "m", component: "c",
+    });
+    expect([...readPack(out).floats.keys()]).toEqual(["constructor", "toString"]);
+  });
+
+  it("a pack that fails half-way leaves no file and keeps the pack that was there", () => {
+    const dir = tmp();
+    const out = join(dir, "p.safetensors");
+    const opts = { scheme: "W4A8" as const, policy: parsePolicy("torchao"), sourceModel: "m", component: "c" };
+    writePack(out, memorySource({ "a.weight": { shape: [2, 32], data: new Float32Array(64).fill(1) } }), opts);
+    const before = readFileSync(out);
+    const failing: TensorSource = {
+      specs: [{ name: "a.weight", dtype: "F32", shape: [2, 32] }, { name: "b.weight", dtype: "F32", shape: [2, 32] }],
+      read: (name) => {
+        if (name === "b.weight") throw new Error("disk error");
+        return new Uint8Array(new Float32Array(64).fill(2).buffer);
+      },
+    };
+    expect(() => writePack(out, failing, opts)).toThrow(/disk error/);
+    expect(readdirSync(dir)).toEqual(["p.safetensors"]);
+    expect(readFileSync(out).equals(before)).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
  * Streams the component tensor by tensor (read one, quantize it, write it) into a qsched pack.
  */
 import { basename, resolve } from "node:path";
-import { rmSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { QUANT_FORMATS, parseSchemeId } from "../../src/quant/formats.ts";
 import { DEFAULT_KEEP_FLOAT, parsePolicy } from "../../src/quant/policy.ts";
 import { writePack } from "../../src/quant/pack.ts";
@@ -92,9 +92,6 @@ export async function run(args: string[]): Promise<number> {
         onTensor: (_name, q) => (q ? quantized++ : kept++),
       });
       for (const [name, reason] of plan.skipped) console.log(`float ${name}: ${reason}`);
-    } catch (e) {
-      rmSync(a.out, { force: true }); // never leave a truncated pack behind
-      throw e;
     } finally {
       comp.close();
     }
