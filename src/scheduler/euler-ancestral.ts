@@ -42,7 +42,7 @@ export class EulerAncestralDiscreteScheduler extends EulerSchedulerBase<EulerAnc
     this.checkSteps(steps, c.num_train_timesteps);
     const timesteps = eulerTimesteps(c.timestep_spacing, steps, c.num_train_timesteps, c.steps_offset);
     this.sigmaTable = interpolatedSigmas(timesteps, trainingSigmas(this.alphasCumprod), 0);
-    this.commitTimesteps(Array.from(timesteps));
+    this.commitTimesteps(Array.from(timesteps), steps);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, opts: StepOptions = {}): StepOutput {

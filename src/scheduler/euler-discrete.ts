@@ -46,7 +46,7 @@ export class EulerDiscreteScheduler extends EulerSchedulerBase<EulerConfig> impl
     const train = trainingSigmas(this.alphasCumprod);
     const last = c.final_sigmas_type === "zero" ? 0 : train[0]!;
     this.sigmaTable = interpolatedSigmas(timesteps, train, last);
-    this.commitTimesteps(Array.from(timesteps));
+    this.commitTimesteps(Array.from(timesteps), steps);
   }
 
   step(modelOutput: Float32Array, timestep: number, sample: Float32Array, opts: StepOptions = {}): StepOutput {

@@ -13,6 +13,8 @@ export abstract class SchedulerBase {
   abstract readonly timestepsDtype: "int64" | "float32";
   protected timestepList: number[] = [];
   protected steps: number | null = null;
+  /** The step count `setTimesteps` was asked for (diffusers' num_inference_steps); see coefficientsFor. */
+  private asked: number | null = null;
   protected index: number | null = null;
   protected begin: number | null = null;
   private qsched: QSchedSpec | null = null;
@@ -22,7 +24,7 @@ export abstract class SchedulerBase {
     return this.timestepList;
   }
   get numInferenceSteps(): number | null {
-    return this.steps;
+    return this.asked;
   }
   get stepIndex(): number | null {
     return this.index;
@@ -40,9 +42,26 @@ export abstract class SchedulerBase {
    */
   setQSched(spec: QSchedSpec | null): this {
     if (spec !== null) validateQSchedSpec(spec);
+    if (this.steps !== null) this.coeffs = this.coefficientsFor(spec, this.steps, this.asked!);
     this.qsched = spec;
-    if (this.steps !== null) this.coeffs = resolveQSched(spec, this.steps);
     return this;
+  }
+
+  /**
+   * Per-step coefficients for a schedule of `length` timesteps asked for as `asked` steps. The two differ
+   * only where diffusers' trailing spacing rounds np.arange(N, 0, −N/steps) to steps + 1 entries (61, 103,
+   * 121, ... steps of 1000): diffusers then runs the extra timestep (−1), which we reproduce, but Q-Sched's
+   * coefficients are sized by num_inference_steps and the paper's code fails there, so Q-Sched is refused.
+   */
+  private coefficientsFor(spec: QSchedSpec | null, length: number, asked: number): QSchedCoefficients {
+    if (spec !== null && length !== asked) {
+      throw new Error(
+        `${this.className}: timestep_spacing "trailing" gives ${length} timesteps for ${asked} steps (diffusers rounds ` +
+          `np.arange(N, 0, -N/steps) to one more, ending at timestep -1), and Q-Sched's coefficients are defined per ` +
+          `requested step; use ${asked - 1} or ${asked + 1} steps, or another timestep_spacing`,
+      );
+    }
+    return resolveQSched(spec, length);
   }
 
   /**
@@ -65,11 +84,14 @@ export abstract class SchedulerBase {
     }
   }
 
-  /** Finishes `setTimesteps`: stores the schedule, expands Q-Sched coefficients, resets the step index. */
-  protected commitTimesteps(timesteps: number[]): void {
-    this.coeffs = resolveQSched(this.qsched, timesteps.length);
+  /**
+   * Finishes `setTimesteps(asked)`: stores the schedule, expands Q-Sched coefficients, resets the step index.
+   */
+  protected commitTimesteps(timesteps: number[], asked = timesteps.length): void {
+    this.coeffs = this.coefficientsFor(this.qsched, timesteps.length, asked);
     this.timestepList = timesteps;
     this.steps = timesteps.length;
+    this.asked = asked;
     this.index = null;
     this.begin = null;
   }

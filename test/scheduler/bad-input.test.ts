@@ -86,6 +86,22 @@ describe("timestep spacings (diffusers values)", () => {
     expect(euler("linspace", 4)).toEqual([999, 666, 333, 0]);
     expect(euler("linspace", 3)).toEqual([999, 499.5, 0]);
   });
+  it("trailing at 61 steps runs diffusers' 62 timesteps (the last is -1) but refuses Q-Sched, sized per requested step", () => {
+    for (const cls of ["EulerDiscreteScheduler", "EulerAncestralDiscreteScheduler"]) {
+      const s = createScheduler({ _class_name: cls, ...SD, steps_offset: 1, timestep_spacing: "trailing" });
+      s.setTimesteps(61);
+      expect(s.timesteps).toHaveLength(62);
+      expect(s.timesteps.at(-1)).toBe(-1);
+      expect(s.numInferenceSteps).toBe(61); // diffusers' num_inference_steps
+      const refused = /"trailing" gives 62 timesteps for 61 steps .* use 60 or 62 steps, or another timestep_spacing/;
+      expect(() => s.setQSched({ scheme: "linear", m: 0.9, s: 0.9 })).toThrow(refused);
+      expect(s.modelCoeff).toHaveLength(62); // the refused spec left the plain coefficients in place
+      const q = createScheduler({ _class_name: cls, ...SD, steps_offset: 1, timestep_spacing: "trailing" }, { qsched: { scheme: "linear", m: 0.9, s: 0.9 } });
+      expect(() => q.setTimesteps(61)).toThrow(refused);
+      q.setTimesteps(62);
+      expect(q.modelCoeff).toHaveLength(62);
+    }
+  });
   it("LCM takes 4 steps from the 50-step skipping grid", () => {
     const s = new LcmScheduler(SD);
     s.setTimesteps(4);
