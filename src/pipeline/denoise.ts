@@ -27,6 +27,8 @@ export interface DenoiseInputs {
    * reports every module's output; results are the same either way.
    */
   plan?: boolean;
+  /** Passed to the scheduler's step (TCD's gamma; the others take none). */
+  eta?: number;
   /** Debug: replay the UNet dispatch by dispatch and throw at the first non-finite value, naming module and kernel. */
   checkFinite?: boolean;
   signal?: AbortSignal;
@@ -48,7 +50,7 @@ export async function denoise(gpu: Gpu, d: DenoiseInputs): Promise<{ latents: Te
   await trace?.("latents_init", init);
   const sigma0 = Math.fround(scheduler.initNoiseSigma);
   let latents = gpu.upload(init.map((v) => Math.fround(v * sigma0)), shape, "f32", "latents");
-  const coeffs = scheduler.stepCoefficients();
+  const coeffs = scheduler.stepCoefficients({ eta: d.eta });
   const copies = d.cfgScale !== undefined ? 2 : 1;
   const stepMs: number[] = [];
   let denoised: Tensor | undefined;

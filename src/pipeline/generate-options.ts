@@ -6,6 +6,7 @@ export interface CheckedGenerate {
   negative: string[];
   steps: number;
   guidanceScale: number;
+  eta: number;
   seed: number | bigint;
   width: number;
   height: number;
@@ -52,6 +53,8 @@ export function checkGenerateOptions(o: GenerateOptions, kind: PipelineKind, lat
   if (!Number.isInteger(steps) || steps < 1 || steps > 1000) fail(`steps must be an integer in [1, 1000], got ${steps}`);
   const guidanceScale = o.guidanceScale ?? d.guidance;
   if (!Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 50) fail(`guidanceScale must be in [0, 50], got ${guidanceScale}`);
+  const eta = o.eta ?? 0;
+  if (!(eta >= 0 && eta <= 1)) fail(`eta must be in [0, 1], got ${eta}`);
   const size = defaultSize ?? d.size;
   const width = o.width ?? size;
   const height = o.height ?? size;
@@ -65,5 +68,5 @@ export function checkGenerateOptions(o: GenerateOptions, kind: PipelineKind, lat
     fail(`batch ${prompts.length} at ${width}×${height} needs ${(slice / 2 ** 20).toFixed(0)} MiB VAE activation slices (one GroupNorm group), over this adapter's maxStorageBufferBindingSize of ${(maxBinding / 2 ** 20).toFixed(0)} MiB; use a smaller batch or size`);
   }
   void latentChannels;
-  return { prompts, negative, steps, guidanceScale, seed, width, height };
+  return { prompts, negative, steps, guidanceScale, eta, seed, width, height };
 }

@@ -3,7 +3,7 @@ import type { FromPretrainedOptions, GenerateOptions } from "./types.ts";
 
 /** generate() and fromPretrained() refuse unknown keys, with diffusers' names mapped to ours in the message. */
 const GENERATE_KEYS = [
-  "prompt", "negativePrompt", "steps", "guidanceScale", "seed", "width", "height", "batchSize", "signal", "onStep",
+  "prompt", "negativePrompt", "steps", "guidanceScale", "seed", "width", "height", "batchSize", "eta", "signal", "onStep",
   "preview", "decoder", "onDecode", "keepRgba", "checkFinite", "unetPlan", "trace",
 ] as const satisfies readonly (keyof GenerateOptions)[];
 

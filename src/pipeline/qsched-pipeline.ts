@@ -177,6 +177,17 @@ export class QSchedPipeline {
   }
 
   /**
+   * The coefficients for a call of `steps` steps. Calibrated coefficients belong to the step count they were found
+   * for; "auto" falls back to (1, 1) for another count, with a warning (an explicit `setQSched` is used as given).
+   */
+  private qschedFor(steps: number): QSchedSpec | null {
+    const src = this.qschedSource;
+    if (src.kind !== "file" || src.steps === steps) return this.qsched;
+    console.warn(autoFallbackWarning(`${src.location} was calibrated for ${src.steps} steps, but this call runs ${steps}`));
+    return null;
+  }
+
+  /**
    * Text to image. Calls may overlap (e.g. a second click while one runs): each waits for the ones before it on this
    * pipeline's Gpu (`Gpu.exclusive`), and its options are checked before it waits.
    */
@@ -227,7 +238,7 @@ export class QSchedPipeline {
     const peak0 = gpu.pool.live;
     gpu.pool.peakLive = gpu.pool.live;
     const scheduler = newScheduler(this.opened);
-    scheduler.setQSched(this.qsched);
+    scheduler.setQSched(this.qschedFor(o.steps));
     scheduler.setTimesteps(o.steps);
     const [h, w] = latentSizeFor(o.height, o.width);
     const batch = o.prompts.length;
@@ -247,6 +258,7 @@ export class QSchedPipeline {
         shape: [batch, this.unet.config.inChannels, h, w],
         context: cond.context,
         cfgScale: cfg ? o.guidanceScale : undefined,
+        eta: o.eta,
         extra: extra.inputs,
         outputDenoised: this.kind === "lcm",
         plan: options.unetPlan,

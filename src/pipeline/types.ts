@@ -54,6 +54,11 @@ export interface GenerateOptions {
   height?: number;
   /** Images per prompt (only with a single prompt). */
   batchSize?: number;
+  /**
+   * TCD's gamma (diffusers' `eta`), in [0, 1]: how much noise each step adds back. Default 0, what diffusers'
+   * SD and SDXL pipelines pass; TCD's own examples use 0.3. Other schedulers ignore it, as in diffusers.
+   */
+  eta?: number;
   signal?: AbortSignal;
   /**
    * After each denoising step (awaited). It runs inside the call, which holds the pipeline's Gpu: starting another

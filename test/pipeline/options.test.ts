@@ -29,6 +29,7 @@ describe("generate() options", () => {
     ["seed -1", { seed: -1 }, /seed must be a non-negative integer, got -1/],
     ["seed NaN", { seed: NaN }, /seed must be a non-negative integer, got NaN/],
     ["guidance NaN", { guidanceScale: NaN }, /guidanceScale must be in \[0, 50\], got NaN/],
+    ["eta 1.5", { eta: 1.5 }, /eta must be in \[0, 1\], got 1\.5/],
     ["width 63", { width: 63 }, /width must be a multiple of 8 in \[8, 2048\], got 63/],
     ["height 4096", { height: 4096 }, /height must be a multiple of 8 in \[8, 2048\], got 4096/],
     ["empty prompt", { prompt: "  " }, /prompt is empty/],
@@ -55,6 +56,29 @@ describe("generate() options", () => {
     expect(pipe.gpu.pool.live).toBe(live);
     const r = await pipe.generate({ prompt: "a red circle on a blue background", seed: 1, steps: 1 });
     expect([r.images[0]!.width, r.images[0]!.height]).toEqual([64, 64]);
+  });
+});
+
+describe("eta reaches TCD's step, defaulting to diffusers' pipeline value 0", () => {
+  it("the toy with a TCDScheduler: no eta = eta 0 bit for bit; eta 0.3 (TCD's own default) gives another image", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qsched-tcd-"));
+    try {
+      cpSync(TOY, dir, { recursive: true });
+      const euler = JSON.parse(readFileSync(join(dir, "scheduler/scheduler_config.json"), "utf8")) as Record<string, unknown>;
+      const tcd = { _class_name: "TCDScheduler", ...Object.fromEntries(["beta_start", "beta_end", "beta_schedule", "num_train_timesteps", "prediction_type"].map((k) => [k, euler[k]])) };
+      writeFileSync(join(dir, "scheduler/scheduler_config.json"), JSON.stringify(tcd));
+      const pipe = await QSchedPipeline.fromPretrained(dir);
+      try {
+        const run = async (eta?: number) => (await pipe.generate({ prompt: "a red circle on a blue background", seed: 3, steps: 2, ...(eta === undefined ? {} : { eta }) })).images[0]!.data;
+        const plain = await run();
+        expect(Buffer.from(await run(0)).equals(Buffer.from(plain))).toBe(true);
+        expect(Buffer.from(await run(0.3)).equals(Buffer.from(plain))).toBe(false);
+      } finally {
+        pipe.dispose();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -177,15 +177,29 @@ describe('qsched: "auto"', () => {
     const pipe = await QSchedPipeline.fromPretrained(packed("w4a8"), { qsched: "auto" });
     try {
       expect(pipe.qschedSource).toEqual({ kind: "file", location: join(packed("w4a8"), "qsched.json"), quant: "W4A8", steps: 2 });
-      const auto = await generate(pipe, 1);
+      const auto = await generate(pipe, 2);
       pipe.setQSched({ m: M, s: S });
       expect(pipe.qschedSource).toEqual({ kind: "option" });
-      expect(sameBits((await generate(pipe, 1)).latents, auto.latents)).toBe(true);
+      expect(sameBits((await generate(pipe, 2)).latents, auto.latents)).toBe(true);
       pipe.setQSched(null);
       expect(pipe.qschedSource).toEqual({ kind: "none" });
-      expect(sameBits((await generate(pipe, 1)).latents, auto.latents)).toBe(false);
+      expect(sameBits((await generate(pipe, 2)).latents, auto.latents)).toBe(false);
     } finally {
       pipe.dispose();
+    }
+  });
+
+  it("uses the file only at the step count it was calibrated for: another count runs (1, 1), with a warning", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const pipe = await QSchedPipeline.fromPretrained(packed("w4a8"), { qsched: "auto" });
+    try {
+      const oneStep = await generate(pipe, 1);
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/qsched\.json was calibrated for 2 steps, but this call runs 1; using \(m, s\) = \(1, 1\)$/));
+      pipe.setQSched(null);
+      expect(sameBits((await generate(pipe, 1)).latents, oneStep.latents)).toBe(true);
+    } finally {
+      pipe.dispose();
+      warn.mockRestore();
     }
   });
 
