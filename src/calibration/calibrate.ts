@@ -11,9 +11,10 @@ import { QUALITY_ANCHORS, type CandidateImage, type ImageScorer } from "./image-
 import { CalibrationJournal, hashPrompts, type JournalCandidate, type JournalStore } from "./journal.ts";
 import { DEFAULT_CALIBRATION_PROMPTS, defaultSeeds, racingOrder } from "./prompts.ts";
 import { DEFAULT_JAQ_K, scoreConfig, setScoresOf } from "./scores.ts";
-import { fastDefaultBudget, fastMinBudget, fastSearch } from "./search/fast.ts";
-import { gridSearch } from "./search/grid.ts";
-import { DEFAULT_BOX, validateBudget, type SearchBox } from "./search/types.ts";
+import { QUANT_SCHEMES } from "../pipeline/types.ts";
+import { fastDefaultBudget, fastMinBudget, fastSearch, validateResolution } from "./search/fast.ts";
+import { gridSearch, validateGridN } from "./search/grid.ts";
+import { DEFAULT_BOX, validateBox, validateBudget, type SearchBox } from "./search/types.ts";
 
 /** Generates one image for one prompt and seed with Q-Sched endpoints (m, s); calibrate() disposes its `rgba`. */
 export type CandidateGenerator = (m: number, s: number, prompt: string, seed: number) => Promise<CandidateImage>;
@@ -109,8 +110,15 @@ export async function calibrate(options: CalibrateOptions): Promise<CalibrationR
   const k = options.k ?? DEFAULT_JAQ_K;
   const searchName = options.search ?? "fast";
   if (searchName !== "grid" && searchName !== "fast") throw new Error(`calibrate: search must be "grid" or "fast", found ${JSON.stringify(searchName)}`);
+  if (!(QUANT_SCHEMES as readonly string[]).includes(String(options.scheme).toLowerCase())) {
+    throw new Error(`calibrate: scheme must be one of ${QUANT_SCHEMES.join(", ")}, found ${JSON.stringify(options.scheme)}`);
+  }
   const box = options.box ?? DEFAULT_BOX;
   const gridN = options.gridN ?? 9;
+  // Checked before the budget (which depends on them) and before the journal is opened.
+  validateBox(box);
+  if (searchName === "grid") validateGridN(gridN);
+  else validateResolution(options.resolution ?? 0.01, box);
   const P = prompts.length;
   const budget = options.budget ?? (searchName === "grid" ? gridN * gridN * P : fastDefaultBudget(P));
   // Checked before the journal is opened, so a bad budget leaves no journal behind.

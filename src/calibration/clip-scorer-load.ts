@@ -12,7 +12,7 @@ import type { StreamingWeightSource } from "../models/weights.ts";
 import { streamComponent } from "../pipeline/component-tensors.ts";
 import { checkPackRequest, SCHEME_IDS, streamPack } from "../pipeline/load-unet.ts";
 import { resolveSource, type PipelineSource } from "../pipeline/load.ts";
-import type { LoadProgress, QuantScheme } from "../pipeline/types.ts";
+import { QUANT_SCHEMES, type LoadProgress, type QuantScheme } from "../pipeline/types.ts";
 import { QUANT_FORMATS } from "../quant/formats.ts";
 import type { PackInfo } from "../quant/pack-format.ts";
 import { openLazyPack } from "../quant/pack-reader.ts";
@@ -40,12 +40,11 @@ export interface ClipScorerOptions {
   signal?: AbortSignal;
 }
 
-const SCHEMES: readonly QuantScheme[] = ["none", "w8a8", "w4a8", "w8a16", "w4a16"];
 
 /** Options checked before anything is read, so a typo fails at once and by name. */
 export function checkScorerOptions(o: ClipScorerOptions): void {
   const bad = (what: string, allowed: readonly string[], v: unknown) => new Error(`CLIP scorer: ${what} must be one of ${allowed.join("|")}, got ${JSON.stringify(v)}`);
-  if (o.quant !== undefined && !SCHEMES.includes(o.quant)) throw bad("quant", SCHEMES, o.quant);
+  if (o.quant !== undefined && !QUANT_SCHEMES.includes(o.quant)) throw bad("quant", QUANT_SCHEMES, o.quant);
   if (o.policy !== undefined && o.policy !== "torchao" && o.policy !== "all") throw bad("policy", ["torchao", "all"], o.policy);
   if (o.scaleStorage !== undefined && o.scaleStorage !== "f32" && o.scaleStorage !== "f16") throw bad("scaleStorage", ["f32", "f16"], o.scaleStorage);
   if (o.dtype !== undefined && o.dtype !== "f32" && o.dtype !== "f16") throw bad("dtype", ["f32", "f16"], o.dtype);

@@ -104,9 +104,12 @@ function keyDifferences(expected: JournalKey, found: JournalKey): string[] {
   return out;
 }
 
-/** SHA-256 (first 16 hex digits) of the prompts joined by newlines; Web Crypto exists in browsers and Node ≥ 20. */
+/**
+ * SHA-256 (first 16 hex digits) of the prompt list as JSON (joined by newlines, ["a\nb", "c"] and ["a", "b\nc"] would
+ * share a hash); Web Crypto exists in browsers and Node ≥ 20.
+ */
 export async function hashPrompts(prompts: readonly string[]): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(prompts.join("\n")));
+  const digest = await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(prompts)));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("").slice(0, 16);
 }
 
@@ -123,13 +126,17 @@ export class CalibrationJournal {
     /** Chunks found when the journal was opened (the resumed part of the run). */
     readonly resumed: readonly JournalEntry[],
   ) {
-    for (const e of resumed) this.add(e);
+    for (const e of resumed) this.add(e, true);
   }
 
-  /** Appends a chunk to its candidate; chunks must continue where the candidate's scores end. */
-  private add(e: JournalEntry): void {
+  /**
+   * Appends a chunk to its candidate; chunks must continue where the candidate's scores end. On opening, a chunk
+   * already covered is skipped: a run that resumed after a torn last line (kept, see open) may have scored it again.
+   */
+  private add(e: JournalEntry, opening = false): void {
     const id = pointId(e.m, e.s);
     const c = this.byPoint.get(id) ?? { m: e.m, s: e.s, pairScores: [], clipIqa: [] };
+    if (opening && e.to <= c.pairScores.length) return;
     if (e.from !== c.pairScores.length) {
       throw new Error(`calibration journal ${this.store.name}: candidate (${e.m}, ${e.s}) has prompts [0, ${c.pairScores.length}) recorded, found a chunk for [${e.from}, ${e.to})`);
     }
@@ -151,11 +158,11 @@ export class CalibrationJournal {
       return new CalibrationJournal(store, key, []);
     }
     const lines = text.split("\n");
-    // split() leaves either "" (text ends in a newline) or a torn tail last: both are skipped.
-    const lastComplete = lines.length - 1;
+    // The header is the first line with text (a file created empty by hand may start with a blank line).
+    const first = lines.findIndex((l) => l.trim() !== "");
     let header: { type?: unknown; version?: unknown; key?: JournalKey };
     try {
-      header = JSON.parse(lines[0]!);
+      header = JSON.parse(lines[first]!);
     } catch {
       throw new Error(`calibration journal ${store.name}: first line is not JSON, expected a "${HEADER_TYPE}" header`);
     }
@@ -168,7 +175,9 @@ export class CalibrationJournal {
     const diffs = keyDifferences(key, header.key as JournalKey);
     if (diffs.length > 0) throw new JournalMismatchError(store.name, diffs);
     const entries: JournalEntry[] = [];
-    for (let i = 1; i < lastComplete; i++) {
+    // split() leaves "" last when the text ends in a newline, else the unterminated tail of a write cut short.
+    const tail = lines.length - 1;
+    for (let i = first + 1; i <= tail; i++) {
       const line = lines[i]!;
       if (line.trim() === "") continue;
       let raw: unknown;
@@ -177,13 +186,18 @@ export class CalibrationJournal {
       } catch {
         continue; // a fragment of a write cut short by a crash (see the note at the top): evaluate it again
       }
+      let entry: JournalEntry;
       try {
-        entries.push(parseEntry(raw));
+        entry = parseEntry(raw);
       } catch (e) {
+        // A tail that parses but is no entry is a torn line too; a complete line that is no entry is an error.
+        if (i === tail) continue;
         throw new Error(`calibration journal ${store.name}: line ${i + 1} is not a valid candidate (${(e as Error).message})`);
       }
+      // An unterminated tail that is a whole entry (only its newline was lost) is kept.
+      entries.push(entry);
     }
-    // The torn tail (if any) is dropped; start the next append on a fresh line so it is not glued to the fragment.
+    // Start the next append on a fresh line, so it is not glued to the tail.
     if (!text.endsWith("\n")) await store.append("\n");
     return new CalibrationJournal(store, key, entries);
   }

@@ -4,6 +4,7 @@
  * The CLIP scorer and the generator are injectable so the bin can wire the GPU CLIP models and tests can use fakes.
  */
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { writeFileWhole } from "./write-file.ts";
 import { calibrate, type CalibrationProgress, type CandidateGenerator } from "../calibration/calibrate.ts";
 import { heatmapPng } from "../calibration/heatmap.ts";
@@ -12,7 +13,7 @@ import { fileJournalStore } from "../calibration/journal-file.ts";
 import { fastMinBudget, FAST_MIN_BUDGET } from "../calibration/search/fast.ts";
 import { DEFAULT_CALIBRATION_PROMPTS, parsePromptFile } from "../calibration/prompts.ts";
 import { serializeCoefficientFile } from "../scheduler/coefficient-file.ts";
-import type { QuantScheme } from "../pipeline/types.ts";
+import { QUANT_SCHEMES, type QuantScheme } from "../pipeline/types.ts";
 
 export const CALIBRATE_USAGE = `usage: qsched-gpu calibrate --model <src> [--quant w4a8] [--policy torchao|all] [--steps 4] [--prompts file] [--search grid|fast]
                            [--budget N] [--out coeffs.json] [--heatmap file.png] [--journal file]
@@ -26,7 +27,6 @@ export const CALIBRATE_USAGE = `usage: qsched-gpu calibrate --model <src> [--qua
   folder, URL or packed scorer; --scorer-quant quantizes its linears at load (default: float, or a pack's own scheme).
   Without --out the coefficient file goes to stdout; progress goes to stderr.`;
 
-const QUANT_SCHEMES: readonly QuantScheme[] = ["none", "w8a8", "w4a8", "w8a16", "w4a16"];
 
 export interface GeneratorRequest {
   model: string;
@@ -153,6 +153,14 @@ async function unavailableScorer(): Promise<ImageScorer> {
   throw new Error("CLIP scorer not available: pass deps.loadScorer (the qsched-gpu bin uses loadClipScorer from src/calibration/clip-scorer.ts)");
 }
 
+/**
+ * Where a model or scorer lives, for the journal key: a URL as is, a folder by its absolute path, so another folder
+ * of the same name (or a moved one) is another run rather than mixed into this one.
+ */
+export function sourceLocation(src: string): string {
+  return /^https?:\/\//.test(src) ? src : resolve(src);
+}
+
 /** The model's id in coefficient files and journals: a URL as is, a folder by its name (not its absolute path). */
 export function modelId(src: string): string {
   if (/^https?:\/\//.test(src)) return src;
@@ -231,8 +239,11 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
       search: opts.search,
       budget: opts.budget,
       // A journal resumes only a run with the same settings (the torchao policy and a float scorer keep their old
-      // keys); another scorer quantization scores differently, so its JAQs do not mix with a float scorer's.
+      // keys); another scorer quantization scores differently, so its JAQs do not mix with a float scorer's. The model
+      // and the scorer are named by location: two folders of one name are two models.
       extraKey: {
+        modelSource: sourceLocation(opts.model),
+        scorer: opts.clip ? sourceLocation(opts.clip) : "the model's clip-scorer",
         guidance: opts.guidance ?? null,
         ...(opts.policy === "all" ? { policy: "all" } : {}),
         ...(scorerQuant !== "none" ? { scorerQuant } : {}),

@@ -19,7 +19,7 @@ import { autoFallbackWarning, findCoefficientFile, resolveAutoQSched, type Found
 import { loadTaesdPreview, rgbaToImages, toImages, vaePreview, type PreviewDecoder } from "./preview.ts";
 import { imageToRgba8 } from "../ops/image.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import type { FromPretrainedOptions, GeneratedImage, GenerateOptions, GenerateResult, QSchedOption, QuantScheme } from "./types.ts";
+import { QUANT_SCHEMES, type FromPretrainedOptions, type GeneratedImage, type GenerateOptions, type GenerateResult, type QSchedOption, type QuantScheme } from "./types.ts";
 
 
 /** Turns the user's qsched option into a scheduler spec (null = plain scheduler). */
@@ -77,8 +77,8 @@ export class QSchedPipeline {
   static async fromPretrained(source: PipelineSource, opts: FromPretrainedOptions = {}): Promise<QSchedPipeline> {
     checkFromPretrainedKeys(opts);
     // Unset quant means: float weights stay float, a pack keeps its own scheme.
-    if (opts.quant !== undefined && !["none", "w8a8", "w4a8", "w8a16", "w4a16"].includes(opts.quant)) {
-      throw new Error(`fromPretrained: quant must be none|w8a8|w4a8|w8a16|w4a16, got ${JSON.stringify(opts.quant)}`);
+    if (opts.quant !== undefined && !(QUANT_SCHEMES as readonly string[]).includes(opts.quant)) {
+      throw new Error(`fromPretrained: quant must be ${QUANT_SCHEMES.join("|")}, got ${JSON.stringify(opts.quant)}`);
     }
     const dtype = opts.dtype ?? "f32";
     if (opts.scaleStorage !== undefined && opts.scaleStorage !== "f32" && opts.scaleStorage !== "f16") {

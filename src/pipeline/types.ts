@@ -1,6 +1,8 @@
 import type { Tensor } from "../gpu/tensor.ts";
 
-export type QuantScheme = "none" | "w8a8" | "w4a8" | "w8a16" | "w4a16";
+/** The UNet quantizations a pipeline loads ("none": float weights). */
+export const QUANT_SCHEMES = ["none", "w8a8", "w4a8", "w8a16", "w4a16"] as const;
+export type QuantScheme = (typeof QUANT_SCHEMES)[number];
 
 /** Q-Sched setting: explicit (m, s) endpoints, a coefficient file's JSON, or "auto" (the pack's file if any). */
 export type QSchedOption = { m: number; s: number } | { modelCoeff: number[]; sampleCoeff: number[] } | string | "auto" | null;

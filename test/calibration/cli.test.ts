@@ -82,6 +82,18 @@ describe("qsched-gpu calibrate", () => {
     const err2 = capture();
     expect(await main(argv, { ...deps, stderr: err2 })).toBe(0);
     expect(err2.text).toMatch(/0 images generated this run/);
+
+    // Another scorer, or another folder of the same name, is another run: refused, not mixed in.
+    const elsewhere = join(dir, "elsewhere", "toy");
+    const changed: Array<[string[], RegExp]> = [
+      [[...argv, "--clip", join(dir, "other-clip")], /belongs to another run .*"scorer":".*other-clip"/],
+      [argv.map((a) => (a === "toy" ? elsewhere : a)), /belongs to another run .*"modelSource":".*elsewhere\/toy"/],
+    ];
+    for (const [args, message] of changed) {
+      const err3 = capture();
+      expect(await main(args, { ...deps, stderr: err3 })).toBe(1);
+      expect(err3.text).toMatch(message);
+    }
   });
 
   it("prints the coefficient file to stdout without --out and reports an unreadable prompt file", async () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { calibrate, type CalibrateOptions } from "../../src/calibration/calibrate.ts";
 import { fileJournalStore } from "../../src/calibration/journal-file.ts";
-import { CalibrationJournal, JournalMismatchError, MemoryJournalStore, type JournalKey } from "../../src/calibration/journal.ts";
+import { CalibrationJournal, hashPrompts, JournalMismatchError, MemoryJournalStore, type JournalKey } from "../../src/calibration/journal.ts";
 import { bowl, fakeGenerator, fakeScorer } from "./fakes.ts";
 
 const PROMPTS = ["a red circle", "two blue squares"];
@@ -86,6 +86,48 @@ describe("calibration journal", () => {
     expect(reopened.lookup(1, 1)).toEqual({ m: 1, s: 1, pairScores: [60], clipIqa: [0.7] });
     await reopened.record({ m: 1, s: 1, from: 1, to: 2, pairScores: [null], clipIqa: [0.5], jaq: null });
     expect((await CalibrationJournal.open(store, key)).lookup(1, 1)).toEqual({ m: 1, s: 1, pairScores: [60, Number.NaN], clipIqa: [0.7, 0.5] });
+  });
+
+  it("keeps a last line that lost only its newline, and reopens any number of times after resuming on it", async () => {
+    const key: JournalKey = { model: "m", scheme: "w4a8", steps: 4, promptsHash: "abc", seeds: [1, 2], search: { search: "fast" } };
+    const store = new MemoryJournalStore();
+    const j = await CalibrationJournal.open(store, key);
+    await j.record({ m: 1, s: 1, from: 0, to: 1, pairScores: [60], clipIqa: [0.7], jaq: 5.5 });
+    await j.record({ m: 0.9, s: 0.9, from: 0, to: 1, pairScores: [61], clipIqa: [0.6], jaq: 5.4 });
+    store.text = store.text!.slice(0, -1); // a short write that stopped right before the newline
+    const reopened = await CalibrationJournal.open(store, key);
+    expect(reopened.lookup(0.9, 0.9)).toEqual({ m: 0.9, s: 0.9, pairScores: [61], clipIqa: [0.6] });
+    expect(store.text!.endsWith("}\n")).toBe(true);
+    // A run of the old code scored the lost-newline chunk again: the copy is skipped, not refused.
+    store.text += `${JSON.stringify({ m: 0.9, s: 0.9, from: 0, to: 1, pairScores: [61], clipIqa: [0.6], jaq: 5.4 })}\n`;
+    for (let i = 0; i < 2; i++) expect((await CalibrationJournal.open(store, key)).lookup(0.9, 0.9)!.pairScores).toEqual([61]);
+  });
+
+  it("a journal file created blank by hand gets its header and reopens", async () => {
+    const key: JournalKey = { model: "m", scheme: "w4a8", steps: 4, promptsHash: "abc", seeds: [1], search: {} };
+    const store = new MemoryJournalStore("\n");
+    await (await CalibrationJournal.open(store, key)).record({ m: 1, s: 1, from: 0, to: 1, pairScores: [60], clipIqa: [0.7], jaq: 5.5 });
+    expect((await CalibrationJournal.open(store, key)).lookup(1, 1)!.pairScores).toEqual([60]);
+  });
+
+  it("prompt lists that join to the same text are different prompt sets", async () => {
+    expect(await hashPrompts(["a\nb", "c"])).not.toBe(await hashPrompts(["a", "b\nc"]));
+  });
+
+  it("refuses a bad scheme, grid size, lattice resolution or box before writing the journal", async () => {
+    const cases: Array<[Partial<CalibrateOptions>, RegExp]> = [
+      [{ scheme: "int4" }, /scheme must be one of none, w8a8, w4a8, w8a16, w4a16, found "int4"/],
+      [{ search: "grid", gridN: 0, budget: 10 }, /grid search: n must be a positive integer, found 0/],
+      [{ search: "grid", gridN: 1.5 }, /grid search: n must be a positive integer, found 1\.5/],
+      [{ resolution: 0 }, /resolution must be > 0 and at most the box's smaller side, found 0/],
+      [{ resolution: 1 }, /resolution must be > 0 and at most the box's smaller side, found 1/],
+      [{ box: { mMin: 1.2, mMax: 0.8, sMin: 0.8, sMax: 1.2 } }, /box/],
+    ];
+    for (const [change, message] of cases) {
+      const store = new MemoryJournalStore();
+      await expect(calibrate(options({ journal: store, ...change }))).rejects.toThrow(message);
+      expect(store.text).toBeUndefined();
+    }
   });
 
   it("refuses a chunk that does not continue its candidate's prompts, and a version 1 journal with the reason", async () => {

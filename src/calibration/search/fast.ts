@@ -1,7 +1,7 @@
 import { CandidateLog } from "./candidate-log.ts";
 import { fitGp, type GpModel } from "./gp.ts";
 import { Lattice } from "./lattice.ts";
-import { DEFAULT_BOX, validateBox, validateBudget, validatePrompts, type Evaluation, type PromptObjective, type SearchCommonOptions, type SearchResult } from "./types.ts";
+import { DEFAULT_BOX, validateBox, validateBudget, validatePrompts, type Evaluation, type PromptObjective, type SearchBox, type SearchCommonOptions, type SearchResult } from "./types.ts";
 
 /**
  * The default search: screen many candidates cheaply on a few prompts, then score the promising ones on more of
@@ -149,14 +149,19 @@ function design(count: number): Array<[number, number]> {
   return Array.from({ length: count }, (_, i) => [2 * ((i + 0.5) / count) - 1, 2 * ((i * golden + 0.5) % 1) - 1]);
 }
 
+/** The lattice spacing must leave at least two candidates per axis. */
+export function validateResolution(resolution: number, box: SearchBox): void {
+  if (!(resolution > 0) || resolution > Math.min(box.mMax - box.mMin, box.sMax - box.sMin)) {
+    throw new Error(`fast search: resolution must be > 0 and at most the box's smaller side, found ${resolution}`);
+  }
+}
+
 /** The racing surrogate search; the budget is in generations (default 10 % of the 9×9 grid's). */
 export async function fastSearch(evaluate: PromptObjective, options: FastSearchOptions = {}): Promise<SearchResult> {
   const box = options.box ?? DEFAULT_BOX;
   validateBox(box);
   const resolution = options.resolution ?? 0.01;
-  if (!(resolution > 0) || resolution > Math.min(box.mMax - box.mMin, box.sMax - box.sMin)) {
-    throw new Error(`fast search: resolution must be > 0 and at most the box's smaller side, found ${resolution}`);
-  }
+  validateResolution(resolution, box);
   const prompts = options.prompts ?? 1;
   validatePrompts("fast", prompts);
   const tuning: FastTuning = { ...FAST_TUNING, ...options.tuning };

@@ -19,11 +19,15 @@ export function gridAxis(lo: number, hi: number, n: number): number[] {
  * The paper's exhaustive search: every point of an n×n grid over the box, m-major order, each scored on every prompt.
  * Needs n²·P generations.
  */
+export function validateGridN(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`grid search: n must be a positive integer, found ${n}`);
+}
+
 export async function gridSearch(evaluate: PromptObjective, options: GridSearchOptions = {}): Promise<SearchResult> {
   const box = options.box ?? DEFAULT_BOX;
   validateBox(box);
   const n = options.n ?? 9;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`grid search: n must be a positive integer, found ${n}`);
+  validateGridN(n);
   const prompts = options.prompts ?? 1;
   validatePrompts("grid", prompts);
   const needed = n * n * prompts;
