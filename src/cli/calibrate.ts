@@ -262,7 +262,8 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
       },
     });
     if (err.isTTY) err.write("\n");
-    const text = serializeCoefficientFile(result.coefficients);
+    // The policy decides which layers are quantized, so it is part of what the coefficients were calibrated for.
+    const text = serializeCoefficientFile(opts.quant === "none" ? result.coefficients : { ...result.coefficients, policy: opts.policy });
     if (opts.out) await writeFileWhole(opts.out, text);
     else out.write(text);
     // calibrate() always returns the linear scheme.

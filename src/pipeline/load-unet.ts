@@ -41,6 +41,8 @@ export interface LoadedUnet {
   quant: QuantScheme;
   /** The pack the weights came from (location and metadata), or null for float weights. */
   pack: { location: string; info: PackInfo } | null;
+  /** Which layers are quantized (a pack's own, or the requested one); null for float weights. */
+  policy: "torchao" | "all" | null;
 }
 
 export async function loadUnet(gpu: Gpu, src: WeightSource, req: UnetRequest): Promise<LoadedUnet> {
@@ -50,7 +52,7 @@ export async function loadUnet(gpu: Gpu, src: WeightSource, req: UnetRequest): P
     const c = await openComponent(src, "unet", req.onProgress, req.variant, req.config);
     const quantOpts = quant === "none" ? {} : { quant: QUANT_FORMATS[SCHEME_IDS[quant]], policy: req.policy ?? "torchao" };
     const unet = await c.load((t) => Unet.loadStreaming(gpu, t, c.config, { ...req.unetOptions, ...quantOpts, signal: req.signal }));
-    return { unet, config: c.config, quant, pack: null };
+    return { unet, config: c.config, quant, pack: null, policy: quant === "none" ? null : (req.policy ?? "torchao") };
   }
   const location = src.locate(packPath);
   const config = req.config ?? (await readConfig(src, "unet/config.json"));
@@ -65,7 +67,7 @@ export async function loadUnet(gpu: Gpu, src: WeightSource, req: UnetRequest): P
   } finally {
     await pack.close();
   }
-  return { unet, config, quant: pack.info.scheme.toLowerCase() as QuantScheme, pack: { location, info: pack.info } };
+  return { unet, config, quant: pack.info.scheme.toLowerCase() as QuantScheme, pack: { location, info: pack.info }, policy: pack.info.policy as "torchao" | "all" };
 }
 
 /** A pack decides its scheme and policy; asking for others is an error, not a silent re-quantization. */

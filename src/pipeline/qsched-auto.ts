@@ -32,7 +32,7 @@ export async function findCoefficientFile(src: WeightSource): Promise<FoundCoeff
 }
 
 /** What "auto" means for a pipeline that loaded `quant`, given the file found at load (or null). */
-export function resolveAutoQSched(found: FoundCoefficients | null, quant: QuantScheme): { spec: QSchedSpec | null; source: QSchedSource } {
+export function resolveAutoQSched(found: FoundCoefficients | null, quant: QuantScheme, policy: "torchao" | "all" | null = null): { spec: QSchedSpec | null; source: QSchedSource } {
   const fallback = (reason: string) => ({ spec: null, source: { kind: "fallback", reason } as const });
   if (!found) return fallback(`found no coefficient file (${COEFFICIENT_FILE}) with this model`);
   let file: CoefficientFile;
@@ -44,6 +44,10 @@ export function resolveAutoQSched(found: FoundCoefficients | null, quant: QuantS
   const loaded = quant === "none" ? "none" : quant.toUpperCase();
   if (file.quant === undefined) return fallback(`${found.location} does not record which quantization it was calibrated for (no "quant")`);
   if (file.quant !== loaded) return fallback(`${found.location} was calibrated for ${file.quant}, but the pipeline loaded ${loaded}`);
+  // Files written before the policy was recorded match either policy.
+  if (file.policy !== undefined && policy !== null && file.policy !== policy) {
+    return fallback(`${found.location} was calibrated for ${file.quant} with policy ${file.policy}, but the pipeline loaded policy ${policy}`);
+  }
   return { spec: file.qsched, source: { kind: "file", location: found.location, quant: file.quant, steps: file.steps } };
 }
 

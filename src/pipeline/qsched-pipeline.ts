@@ -64,6 +64,8 @@ export class QSchedPipeline {
     readonly defaultSize: number,
     /** The quantization in effect: the requested one, or a packed pipeline's own scheme. */
     readonly quant: QuantScheme,
+    /** Which layers it quantized ("torchao": nn.Linear only, "all": convolutions too); null for float weights. */
+    readonly policy: "torchao" | "all" | null,
     private qsched: QSchedSpec | null,
     /** The folder's coefficient file (`qsched.json`) as found at load, for `qsched: "auto"`. */
     private readonly coefficients: FoundCoefficients | null,
@@ -106,7 +108,7 @@ export class QSchedPipeline {
         if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException("load aborted", "AbortError");
       };
       // A packed folder's UNet comes from its pack (scheme and policy from there); else float weights.
-      const { unet, config: unetConfig, quant, pack } = await loadUnet(gpu, opened.source, {
+      const { unet, config: unetConfig, quant, pack, policy } = await loadUnet(gpu, opened.source, {
         quant: opts.quant,
         policy: opts.policy,
         onProgress: opts.onProgress,
@@ -132,7 +134,7 @@ export class QSchedPipeline {
       const levels = (vaeC.config.block_out_channels as unknown[] | undefined)?.length ?? 4;
       const sampleSize = Number(unetConfig.sample_size ?? 64);
       const coefficients = await findCoefficientFile(opened.source);
-      const pipe = new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, sampleSize * 2 ** (levels - 1), quant, qsched, coefficients, pack);
+      const pipe = new QSchedPipeline(gpu, opened.kind, opened, unet, text, vae, sf, sampleSize * 2 ** (levels - 1), quant, policy, qsched, coefficients, pack);
       if (opts.qsched === "auto") pipe.setQSched("auto");
       else pipe.qschedSource = qsched ? { kind: "option" } : { kind: "none" };
       return pipe;
@@ -166,7 +168,7 @@ export class QSchedPipeline {
    */
   setQSched(q: QSchedOption): void {
     if (q === "auto") {
-      const auto = resolveAutoQSched(this.coefficients, this.quant);
+      const auto = resolveAutoQSched(this.coefficients, this.quant, this.policy);
       if (auto.source.kind === "fallback") console.warn(autoFallbackWarning(auto.source.reason));
       this.qsched = auto.spec;
       this.qschedSource = auto.source;

@@ -4,9 +4,10 @@ import { resolveQSched, validateQSchedSpec, type QSchedSpec } from "./qsched.ts"
  * A Q-Sched coefficient file (JSON), the result of a calibration run:
  * `{ "format": "qsched-coefficients", "version": 1, "model": "...", "scheme": "linear" | "explicit", "steps": 4,
  *    "m": 0.955, "s": 1.012 }` (linear) or `"model_coeff": [...], "sample_coeff": [...]` (explicit, `steps` long),
- * plus optional `"calibration": { "metric": "...", "score": 0.31 }`, `"date"` (ISO 8601) and `"quant"`: the
- * weight quantization the coefficients were calibrated for ("W4A8", "W8A8", …, or "none"), which
- * `qsched: "auto"` matches against the scheme it loads.
+ * plus optional `"calibration": { "metric": "...", "score": 0.31 }`, `"date"` (ISO 8601), `"quant"`: the
+ * weight quantization the coefficients were calibrated for ("W4A8", "W8A8", …, or "none"), and `"policy"`:
+ * which layers it quantized ("torchao": nn.Linear only, "all": convolutions too). `qsched: "auto"` matches both
+ * against what it loads.
  */
 export interface CoefficientFile {
   model: string;
@@ -16,6 +17,8 @@ export interface CoefficientFile {
   date?: string;
   /** Quantization scheme calibrated for, upper case ("W4A8") or "none". */
   quant?: string;
+  /** Quantization policy calibrated for (with a scheme other than "none"). */
+  policy?: "torchao" | "all";
 }
 
 const FORMAT = "qsched-coefficients";
@@ -81,6 +84,10 @@ export function parseCoefficientFile(input: string | unknown): CoefficientFile {
     if (typeof obj.quant !== "string" || !/^(none|w8a8|w4a8|w8a16|w4a16)$/i.test(obj.quant)) fail(`"quant" must be one of none, W8A8, W4A8, W8A16, W4A16, found ${JSON.stringify(obj.quant)}`);
     out.quant = obj.quant.toLowerCase() === "none" ? "none" : obj.quant.toUpperCase();
   }
+  if (obj.policy !== undefined) {
+    if (obj.policy !== "torchao" && obj.policy !== "all") fail(`"policy" must be "torchao" or "all", found ${JSON.stringify(obj.policy)}`);
+    out.policy = obj.policy;
+  }
   return out;
 }
 
@@ -95,6 +102,7 @@ export function serializeCoefficientFile(file: CoefficientFile): string {
   if (file.calibration) body.calibration = file.calibration;
   if (file.date) body.date = file.date;
   if (file.quant) body.quant = file.quant;
+  if (file.policy) body.policy = file.policy;
   const text = JSON.stringify(body, null, 2) + "\n";
   parseCoefficientFile(text);
   return text;

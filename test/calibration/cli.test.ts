@@ -70,7 +70,7 @@ describe("qsched-gpu calibrate", () => {
     const argv = ["--model", "toy", "--prompts", prompts, "--out", out, "--heatmap", png, "--journal", journal];
     expect(await main(argv, deps)).toBe(0);
     const file = parseCoefficientFile(readFileSync(out, "utf8"));
-    expect(file).toMatchObject({ model: "toy", steps: 4, qsched: { scheme: "linear" }, calibration: { metric: "JAQ" } });
+    expect(file).toMatchObject({ model: "toy", steps: 4, qsched: { scheme: "linear" }, calibration: { metric: "JAQ" }, quant: "W4A8", policy: "torchao" });
     expect([...readFileSync(png).subarray(1, 4)].map((b) => String.fromCharCode(b)).join("")).toBe("PNG");
     const chunks = readFileSync(journal, "utf8").trim().split("\n").length - 1;
     const progress = err.text.split("\n").filter((l) => l.startsWith("["));

@@ -218,6 +218,14 @@ describe('qsched: "auto"', () => {
       mismatched.dispose();
       expect(mismatched.qschedSource).toMatchObject({ kind: "fallback", reason: expect.stringMatching(/was calibrated for W4A8, but the pipeline loaded W8A8/) });
       expect(warn).toHaveBeenCalledWith(expect.stringMatching(/qsched\.json was calibrated for W4A8, but the pipeline loaded W8A8; using \(m, s\) = \(1, 1\)/));
+      // The same scheme with the other policy (convolutions quantized too) is another model.
+      const otherPolicy = join(dir, "w4a8-with-all-policy-coeffs");
+      cpSync(packed("w4a8"), otherPolicy, { recursive: true });
+      const coeffs = JSON.parse(readFileSync(join(otherPolicy, "qsched.json"), "utf8")) as Record<string, unknown>;
+      writeFileSync(join(otherPolicy, "qsched.json"), JSON.stringify({ ...coeffs, policy: "all" }));
+      const policyMismatch = await QSchedPipeline.fromPretrained(otherPolicy, { qsched: "auto" });
+      policyMismatch.dispose();
+      expect(policyMismatch.qschedSource).toMatchObject({ kind: "fallback", reason: expect.stringMatching(/calibrated for W4A8 with policy all, but the pipeline loaded policy torchao/) });
     } finally {
       warn.mockRestore();
     }

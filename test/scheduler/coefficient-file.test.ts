@@ -29,6 +29,13 @@ describe("Q-Sched coefficient files", () => {
     expect(() => parseCoefficientFile({ ...json, quant: "int3" })).toThrow(/"quant" must be one of none, W8A8, W4A8, W8A16, W4A16, found "int3"/);
   });
 
+  it("records the quantization policy calibrated for", () => {
+    const withPolicy: CoefficientFile = { ...LINEAR, quant: "W4A8", policy: "all" };
+    expect(parseCoefficientFile(serializeCoefficientFile(withPolicy))).toEqual(withPolicy);
+    const json = JSON.parse(serializeCoefficientFile(LINEAR));
+    expect(() => parseCoefficientFile({ ...json, policy: "convs" })).toThrow(/"policy" must be "torchao" or "all", found "convs"/);
+  });
+
   it("feeds a scheduler: linear files expand to linspace(m, 1, steps)", () => {
     const file = parseCoefficientFile(serializeCoefficientFile(LINEAR));
     const s = createScheduler({ _class_name: "LCMScheduler" }, { qsched: file.qsched });

@@ -133,7 +133,8 @@ export async function run(args: string[]): Promise<number> {
     if (a.qsched) {
       const file = parseCoefficientFile(readFileSync(a.qsched, "utf8"));
       if (file.quant !== undefined && file.quant !== scheme) throw new Error(`--qsched ${a.qsched} was calibrated for ${file.quant}, not ${scheme}`);
-      qschedText = serializeCoefficientFile({ ...file, quant: scheme });
+      if (file.policy !== undefined && file.policy !== policy.id) throw new Error(`--qsched ${a.qsched} was calibrated with policy ${file.policy}, not ${policy.id}`);
+      qschedText = serializeCoefficientFile({ ...file, quant: scheme, policy: policy.id });
     }
     const componentConfig = JSON.parse(readFileSync(join(src, target.configPath), "utf8")) as Record<string, unknown>;
 
