@@ -62,6 +62,18 @@ describe("verify kind quant", () => {
     expect(report.results[1]!.detail).toMatch(/W_q\[3\]/);
   });
 
+  it("checks every stored output: Y_f64 beside Y_int_path_f32, and the dequantized W_deq / X_deq", async () => {
+    const w8a8 = shippedManifest.cases.filter((c) => c.scheme.startsWith("w8a8_")).slice(0, 1);
+    for (const tensor of ["Y_f64", "Y_int_path_f32", "W_deq", "X_deq"]) {
+      const report = await verifyFolder(folderWith(w8a8, (_i, t) => {
+        const v = new Float32Array((t[tensor]!.data as Uint8Array).buffer);
+        v[1] = v[1]! + 0.5;
+      }));
+      expect(report.failed, tensor).toBe(1);
+      expect(report.results[0]!.detail).toMatch(new RegExp(`${tensor} error`));
+    }
+  });
+
   it("fails a scale that is 2 ulp off", async () => {
     const report = await verifyFolder(
       folderWith(shippedManifest.cases.slice(0, 1), (_i, t) => {
@@ -102,10 +114,12 @@ describe("verify kind quant", () => {
     expect(notTie.results[0]!.detail).toMatch(/W_q\[2\] = 1, stored 2 .*not a \.5 tie/);
   });
 
-  it("honours opts.tol: tol 0 fails the float-accumulated weight-only cases, W8A8's exact int path still passes", async () => {
+  it("honours opts.tol: at tol 0 the float64 references fail, W8A8's integer-path output is still exact", async () => {
     const report = await verifyFolder(shipped, { tol: 0 });
     const byScheme = (p: string) => report.results.filter((r) => r.name.startsWith(p));
-    expect(byScheme("w8a8_").every((r) => r.ok)).toBe(true);
     expect(byScheme("w8_int8_weight_only").some((r) => !r.ok)).toBe(true);
+    const w8a8 = byScheme("w8a8_");
+    expect(w8a8.some((r) => /Y_f64 error/.test(r.detail ?? ""))).toBe(true);
+    expect(w8a8.every((r) => !/Y_int_path_f32 error/.test(r.detail ?? ""))).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Gpu } from "../../gpu/runtime.ts";
 import { runTextEncoderActivations } from "../pipeline/text-encoder-activations.ts";
 import { runTraces } from "../pipeline/traces.ts";
@@ -32,14 +32,7 @@ const pipelineKind: VerifyKind = {
         if (part.startsWith("traces")) {
           results.push(...(await runTraces(folder, manifestPath, opts.tol, opts.log, dtype)));
         } else if (part.startsWith("activations")) {
-          const m = JSON.parse(readFileSync(join(folder, manifestPath), "utf8")) as Record<string, unknown>;
-          const files = Object.keys(m).filter((k) => k.endsWith(".safetensors"));
-          const unetTol = part === "activations" ? floatTol : opts.tol;
-          if (files.some((f) => f.startsWith("unet"))) results.push(...(await runUnetActivations(gpu, folder, part, unetTol, { dtype })));
-          if (part === "activations") {
-            if (files.some((f) => f.startsWith("text_encoder"))) results.push(...(await runTextEncoderActivations(gpu, folder, floatTol, { dtype })));
-            if (files.some((f) => f.startsWith("vae"))) results.push(...(await runVaeDecoderActivations(gpu, folder, floatTol, { dtype })));
-          }
+          results.push(...(await runActivationsPart(gpu, folder, part, manifestPath, floatTol, opts.tol, dtype)));
         } else {
           results.push({ name: `${part}`, ok: false, detail: `cannot run: unknown part kind "${part}"` });
         }
@@ -51,3 +44,33 @@ const pipelineKind: VerifyKind = {
   },
 };
 export default pipelineKind;
+
+/**
+ * One activations part: the UNet's per-module tensors (listed in the part manifest, quantized when it names a
+ * scheme), and every text encoder's and the VAE decoder's file found in the part's folder, whether the manifest
+ * lists them or not (the golden manifests list only the UNet's modules): a stored file is always checked.
+ */
+async function runActivationsPart(
+  gpu: Gpu,
+  folder: string,
+  part: string,
+  manifestPath: string,
+  floatTol: number | undefined,
+  tol: number | undefined,
+  dtype: "f32" | "f16",
+): Promise<CaseResult[]> {
+  const partManifest = join(folder, manifestPath);
+  const dir = dirname(partManifest);
+  const m = JSON.parse(readFileSync(partManifest, "utf8")) as Record<string, unknown>;
+  const present = readdirSync(dir);
+  const stored = [...new Set([...present, ...Object.keys(m)])].filter((f) => f.endsWith(".safetensors"));
+  const results: CaseResult[] = [];
+  // A quantized part (its manifest names a scheme) keeps the quantized bounds; a float one takes the float/f16 bound.
+  if (stored.includes("unet.safetensors")) results.push(...(await runUnetActivations(gpu, folder, part, m.scheme === undefined ? floatTol : tol, { dtype })));
+  if (stored.some((f) => /^text_encoder(_\d+)?\.safetensors$/.test(f))) results.push(...(await runTextEncoderActivations(gpu, folder, floatTol, { dtype, dir })));
+  if (stored.includes("vae_decoder.safetensors")) results.push(...(await runVaeDecoderActivations(gpu, folder, floatTol, { dtype, dir })));
+  const known = /^(unet|vae_decoder|text_encoder(_\d+)?)\.safetensors$/;
+  for (const f of stored.filter((f) => !known.test(f))) results.push({ name: `${part} ${f}`, ok: false, detail: `cannot run: no check for activation file ${f}` });
+  if (!results.length) results.push({ name: part, ok: false, detail: `cannot run: no activation files in ${dir}` });
+  return results;
+}

@@ -117,6 +117,9 @@ function runCase(folder: string, c: SchedulerCase, tol: number): CaseResult {
   for (let i = 0; i < c.steps; i++) {
     const p = `step${i}/`;
     const timestep = t.f32(`${p}timestep`)[0]!;
+    // The stored step's timestep is what diffusers passed to step(): it must be ours at index i, not just any value
+    // of the schedule (step() would accept another one and go on from there).
+    check.close(`${p}timestep`, [scheduler.timesteps[i] ?? Number.NaN], [timestep]);
     const modelOutput = modelGenerator.randn(c.shape);
     check.exact(`${p}model_output`, modelOutput, t.f32(`${p}model_output`));
     check.close(`${p}sample`, sample, t.f32(`${p}sample`));

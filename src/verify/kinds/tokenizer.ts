@@ -74,7 +74,9 @@ export function findTokenizerFolderFiles(folder: string, manifest: Manifest): To
     }
     const parsed = JSON.parse(text) as Record<string, unknown>;
     if (Array.isArray(parsed.cases)) found.cases = parsed as unknown as CasesFile;
-    else if (typeof parsed[EOS_TOKEN] === "number") {
+    // The vocab maps every token to an id: at least the 256 byte tokens, which tells it from the Hub's small
+    // added_tokens.json (which also maps <|endoftext|>).
+    else if (typeof parsed[EOS_TOKEN] === "number" && Object.keys(parsed).length > 256) {
       found.vocabText = text;
       found.vocabFilesSha256.push(hash);
     }
@@ -176,8 +178,10 @@ function checkFolder(
     listProblems.push(`manifest num_cases ${manifest.num_cases}, cases file has ${c.cases.length}`);
   }
   if (Array.isArray(manifest.pad_bang_content_differs)) {
-    const withBangIds = c.cases.filter((x) => x.ids_untruncated_pad_bang !== undefined).map((x) => x.index);
-    const diff = firstDifference(withBangIds, manifest.pad_bang_content_differs as number[]);
+    // Compared as sets: the cases file may list its cases in any order.
+    const byNumber = (a: number, b: number) => a - b;
+    const withBangIds = c.cases.filter((x) => x.ids_untruncated_pad_bang !== undefined).map((x) => x.index).sort(byNumber);
+    const diff = firstDifference(withBangIds, [...(manifest.pad_bang_content_differs as number[])].sort(byNumber));
     if (diff) listProblems.push(`cases holding ids_untruncated_pad_bang vs manifest pad_bang_content_differs: ${diff}`);
   }
   return [

@@ -1,8 +1,12 @@
 import { relativeMaxError } from "../compare.ts";
 import type { CaseResult } from "../types.ts";
 
-/** Compares named outputs against references with one bound each; the case fails on the worst. */
+/**
+ * Compares named outputs against references with one bound each; the case fails on the worst. A case that
+ * stored no output this runner knows compared nothing, and fails rather than passing unchecked.
+ */
 export function checkOutputs(name: string, pairs: { what: string; got: ArrayLike<number>; want: ArrayLike<number>; tol: number }[]): CaseResult {
+  if (pairs.length === 0) return { name, ok: false, detail: "cannot run: the case stores no output this op's check knows" };
   let worst = 0;
   const failed: string[] = [];
   const parts: string[] = [];

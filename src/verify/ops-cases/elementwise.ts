@@ -8,6 +8,9 @@ import type { OpsCaseRunner } from "./types.ts";
 const ELEMENTWISE_TOL = 1e-6;
 
 export const runActivations: OpsCaseRunner = async (gpu, st, c, tol) => {
+  // Every stored tensor but x is an activation's output: one we have no kernel for cannot pass unchecked.
+  const unknown = [...st.entries.keys()].filter((n) => n !== "x" && !(ACTIVATIONS as readonly string[]).includes(n));
+  if (unknown.length) return { name: c.file, ok: false, detail: `cannot run: activation ${unknown.join(", ")} (known: ${ACTIVATIONS.join(", ")})` };
   const x = gpu.upload(st.f32("x"), st.shape("x"));
   const pairs = [];
   for (const act of ACTIVATIONS) {

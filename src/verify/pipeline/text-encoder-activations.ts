@@ -24,6 +24,8 @@ export interface TextEncoderActivationsOptions {
   components?: readonly string[];
   /** Model dtype (default f32). */
   dtype?: "f32" | "f16";
+  /** The folder holding the activation files (default `<pipeline>/activations`). */
+  dir?: string;
 }
 
 /** Hook name → stored tensor name. */
@@ -33,7 +35,7 @@ function refName(module: string): string {
 
 /** Runs every text-encoder activation file of `pipelineFolder`; one CaseResult per stored tensor compared. */
 export async function runTextEncoderActivations(gpu: Gpu, pipelineFolder: string, tol = TEXT_ENCODER_TOL, opts: TextEncoderActivationsOptions = {}): Promise<CaseResult[]> {
-  const actDir = join(pipelineFolder, "activations");
+  const actDir = opts.dir ?? join(pipelineFolder, "activations");
   if (!existsSync(actDir)) throw new Error(`text encoder activations: ${actDir} does not exist`);
   const files = readdirSync(actDir).filter((f) => /^text_encoder(_\d+)?\.safetensors$/.test(f)).sort();
   const components = files.map((f) => f.replace(".safetensors", "")).filter((c) => !opts.components || opts.components.includes(c));

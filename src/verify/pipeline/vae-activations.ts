@@ -22,11 +22,13 @@ export interface VaeActivationsOptions {
   testVariants?: VaeTestVariants;
   /** Model dtype (default f32); the stored f32 z is converted at the decoder's boundary. */
   dtype?: "f32" | "f16";
+  /** The folder holding the activation files (default `<pipeline>/activations`). */
+  dir?: string;
 }
 
 /** Runs `activations/vae_decoder.safetensors` of `pipelineFolder`; one CaseResult per stored tensor. */
 export async function runVaeDecoderActivations(gpu: Gpu, pipelineFolder: string, tol = VAE_DECODER_TOL, opts: VaeActivationsOptions = {}): Promise<CaseResult[]> {
-  const file = join(pipelineFolder, "activations", "vae_decoder.safetensors");
+  const file = join(opts.dir ?? join(pipelineFolder, "activations"), "vae_decoder.safetensors");
   if (!existsSync(file)) throw new Error(`vae activations: ${file} does not exist`);
   const acts = readSafetensorsFileSync(file);
   const vae = VaeDecoder.load(gpu, componentSource(join(pipelineFolder, "vae")), readJson(join(pipelineFolder, "vae", "config.json")), { dtype: opts.dtype });
