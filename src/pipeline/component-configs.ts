@@ -55,4 +55,10 @@ export function checkComponentConfigs(kind: PipelineKind, c: ComponentConfigs, l
     const v = num(c.unet, key, unetFile) ?? 4;
     if (v !== latent) fail(`${key} is ${v}, but the VAE's latent_channels is ${latent}`);
   }
+
+  // diffusers' SDXL pipeline decodes latents·std/scaling_factor + mean when the VAE config has both (Playground
+  // v2.5's); we decode latents/scaling_factor only, so such a VAE would give wrong colours without a word.
+  if (kind === "sdxl" && c.vae.latents_mean != null && c.vae.latents_std != null) {
+    throw new Error(`${locate("vae/config.json")}: latents_mean / latents_std (${JSON.stringify(c.vae.latents_mean)} / ${JSON.stringify(c.vae.latents_std)}) are not supported yet; only VAEs decoded as latents / scaling_factor are`);
+  }
 }

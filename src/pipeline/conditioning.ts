@@ -68,6 +68,19 @@ async function encodePrompts(stack: TextStack, prompts: string[], kind: Pipeline
 }
 
 /**
+ * The negative side under CFG: prompts to encode, or "zeros": diffusers' SDXL pipelines with
+ * `force_zeros_for_empty_prompt` (true unless model_index.json says false) use all-zero context and pooled
+ * embeddings when no negative prompt is given, instead of encoding "".
+ */
+export type NegativeConditioning = string[] | "zeros";
+
+/** What diffusers does for a call's negative side: `given` is the caller's negative prompts, or null for none. */
+export function negativeConditioning(kind: PipelineKind, given: string[] | null, batch: number, forceZerosForEmptyPrompt: unknown): NegativeConditioning {
+  if (given) return given;
+  return kind === "sdxl" && forceZerosForEmptyPrompt !== false ? "zeros" : new Array<string>(batch).fill("");
+}
+
+/**
  * Prompt (and negative prompt under CFG) → UNet context, as diffusers' pipelines build it:
  * SD/LCM: last_hidden_state; SDXL: both encoders' penultimate states concatenated on channels,
  * pooled embeds from the second. With CFG the batch is [negative; positive].
@@ -77,7 +90,7 @@ export async function encodeConditioning(
   kind: PipelineKind,
   stacks: TextStack[],
   prompts: string[],
-  negative: string[] | null,
+  negative: NegativeConditioning | null,
   trace: GenerateOptions["trace"],
 ): Promise<Conditioning> {
   traceCall = 0;
@@ -96,7 +109,8 @@ export async function encodeConditioning(
   };
   const pos = await encodeAll(prompts);
   if (!negative) return { context: pos.hidden, textEmbeds: pos.pooled, dispose: () => (pos.hidden.dispose(), pos.pooled?.dispose()) };
-  const neg = await encodeAll(negative);
+  const zerosLike = (t: Tensor) => gpu.upload(new Float32Array(t.numel), t.shape, t.dtype, "negative_zeros");
+  const neg = negative === "zeros" ? { hidden: zerosLike(pos.hidden), pooled: pos.pooled && zerosLike(pos.pooled) } : await encodeAll(negative);
   const context = await concatRows(gpu, neg.hidden, pos.hidden, "batch");
   const textEmbeds = pos.pooled && neg.pooled ? await concatRows(gpu, neg.pooled, pos.pooled, "batch") : undefined;
   for (const t of [neg.hidden, pos.hidden, neg.pooled, pos.pooled]) t?.dispose();

@@ -3,7 +3,8 @@ import type { GenerateOptions } from "./types.ts";
 
 export interface CheckedGenerate {
   prompts: string[];
-  negative: string[];
+  /** One per prompt, or null when none was given (SD encodes "" then; SDXL may use zeros, see conditioning.ts). */
+  negative: string[] | null;
   steps: number;
   guidanceScale: number;
   eta: number;
@@ -46,9 +47,9 @@ export function checkGenerateOptions(o: GenerateOptions, kind: PipelineKind, lat
     if (prompts.length > 1) fail("batchSize > 1 needs a single prompt");
     prompts = new Array(batchSize).fill(prompts[0]);
   }
-  let negative = o.negativePrompt === undefined ? prompts.map(() => "") : asList(o.negativePrompt, "negativePrompt");
-  if (negative.length === 1 && prompts.length > 1) negative = prompts.map(() => negative[0]!);
-  if (negative.length !== prompts.length) fail(`negativePrompt has ${negative.length} entries for ${prompts.length} prompts`);
+  let negative = o.negativePrompt === undefined ? null : asList(o.negativePrompt, "negativePrompt");
+  if (negative?.length === 1 && prompts.length > 1) negative = prompts.map(() => negative![0]!);
+  if (negative && negative.length !== prompts.length) fail(`negativePrompt has ${negative.length} entries for ${prompts.length} prompts`);
   const steps = o.steps ?? d.steps;
   if (!Number.isInteger(steps) || steps < 1 || steps > 1000) fail(`steps must be an integer in [1, 1000], got ${steps}`);
   const guidanceScale = o.guidanceScale ?? d.guidance;

@@ -41,15 +41,22 @@ async function readJson(source: WeightSource, path: string): Promise<Record<stri
   }
 }
 
-/** The tokenizer of a component folder, with its pad token from special_tokens_map.json ("!" for SD 2.x/SDXL). */
+/** A pad_token entry: a string or an AddedToken object `{ "content": ... }`. */
+function tokenText(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  return typeof v === "object" && v !== null && typeof (v as { content?: unknown }).content === "string" ? (v as { content: string }).content : undefined;
+}
+
+/**
+ * The tokenizer of a component folder, with its pad token ("!" for SD 2.x/SDXL) from special_tokens_map.json, else
+ * from tokenizer_config.json (transformers takes either; some re-saved folders have only the second).
+ */
 async function loadTokenizer(source: WeightSource, folder: string): Promise<CLIPTokenizer> {
   const vocab = await source.readText(`${folder}/vocab.json`);
   const merges = await source.readText(`${folder}/merges.txt`);
   let padToken: string | undefined;
-  if (await source.exists(`${folder}/special_tokens_map.json`)) {
-    const map = await readJson(source, `${folder}/special_tokens_map.json`);
-    const pad = map.pad_token;
-    padToken = typeof pad === "string" ? pad : typeof pad === "object" && pad && typeof (pad as { content?: unknown }).content === "string" ? (pad as { content: string }).content : undefined;
+  for (const file of ["special_tokens_map.json", "tokenizer_config.json"]) {
+    if (padToken === undefined && (await source.exists(`${folder}/${file}`))) padToken = tokenText((await readJson(source, `${folder}/${file}`)).pad_token);
   }
   return CLIPTokenizer.fromFiles(vocab, merges, { padToken });
 }

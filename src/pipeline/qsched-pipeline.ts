@@ -6,7 +6,7 @@ import { parseCoefficientFile } from "../scheduler/coefficient-file.ts";
 import { validateQSchedSpec, type QSchedSpec } from "../scheduler/qsched.ts";
 import type { SchedulerClassName } from "../scheduler/types.ts";
 import { TorchGenerator } from "../scheduler/rng/torch-generator.ts";
-import { encodeConditioning, type TextStack } from "./conditioning.ts";
+import { encodeConditioning, negativeConditioning, type TextStack } from "./conditioning.ts";
 import { denoise } from "./denoise.ts";
 import { checkGenerateOptions, type CheckedGenerate } from "./generate-options.ts";
 import { checkFromPretrainedKeys, checkGenerateKeys } from "./option-keys.ts";
@@ -245,7 +245,8 @@ export class QSchedPipeline {
     const [h, w] = latentSizeFor(o.height, o.width);
     const batch = o.prompts.length;
     const cfg = this.kind !== "lcm" && o.guidanceScale > 1;
-    const cond = await encodeConditioning(gpu, this.kind, this.text, o.prompts, cfg ? o.negative : null, options.trace);
+    const negative = cfg ? negativeConditioning(this.kind, o.negative, batch, this.opened.index.options.force_zeros_for_empty_prompt) : null;
+    const cond = await encodeConditioning(gpu, this.kind, this.text, o.prompts, negative, options.trace);
     const owned: { dispose(): void }[] = [cond];
     try {
       const extra = await this.extraConditioning(o, batch, cfg ? 2 : 1, h, w, cond.textEmbeds, options.trace);

@@ -10,6 +10,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gpu } from "../../src/gpu/runtime.ts";
 import { checkComponentConfigs } from "../../src/pipeline/component-configs.ts";
+import { openPipelineFolder } from "../../src/pipeline/load.ts";
+import { parseUnetConfig } from "../../src/models/unet/config.ts";
+import { nodeFolderSource } from "../../src/weights/sources/node-folder-source.ts";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
 import type { GenerateOptions } from "../../src/pipeline/types.ts";
 import { REPO_ROOT } from "../helpers/golden.ts";
@@ -122,6 +125,29 @@ describe("component configs are checked against each other before any weight is 
     const latents = sdxl();
     latents.vae.latent_channels = 16; // a FLUX / SD3 VAE
     expect(() => checkComponentConfigs("sdxl", latents, at)).toThrow(/in_channels is 4, but the VAE's latent_channels is 16/);
+  });
+
+  it("refuses an SDXL VAE with latents_mean / latents_std (decoded differently by diffusers), and downsample_padding 0", () => {
+    const playground = sdxl() as ReturnType<typeof sdxl> & { vae: Record<string, unknown> };
+    playground.vae.latents_mean = [-1.6574, 1.886, -1.383, 2.5155];
+    playground.vae.latents_std = [8.4927, 5.9022, 6.5498, 5.2299];
+    expect(() => checkComponentConfigs("sdxl", playground, at)).toThrow(/model\/vae\/config.json: latents_mean \/ latents_std .* are not supported yet/);
+    expect(() => checkComponentConfigs("sd", { ...playground, textEncoders: [{ hidden_size: 2048 }] }, at)).not.toThrow(); // SD pipelines ignore them, as diffusers'
+    const unet = JSON.parse(readFileSync(join(TOY, "unet/config.json"), "utf8")) as Record<string, unknown>;
+    expect(() => parseUnetConfig({ ...unet, downsample_padding: 0 })).toThrow(/downsample_padding=0 is not supported \(expected 1\)/);
+  });
+
+  it("takes the pad token from tokenizer_config.json when special_tokens_map.json is missing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qsched-pad-"));
+    try {
+      cpSync(TOY, dir, { recursive: true, filter: (p) => !/\.safetensors$/.test(p) });
+      const padOf = async () => (await openPipelineFolder(nodeFolderSource(dir))).tokenizers[0]!.encode("a red circle").ids.at(-1);
+      expect(await padOf()).toBe(0); // "!" from special_tokens_map.json
+      rmSync(join(dir, "tokenizer/special_tokens_map.json"));
+      expect(await padOf()).toBe(0); // "!" from tokenizer_config.json, not the <|endoftext|> fallback (49407)
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the toy with a UNet config that wants another text encoder fails in fromPretrained, not at the first generate()", async () => {

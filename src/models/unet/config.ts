@@ -131,6 +131,9 @@ export function parseUnetConfig(raw: Raw): UnetConfig {
   const convOutKernel = int(raw, "conv_out_kernel", 3);
   if (convInKernel % 2 !== 1) fail("conv_in_kernel", convInKernel, "an odd kernel size");
   if (convOutKernel % 2 !== 1) fail("conv_out_kernel", convOutKernel, "an odd kernel size");
+  // diffusers pads (0, 1, 0, 1) for 0, which our symmetric-padding conv cannot do; every SD/SDXL/LCM UNet uses 1.
+  const downsamplePadding = int(raw, "downsample_padding", 1);
+  if (downsamplePadding !== 1) fail("downsample_padding", downsamplePadding, "1");
   const timeProjDim = blockOutChannels[0]!;
   const timeEmbedDim = raw.time_embedding_dim == null ? 4 * timeProjDim : int(raw, "time_embedding_dim");
   const tcpd = raw.time_cond_proj_dim;
@@ -159,6 +162,6 @@ export function parseUnetConfig(raw: Raw): UnetConfig {
     textTime,
     convInKernel,
     convOutKernel,
-    downsamplePadding: int(raw, "downsample_padding", 1),
+    downsamplePadding,
   };
 }
