@@ -42,7 +42,7 @@ export async function linear(gpu: Gpu, x: Tensor, weight: Tensor | QuantizedWeig
     bias: bias ?? undefined,
     residual: opts.residual,
     outShape,
-    m: x.numel / Math.max(k, 1),
+    m: x.shape.slice(0, -1).reduce((p, d) => p * d, 1), // rows, also when K = 0 (then y = act(bias))
     n,
     k,
     batch: 1,

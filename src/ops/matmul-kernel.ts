@@ -329,13 +329,16 @@ export interface MatmulRun {
 
 /** Picks the variant, checks binding sizes, dispatches, returns y. */
 export async function runMatmul(gpu: Gpu, r: MatmulRun): Promise<Tensor> {
+  // Nothing to compute; binding an empty operand where a kernel reads vec4s would fail validation.
+  if (r.batch * r.m * r.n === 0) return gpu.empty(r.outShape, r.dtype, r.op);
   // vec4 views along K need K % 4 == 0 and 16-byte aligned bindings (pool tensors start at 0). Int weights in
   // matmul_rows.wgsl: whole code words per step (int8 per channel, scale in the epilogue; int4 K and groups in 8s).
   const rowsTakesB =
     r.key.b === "float-nk" ||
     (r.key.b === "int8" && r.key.scaleInEpilogue) ||
     (r.key.b === "int4" && r.k % 8 === 0 && (r.groupSize ?? r.k) % 8 === 0);
-  const regsEligible = rowsTakesB && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
+  // K = 0 (y = epilogue of zeros) binds empty operands, which a vec4 view cannot take.
+  const regsEligible = rowsTakesB && r.k > 0 && r.k % 4 === 0 && r.a.byteOffset % 16 === 0 && r.b.byteOffset % 16 === 0;
   const cpuVariantFor = (v: MatmulCpuVariant) => (cpuKernelFits(gpu, r, regsEligible, v) ? v : undefined);
   const large = r.key.b === "float-nk" ? largeCpuVariant(r.n) : INT_LARGE_CPU_VARIANT;
   const flops = 2 * r.batch * r.m * r.n * r.k;

@@ -41,8 +41,10 @@ export async function matmul(gpu: Gpu, a: Tensor, b: Tensor, opts: MatmulOptions
   if (!sameBatch && aCount !== 1 && bCount !== 1) {
     throw new OpInputError(op, `batch dims of a ${shapeStr(a.shape)} and b ${shapeStr(b.shape)} differ; they must match or one side must have no batch`);
   }
-  const batchShape = aCount >= bCount ? aBatch : bBatch;
-  const batch = Math.max(aCount, bCount);
+  // The batched side gives the output's batch dims: a side with count 1 broadcasts, one with count 0 is batched too
+  // (an empty batch, so an empty result).
+  const batchShape = sameBatch || aCount !== 1 ? aBatch : bCount !== 1 ? bBatch : aBatch.length >= bBatch.length ? aBatch : bBatch;
+  const batch = batchShape.reduce((p, d) => p * d, 1);
   return runMatmul(gpu, {
     op,
     a,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { f16BitsToF32, f32ToF16Bits } from "../../src/gpu/dtype.ts";
 import { OpInputError } from "../../src/gpu/errors.ts";
+import { linear } from "../../src/ops/linear.ts";
 import { matmul } from "../../src/ops/matmul.ts";
 import { MATMUL_VARIANTS } from "../../src/ops/matmul-kernel.ts";
 import { maxAbsError } from "../../src/verify/compare.ts";
@@ -106,6 +107,21 @@ describe("matmul (f32)", () => {
     const b = gpu.upload(seededFloats(15, 2), [3, 5]);
     await expect(matmul(gpu, a, b, { transposeB: true })).rejects.toThrow(/b \[3, 5\] has K = 5 .*b \[\.\.\., N, K\]/);
     for (const t of [a, b]) t.dispose();
+  });
+
+  it("empty shapes: an empty batch on one side gives an empty batch, K = 0 gives the epilogue of zeros (act(bias) for linear)", async () => {
+    const gpu = await testGpu();
+    const up = (shape: number[]) => gpu.upload(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+    for (const [a, b, transposeB] of [[[0, 3, 4], [4, 5], false], [[3, 4], [0, 4, 5], false], [[0, 3, 4], [5, 4], true]] as const) {
+      const y = await matmul(gpu, up([...a]), up([...b]), { transposeB });
+      expect(y.shape).toEqual([0, 3, 5]);
+    }
+    const bias = gpu.upload(Float32Array.from([1, 2, 3, 4, 5]), [5]);
+    const y = await linear(gpu, up([3, 0]), up([5, 0]), bias);
+    expect(Array.from(await gpu.read(y))).toEqual([1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2, 3, 4, 5]);
+    expect(Array.from(await gpu.read(await matmul(gpu, up([2, 0]), up([0, 3]))))).toEqual([0, 0, 0, 0, 0, 0]);
+    // A later op on the same device still works (an invalid binding would have poisoned it).
+    expect((await gpu.read(await matmul(gpu, gpu.upload(Float32Array.from([2]), [1, 1]), gpu.upload(Float32Array.from([3]), [1, 1]))))[0]).toBe(6);
   });
 
   it("rejects mismatched K and batch dims, naming both shapes", async () => {
