@@ -147,7 +147,7 @@ export async function attention(gpu: Gpu, q: Tensor, k: Tensor, v: Tensor, heads
   if (v.shape[1] !== lk) throw new OpInputError(op, `k has ${lk} tokens but v has ${v.shape[1]}`);
   if (!Number.isInteger(heads) || heads < 1 || width % heads !== 0) throw new OpInputError(op, `heads ${heads} do not divide the channel dim ${width}`);
   const headDim = width / heads;
-  if (headDim > ATTENTION_MAX_HEAD_DIM) throw new OpInputError(op, `head dim ${headDim} > ${ATTENTION_MAX_HEAD_DIM} is not supported`);
+  if (headDim < 1 || headDim > ATTENTION_MAX_HEAD_DIM) throw new OpInputError(op, `head dim ${headDim} is not supported (1 to ${ATTENTION_MAX_HEAD_DIM})`);
   if (lq > 0 && lk === 0) throw new OpInputError(op, `k and v have 0 tokens; softmax over no keys is undefined`);
   if (opts.causal && lq !== lk) throw new OpInputError(op, `a causal mask needs self-attention (Lq = Lk), got Lq ${lq}, Lk ${lk}`);
   const choice = opts.kernel ?? "auto";

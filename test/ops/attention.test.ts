@@ -169,7 +169,9 @@ describe("attention vs float64", () => {
     await expect(attention(gpu, q, k1, k1, 5)).rejects.toThrow("attention: batch mismatch");
     await expect(attention(gpu, q, k40, v, 5)).rejects.toThrow("attention: k has 5 tokens but v has 4");
     const wide = gpu.upload(new Float32Array(168), [1, 1, 168]);
-    await expect(attention(gpu, wide, wide, wide, 1)).rejects.toThrow("attention: head dim 168 > 160 is not supported");
+    await expect(attention(gpu, wide, wide, wide, 1)).rejects.toThrow("attention: head dim 168 is not supported (1 to 160)");
+    const empty = gpu.upload(new Float32Array(0), [1, 3, 0]);
+    await expect(attention(gpu, empty, empty, empty, 1)).rejects.toThrow("attention: head dim 0 is not supported (1 to 160)");
     await expect(attention(gpu, q, q, q, 10, { kernel: "rows" })).rejects.toThrow("attention: the rows attention kernel needs a head dim that is a multiple of 8 and at most 160, got 4");
     await expect(attention(gpu, q, q, q, 5, { kernel: "rows", rows: 0 })).rejects.toThrow("attention: rows must be an integer from 1 to 16, got 0");
     // d160 restaged needs 60.75 KiB (20 KiB of K/V, a 40 KiB query tile that doubles as the score tile), over this adapter's limit.
