@@ -24,6 +24,9 @@ export class BufferPool {
   /** While a plan records, its buffers come from and return to this arena (see `beginArena`). */
   private arena?: Arena;
   private sizes = new WeakMap<GPUBuffer, number>();
+  /** Size class → the `trimUnused` period it was last acquired in (see there). */
+  private lastUse = new Map<number, number>();
+  private period = 0;
   live = 0;
   held = 0;
   peakLive = 0;
@@ -54,6 +57,7 @@ export class BufferPool {
       this.sizes.set(buf, size);
     }
     this.live += this.sizes.get(buf)!;
+    this.lastUse.set(this.sizes.get(buf)!, this.period);
     if (this.live > this.peakLive) this.peakLive = this.live;
     this.arena?.owned.add(buf);
     return buf;
@@ -114,6 +118,26 @@ export class BufferPool {
   /** Scratch bytes held by plans (not live, not reusable until the plan is disposed). */
   sizeOf(buf: GPUBuffer): number {
     return this.sizes.get(buf) ?? 0;
+  }
+
+  /**
+   * Ends a period of use (a generate() call): while the cached free buffers exceed `keepBytes`, destroys those of
+   * size classes not acquired in this period, largest first. A run of one shape keeps its cache; buffers cached for
+   * sizes no longer in use (an app that moved from 1024² to 512²) stop adding up without bound.
+   */
+  trimUnused(keepBytes: number): void {
+    let free = 0;
+    for (const [size, list] of this.free) free += size * list.length;
+    const idle = [...this.free.keys()].filter((size) => this.lastUse.get(size) !== this.period).sort((a, b) => b - a);
+    for (const size of idle) {
+      if (free <= keepBytes) break;
+      for (const b of this.free.get(size)!) b.destroy();
+      const n = this.free.get(size)!.length;
+      this.held -= size * n;
+      free -= size * n;
+      this.free.delete(size);
+    }
+    this.period++;
   }
 
   /** Destroys cached free buffers (live ones stay). */

@@ -99,10 +99,26 @@ export async function recordPlan<Out>(gpu: Gpu, fn: () => Promise<Out>): Promise
   let arena: { owned: GPUBuffer[]; scratch: GPUBuffer[] };
   try {
     out = await fn();
-  } finally {
+  } catch (e) {
     gpu.recorder = undefined;
-    arena = gpu.pool.endArena();
+    // Submit what fn encoded before its buffers go back (a later trim() would destroy them under pending work);
+    // a flush that fails too must not hide fn's error.
+    try {
+      gpu.flush();
+    } catch {
+      /* fn's error is the one to report */
+    }
+    const failed = gpu.pool.endArena();
+    // The arena owns what fn left live when it threw (tensors no caller holds any more) and its scratch: all of it
+    // goes back to the pool, and the plan's uniform buffers are destroyed, so a failed recording leaks nothing.
+    const scratch = new Set(failed.scratch);
+    for (const b of failed.owned) if (!scratch.has(b)) gpu.pool.release(b);
+    gpu.pool.releaseScratch(failed.scratch);
+    for (const u of recorder.uniformBuffers) u.destroy();
+    throw e;
   }
+  gpu.recorder = undefined;
+  arena = gpu.pool.endArena();
   gpu.flush();
   const bytes = arena.owned.reduce((a, b) => a + gpu.pool.sizeOf(b), 0);
   return new Plan(gpu, recorder.dispatches, out, arena.owned, arena.scratch, recorder.uniformBuffers, bytes);

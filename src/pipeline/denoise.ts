@@ -64,31 +64,37 @@ export async function denoise(gpu: Gpu, d: DenoiseInputs): Promise<{ latents: Te
       const t = scheduler.timesteps[i]!;
       // What the scheduler's scale_model_input divides by at this step (sqrt(sigma²+1) for Euler, 1 for LCM).
       const unetIn = await scaleModelInput(gpu, latents, scheduler.modelInputDivisor(i), copies);
-      await trace?.(`step${i}.timestep`, new Float32Array([t]));
-      await trace?.(`step${i}.unet_in`, unetIn);
-      let unetOut: Tensor;
-      if (!usePlan) unetOut = await d.unet.forward({ ...fixed, sample: unetIn, timestep: t });
-      else if (!plan) {
-        ({ plan, output: unetOut } = await UnetStepPlan.record(gpu, d.unet, unetIn, t, fixed));
-        if (d.checkFinite) await plan.runCheckingFinite();
-      } else unetOut = d.checkFinite ? await plan.runCheckingFinite(unetIn, t) : plan.run(unetIn, t);
-      unetIn.dispose();
-      if (trace) await traceModelOutput(gpu, i, unetOut, latents, count, d.cfgScale, trace);
+      let unetOut: Tensor | undefined;
       let noise: Tensor | undefined;
-      if (c.drawsNoise) {
-        const drawn = randnTensor(shape, d.generator);
-        await trace?.(`step${i}.sched_noise`, drawn);
-        if (c.prevSample.noise !== 0) noise = gpu.upload(drawn, shape, "f32", "sched_noise");
+      let out: { prevSample: Tensor; denoised: Tensor };
+      try {
+        await trace?.(`step${i}.timestep`, new Float32Array([t]));
+        await trace?.(`step${i}.unet_in`, unetIn);
+        if (!usePlan) unetOut = await d.unet.forward({ ...fixed, sample: unetIn, timestep: t });
+        else if (!plan) {
+          ({ plan, output: unetOut } = await UnetStepPlan.record(gpu, d.unet, unetIn, t, fixed));
+          if (d.checkFinite) await plan.runCheckingFinite();
+        } else unetOut = d.checkFinite ? await plan.runCheckingFinite(unetIn, t) : plan.run(unetIn, t);
+        unetIn.dispose();
+        if (trace) await traceModelOutput(gpu, i, unetOut, latents, count, d.cfgScale, trace);
+        if (c.drawsNoise) {
+          const drawn = randnTensor(shape, d.generator);
+          await trace?.(`step${i}.sched_noise`, drawn);
+          if (c.prevSample.noise !== 0) noise = gpu.upload(drawn, shape, "f32", "sched_noise");
+        }
+        out = await schedulerStep(gpu, latents, unetOut, { prevSample: c.prevSample, denoised: c.denoised }, { guidance: d.cfgScale, noise });
+      } finally {
+        // The step's own tensors, also when it throws (a plan's output is the plan's, reused by the next run).
+        unetIn.dispose();
+        if (!plan) unetOut?.dispose();
+        noise?.dispose();
       }
-      const out = await schedulerStep(gpu, latents, unetOut, { prevSample: c.prevSample, denoised: c.denoised }, { guidance: d.cfgScale, noise });
-      if (!plan) unetOut.dispose(); // a plan's output is its own, reused by the next run
-      noise?.dispose();
-      await trace?.(`step${i}.denoised`, out.denoised);
-      await trace?.(`step${i}.prev_sample`, out.prevSample);
       latents.dispose();
       latents = out.prevSample;
       denoised?.dispose();
       denoised = out.denoised;
+      await trace?.(`step${i}.denoised`, denoised);
+      await trace?.(`step${i}.prev_sample`, latents);
       await gpu.sync();
       stepMs.push(performance.now() - t0);
       await d.onStep?.({ step: i + 1, steps: coeffs.length, timestep: t, elapsedMs: stepMs[i]! }, denoised);

@@ -37,6 +37,9 @@ export function resolveQSchedOption(q: QSchedOption | undefined, warn: (m: strin
   return spec;
 }
 
+/** Free GPU bytes a generate() may leave cached for the next call whatever its own peak (see trimUnused). */
+const CACHE_KEEP_BYTES = 64 * 2 ** 20;
+
 /**
  * Text-to-image with quantized weights and Q-Sched coefficients:
  * `const pipe = await QSchedPipeline.fromPretrained(folderOrUrl, { quant: "w4a8", qsched: { m, s } })`,
@@ -295,6 +298,10 @@ export class QSchedPipeline {
       const images = await rgbaToImages(gpu, rgba);
       if (options.keepRgba) owned.pop(); // handed to the caller
       const tEnd = performance.now();
+      // Cached free buffers beyond twice this call's peak (at least CACHE_KEEP_BYTES) go, those of sizes this call
+      // did not use first: an app that changes sizes keeps what its current size needs, not every size it has seen.
+      // Only here, where the call's work has been read back: nothing pending can still use a destroyed buffer.
+      gpu.pool.trimUnused(Math.max(CACHE_KEEP_BYTES, 2 * (gpu.pool.peakLive - peak0)));
       return {
         images,
         seed: o.seed,

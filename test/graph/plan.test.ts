@@ -45,6 +45,25 @@ describe("plan recording and replay", () => {
     bias.dispose();
   });
 
+  it("a recording that throws gives back what it left live and its scratch (all of it trimmable) and records nothing", async () => {
+    const gpu = await testGpu();
+    gpu.pool.trim();
+    const x = gpu.upload(seeded(1000, 1), [1000]);
+    const [live, held] = [gpu.pool.live, gpu.pool.held];
+    await expect(recordPlan(gpu, async () => {
+      const a = await scale(gpu, x, 2, 1);
+      const b = await activation(gpu, "silu", a);
+      a.dispose(); // scratch of the arena
+      await add(gpu, b, x); // left live, as an op that throws mid-model leaves its inputs
+      throw new Error("op failed");
+    })).rejects.toThrow("op failed");
+    expect(gpu.recorder).toBeUndefined();
+    expect(gpu.pool.live).toBe(live);
+    gpu.pool.trim();
+    expect(gpu.pool.held).toBe(held); // nothing stranded outside the free lists
+    x.dispose();
+  });
+
   it("reuses a dead intermediate of a bigger size class (up to 4x) instead of growing the arena", async () => {
     const gpu = await testGpu();
     gpu.pool.trim(); // no cached free buffers from earlier tests: the arena starts from nothing

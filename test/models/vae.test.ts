@@ -78,6 +78,20 @@ describe("VAE decoder activations (bound 1e-4 relative)", () => {
     const plain = countCopies(gpu);
     await runVaeDecoderActivations(gpu, dir);
     plain.stop();
+    // The weight slices of a slicing are kept while decodes slice the same way and freed when they stop.
+    const vae = VaeDecoder.load(gpu, componentSource(join(dir, "vae")), readJson(join(dir, "vae", "config.json")));
+    const decode = async (size: number, maxSliceBytes?: number) => {
+      const z = gpu.upload(new Float32Array(4 * size * size).fill(0.1), [1, 4, size, size]);
+      (await vae.decode(z, maxSliceBytes ? { testVariants: { maxSliceBytes } } : {})).dispose();
+      z.dispose();
+      return gpu.pool.live;
+    };
+    const weights = await decode(8);
+    const sliced = await decode(8, 72 * 1024);
+    expect(sliced).toBeGreaterThan(weights);
+    expect(await decode(8, 72 * 1024)).toBe(sliced);
+    expect(await decode(8)).toBe(weights);
+    vae.dispose();
     expect(plain.count).toBe(0);
   });
 

@@ -38,6 +38,15 @@ describe("GPU memory comes back", () => {
     expect(seen).toEqual([1, 2]); // stops between steps, right after the abort
     expect(gpu.pool.live).toBe(loaded);
 
+    // A failure inside a step (here a trace callback, standing in for an op that throws) frees the step's tensors.
+    for (const at of ["step0.unet_in", "step1.noise_pred", "step1.sched_noise", "step1.prev_sample"]) {
+      const failing = pipe.generate({ prompt: PROMPT, seed: 1, steps: 2, guidanceScale: 2, trace: async (name) => {
+        if (name === at) throw new Error(`failed at ${at}`);
+      } });
+      await expect(failing).rejects.toThrow(`failed at ${at}`);
+      expect(gpu.pool.live, at).toBe(loaded);
+    }
+
     pipe.dispose();
     expect(gpu.pool.live).toBe(0);
     expect(gpu.pool.held).toBe(0); // cached free buffers destroyed too

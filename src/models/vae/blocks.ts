@@ -34,8 +34,10 @@ export interface VaeBlockContext {
   groups: number;
   eps: number;
   variants: VaeTestVariants;
-  /** Weights cut for sliced layers (channel-slices.ts), kept for the decoder's lifetime. */
+  /** Weights cut for sliced layers (channel-slices.ts), kept while decodes keep slicing the same way. */
   weightSlices: Map<string, Tensor>;
+  /** The weightSlices keys this decode used (the others are freed after it). */
+  usedSlices: Set<string>;
 }
 
 /** A reshaped view sharing `t`'s buffer (no copy, never frees it). */

@@ -105,12 +105,13 @@ export async function joined(gpu: Gpu, xs: Slices): Promise<{ t: Tensor; owned: 
 
 /**
  * Rows [o0, o1) and input channels [i0, i1) of a conv weight [Cout, Cin, kh, kw], or entries [o0, o1) of a vector,
- * copied once and kept in `ctx.weightSlices` (the decoder frees them with its weights).
+ * copied once and kept in `ctx.weightSlices` (freed when a decode slices otherwise, or with the decoder's weights).
  */
 function weightSlice(ctx: VaeBlockContext, name: string, full: Tensor, o0: number, o1: number, i0 = 0, i1 = full.shape[1] ?? 1): Tensor {
   const [rows, cin] = [full.shape[0]!, full.shape[1] ?? 1];
   if (o0 === 0 && o1 === rows && i0 === 0 && i1 === cin) return full;
   const key = `${name}[${o0}:${o1}, ${i0}:${i1}]`;
+  ctx.usedSlices.add(key);
   const cached = ctx.weightSlices.get(key);
   if (cached) return cached;
   const taps = full.rank === 4 ? full.shape[2]! * full.shape[3]! : 1;

@@ -111,7 +111,24 @@ export class VaeDecoder {
     }
   }
 
+  /**
+   * One decode; afterwards the weight slices it did not use are freed: another size or batch slices other ranges,
+   * and keeping every slicing ever seen would grow with each new size (the last one's stay for the next decode).
+   */
   private async run(z: Tensor, opts: VaeDecodeOptions): Promise<Tensor> {
+    const used = new Set<string>();
+    try {
+      return await this.decodeLayers(z, opts, used);
+    } finally {
+      for (const [key, t] of this.weightSlices) {
+        if (used.has(key)) continue;
+        t.dispose();
+        this.weightSlices.delete(key);
+      }
+    }
+  }
+
+  private async decodeLayers(z: Tensor, opts: VaeDecodeOptions, usedSlices: Set<string>): Promise<Tensor> {
     const { gpu, config: cfg } = this;
     const ctx: VaeBlockContext = {
       gpu,
@@ -120,6 +137,7 @@ export class VaeDecoder {
       eps: opts.testVariants?.groupNormEps ?? VAE_NORM_EPS,
       variants: opts.testVariants ?? {},
       weightSlices: this.weightSlices,
+      usedSlices,
     };
     // Hooks see whole tensors: a sliced activation is joined for them (only when a hook is given).
     const hook = async (module: string, xs: Slices) => {
