@@ -67,6 +67,13 @@ describe("HTTP byte source", () => {
     await expect(file.tensors.get("a")!.read()).rejects.toThrow(/changed on the server since its header was read \(its size is now \d+ bytes, was \d+\)/);
   });
 
+  it("also when the replacement has the same size: its ETag differs", async () => {
+    const src = await openHttpByteSource(`${server.url}m.safetensors`, { probeBytes: 16 });
+    const file = await openSafetensors(src, "m");
+    server.files.set("m.safetensors", smallCheckpoint(2)); // same layout and size, other values
+    await expect(file.tensors.get("a")!.read()).rejects.toThrow(/changed on the server since its header was read \(its ETag is now "\w+", was "\w+"\)/);
+  });
+
   it("reads a zero-size tensor past the first bytes without asking the server for an empty range", async () => {
     const src = await openHttpByteSource(`${server.url}m.safetensors`, { probeBytes: 16 });
     const file = await openSafetensors(src, "m");

@@ -140,7 +140,9 @@ export async function openHttpByteSource(url: string, options: HttpReadOptions =
   let prefix: Uint8Array;
   // Later reads must come from the same file: a checkpoint updated on the server between the header and
   // a tensor would otherwise give that tensor bytes from another layout.
-  const etag = res.headers.get("etag");
+  // (Compared without a weak "W/" prefix, which a proxy may add or drop for the same bytes.)
+  const entityTag = (r: Response) => r.headers.get("etag")?.replace(/^W\//, "") ?? null;
+  const etag = entityTag(res);
   if (res.status === 206) {
     const cr = parseContentRange(res.headers.get("content-range"));
     if (!cr || cr.start !== 0) {
@@ -198,7 +200,7 @@ export async function openHttpByteSource(url: string, options: HttpReadOptions =
       await r.body?.cancel();
       throw new WeightsLoadError(`range ${from}-${from + want - 1}: server answered Content-Range ${JSON.stringify(r.headers.get("content-range"))}`, url);
     }
-    const nowTag = r.headers.get("etag");
+    const nowTag = entityTag(r);
     if (cr.total !== size || (etag !== null && nowTag !== null && nowTag !== etag)) {
       await r.body?.cancel();
       const what = cr.total !== size ? `its size is now ${cr.total} bytes, was ${size}` : `its ETag is now ${nowTag}, was ${etag}`;

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
@@ -43,7 +44,8 @@ export async function startMemoryServer(files: Record<string, Uint8Array> = {}):
     const { mode } = state;
     let body = Buffer.from(file);
     let status = 200;
-    const headers: Record<string, string> = {};
+    // A strong entity tag per content, as CDNs send (it changes when the file is replaced).
+    const headers: Record<string, string> = { etag: `"${createHash("sha256").update(file).digest("hex").slice(0, 16)}"` };
     const m = mode.range && req.headers.range ? /^bytes=(\d+)-(\d+)$/.exec(req.headers.range) : null;
     if (mode.range && req.headers.range) {
       const [start, end] = m ? [Number(m[1]), Math.min(Number(m[2]), file.length - 1)] : [NaN, NaN];
