@@ -12,6 +12,7 @@ import { fastDefaultBudget, fastMinBudget, REFERENCE_GRID_POINTS } from "../../s
 import { DEFAULT_BOX } from "../../src/calibration/search/types.ts";
 import type { QuantScheme } from "../../src/pipeline/types.ts";
 import type { CalibrateMessage, CalibrateRequest } from "./calibrate-protocol.ts";
+import { numberField, urlField } from "./fields.ts";
 
 interface CalibrationState {
   state: "running" | "done" | "error" | "cancelled";
@@ -90,26 +91,44 @@ function readBudget(search: "fast" | "grid", prompts: number): { budget?: number
   return { budget };
 }
 
-function start(): void {
+/** The request for the settings on screen, or the reason there is none (checked before the worker loads anything). */
+function readRequest(): CalibrateRequest {
+  if ($<HTMLInputElement>("model-files").files?.length) {
+    throw new Error(`calibration loads the model from the Model URL, not a picked folder: serve the folder and give its URL ("use the URL" drops the pick)`);
+  }
   const count = promptCount();
   const search = $<HTMLSelectElement>("cal-search").value as "fast" | "grid";
   const budget = readBudget(search, count);
-  if (budget.error) {
-    status(`error: ${budget.error}`);
-    window.__qschedCalibration = { state: "error", request: { type: "start" } as CalibrateRequest, progress: [], points: [], error: budget.error };
-    return;
-  }
-  const req: CalibrateRequest = {
+  if (budget.error) throw new Error(budget.error);
+  const steps = numberField("steps", "Steps");
+  const guidanceScale = numberField("guidance", "Guidance");
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new Error(`Steps must be an integer in [1, 1000], found ${steps}`);
+  if (guidanceScale < 0 || guidanceScale > 50) throw new Error(`Guidance must be in [0, 50], found ${guidanceScale}`);
+  return {
     type: "start",
-    modelUrl: trimSlash(new URL($<HTMLInputElement>("model-url").value, location.href).toString()),
-    clipUrl: trimSlash(new URL($<HTMLInputElement>("cal-clip").value, location.href).toString()),
+    modelUrl: trimSlash(urlField("model-url", "Model URL")),
+    clipUrl: trimSlash(urlField("cal-clip", "CLIP scorer URL")),
     quant: $<HTMLSelectElement>("quant").value as QuantScheme,
-    steps: Number($<HTMLInputElement>("steps").value),
-    guidanceScale: Number($<HTMLInputElement>("guidance").value),
+    steps,
+    guidanceScale,
     prompts: DEFAULT_CALIBRATION_PROMPTS.slice(0, count),
     search,
     budget: budget.budget,
   };
+}
+
+function start(): void {
+  let req: CalibrateRequest;
+  try {
+    req = readRequest();
+  } catch (e) {
+    const message = (e as Error).message;
+    status(`error: ${message}`);
+    // A refused start keeps the last result (Apply and Download stay as they were).
+    const last = window.__qschedCalibration?.result;
+    window.__qschedCalibration = { state: "error", request: { type: "start" } as CalibrateRequest, progress: [], points: [], error: message, ...(last ? { result: last } : {}) };
+    return;
+  }
   const state: CalibrationState = { state: "running", request: req, progress: [], points: [] };
   window.__qschedCalibration = state;
   $<HTMLButtonElement>("calibrate").disabled = true;
@@ -119,7 +138,7 @@ function start(): void {
   $("cal-log").textContent = "";
   const progress = $<HTMLProgressElement>("cal-progress");
   progress.value = 0;
-  progress.max = req.budget ?? REFERENCE_GRID_POINTS * count;
+  progress.max = req.budget ?? REFERENCE_GRID_POINTS * req.prompts.length;
   $<HTMLCanvasElement>("cal-heatmap").getContext("2d")!.clearRect(0, 0, 9999, 9999);
 
   worker = new Worker(new URL("./calibrate-worker.js", import.meta.url), { type: "module", name: "qsched-calibrate" });
@@ -154,7 +173,8 @@ function start(): void {
       finish("done");
     } else if (msg.type === "error") {
       state.error = msg.message;
-      status(`error: ${msg.message.split("\n")[0]}`);
+      // The first line of the worker's message, without a stack-trace "Error: " prefix.
+      status(`error: ${msg.message.split("\n")[0]!.replace(/^\w*Error: /, "")}`);
       finish("error");
     }
   };

@@ -42,7 +42,7 @@ async function run(req: CalibrateRequest): Promise<void> {
         },
       });
       const q = result.coefficients.qsched as { m: number; s: number };
-      post({ type: "result", m: q.m, s: q.s, jaq: result.coefficients.calibration!.score, landscape: result.landscape, file: serializeCoefficientFile(result.coefficients), ms: performance.now() - t0 });
+      post({ type: "result", m: q.m, s: q.s, jaq: result.coefficients.calibration!.score, landscape: result.landscape, file: serializeCoefficientFile(req.quant === "none" ? result.coefficients : { ...result.coefficients, policy: "torchao" }), ms: performance.now() - t0 });
     } finally {
       scorer.dispose();
     }

@@ -6,12 +6,20 @@
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
 import type { GenerateResult, QuantScheme } from "../../src/pipeline/types.ts";
 import "./calibrate-panel.ts";
+import { numberField, qschedField, urlField } from "./fields.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (s: string) => ($("status").textContent = s);
 
 let pipe: QSchedPipeline | undefined;
 let loadedKey = "";
+/** Counts folder picks (each one is another model, whatever its files are called). */
+let filesPicked = 0;
+$("model-files").addEventListener("change", () => filesPicked++);
+$("model-files-clear").addEventListener("click", () => {
+  $<HTMLInputElement>("model-files").value = "";
+  filesPicked++;
+});
 
 declare global {
   interface Window {
@@ -28,14 +36,23 @@ function drawImage(canvas: HTMLCanvasElement, img: GenerateResult["images"][numb
 async function run(): Promise<void> {
   window.__qsched = { done: false };
   $("error").textContent = "";
+  $("previews").replaceChildren();
+  // Every setting is read at the click, before a (possibly long) load: the run uses what was on screen then.
   const files = $<HTMLInputElement>("model-files").files;
-  const url = new URL($<HTMLInputElement>("model-url").value, location.href).toString();
+  const url = urlField("model-url", "Model URL");
   const quant = $<HTMLSelectElement>("quant").value as QuantScheme;
-  const [m, s] = $<HTMLInputElement>("qsched").value.split(",").map(Number);
-  if (!Number.isFinite(m) || !Number.isFinite(s)) throw new Error(`Q-Sched must be "m, s" (two numbers)`);
-  const key = `${files?.length ? "files" : url}|${quant}`;
+  const { m, s } = qschedField("qsched");
+  const prompt = $<HTMLInputElement>("prompt").value;
+  const seed = numberField("seed", "Seed");
+  const steps = numberField("steps", "Steps");
+  const guidanceScale = numberField("guidance", "Guidance");
+  // A picked folder is told apart from the next one by its pick, not by its (absent) URL.
+  const key = `${files?.length ? `files#${filesPicked}` : url}|${quant}`;
   if (!pipe || key !== loadedKey) {
+    // The old pipeline goes first (two models may not fit together); if the new load fails, none is loaded.
     pipe?.dispose();
+    pipe = undefined;
+    loadedKey = "";
     status("loading model…");
     pipe = await QSchedPipeline.fromPretrained(files?.length ? files : url, {
       quant,
@@ -43,18 +60,16 @@ async function run(): Promise<void> {
     });
     loadedKey = key;
   }
-  pipe.setQSched({ m: m!, s: s! });
-  const steps = Number($<HTMLInputElement>("steps").value);
+  pipe.setQSched({ m, s });
   const progress = $<HTMLProgressElement>("progress");
   progress.max = steps;
   progress.value = 0;
-  $("previews").replaceChildren();
   const t0 = performance.now();
   const res = await pipe.generate({
-    prompt: $<HTMLInputElement>("prompt").value,
-    seed: Number($<HTMLInputElement>("seed").value),
+    prompt,
+    seed,
     steps,
-    guidanceScale: Number($<HTMLInputElement>("guidance").value),
+    guidanceScale,
     preview: true,
     onStep: (e) => {
       // The step's x0 prediction, decoded (TAESD if loaded, else the VAE): one small canvas per step.
@@ -81,6 +96,8 @@ $("generate").addEventListener("click", () => {
   run()
     .catch((e: Error) => {
       $("error").textContent = e.message;
+      status("failed");
+      $<HTMLProgressElement>("progress").value = 0;
       window.__qsched = { done: true, error: e.message };
     })
     .finally(() => (button.disabled = false));

@@ -228,6 +228,22 @@ try {
   await new Promise((r) => setTimeout(r, 3000));
   const cancelled = await page.evaluate(() => ({ state: window.__qschedCalibration.state, points: window.__qschedCalibration.points.length, enabled: !document.getElementById("calibrate").disabled }));
   check("cancel terminates the worker", cancelled.state === "cancelled" && cancelled.points === 0 && cancelled.enabled, JSON.stringify(cancelled));
+
+  // 3. Bad input and a failed load: each refused with its reason, and the page generates again afterwards.
+  const generate = async (set) => {
+    await page.evaluate((v) => {
+      for (const [id, value] of Object.entries(v)) document.getElementById(id).value = value;
+      window.__qsched = undefined;
+    }, set);
+    await page.click("#generate");
+    await page.waitForFunction(() => window.__qsched?.done, { timeout: 10 * 60_000, polling: 200 });
+    return page.evaluate(() => ({ ...window.__qsched, rgba: undefined, status: document.getElementById("status").textContent }));
+  };
+  const empty = await generate({ guidance: "" });
+  check("an empty field is refused by name, not read as 0", /Guidance must be a number, found ""/.test(empty.error ?? "") && empty.status === "failed", JSON.stringify(empty));
+  const missing = await generate({ guidance: String(settings.guidance), "model-url": "../../models/nope/" });
+  const again = await generate({ "model-url": "../../models/toy-shapes/" });
+  check("after a failed load the page loads the model again and generates", /404/.test(missing.error ?? "") && !again.error && again.width === node.width, `${missing.error} → ${again.error ?? again.status}`);
 } catch (e) {
   check("web-app run", false, e.message);
 } finally {
