@@ -6,6 +6,7 @@ import { MAKE_RANDOM_USAGE, run as runMakeRandom } from "./commands/make-random.
 import { run as runQuantize } from "./commands/quantize.ts";
 import { run as runVerifyPack } from "./commands/verify-pack.ts";
 import { run as runPackPipeline } from "./commands/pack-pipeline.ts";
+import { removeTemporariesOnInterrupt } from "../src/util/interrupt-cleanup.ts";
 
 type Command = { summary: string; run: (args: string[]) => Promise<number> };
 
@@ -56,6 +57,7 @@ function isEntryPoint(): boolean {
 
 // Run when executed directly (the esbuild bundle), not when imported by tests.
 if (isEntryPoint()) {
+  removeTemporariesOnInterrupt(); // Ctrl-C leaves no .partial file or folder behind
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {

@@ -17,7 +17,7 @@ import { clipPreprocess } from "../ops/clip-preprocess.ts";
 import type { QuantScheme } from "../pipeline/types.ts";
 import type { PackInfo } from "../quant/pack-format.ts";
 import { CLIPTokenizer } from "../tokenizer/clip-tokenizer.ts";
-import type { WeightSource as FileSource } from "../weights/sources/types.ts";
+import { locateFolder, type WeightSource as FileSource } from "../weights/sources/types.ts";
 import type { CandidateImage, ImageScorer } from "./image-scorer.ts";
 import { checkScorerOptions, loadScorerTowers, resolveSource, type ClipScorerOptions, type PipelineSource } from "./clip-scorer-load.ts";
 
@@ -85,7 +85,7 @@ async function findTokenizer(candidates: readonly [FileSource, string][]): Promi
       return CLIPTokenizer.fromFiles(await src.readText(at("vocab.json")), await src.readText(at("merges.txt")));
     }
   }
-  throw new Error(`CLIP scorer: no tokenizer (vocab.json + merges.txt) in ${candidates.map(([s, f]) => s.locate(f || ".")).join(", ")}`);
+  throw new Error(`CLIP scorer: no tokenizer (vocab.json + merges.txt) in ${candidates.map(([s, f]) => locateFolder(s, f)).join(", ")}`);
 }
 
 /** The image's RGBA8 pixels as a [1, H, W] u32 tensor: its own GPU copy when it has one, else an upload of `data`. */

@@ -3,8 +3,8 @@
  * `main(argv)` takes the arguments after "calibrate" and returns the exit code (0 ok, 1 failed, 2 bad usage).
  * The CLIP scorer and the generator are injectable so the bin can wire the GPU CLIP models and tests can use fakes.
  */
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { writeFileWhole } from "./write-file.ts";
 import { calibrate, type CalibrationProgress, type CandidateGenerator } from "../calibration/calibrate.ts";
 import { heatmapPng } from "../calibration/heatmap.ts";
@@ -225,6 +225,8 @@ export async function main(argv: readonly string[], deps: CalibrateCliDeps = {})
     const scorerQuant = (scorer as Partial<{ quant: QuantScheme }>).quant ?? opts.scorerQuant ?? "none";
     const gen = await (deps.loadGenerator ?? pipelineGenerator)({ model: opts.model, quant: opts.quant, policy: opts.policy, steps: opts.steps, guidanceScale: opts.guidance });
     dispose = gen.dispose;
+    // Output folders are made before the search: a run of hours must not end on a missing folder.
+    for (const path of [opts.out, opts.heatmap]) if (path) await mkdir(dirname(resolve(path)), { recursive: true });
     let generated = 0;
     let generatedMs = 0;
     let last = Date.now();

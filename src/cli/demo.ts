@@ -4,7 +4,7 @@
  * A packed pipeline folder (`weights-tools pack-pipeline`) brings its own scheme; `--qsched auto` uses
  * the folder's qsched.json when it was calibrated for the scheme loaded.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { writeFileWhole } from "./write-file.ts";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,7 @@ import { encodePng, upscaleNearest } from "../pipeline/png.ts";
 import type { QSchedOption, QuantScheme } from "../pipeline/types.ts";
 import { runSmokeDemo } from "./smoke-demo.ts";
 import { singleThreadLavapipeForToy, TOY_THREADS_NOTE } from "./toy-threads.ts";
+import { removeTemporariesOnInterrupt } from "../util/interrupt-cleanup.ts";
 
 const USAGE = `usage: npm run demo -- [--prompt TEXT] [--seed N] [--steps N] [--guidance G] [--quant none|w8a8|w4a8|w8a16|w4a16]
                      [--policy torchao|all] [--qsched m,s|auto|coeffs.json] [--width W] [--height H] [--out file.png]
@@ -52,57 +53,78 @@ interface DemoArgs {
   smoke: boolean;
 }
 
-export function parseDemoArgs(argv: string[]): DemoArgs {
-  const a: DemoArgs = { prompt: "a red circle on a blue background", seed: 100, qsched: null, out: "demo-output/demo.png", smoke: false };
+/** A usage mistake: exit 2 with the usage text (other failures exit 1). */
+class DemoUsageError extends Error {}
+
+export function parseDemoArgs(argv: string[]): DemoArgs & { help?: boolean } {
+  const a: DemoArgs & { help?: boolean } = { prompt: "a red circle on a blue background", seed: 100, qsched: null, out: "demo-output/demo.png", smoke: false };
+  // A flag's value must be there and must not be the next flag ("--model --out x" is a missing value, not a model).
+  const value = (flag: string, v: string | undefined): string => {
+    if (v === undefined || v.startsWith("--")) throw new DemoUsageError(`${flag} expects a value`);
+    return v;
+  };
   const num = (flag: string, v: string | undefined) => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n)) throw new Error(`${flag} expects a number, got ${JSON.stringify(v)}\n${USAGE}`);
+    const text = value(flag, v);
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n)) throw new DemoUsageError(`${flag} expects a number, got ${JSON.stringify(text)}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const v = argv[i + 1];
     switch (flag) {
-      case "--prompt": a.prompt = v ?? ""; i++; break;
+      case "--prompt": a.prompt = value(flag, v); i++; break;
       case "--seed": a.seed = num(flag, v); i++; break;
       case "--steps": a.steps = num(flag, v); i++; break;
       case "--guidance": a.guidance = num(flag, v); i++; break;
       case "--width": a.width = num(flag, v); i++; break;
       case "--height": a.height = num(flag, v); i++; break;
-      case "--quant": a.quant = (v ?? "") as QuantScheme; i++; break;
+      case "--quant": a.quant = value(flag, v) as QuantScheme; i++; break;
       case "--policy":
-        if (v !== "torchao" && v !== "all") throw new Error(`--policy expects torchao or all, got ${JSON.stringify(v)}`);
+        if (v !== "torchao" && v !== "all") throw new DemoUsageError(`--policy expects torchao or all, got ${JSON.stringify(v)}`);
         a.policy = v;
         i++;
         break;
       case "--dtype":
-        if (v !== "f32" && v !== "f16") throw new Error(`--dtype expects f32 or f16, got ${JSON.stringify(v)}`);
+        if (v !== "f32" && v !== "f16") throw new DemoUsageError(`--dtype expects f32 or f16, got ${JSON.stringify(v)}`);
         a.dtype = v;
         i++;
         break;
-      case "--out": a.out = v ?? ""; i++; break;
-      case "--model": a.model = v; i++; break;
-      case "--taesd": a.taesd = v; i++; break;
-      case "--variant": a.variant = v; i++; break;
-      case "--qsched": a.qsched = parseQSchedArg(v); i++; break;
+      case "--out": a.out = value(flag, v); i++; break;
+      case "--model": a.model = value(flag, v); i++; break;
+      case "--taesd": a.taesd = value(flag, v); i++; break;
+      case "--variant": a.variant = value(flag, v); i++; break;
+      case "--qsched": a.qsched = parseQSchedArg(value(flag, v)); i++; break;
       case "--smoke": a.smoke = true; break;
-      case "--help": case "-h": throw new Error(USAGE);
-      default: throw new Error(`unknown option ${flag}\n${USAGE}`);
+      case "--help": case "-h": a.help = true; break;
+      default: throw new DemoUsageError(`unknown option ${flag}`);
     }
   }
   return a;
 }
 
-function parseQSchedArg(v: string | undefined): QSchedOption {
-  if (!v) throw new Error(`--qsched expects m,s or auto or a coefficient file`);
+function parseQSchedArg(v: string): QSchedOption {
   if (v === "auto") return "auto";
   const m = /^([-+0-9.e]+),([-+0-9.e]+)$/.exec(v);
   if (m) return { m: Number(m[1]), s: Number(m[2]) };
-  return v; // a coefficient file path, read by main()
+  // Otherwise a coefficient file, read by main(); a lone number or a typo is not one.
+  if (!existsSync(v) || !statSync(v).isFile()) throw new DemoUsageError(`--qsched expects m,s (e.g. 0.9,0.9), auto or a coefficient file, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const args = parseDemoArgs(argv);
+  let args: ReturnType<typeof parseDemoArgs>;
+  try {
+    args = parseDemoArgs(argv);
+  } catch (e) {
+    if (!(e instanceof DemoUsageError)) throw e;
+    console.error(`demo: ${e.message}\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
   if (args.smoke) return runSmokeDemo();
   const model = args.model ?? defaultModelFolder();
   // Before any device exists: the driver reads it at start (src/cli/toy-threads.ts).
@@ -151,6 +173,7 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+removeTemporariesOnInterrupt(); // Ctrl-C leaves no .partial file behind
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {

@@ -5,6 +5,7 @@ import type { ImageScorer } from "../calibration/image-scorer.ts";
 import type { ScorerRequest } from "./calibrate.ts";
 import { verifyFolder, formatResult } from "../verify/run.ts";
 import { singleThreadLavapipeForToy, TOY_THREADS_NOTE } from "./toy-threads.ts";
+import { removeTemporariesOnInterrupt } from "../util/interrupt-cleanup.ts";
 
 const USAGE = `usage: qsched-gpu verify <fixture-folder> [--tol X] [--dtype f32|f16] [--quiet]
   Runs every case of a fixture folder (its manifest.json "kind" picks the checks) and ends with
@@ -33,8 +34,11 @@ async function loadScorer(clipSource: string | undefined, modelSource: string, r
   const { loadClipScorer } = await import("../calibration/clip-scorer.ts");
   const { resolveSource } = await import("../pipeline/load.ts");
   let clip = clipSource;
+  const model = await resolveSource(modelSource);
+  // The model first: a missing or wrong folder should be named as such, not as a missing scorer.
+  if (!(await model.exists("model_index.json"))) throw new Error(`${modelSource} is not a diffusers pipeline folder (no model_index.json)`);
   if (!clip) {
-    if (!(await (await resolveSource(modelSource)).exists("clip-scorer/config.json"))) {
+    if (!(await model.exists("clip-scorer/config.json"))) {
       throw new Error(`${modelSource} has no clip-scorer/ folder; pass --clip <CLIPModel folder or URL>`);
     }
     clip = `${modelSource.replace(/[\\/]+$/, "")}/clip-scorer`;
@@ -64,6 +68,11 @@ async function calibrate(rest: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === "calibrate") return calibrate(rest);
+  const help = (a: string | undefined) => a === "--help" || a === "-h" || a === "help";
+  if (help(cmd) || (cmd === "verify" && rest.some(help))) {
+    console.log(USAGE);
+    return 0;
+  }
   if (cmd !== "verify") {
     console.error(USAGE);
     return 2;
@@ -75,7 +84,8 @@ async function main(argv: string[]): Promise<number> {
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     if (a === "--tol") {
-      tol = Number(rest[++i]);
+      const text = rest[++i];
+      tol = text === undefined || text.trim() === "" ? NaN : Number(text);
       if (!Number.isFinite(tol) || tol < 0) {
         console.error(`qsched-gpu verify: --tol expects a non-negative number, got ${JSON.stringify(rest[i])}`);
         return 2;
@@ -90,6 +100,10 @@ async function main(argv: string[]): Promise<number> {
     } else if (a === "--quiet") quiet = true;
     else if (a.startsWith("--")) {
       console.error(`qsched-gpu verify: unknown option ${a}\n${USAGE}`);
+      return 2;
+    } else if (folder !== undefined) {
+      // One folder per run: a second one would silently replace the first.
+      console.error(`qsched-gpu verify: one folder per run, got ${JSON.stringify(folder)} and ${JSON.stringify(a)}\n${USAGE}`);
       return 2;
     } else folder = a;
   }
@@ -108,4 +122,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+removeTemporariesOnInterrupt(); // Ctrl-C leaves no .partial file behind
 main(process.argv.slice(2)).then((code) => process.exit(code));

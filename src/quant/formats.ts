@@ -157,3 +157,9 @@ export function resolveGroupSize(f: QuantFormat, k: number, groupSize: number | 
 export function wordsPerRow(f: QuantFormat, k: number): number {
   return f.weight.bits === 4 ? Math.ceil(k / INT4_CODES_PER_WORD) : Math.ceil(k / INT8_CODES_PER_WORD);
 }
+
+/** Refuses a group size the scheme cannot store (per-channel schemes take none but "per-channel"). */
+export function checkGroupSize(scheme: QuantSchemeId, groupSize: number | "per-channel" | undefined): void {
+  const allowed = QUANT_FORMATS[scheme].allowedGroupSizes;
+  if (groupSize !== undefined && !allowed.includes(groupSize)) throw new Error(`${scheme}: group size ${groupSize} is not one of ${allowed.join(", ")}`);
+}

@@ -13,7 +13,7 @@
  */
 import { bytesToFloat32 } from "../weights/safetensors/convert.ts";
 import type { SafetensorsDtype } from "../weights/safetensors/dtypes.ts";
-import { QUANT_FORMATS, parseSchemeId, wordsPerRow, type QuantFormat, type QuantSchemeId } from "./formats.ts";
+import { QUANT_FORMATS, checkGroupSize, parseSchemeId, wordsPerRow, type QuantFormat, type QuantSchemeId } from "./formats.ts";
 import { quantizeWeight } from "./quantize.ts";
 import { packWeight, type PackedWeight } from "./packing.ts";
 import { decideTensor, type QuantPolicy } from "./policy.ts";
@@ -84,6 +84,8 @@ export function planPack(
 ): PackPlan {
   const format = QUANT_FORMATS[opts.scheme];
   const groupSize = opts.groupSize ?? format.defaultGroupSize;
+  // Checked before any tensor: an unusable size would otherwise skip every tensor and write a float-only "pack".
+  checkGroupSize(opts.scheme, groupSize);
   const names = new Set(sources.map((s) => s.name));
   const tensors: PlannedTensor[] = [];
   const outputs: TensorSpec[] = [];

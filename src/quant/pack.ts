@@ -20,6 +20,7 @@ import {
 } from "./pack-format.ts";
 import type { QuantPolicy } from "./policy.ts";
 import { renameSync } from "node:fs";
+import { removeOnInterrupt } from "../util/interrupt-cleanup.ts";
 import { openTensorFile, TensorFileWriter, type TensorFileReader } from "./tensor-file.ts";
 
 export type { FloatTensor } from "./pack-format.ts";
@@ -57,6 +58,7 @@ export function writePack(outPath: string, source: TensorSource, opts: WritePack
   const plan = planPack(source.specs, opts);
   const partial = `${outPath}.partial`;
   const writer = new TensorFileWriter(partial, plan.outputs, packMetadata(plan.info, plan.format));
+  const forget = removeOnInterrupt(partial);
   try {
     for (const t of plan.tensors) {
       const parts = encodePlannedTensor(t, plan.format, source.read(t.source.name));
@@ -68,11 +70,13 @@ export function writePack(outPath: string, source: TensorSource, opts: WritePack
       opts.onTensor?.(t.source.name, t.kind === "quantized");
     }
     writer.close();
+    renameSync(partial, outPath);
   } catch (e) {
     writer.abort();
     throw e;
+  } finally {
+    forget();
   }
-  renameSync(partial, outPath);
   return plan;
 }
 

@@ -22,6 +22,17 @@ describe("qsched-gpu verify (bundled CLI)", () => {
     expect(r.stdout).toMatch(/FAIL /);
     expect(r.stdout.trim().split("\n").at(-1)).toMatch(/^\d+ passed, [1-9]\d* failed$/);
   });
+  it("prints its help to stdout with exit 0, and refuses a second folder instead of checking only the last", () => {
+    for (const args of [["--help"], ["verify", "--help"]]) {
+      const h = run(...args);
+      expect(h.status).toBe(0);
+      expect(h.stdout).toMatch(/^usage: qsched-gpu verify/);
+    }
+    const two = run("verify", join(FIXTURE_GOLDEN, "rng"), join(FIXTURE_GOLDEN, "schedulers"));
+    expect(two.status).toBe(2);
+    expect(two.stderr).toMatch(/one folder per run/);
+  });
+
   it("rejects a folder without manifest and bad options with clear messages", () => {
     const a = run("verify", REPO_ROOT);
     expect(a.status).not.toBe(0);

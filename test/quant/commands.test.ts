@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fullGoldenDir } from "../helpers/golden.ts";
@@ -83,12 +83,19 @@ describe("weights-tools quantize / verify on a synthetic model", () => {
     expect(lines).toContain("MISMATCH blocks.0.attn.to_q.weight: pack layout shape [24,64], source [32,48]");
   });
 
-  it("rejects bad arguments with exit code 2 and unknown schemes with 1", async () => {
+  it("rejects bad arguments (scheme, group size) with exit code 2 before reading anything; makes the output's folder", async () => {
     expect(await quantize(["x", "--scheme", "w4a8", "--out", "y"])).toBe(2);
     expect(lines.join("\n")).toMatch(/--component is required/);
     const dir = syntheticModel();
-    expect(await quantize([dir, "--component", "unet", "--scheme", "w3a8", "--out", join(dir, "p")])).toBe(1);
+    expect(await quantize([dir, "--component", "unet", "--scheme", "w3a8", "--out", join(dir, "p")])).toBe(2);
     expect(lines.join("\n")).toMatch(/unknown quantization scheme "w3a8"/);
+    // A group size the scheme cannot store used to skip every tensor and write a float-only "pack" (exit 0).
+    expect(await quantize([dir, "--component", "unet", "--scheme", "w4a8", "--group-size", "0", "--out", join(dir, "p")])).toBe(2);
+    expect(lines.join("\n")).toMatch(/W4A8: group size 0 is not one of 32, 64, 128, 256/);
+    expect(await quantize([dir, "--component", "unet", "--scheme", "w8a8", "--group-size", "32", "--out", join(dir, "p")])).toBe(2);
+    expect(existsSync(join(dir, "p"))).toBe(false);
+    expect(await quantize([dir, "--component", "unet", "--scheme", "w4a8", "--out", join(dir, "new/folder/p.safetensors")])).toBe(0);
+    expect(existsSync(join(dir, "new/folder/p.safetensors"))).toBe(true);
     expect(await verify(["only-one"])).toBe(2);
     lines = [];
     expect(await quantize(["--help"])).toBe(0);

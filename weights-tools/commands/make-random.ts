@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { openNodeFileSink } from "../../src/weights/safetensors/node-sink.ts";
@@ -8,6 +8,9 @@ import type { SafetensorsDtype } from "../../src/weights/safetensors/dtypes.ts";
 import { planCheckpoint, type ComponentPlan } from "../checkpoint-plan.ts";
 import { ProgressBar, formatBytes } from "../progress-bar.ts";
 import { randomTensorChunks } from "../random-fill.ts";
+
+/** Weight files and shard indexes of a component folder (any variant): replaced whole by a new run. */
+const WEIGHT_FILE = /\.(safetensors|bin)(\.partial)?$|\.(safetensors|bin)(\.[\w-]+)?\.index(\.[\w-]+)?\.json$/;
 
 export const MAKE_RANDOM_USAGE = `usage: weights-tools make-random --config <model folder | component folder | config.json> --out <folder>
        [--seed N] [--dtype f16|f32|bf16] [--tiny] [--shard-bytes N] [--quiet]
@@ -132,6 +135,8 @@ export async function run(args: string[]): Promise<number> {
       const total = tensors.reduce((s, t) => s + tensorByteLength(t.dtype, t.shape), 0);
       const dir = join(opts.out, c.dir);
       await mkdir(dir, { recursive: true });
+      // Weights left by an earlier run (another seed, sharding or dtype) would be found beside or instead of these.
+      for (const f of await readdir(dir)) if (WEIGHT_FILE.test(f)) await rm(join(dir, f), { force: true });
       const bar = new ProgressBar(c.dir || ".", total, opts.quiet);
       const done = { bytes: 0 };
       const weightMap: Record<string, string> = {};

@@ -9,9 +9,10 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { QUANT_FORMATS, parseSchemeId } from "../../src/quant/formats.ts";
+import { QUANT_FORMATS, checkGroupSize, parseSchemeId } from "../../src/quant/formats.ts";
 import { openComponentSource } from "../../src/quant/component-source.ts";
 import { writePack } from "../../src/quant/pack.ts";
+import { removeOnInterrupt } from "../../src/util/interrupt-cleanup.ts";
 import { COEFFICIENT_FILE, packFilePath } from "../../src/quant/packed-pipeline.ts";
 import { parsePolicy } from "../../src/quant/policy.ts";
 import { parseCoefficientFile, serializeCoefficientFile } from "../../src/scheduler/coefficient-file.ts";
@@ -109,7 +110,7 @@ export async function run(args: string[]): Promise<number> {
   let a: PackPipelineArgs;
   try {
     a = parseArgs(args);
-    parseSchemeId(a.scheme);
+    checkGroupSize(parseSchemeId(a.scheme), a.groupSize);
     parsePolicy(a.policy);
   } catch (e) {
     console.error(`weights-tools pack-pipeline: ${(e as Error).message}\n${PACK_PIPELINE_USAGE}`);
@@ -119,6 +120,7 @@ export async function run(args: string[]): Promise<number> {
   const src = resolve(a.folder);
   const out = resolve(a.out);
   let tmp: string | undefined;
+  let forgetTmp = () => {};
   try {
     const scheme = parseSchemeId(a.scheme);
     const policy = parsePolicy(a.policy);
@@ -140,6 +142,7 @@ export async function run(args: string[]): Promise<number> {
 
     mkdirSync(dirname(out), { recursive: true });
     tmp = join(dirname(out), `.${basename(out)}.partial-${process.pid}-${Date.now().toString(36)}`);
+    forgetTmp = removeOnInterrupt(tmp);
     // Everything but the packed component's float weights, as it is (a packed folder keeps tokenizers, VAE, …).
     cpSync(src, tmp, { recursive: true, filter: (p) => !isWeightFile(relative(src, p), target.component) });
     if (qschedText !== undefined) writeFileSync(join(tmp, COEFFICIENT_FILE), qschedText);
@@ -188,5 +191,6 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   } finally {
     if (tmp) rmSync(tmp, { recursive: true, force: true }); // never leave a partial folder behind
+    forgetTmp();
   }
 }

@@ -3,9 +3,9 @@
  *   [--group-size N|per-channel] [--keep-float REGEX]... [--variant fp16] [--source-model ID] --out <pack.safetensors>
  * Streams the component tensor by tensor (read one, quantize it, write it) into a qsched pack.
  */
-import { basename, resolve } from "node:path";
-import { statSync } from "node:fs";
-import { QUANT_FORMATS, parseSchemeId } from "../../src/quant/formats.ts";
+import { basename, dirname, resolve } from "node:path";
+import { mkdirSync, statSync } from "node:fs";
+import { QUANT_FORMATS, checkGroupSize, parseSchemeId } from "../../src/quant/formats.ts";
 import { DEFAULT_KEEP_FLOAT, parsePolicy } from "../../src/quant/policy.ts";
 import { writePack } from "../../src/quant/pack.ts";
 import { openComponentSource } from "../../src/quant/component-source.ts";
@@ -71,6 +71,10 @@ export async function run(args: string[]): Promise<number> {
   let a: QuantizeArgs;
   try {
     a = parseArgs(args);
+    // Usage errors (exit 2) before any file is read: scheme, policy, the float-kept patterns, the group size.
+    checkGroupSize(parseSchemeId(a.scheme), a.groupSize);
+    parsePolicy(a.policy, a.keepFloat);
+    for (const p of a.keepFloat) new RegExp(p);
   } catch (e) {
     console.error(`weights-tools quantize: ${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -80,6 +84,7 @@ export async function run(args: string[]): Promise<number> {
     const scheme = parseSchemeId(a.scheme);
     const policy = parsePolicy(a.policy, a.keepFloat);
     const comp = await openComponentSource(a.folder, a.component, a.variant);
+    mkdirSync(dirname(resolve(a.out)), { recursive: true });
     let quantized = 0;
     let kept = 0;
     try {

@@ -1,7 +1,7 @@
 import { WeightsLoadError, listNames } from "../errors.ts";
 import type { ByteSource } from "../safetensors/byte-source.ts";
 import { openSafetensors, type LazyTensor } from "../safetensors/lazy-reader.ts";
-import type { WeightSource } from "../sources/types.ts";
+import { locateFolder, type WeightSource } from "../sources/types.ts";
 import { assertTensorsMatch } from "./check.ts";
 import { findWeightFiles, type WeightFiles } from "./weight-files.ts";
 
@@ -43,7 +43,7 @@ export async function readComponentConfig(source: WeightSource, component: strin
     if (json === null || typeof json !== "object" || Array.isArray(json)) throw new WeightsLoadError("config is not a JSON object", source.locate(path));
     return json as Record<string, unknown>;
   }
-  throw new WeightsLoadError(`no ${CONFIG_NAMES.join(" or ")}`, source.locate(component || "."));
+  throw new WeightsLoadError(`no ${CONFIG_NAMES.join(" or ")}`, locateFolder(source, component));
 }
 
 /**
@@ -67,12 +67,12 @@ export async function loadComponent(source: WeightSource, component: string, opt
       const st = await openSafetensors(src, source.locate(file));
       metadata.set(file, st.metadata);
       for (const [name, t] of st.tensors) {
-        if (tensors.has(name)) throw new WeightsLoadError(`tensor "${name}" is in both ${tensors.get(name)!.file} and ${t.file}`, source.locate(component || "."));
+        if (tensors.has(name)) throw new WeightsLoadError(`tensor "${name}" is in both ${tensors.get(name)!.file} and ${t.file}`, locateFolder(source, component));
         tensors.set(name, t);
       }
     }
     if (weights.kind === "sharded") checkShardsAgainstIndex(weights, tensors, files, source);
-    if (options.expected) assertTensorsMatch(options.expected, tensors, source.locate(component || "."));
+    if (options.expected) assertTensorsMatch(options.expected, tensors, locateFolder(source, component));
   } catch (e) {
     await close();
     throw e;

@@ -1,6 +1,6 @@
 import { WeightsLoadError } from "../errors.ts";
 import type { WeightSource } from "../sources/types.ts";
-import { checkRelativePath } from "../sources/types.ts";
+import { checkRelativePath, locateFolder } from "../sources/types.ts";
 
 /** The stems diffusers (models) and transformers (text encoders, safety checker) save weights under. */
 export const WEIGHT_STEMS = ["diffusion_pytorch_model", "model"] as const;
@@ -73,6 +73,6 @@ export async function findWeightFiles(source: WeightSource, component: string, v
   }
   throw new WeightsLoadError(
     `no weights${variant ? ` for variant "${variant}"` : ""}: looked for ${[...single, ...index].join(", ")}`,
-    source.locate(component || "."),
+    locateFolder(source, component),
   );
 }

@@ -1,4 +1,5 @@
 import { open, rename, rm } from "node:fs/promises";
+import { removeOnInterrupt } from "../../util/interrupt-cleanup.ts";
 import type { ByteSink } from "./stream-writer.ts";
 
 /** Writes smaller than this are gathered into one buffer before they reach the file. */
@@ -12,6 +13,7 @@ const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
 export async function openNodeFileSink(path: string): Promise<ByteSink & { abort(): Promise<void> }> {
   const tmp = `${path}.partial`;
   const handle = await open(tmp, "w");
+  const forget = removeOnInterrupt(tmp);
   let position = 0;
   let open_ = true;
   // Small writes (a header, thousands of tiny tensors) are gathered so each syscall moves MBs.
@@ -44,6 +46,7 @@ export async function openNodeFileSink(path: string): Promise<ByteSink & { abort
       open_ = false;
       await handle.close();
       await rename(tmp, path);
+      forget();
     },
     async abort() {
       if (open_) {
@@ -51,6 +54,7 @@ export async function openNodeFileSink(path: string): Promise<ByteSink & { abort
         await handle.close();
       }
       await rm(tmp, { force: true });
+      forget();
     },
   };
 }

@@ -28,3 +28,8 @@ export function checkRelativePath(path: string, where: string): string {
   }
   return parts.join("/");
 }
+
+/** Where a folder of the source lives, for messages ("" = the source's root). */
+export function locateFolder(source: WeightSource, folder: string): string {
+  return folder ? source.locate(folder) : source.label;
+}
