@@ -75,9 +75,14 @@ export class GpuContext {
   check(during: string): void {
     if (this.failure) {
       const f = this.failure;
-      throw new GpuDeviceError(`${f.message} (noticed during ${during})`);
+      throw new GpuDeviceError(`${f.message} (noticed during ${during}); this device is unusable now: dispose the pipeline and load it again`);
     }
     if (this.lost) throw new GpuDeviceError(`WebGPU device was destroyed (during ${during})`);
+  }
+
+  /** False once the device was lost or hit an uncaptured error: nothing more can run on it. */
+  get usable(): boolean {
+    return !this.lost && !this.failure;
   }
 
   /** One line for logs: adapter, driver, features. */
@@ -92,15 +97,30 @@ export class GpuContext {
   }
 }
 
-let shared: Promise<GpuContext> | undefined;
+/** Shared devices by their options (see getDevice); `ctx` once created. */
+const shared = new Map<string, { promise: Promise<GpuContext>; ctx?: GpuContext }>();
 
-/** The process-wide shared device (created on first use). */
+/**
+ * The process-wide shared device for these options (created on first use). A shared device that was lost (a GPU
+ * process crash, a driver reset, a backgrounded mobile tab) or hit an uncaptured error is replaced by a new one, so
+ * the next pipeline works without a page reload; pipelines still on the old one fail, naming the cause.
+ */
 export function getDevice(options: DeviceOptions = {}): Promise<GpuContext> {
-  shared ??= createDevice(options).catch((e) => {
-    shared = undefined;
-    throw e;
-  });
-  return shared;
+  const { adapter, disableF16, limits, powerPreference } = options;
+  const key = JSON.stringify({ adapter, disableF16, limits, powerPreference });
+  const cached = shared.get(key);
+  if (cached && (!cached.ctx || cached.ctx.usable)) return cached.promise;
+  const entry: { promise: Promise<GpuContext>; ctx?: GpuContext } = {
+    promise: createDevice(options).then(
+      (ctx) => (entry.ctx = ctx),
+      (e) => {
+        if (shared.get(key) === entry) shared.delete(key);
+        throw e;
+      },
+    ),
+  };
+  shared.set(key, entry);
+  return entry.promise;
 }
 
 /** A new device, independent of the shared one. */
