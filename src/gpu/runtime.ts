@@ -1,6 +1,6 @@
 import { GpuContext, getDevice, type DeviceOptions } from "./device.ts";
 import { numel, storageBytes, type DType } from "./dtype.ts";
-import { BindingMismatchError, GpuLimitError } from "./errors.ts";
+import { BindingMismatchError, GpuDeviceError, GpuLimitError } from "./errors.ts";
 import type { CompiledKernel } from "./kernel-registry.ts";
 import { KernelRegistry } from "./kernel-registry.ts";
 import { defineKernel, type KernelSpec } from "./kernel.ts";
@@ -170,7 +170,9 @@ export class Gpu {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
       this.ctx.check(`read-back of ${t}`);
-      throw e;
+      // A browser may reject the map before it reports the device lost: still a device error, with its reason.
+      staging.destroy();
+      throw new GpuDeviceError(`read-back of ${t} failed: ${(e as Error).message ?? String(e)}`);
     }
     const bytes = new Uint8Array(staging.getMappedRange().slice(0));
     staging.unmap();
