@@ -14,6 +14,8 @@ import { openPipelineFolder } from "../../src/pipeline/load.ts";
 import { parseUnetConfig } from "../../src/models/unet/config.ts";
 import { nodeFolderSource } from "../../src/weights/sources/node-folder-source.ts";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
+import { createScheduler } from "../../src/scheduler/index.ts";
+import { relativeMaxError } from "../../src/verify/compare.ts";
 import type { GenerateOptions } from "../../src/pipeline/types.ts";
 import { REPO_ROOT } from "../helpers/golden.ts";
 
@@ -63,7 +65,7 @@ describe("generate() options", () => {
 });
 
 describe("eta reaches TCD's step, defaulting to diffusers' pipeline value 0", () => {
-  it("the toy with a TCDScheduler: no eta = eta 0 bit for bit; eta 0.3 (TCD's own default) gives another image", async () => {
+  it("the toy with a TCDScheduler: no eta = eta 0 bit for bit; eta 0.3 (TCD's own default) gives another image; each GPU step is the CPU TCD step", async () => {
     const dir = mkdtempSync(join(tmpdir(), "qsched-tcd-"));
     try {
       cpSync(TOY, dir, { recursive: true });
@@ -76,6 +78,21 @@ describe("eta reaches TCD's step, defaulting to diffusers' pipeline value 0", ()
         const plain = await run();
         expect(Buffer.from(await run(0)).equals(Buffer.from(plain))).toBe(true);
         expect(Buffer.from(await run(0.3)).equals(Buffer.from(plain))).toBe(false);
+        // Each GPU step (fused, Q-Sched folded in) against the CPU TCDScheduler.step on the same UNet output and noise.
+        // No oracle trace has TCD in a pipeline; bound 1e-5 of max|x|: float32 rounding of the folded coefficients.
+        pipe.setQSched({ m: 0.9, s: 1.05 });
+        const traced = new Map<string, Float32Array>();
+        await pipe.generate({ prompt: "a red circle", seed: 7, steps: 3, guidanceScale: 2, eta: 0.3, trace: async (name, v) => {
+          traced.set(name, v instanceof Float32Array || v instanceof Int32Array ? Float32Array.from(v) : ((await pipe.gpu.read(v)) as Float32Array));
+        } });
+        const cpu = createScheduler(tcd as never, { qsched: { scheme: "linear", m: 0.9, s: 1.05 } });
+        cpu.setTimesteps(3);
+        for (let i = 0; i < 3; i++) {
+          const sample = traced.get(i === 0 ? "latents_init" : `step${i - 1}.prev_sample`)!;
+          const want = cpu.step(traced.get(`step${i}.noise_pred`)!, cpu.timesteps[i]!, sample, { eta: 0.3, noise: traced.get(`step${i}.sched_noise`) }).prevSample;
+          expect(traced.has(`step${i}.sched_noise`)).toBe(i < 2); // TCD adds noise on every step but the last
+          expect(relativeMaxError(traced.get(`step${i}.prev_sample`)!, want), `step ${i}`).toBeLessThan(1e-5);
+        }
       } finally {
         pipe.dispose();
       }
