@@ -143,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
   const policy = pipe.pack ? `policy ${pipe.pack.info.policy}, from ${pipe.pack.location}` : `policy ${args.policy ?? "torchao"}`;
   console.log(`model:    ${args.model ?? "embedded toy-shapes (models/toy-shapes)"} — ${pipe.kind}, quant ${pipe.quant}${pipe.quant !== "none" ? ` (${policy})` : ""}, dtype ${args.dtype ?? "f32"}`);
   const qs = pipe.qschedSource;
-  if (qs.kind !== "none") console.log(`qsched:   ${qs.kind === "file" ? `${qs.location} (calibrated for ${qs.quant})` : qs.kind === "fallback" ? "auto found no coefficients for this scheme: (m, s) = (1, 1)" : "as given"}`);
+  if (qs.kind !== "none") console.log(`qsched:   ${qs.kind === "file" ? `${qs.location} (calibrated for ${qs.quant})` : qs.kind === "fallback" ? "auto found no coefficients for this scheme: (m, s) = (1, 1)" : typeof args.qsched === "string" && args.qsched !== "auto" ? `from ${args.qsched}` : "as given"}`);
   console.log(`adapter:  ${pipe.gpu.ctx.describe()}`);
   if (toyThreads && /llvmpipe/i.test(pipe.gpu.ctx.describe())) console.log(`threads:  ${TOY_THREADS_NOTE}`);
   const res = await pipe.generate({

@@ -181,7 +181,7 @@ export async function run(args: string[]): Promise<number> {
     const packBytes = statSync(join(out, target.packPath)).size;
     const peakMiB = process.resourceUsage().maxRSS / 1024; // kilobytes on Linux and macOS
     console.log(
-      `${target.label} ${scheme} (${QUANT_FORMATS[scheme].torchao}, policy ${policy.id}): ${quantized} tensors quantized, ${kept} kept float; ` +
+      `${target.label} ${scheme} (${QUANT_FORMATS[scheme].torchao}, group size ${a.groupSize ?? QUANT_FORMATS[scheme].defaultGroupSize}, policy ${policy.id}): ${quantized} tensors quantized, ${kept} kept float; ` +
         `${formatBytes(inBytes)} → ${formatBytes(packBytes)}; folder ${formatBytes(dirBytes(out))}${qschedText ? `, with ${COEFFICIENT_FILE}` : ""}; ` +
         `${((performance.now() - started) / 1000).toFixed(1)} s, peak RSS ${peakMiB.toFixed(0)} MiB → ${out}`,
     );

@@ -106,7 +106,7 @@ export async function run(args: string[]): Promise<number> {
     // maxRSS is in kilobytes on Linux and macOS.
     const peakMiB = process.resourceUsage().maxRSS / 1024;
     console.log(
-      `${a.component} ${scheme} (${QUANT_FORMATS[scheme].torchao}, policy ${policy.id}): ${quantized} tensors quantized, ${kept} kept float; ` +
+      `${a.component} ${scheme} (${QUANT_FORMATS[scheme].torchao}, group size ${a.groupSize ?? QUANT_FORMATS[scheme].defaultGroupSize}, policy ${policy.id}): ${quantized} tensors quantized, ${kept} kept float; ` +
         `${(inBytes / 2 ** 20).toFixed(1)} MiB → ${(outBytes / 2 ** 20).toFixed(1)} MiB in ${seconds.toFixed(1)} s, peak RSS ${peakMiB.toFixed(0)} MiB → ${a.out}`,
     );
     return 0;
