@@ -106,8 +106,14 @@ const shared = new Map<string, { promise: Promise<GpuContext>; ctx?: GpuContext 
  * the next pipeline works without a page reload; pipelines still on the old one fail, naming the cause.
  */
 export function getDevice(options: DeviceOptions = {}): Promise<GpuContext> {
+  // Spelled-out defaults name the same device as omitted ones.
   const { adapter, disableF16, limits, powerPreference } = options;
-  const key = JSON.stringify({ adapter, disableF16, limits, powerPreference });
+  const key = JSON.stringify({
+    adapter: adapter === "auto" ? undefined : adapter,
+    disableF16: disableF16 || undefined,
+    limits: limits === "adapter" ? undefined : limits,
+    powerPreference: powerPreference === "high-performance" ? undefined : powerPreference,
+  });
   const cached = shared.get(key);
   if (cached && (!cached.ctx || cached.ctx.usable)) return cached.promise;
   const entry: { promise: Promise<GpuContext>; ctx?: GpuContext } = {
