@@ -131,10 +131,10 @@ export class BufferPool {
     const idle = [...this.free.keys()].filter((size) => this.lastUse.get(size) !== this.period).sort((a, b) => b - a);
     for (const size of idle) {
       if (free <= keepBytes) break;
-      for (const b of this.free.get(size)!) b.destroy();
-      const n = this.free.get(size)!.length;
-      this.held -= size * n;
-      free -= size * n;
+      const list = this.free.get(size)!;
+      for (const b of list) b.destroy();
+      this.held -= size * list.length;
+      free -= size * list.length;
       this.free.delete(size);
     }
     this.period++;

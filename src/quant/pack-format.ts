@@ -193,6 +193,11 @@ export function parsePackMetadata(meta: Record<string, string>, where: string): 
   return info;
 }
 
+/** The layout of quantized weight `name`, or undefined (own keys only: a tensor may be called "constructor"). */
+export function layoutOf(info: PackInfo, name: string): QuantizedTensorLayout | undefined {
+  return Object.prototype.hasOwnProperty.call(info.layout, name) ? info.layout[name] : undefined;
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -7,7 +7,7 @@
 import type { ByteSource } from "../weights/safetensors/byte-source.ts";
 import { openSafetensors, type LazyTensor } from "../weights/safetensors/lazy-reader.ts";
 import { QUANT_FORMATS, type QuantFormat } from "./formats.ts";
-import { indexPackTensors, packedFromBytes, parsePackMetadata, type FloatTensor, type PackInfo, type QuantizedTensorLayout } from "./pack-format.ts";
+import { indexPackTensors, layoutOf, packedFromBytes, parsePackMetadata, type FloatTensor, type PackInfo, type QuantizedTensorLayout } from "./pack-format.ts";
 import type { PackedWeight } from "./packing.ts";
 
 /** A pack opened for lazy, per-tensor reads. */
@@ -40,21 +40,20 @@ export async function openLazyPack(source: ByteSource, where: string): Promise<L
       if (!e) throw new Error(`${where}: no tensor "${t}"`);
       return e;
     };
-    const layoutOf = (name: string) => (Object.prototype.hasOwnProperty.call(info.layout, name) ? info.layout[name]! : undefined);
     const partsOf = (l: QuantizedTensorLayout) => [l.codes, l.scales, l.zero_points].filter((t): t is string => t !== undefined);
     return {
       where,
       info,
       format,
       names,
-      isQuantized: (name) => layoutOf(name) !== undefined,
-      shape: (name) => [...(layoutOf(name)?.shape ?? tensor(name).shape)],
+      isQuantized: (name) => layoutOf(info, name) !== undefined,
+      shape: (name) => [...(layoutOf(info, name)?.shape ?? tensor(name).shape)],
       storedBytes(name) {
-        const l = layoutOf(name);
+        const l = layoutOf(info, name);
         return l ? partsOf(l).reduce((a, t) => a + tensor(t).byteLength, 0) : tensor(name).byteLength;
       },
       async readQuantized(name) {
-        const l = layoutOf(name);
+        const l = layoutOf(info, name);
         if (!l) throw new Error(`${where}: "${name}" is not a quantized tensor of this pack`);
         const got = new Map<string, FloatTensor>();
         for (const t of partsOf(l)) {
@@ -64,7 +63,7 @@ export async function openLazyPack(source: ByteSource, where: string): Promise<L
         return { ...packedFromBytes(format, name, l, (t) => got.get(t)!), layout: l };
       },
       async readFloat(name) {
-        if (packedNames.has(name) || layoutOf(name)) throw new Error(`${where}: "${name}" is quantized; use readQuantized`);
+        if (packedNames.has(name) || layoutOf(info, name)) throw new Error(`${where}: "${name}" is quantized; use readQuantized`);
         const e = tensor(name);
         return { dtype: e.dtype, shape: [...e.shape], bytes: await e.read() };
       },

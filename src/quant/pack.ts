@@ -8,6 +8,7 @@ import type { PackedWeight } from "./packing.ts";
 import {
   encodePlannedTensor,
   indexPackTensors,
+  layoutOf,
   packedFromBytes,
   packMetadata,
   parsePackMetadata,
@@ -107,14 +108,14 @@ export function openPack(path: string): OpenPack {
       info,
       format,
       names,
-      isQuantized: (name) => Object.prototype.hasOwnProperty.call(info.layout, name),
+      isQuantized: (name) => layoutOf(info, name) !== undefined,
       readQuantized(name) {
-        const l = Object.prototype.hasOwnProperty.call(info.layout, name) ? info.layout[name] : undefined;
+        const l = layoutOf(info, name);
         if (!l) throw new Error(`${path}: "${name}" is not a quantized tensor of this pack`);
         return { ...packedFromBytes(format, name, l, get), layout: l };
       },
       readFloat(name) {
-        if (packedNames.has(name) || Object.prototype.hasOwnProperty.call(info.layout, name)) throw new Error(`${path}: "${name}" is quantized; use readQuantized`);
+        if (packedNames.has(name) || layoutOf(info, name)) throw new Error(`${path}: "${name}" is quantized; use readQuantized`);
         return get(name);
       },
       close: () => file.close(),
