@@ -10,6 +10,7 @@ import { renderHeatmap } from "../../src/calibration/heatmap.ts";
 import { DEFAULT_CALIBRATION_PROMPTS } from "../../src/calibration/prompts.ts";
 import { fastDefaultBudget, fastMinBudget, REFERENCE_GRID_POINTS } from "../../src/calibration/search/fast.ts";
 import { DEFAULT_BOX } from "../../src/calibration/search/types.ts";
+import { stepsOrGuidanceProblem } from "../../src/pipeline/generate-options.ts";
 import type { QuantScheme } from "../../src/pipeline/types.ts";
 import type { CalibrateMessage, CalibrateRequest } from "./calibrate-protocol.ts";
 import { numberField, urlField } from "./fields.ts";
@@ -102,8 +103,9 @@ function readRequest(): CalibrateRequest {
   if (budget.error) throw new Error(budget.error);
   const steps = numberField("steps", "Steps");
   const guidanceScale = numberField("guidance", "Guidance");
-  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new Error(`Steps must be an integer in [1, 1000], found ${steps}`);
-  if (guidanceScale < 0 || guidanceScale > 50) throw new Error(`Guidance must be in [0, 50], found ${guidanceScale}`);
+  // generate()'s own bounds, checked here so a bad value is refused before the worker loads two models.
+  const problem = stepsOrGuidanceProblem(steps, guidanceScale);
+  if (problem) throw new Error(problem);
   return {
     type: "start",
     modelUrl: trimSlash(urlField("model-url", "Model URL")),

@@ -23,6 +23,13 @@ const DEFAULTS: Record<PipelineKind, { steps: number; guidance: number; size: nu
 const MAX_SIZE = 2048;
 const MAX_BATCH = 16;
 
+/** What is wrong with a step count and guidance scale, or undefined (also for forms that check before loading). */
+export function stepsOrGuidanceProblem(steps: number, guidanceScale: number): string | undefined {
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) return `steps must be an integer in [1, 1000], got ${steps}`;
+  if (!Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 50) return `guidanceScale must be in [0, 50], got ${guidanceScale}`;
+  return undefined;
+}
+
 function fail(msg: string): never {
   throw new Error(`generate: ${msg}`);
 }
@@ -51,9 +58,9 @@ export function checkGenerateOptions(o: GenerateOptions, kind: PipelineKind, lat
   if (negative?.length === 1 && prompts.length > 1) negative = prompts.map(() => negative![0]!);
   if (negative && negative.length !== prompts.length) fail(`negativePrompt has ${negative.length} entries for ${prompts.length} prompts`);
   const steps = o.steps ?? d.steps;
-  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) fail(`steps must be an integer in [1, 1000], got ${steps}`);
   const guidanceScale = o.guidanceScale ?? d.guidance;
-  if (!Number.isFinite(guidanceScale) || guidanceScale < 0 || guidanceScale > 50) fail(`guidanceScale must be in [0, 50], got ${guidanceScale}`);
+  const problem = stepsOrGuidanceProblem(steps, guidanceScale);
+  if (problem) fail(problem);
   const eta = o.eta ?? 0;
   if (!(eta >= 0 && eta <= 1)) fail(`eta must be in [0, 1], got ${eta}`);
   const size = defaultSize ?? d.size;
