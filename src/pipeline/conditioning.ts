@@ -1,6 +1,7 @@
 import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { concatChannels } from "../ops/concat.ts";
+import { tokenizePrompts } from "../models/clip-text/prompt.ts";
 import type { CLIPTokenizer } from "../tokenizer/clip-tokenizer.ts";
 import type { PipelineKind } from "./kind.ts";
 import type { TextEncoderPort } from "./ports.ts";
@@ -14,7 +15,7 @@ export interface TextStack {
 }
 
 export interface Conditioning {
-  /** [B', 77, C] with B' = 2B under CFG ([negative; positive]). */
+  /** [B', L, C] (L = model_max_length, 77) with B' = 2B under CFG ([negative; positive]). */
   context: Tensor;
   /** SDXL pooled text embeds [B', P]. */
   textEmbeds?: Tensor;
@@ -35,17 +36,9 @@ async function concatRows(gpu: Gpu, a: Tensor, b: Tensor, along: "batch" | "last
 
 let traceCall = 0;
 
-/** As diffusers: a prompt over 75 content tokens is cut (BOS + 75 + EOS = 77), with a warning naming what was dropped. */
-function warnIfTruncated(tokenizer: CLIPTokenizer, prompt: string): void {
-  const tokens = tokenizer.tokenize(prompt);
-  if (tokens.length <= 75) return;
-  const dropped = tokens.slice(75).join("").replaceAll("</w>", " ").trim();
-  console.warn(`The following part of your input was truncated because CLIP can only handle sequences up to 77 tokens: ${JSON.stringify(dropped)}`);
-}
-
 async function encodePrompts(stack: TextStack, prompts: string[], kind: PipelineKind, trace: GenerateOptions["trace"]): Promise<{ hidden: Tensor; pooled?: Tensor }> {
-  for (const p of prompts) warnIfTruncated(stack.tokenizer, p);
-  const ids = prompts.map((p) => stack.tokenizer.encode(p, { maxLength: 77, padding: "max_length", truncation: true }).ids);
+  // As diffusers: padded and cut to the tokenizer's model_max_length (77), warning with what was dropped.
+  const ids = tokenizePrompts(stack.tokenizer, prompts, { maxLength: stack.tokenizer.modelMaxLength });
   const out = await stack.encoder.encode(ids);
   if (trace) {
     const j = traceCall++;

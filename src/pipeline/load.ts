@@ -1,7 +1,7 @@
 import { folderSource } from "#platform";
 import type { Gpu } from "../gpu/runtime.ts";
 import { createScheduler, type AnyScheduler } from "../scheduler/factory.ts";
-import { CLIPTokenizer } from "../tokenizer/clip-tokenizer.ts";
+import type { CLIPTokenizer } from "../tokenizer/clip-tokenizer.ts";
 import { loadComponent, readComponentConfig } from "../weights/diffusers/component.ts";
 import { readModelIndex, type ModelIndex } from "../weights/diffusers/model-index.ts";
 import { fileListSource } from "../weights/sources/file-list-source.ts";
@@ -12,6 +12,7 @@ import type { StreamingWeightSource } from "../models/weights.ts";
 import { streamComponent } from "./component-tensors.ts";
 import { checkComponentConfigs } from "./component-configs.ts";
 import { pipelineKindOf, type PipelineKind } from "./kind.ts";
+import { checkTokenizerFitsEncoder, loadTokenizerFolder } from "./tokenizer-folder.ts";
 import type { LoadProgress } from "./types.ts";
 
 /** Where a pipeline comes from: a URL, a Node folder path, or files the user picked in a browser. */
@@ -41,26 +42,6 @@ async function readJson(source: WeightSource, path: string): Promise<Record<stri
   }
 }
 
-/** A pad_token entry: a string or an AddedToken object `{ "content": ... }`. */
-function tokenText(v: unknown): string | undefined {
-  if (typeof v === "string") return v;
-  return typeof v === "object" && v !== null && typeof (v as { content?: unknown }).content === "string" ? (v as { content: string }).content : undefined;
-}
-
-/**
- * The tokenizer of a component folder, with its pad token ("!" for SD 2.x/SDXL) from special_tokens_map.json, else
- * from tokenizer_config.json (transformers takes either; some re-saved folders have only the second).
- */
-async function loadTokenizer(source: WeightSource, folder: string): Promise<CLIPTokenizer> {
-  const vocab = await source.readText(`${folder}/vocab.json`);
-  const merges = await source.readText(`${folder}/merges.txt`);
-  let padToken: string | undefined;
-  for (const file of ["special_tokens_map.json", "tokenizer_config.json"]) {
-    if (padToken === undefined && (await source.exists(`${folder}/${file}`))) padToken = tokenText((await readJson(source, `${folder}/${file}`)).pad_token);
-  }
-  return CLIPTokenizer.fromFiles(vocab, merges, { padToken });
-}
-
 /**
  * Reads model_index.json, the scheduler config, the tokenizers and the components' configs (small files only), and
  * checks that the components fit together (component-configs.ts) before any weight is read.
@@ -69,12 +50,14 @@ export async function openPipelineFolder(src: WeightSource): Promise<OpenedPipel
   const index = await readModelIndex(src);
   const kind = pipelineKindOf(index, src.label);
   const schedulerConfig = await readJson(src, "scheduler/scheduler_config.json");
-  const tokenizers = [await loadTokenizer(src, "tokenizer")];
-  if (kind === "sdxl") tokenizers.push(await loadTokenizer(src, "tokenizer_2"));
+  const tokenizers = [await loadTokenizerFolder(src, "tokenizer")];
+  if (kind === "sdxl") tokenizers.push(await loadTokenizerFolder(src, "tokenizer_2"));
   const textEncoders = kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
   const configs: Record<string, Record<string, unknown>> = {};
   for (const name of ["unet", ...textEncoders, "vae"]) configs[name] = await readComponentConfig(src, name);
-  checkComponentConfigs(kind, { unet: configs.unet!, textEncoders: textEncoders.map((t) => configs[t]!), vae: configs.vae! }, (path) => src.locate(path));
+  const locate = (path: string) => src.locate(path);
+  checkComponentConfigs(kind, { unet: configs.unet!, textEncoders: textEncoders.map((t) => configs[t]!), vae: configs.vae! }, locate);
+  tokenizers.forEach((t, i) => checkTokenizerFitsEncoder(t, configs[textEncoders[i]!]!, { tokenizer: i === 0 ? "tokenizer" : "tokenizer_2", encoder: textEncoders[i]! }, locate));
   return { source: src, index, kind, schedulerConfig, tokenizers, configs };
 }
 

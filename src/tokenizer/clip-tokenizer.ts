@@ -13,7 +13,7 @@ const MAX_CACHED_WORDS = 50_000;
 export type PaddingMode = "max_length" | "longest" | false;
 
 export interface EncodeOptions {
-  /** Length for `padding: "max_length"` and for truncation (default 77). */
+  /** Length for `padding: "max_length"` and for truncation (default: the tokenizer's modelMaxLength, 77). */
   maxLength?: number;
   /** "max_length" (default, what diffusers asks for): pad to maxLength; "longest": pad to the longest text of the
    * batch (no padding for a single text); false: no padding. */
@@ -32,6 +32,15 @@ export interface CLIPTokenizerOptions {
   /** The pad token: "<|endoftext|>" (default; SD 1.x, SDXL `tokenizer`) or "!" (SD 2.x, SDXL `tokenizer_2`). A pad
    * token that is not BOS/EOS is also a special token: every literal occurrence in a prompt becomes its id. */
   padToken?: string;
+  /**
+   * Tokens added on top of vocab.json (a folder's `added_tokens.json`, or `added_tokens_decoder` in
+   * tokenizer_config.json), e.g. textual-inversion tokens saved with a pipeline: token → id. Like transformers' added
+   * tokens they are cut out of the raw text before any cleaning (case-sensitive, longest match first) and map to
+   * their id, which may lie past vocab.json's.
+   */
+  addedTokens?: ReadonlyMap<string, number> | Readonly<Record<string, number>>;
+  /** tokenizer_config.json's `model_max_length`: the default length to pad and truncate to (77 for every SD CLIP). */
+  modelMaxLength?: number;
 }
 
 /**
@@ -43,6 +52,10 @@ export class CLIPTokenizer {
   readonly eosId: number;
   readonly padId: number;
   readonly padToken: string;
+  /** The added tokens (see CLIPTokenizerOptions.addedTokens), token → id. */
+  readonly addedTokens: ReadonlyMap<string, number>;
+  /** Default length for padding and truncation (transformers' `model_max_length`). */
+  readonly modelMaxLength: number;
   /** Special tokens split off before any cleaning, in the order they are tried at each position. */
   private readonly specialTokens: readonly string[];
   private readonly wordCache = new Map<string, { tokens: string[]; ids: number[] }>();
@@ -51,12 +64,18 @@ export class CLIPTokenizer {
     private readonly vocab: ReadonlyMap<string, number>,
     private readonly mergeRanks: ReadonlyMap<string, number>,
     padToken: string,
+    addedTokens: ReadonlyMap<string, number>,
+    modelMaxLength: number,
   ) {
     this.bosId = this.requireId(BOS_TOKEN);
     this.eosId = this.requireId(EOS_TOKEN);
     this.padToken = padToken;
     this.padId = this.requireId(padToken);
-    this.specialTokens = padToken === BOS_TOKEN || padToken === EOS_TOKEN ? [BOS_TOKEN, EOS_TOKEN] : [BOS_TOKEN, EOS_TOKEN, padToken];
+    this.addedTokens = addedTokens;
+    this.modelMaxLength = modelMaxLength;
+    const unsplit = new Set([BOS_TOKEN, EOS_TOKEN, padToken, ...addedTokens.keys()]);
+    // Longest first, so a token that extends another one (`<cat-toy>` and `<cat>`) wins where both match.
+    this.specialTokens = [...unsplit].filter((t) => t.length > 0).sort((a, b) => b.length - a.length);
   }
 
   /** Builds a tokenizer from the text of `vocab.json` and `merges.txt` (Hub `tokenizer/` layout). */
@@ -77,10 +96,22 @@ export class CLIPTokenizer {
       }
       vocab.set(token, id);
     }
-    return new CLIPTokenizer(vocab, parseMergeRanks(mergesText), opts.padToken ?? EOS_TOKEN);
+    const added = new Map(opts.addedTokens instanceof Map ? opts.addedTokens : Object.entries(opts.addedTokens ?? {}));
+    for (const [token, id] of added) {
+      if (typeof id !== "number" || !Number.isInteger(id) || id < 0) {
+        throw new Error(`CLIPTokenizer: added token ${JSON.stringify(token)} has id ${JSON.stringify(id)}, expected a non-negative integer`);
+      }
+      if (token.length === 0) throw new Error(`CLIPTokenizer: added token with id ${id} is empty`);
+      vocab.set(token, id);
+    }
+    const modelMaxLength = opts.modelMaxLength ?? CLIP_CONTEXT_LENGTH;
+    if (!Number.isInteger(modelMaxLength) || modelMaxLength < 2) {
+      throw new Error(`CLIPTokenizer: model_max_length must be an integer >= 2 (room for BOS and EOS), found ${modelMaxLength}`);
+    }
+    return new CLIPTokenizer(vocab, parseMergeRanks(mergesText), opts.padToken ?? EOS_TOKEN, added, modelMaxLength);
   }
 
-  /** Number of vocabulary entries. */
+  /** Number of vocabulary entries, added tokens included (transformers' `len(tokenizer)`). */
   get vocabSize(): number {
     return this.vocab.size;
   }
@@ -102,7 +133,7 @@ export class CLIPTokenizer {
 
   /** `tokenizer(texts, ...)`: with `padding: "longest"` every row is padded to the longest row of the batch. */
   encodeBatch(texts: readonly string[], opts: EncodeOptions = {}): Encoding[] {
-    const maxLength = opts.maxLength ?? CLIP_CONTEXT_LENGTH;
+    const maxLength = opts.maxLength ?? this.modelMaxLength;
     const padding = opts.padding ?? "max_length";
     const truncation = opts.truncation ?? true;
     if (!Number.isInteger(maxLength) || maxLength < 2) {
@@ -150,7 +181,11 @@ export class CLIPTokenizer {
     return { tokens, ids };
   }
 
-  /** Cuts the raw text at every literal special token, scanning left to right, case-sensitive, no stripping. */
+  /**
+   * Cuts the raw text at every literal special or added token, scanning left to right, case-sensitive, no stripping
+   * (CLIP's cleaning drops the spaces around them anyway); where several start at one position the longest wins, as
+   * in transformers' trie.
+   */
   private splitOnSpecialTokens(text: string): { text: string; special: boolean }[] {
     const pieces: { text: string; special: boolean }[] = [];
     let plainStart = 0;

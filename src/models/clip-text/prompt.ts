@@ -2,7 +2,7 @@
 import type { CLIPTokenizer } from "../../tokenizer/clip-tokenizer.ts";
 
 export interface TokenizePromptOptions {
-  /** tokenizer.model_max_length (77 for every SD CLIP). */
+  /** Default: the tokenizer's model_max_length (77 for every SD CLIP). */
   maxLength?: number;
   /** Where the truncation warning goes (default console.warn). */
   warn?: (message: string) => void;
@@ -13,7 +13,7 @@ export interface TokenizePromptOptions {
  * ("The following part of your input was truncated because CLIP can only handle sequences up to 77 tokens").
  */
 export function tokenizePrompts(tokenizer: CLIPTokenizer, prompts: readonly string[], opts: TokenizePromptOptions = {}): number[][] {
-  const maxLength = opts.maxLength ?? 77;
+  const maxLength = opts.maxLength ?? tokenizer.modelMaxLength;
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   return prompts.map((prompt) => {
     const content = tokenizer.encodeContent(prompt);
