@@ -2,11 +2,12 @@
 // Builds dist/ with esbuild: the library for Node and browsers, the scheduler entry, the CLIs and
 // the browser test/bench pages. Shaders are embedded as text in browser bundles (virtual module
 // "qsched:shaders"); Node bundles read them from shaders/ on disk.
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
-const root = new URL("..", import.meta.url).pathname;
+const root = fileURLToPath(new URL("../", import.meta.url));
 
 function wgslFiles(dir) {
   return readdirSync(dir).flatMap((name) => {

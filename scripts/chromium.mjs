@@ -22,6 +22,13 @@ export function chromiumPath() {
   return p;
 }
 
+/**
+ * puppeteer's protocolTimeout (180 s by default) caps every CDP call, including a waitForFunction's own call, so
+ * the long waits the test pages give (15 min for the kernel page) would end at 3 min on a slow machine with only
+ * "Waiting failed". One hour leaves each caller's own timeout in charge.
+ */
+const PROTOCOL_TIMEOUT_MS = 60 * 60_000;
+
 export function launchChromium() {
-  return puppeteer.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  return puppeteer.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, protocolTimeout: PROTOCOL_TIMEOUT_MS });
 }

@@ -3,11 +3,12 @@
 // model, bit for bit: weight files over SHARD_BYTES are split into diffusers shards
 // (`*.safetensors.index.json` + `-0000i-of-0000n.safetensors`) so no file in git exceeds 2 MB.
 // The CLIP scorer ships without its text tower (identical to pipeline/text_encoder, per the model card).
+import { fileURLToPath } from "node:url";
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 
 const SHARD_BYTES = 1_900_000;
-const root = new URL("..", import.meta.url).pathname;
+const root = fileURLToPath(new URL("../", import.meta.url));
 const src = process.argv[2] ?? join(root, "../shared/toy-shapes");
 const dst = join(root, "models/toy-shapes");
 

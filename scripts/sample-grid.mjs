@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Renders docs/samples.png: a grid of toy-model outputs from this engine (the README shows it).
 // Usage: node scripts/sample-grid.mjs [--quant none|w8a8|w4a8] [--out docs/samples.png]
+import { fileURLToPath } from "node:url";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const root = new URL("..", import.meta.url).pathname;
+const root = fileURLToPath(new URL("../", import.meta.url));
 const { QSchedPipeline, encodePng, upscaleNearest } = await import(join(root, "dist/node/index.js"));
 const args = process.argv.slice(2);
 const opt = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);

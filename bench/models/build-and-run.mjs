@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Bundles bench/models/run.ts with esbuild (as scripts/build.mjs bundles the Node library: shaders
 // stay on disk, the `webgpu` package stays external) and runs it with the given arguments.
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 
-const root = new URL("../..", import.meta.url).pathname;
+const root = fileURLToPath(new URL("../../", import.meta.url));
 const outfile = join(root, "dist/bench/models-run.js");
 await build({
   entryPoints: [join(root, "bench/models/run.ts")],

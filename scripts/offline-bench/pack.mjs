@@ -5,6 +5,7 @@
 // of this repo and run scripts/offline-bench/run.sh there (kernels-bench/README.md, "On a GPU machine").
 //   node scripts/offline-bench/pack.mjs [--golden <folder>]… [--configs <folder>]… [--vulkan-loader] [--out <file>]
 // --vulkan-loader adds Debian's libvulkan1 (apt-get download) for machines without a Vulkan loader.
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { execFileSync, execSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -12,7 +13,7 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-const root = new URL("../..", import.meta.url).pathname;
+const root = fileURLToPath(new URL("../../", import.meta.url));
 const { values } = parseArgs({
   options: {
     golden: { type: "string", multiple: true, default: [] },

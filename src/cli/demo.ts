@@ -90,9 +90,9 @@ export function parseDemoArgs(argv: string[]): DemoArgs & { help?: boolean } {
         a.dtype = v;
         i++;
         break;
-      case "--out": a.out = value(flag, v); i++; break;
-      case "--model": a.model = value(flag, v); i++; break;
-      case "--taesd": a.taesd = value(flag, v); i++; break;
+      case "--out": a.out = userPath(value(flag, v)); i++; break;
+      case "--model": a.model = userPath(value(flag, v)); i++; break;
+      case "--taesd": a.taesd = userPath(value(flag, v)); i++; break;
       case "--variant": a.variant = value(flag, v); i++; break;
       case "--qsched": a.qsched = parseQSchedArg(value(flag, v)); i++; break;
       case "--smoke": a.smoke = true; break;
@@ -103,10 +103,19 @@ export function parseDemoArgs(argv: string[]): DemoArgs & { help?: boolean } {
   return a;
 }
 
+/**
+ * A path the user typed, against the folder they typed it in: `npm run demo` runs in the package root, and npm
+ * passes the caller's folder as INIT_CWD. URLs stay as they are.
+ */
+function userPath(p: string): string {
+  return /^https?:\/\//.test(p) ? p : resolve(process.env.INIT_CWD ?? process.cwd(), p);
+}
+
 function parseQSchedArg(v: string): QSchedOption {
   if (v === "auto") return "auto";
   const m = /^([-+0-9.e]+),([-+0-9.e]+)$/.exec(v);
   if (m) return { m: Number(m[1]), s: Number(m[2]) };
+  v = userPath(v);
   // Otherwise a coefficient file, read by main(); a lone number or a typo is not one.
   if (!existsSync(v) || !statSync(v).isFile()) throw new DemoUsageError(`--qsched expects m,s (e.g. 0.9,0.9), auto or a coefficient file, got ${JSON.stringify(v)}`);
   return v;

@@ -136,7 +136,7 @@ export async function createDevice(options: DeviceOptions = {}): Promise<GpuCont
   if (!adapter) {
     throw new GpuDeviceError(
       `no WebGPU adapter on ${platformName}` +
-        (platformName === "node" ? ` (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? "unset"}; run \`npm run setup\` to install lavapipe)` : ""),
+        (platformName === "node" ? ` (Vulkan driver: ${icd ?? "none found"}; ${icd ? "check that this driver loads, or point VK_ICD_FILENAMES at another" : "run `npm run setup` to install lavapipe"})` : ""),
     );
   }
   const features = WANTED_FEATURES.filter((f) => adapter.features.has(f) && !(f === "shader-f16" && options.disableF16));

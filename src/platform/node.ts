@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Where Debian's mesa-vulkan-drivers puts the lavapipe ICD, and Chromium's SwiftShader ICD. */
-const LAVAPIPE_ICD = "/usr/share/vulkan/icd.d/lvp_icd.json";
+/** Where mesa-vulkan-drivers puts the lavapipe ICD (Debian without the architecture, upstream and Ubuntu with it), and Chromium's SwiftShader ICD. */
+const LAVAPIPE_ICDS = ["/usr/share/vulkan/icd.d/lvp_icd.json", "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json", "/usr/share/vulkan/icd.d/lvp_icd.aarch64.json"];
 const SWIFTSHADER_ICDS = ["/usr/lib/chromium/vk_swiftshader_icd.json", "/usr/lib/chromium-browser/vk_swiftshader_icd.json"];
 
 import type { NodeAdapterChoice } from "../gpu/adapter-choice.ts";
@@ -13,11 +13,16 @@ import type { NodeAdapterChoice } from "../gpu/adapter-choice.ts";
  * subgroups, timestamps), SwiftShader as fallback. Must run before Dawn enumerates adapters.
  */
 function chooseVulkanIcd(choice: NodeAdapterChoice): string | undefined {
-  if (choice === "system") return process.env.VK_ICD_FILENAMES;
-  if (choice === "auto" && process.env.VK_ICD_FILENAMES) return process.env.VK_ICD_FILENAMES;
-  const candidates = choice === "swiftshader" ? SWIFTSHADER_ICDS : choice === "lavapipe" ? [LAVAPIPE_ICD] : [LAVAPIPE_ICD, ...SWIFTSHADER_ICDS];
+  // The loader reads VK_DRIVER_FILES (its current name) before VK_ICD_FILENAMES; a user's choice in either stands.
+  const stated = process.env.VK_DRIVER_FILES || process.env.VK_ICD_FILENAMES;
+  if (choice === "system" || (choice === "auto" && stated)) return stated;
+  const candidates = choice === "swiftshader" ? SWIFTSHADER_ICDS : choice === "lavapipe" ? LAVAPIPE_ICDS : [...LAVAPIPE_ICDS, ...SWIFTSHADER_ICDS];
   const found = candidates.find((p) => existsSync(p));
-  if (found) process.env.VK_ICD_FILENAMES = found;
+  if (found) {
+    // VK_DRIVER_FILES would win over the one we set: the explicit lavapipe/swiftshader choice replaces both.
+    delete process.env.VK_DRIVER_FILES;
+    process.env.VK_ICD_FILENAMES = found;
+  }
   return found;
 }
 

@@ -3,13 +3,18 @@
 // puppeteer-core, serving the repo (and the full oracle, when present) on 127.0.0.1.
 // Prints one line per case and "browser: N passed, M failed"; exits non-zero on any failure
 // and when no adapter is found (never a silent skip).
+import { fileURLToPath } from "node:url";
 import { existsSync, writeFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { launchChromium } from "../../scripts/chromium.mjs";
 import { startStaticServer } from "../../scripts/static-server.mjs";
 
-const root = resolve(new URL("../..", import.meta.url).pathname);
-const golden = resolve(process.env.QSCHED_GOLDEN ?? join(root, "../shared/golden"));
+const root = resolve(fileURLToPath(new URL("../../", import.meta.url)));
+const golden = resolve(process.env.QSCHED_GOLDEN || join(root, "../shared/golden"));
+if (process.env.QSCHED_GOLDEN && !existsSync(join(golden, "README.md"))) {
+  console.error(`QSCHED_GOLDEN=${process.env.QSCHED_GOLDEN}: no oracle there (expected ${join(golden, "README.md")}); unset it to run the shipped subset only`);
+  process.exit(1);
+}
 mkdirSync(join(root, ".cache"), { recursive: true });
 writeFileSync(join(root, ".cache/browser-tests.html"), `<!doctype html><meta charset="utf-8"><script type="module" src="/dist/test/browser-tests.js"></script>`);
 

@@ -16,6 +16,7 @@
 //    Across adapters that cannot hold: lavapipe (shader-f16, another FMA contraction) moves chaotic candidates such as
 //    (1, 1.09), whose JAQ swings between 2.17 and 2.56 with summation order, and with them the search's path; the
 //    cross-adapter numerics are checked by the generation comparison above and the golden tests on each adapter.
+import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,7 +24,7 @@ import { join, resolve } from "node:path";
 import { launchChromium } from "../../scripts/chromium.mjs";
 import { startStaticServer } from "../../scripts/static-server.mjs";
 
-const root = resolve(new URL("../..", import.meta.url).pathname);
+const root = resolve(fileURLToPath(new URL("../../", import.meta.url)));
 const settings = { prompt: "a red circle on a blue background", seed: 100, steps: 4, guidance: 2 };
 // budget: the page's minimum for 2 prompts, read from its budget field below.
 const cal = { quant: "w4a8", steps: 2, guidance: 1, prompts: 2, budget: 0 };

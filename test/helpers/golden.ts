@@ -5,10 +5,16 @@ import { fileURLToPath } from "node:url";
 /** Repository root (this file lives in test/helpers/). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-/** The full oracle: $QSCHED_GOLDEN, else ../shared/golden beside the repo. Null when absent. */
+/**
+ * The full oracle: $QSCHED_GOLDEN, else ../shared/golden beside the repo. Null when that default is absent; a
+ * $QSCHED_GOLDEN that names no oracle throws, so a mistyped path cannot quietly turn the full suite off.
+ */
 export function fullGoldenDir(): string | null {
-  const dir = process.env.QSCHED_GOLDEN ? resolve(process.env.QSCHED_GOLDEN) : resolve(REPO_ROOT, "../shared/golden");
-  return existsSync(join(dir, "README.md")) ? dir : null;
+  const stated = process.env.QSCHED_GOLDEN;
+  const dir = stated ? resolve(stated) : resolve(REPO_ROOT, "../shared/golden");
+  if (existsSync(join(dir, "README.md"))) return dir;
+  if (stated) throw new Error(`QSCHED_GOLDEN=${stated}: no oracle there (expected ${join(dir, "README.md")}); unset it to run the shipped subset only`);
+  return null;
 }
 
 /** The compact subset shipped in the repo (always present). */
