@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds dist/ with esbuild: the library for Node and browsers, the scheduler entry, the CLIs and
-// the browser test/bench pages. Shaders are embedded as text in browser bundles (virtual module
-// "qsched:shaders"); Node bundles read them from shaders/ on disk.
+// the browser test/bench pages. Shaders are embedded as text in every bundle (virtual module
+// "qsched:shaders"); sources run by vitest/vite-node read them from shaders/ on disk.
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -28,8 +28,16 @@ const shadersPlugin = {
   },
 };
 
+/** Node bundles take #platform from src/platform/node-bundle.ts: Node's, with the shaders embedded as well. */
+const nodePlatformPlugin = {
+  name: "qsched-node-platform",
+  setup(b) {
+    b.onResolve({ filter: /^#platform$/ }, () => ({ path: join(root, "src/platform/node-bundle.ts") }));
+  },
+};
+
 const common = { bundle: true, format: "esm", sourcemap: true, logLevel: "warning", target: "es2022", plugins: [shadersPlugin] };
-const node = { ...common, platform: "node", external: ["webgpu", "puppeteer-core"] };
+const node = { ...common, platform: "node", external: ["webgpu", "puppeteer-core"], plugins: [shadersPlugin, nodePlatformPlugin] };
 const browser = { ...common, platform: "browser", conditions: ["browser"] };
 const cli = { ...node, banner: { js: "#!/usr/bin/env node" } };
 

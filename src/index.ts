@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * qsched-gpu: few-step text-to-image diffusion on WebGPU with hand-written WGSL kernels,
  * int8/int4 weights and Q-Sched coefficients. This entry exports the pipeline, the device layer and ops;
@@ -14,4 +15,5 @@ export { QSchedPipeline, resolveQSchedOption } from "./pipeline/qsched-pipeline.
 export type { QSchedSource } from "./pipeline/qsched-auto.ts";
 export type { FromPretrainedOptions, GenerateOptions, GenerateResult, GeneratedImage, QuantScheme, QSchedOption, StepEvent, LoadProgress, DecodeProgress } from "./pipeline/types.ts";
 export { encodePng, upscaleNearest, toImageData } from "./pipeline/png.ts";
+export { toyModelLocation } from "./pipeline/toy-model.ts";
 export { recordPlan, Plan } from "./graph/plan.ts";

@@ -6,8 +6,8 @@
  */
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { writeFileWhole } from "./write-file.ts";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, resolve } from "node:path";
+import { toyModelLocation } from "#platform";
 import { QSchedPipeline } from "../pipeline/qsched-pipeline.ts";
 import { encodePng, upscaleNearest } from "../pipeline/png.ts";
 import type { QSchedOption, QuantScheme } from "../pipeline/types.ts";
@@ -22,13 +22,7 @@ const USAGE = `usage: npm run demo -- [--prompt TEXT] [--seed N] [--steps N] [--
 
 /** The embedded default model (models/toy-shapes in the package). */
 export function defaultModelFolder(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, "models", "toy-shapes");
-    if (existsSync(join(p, "model_index.json"))) return p;
-    dir = dirname(dir);
-  }
-  throw new Error("the embedded toy-shapes model (models/toy-shapes) is missing from this installation");
+  return toyModelLocation();
 }
 
 interface DemoArgs {

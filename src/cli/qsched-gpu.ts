@@ -1,6 +1,4 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { toyModelLocation } from "#platform";
 import type { ImageScorer } from "../calibration/image-scorer.ts";
 import type { ScorerRequest } from "./calibrate.ts";
 import { verifyFolder, formatResult } from "../verify/run.ts";
@@ -13,16 +11,6 @@ const USAGE = `usage: qsched-gpu verify <fixture-folder> [--tol X] [--dtype f32|
   runs pipeline and taesd folders' models in half precision (needs shader-f16), with the f16 bounds.
        qsched-gpu calibrate [--model <src>] [--clip <src>] [options]   (qsched-gpu calibrate --help)
   Finds Q-Sched (m, s) by JAQ. Default model: the embedded toy-shapes; default scorer: <model>/clip-scorer.`;
-
-/** The embedded toy-shapes model: models/toy-shapes above this file (src/cli or dist/cli). */
-function embeddedToyFolder(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++, dir = dirname(dir)) {
-    const p = join(dir, "models", "toy-shapes");
-    if (existsSync(join(p, "model_index.json"))) return p;
-  }
-  return undefined;
-}
 
 /**
  * The calibration scorer: `--clip <src>`, else the model's own `clip-scorer/` (the toy ships one). A scorer without
@@ -53,9 +41,11 @@ async function calibrate(rest: string[]): Promise<number> {
     return 0;
   }
   if (!rest.includes("--model")) {
-    const toy = embeddedToyFolder();
-    if (!toy) {
-      console.error("qsched-gpu calibrate: no --model given and the embedded toy-shapes model (models/toy-shapes) is missing");
+    let toy: string;
+    try {
+      toy = toyModelLocation();
+    } catch (e) {
+      console.error(`qsched-gpu calibrate: no --model given, and ${(e as Error).message}`);
       return 2;
     }
     rest = ["--model", toy, ...rest];

@@ -30,12 +30,15 @@ export interface GpuCapabilities {
   limits: Record<(typeof WANTED_LIMITS)[number] | "minStorageBufferOffsetAlignment" | "minUniformBufferOffsetAlignment", number>;
   adapter: { vendor: string; architecture: string; device: string; description: string };
   platform: string;
-  /** The Vulkan ICD chosen in Node (lavapipe or SwiftShader), if any. */
+  /** Node: the Vulkan driver file in use when one was named (ours for lavapipe/SwiftShader, or the user's); unset on the system loader's own choice. */
   icd?: string;
 }
 
 export interface DeviceOptions {
-  /** Node only: which CPU/GPU Vulkan driver to use. Default: $QSCHED_ADAPTER or lavapipe, then SwiftShader. */
+  /**
+   * Node only: which Vulkan driver to use. Default: $QSCHED_ADAPTER, else "auto", the system's (a GPU where
+   * there is one), falling back to lavapipe, then SwiftShader, when it offers no adapter.
+   */
   adapter?: NodeAdapterChoice;
   /** Do not request shader-f16 even when present (tests the f32 path). */
   disableF16?: boolean;
@@ -131,8 +134,15 @@ export function getDevice(options: DeviceOptions = {}): Promise<GpuContext> {
 
 /** A new device, independent of the shared one. */
 export async function createDevice(options: DeviceOptions = {}): Promise<GpuContext> {
-  const { gpu, icd } = await platformGpu(options.adapter);
-  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? "high-performance" });
+  const powerPreference = options.powerPreference ?? "high-performance";
+  let platform = await platformGpu(options.adapter);
+  let adapter = await platform.gpu.requestAdapter({ powerPreference });
+  if (!adapter && platform.fallback) {
+    // The system's Vulkan loader found nothing Dawn accepts (no GPU, or only an old Mesa): try the CPU drivers.
+    platform = await platform.fallback();
+    adapter = await platform.gpu.requestAdapter({ powerPreference });
+  }
+  const icd = platform.icd;
   if (!adapter) {
     throw new GpuDeviceError(
       `no WebGPU adapter on ${platformName}` +

@@ -3,7 +3,7 @@ import shaderFiles from "qsched:shaders";
 import type { NodeAdapterChoice } from "../gpu/adapter-choice.ts";
 
 /** The browser's `navigator.gpu`. */
-export async function platformGpu(_choice?: NodeAdapterChoice): Promise<{ gpu: GPU; icd?: string }> {
+export async function platformGpu(_choice?: NodeAdapterChoice): Promise<{ gpu: GPU; icd?: string; fallback?: () => Promise<{ gpu: GPU; icd?: string }> }> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) throw new Error("this browser has no WebGPU (navigator.gpu is undefined); try Chrome/Edge 113+ or enable WebGPU");
   return { gpu };
@@ -16,6 +16,15 @@ export function readShaderText(file: string): string {
   const text = shaderFiles[file];
   if (text === undefined) throw new Error(`shader file shaders/${file} is not in the bundle`);
   return text;
+}
+
+/**
+ * The embedded toy-shapes pipeline's URL, next to this bundle (dist/browser/ → models/toy-shapes/) where the package
+ * is served as published (a CDN, a static copy of node_modules/qsched-gpu). An app that bundles qsched-gpu itself
+ * serves that folder on its own and passes its URL.
+ */
+export function toyModelLocation(): string {
+  return new URL("../../models/toy-shapes/", import.meta.url).href;
 }
 
 /** Browsers have no folders: load from a URL or a FileList instead. */

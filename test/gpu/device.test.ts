@@ -38,3 +38,21 @@ describe("shared devices", () => {
     f32Only.destroy();
   });
 });
+
+describe("Vulkan driver choice (Node)", () => {
+  it("each adapter choice gets its own driver in one process, whatever was opened first", async () => {
+    const { createDevice } = await import("../../src/gpu/device.ts");
+    // Before, the first choice fixed the driver for the whole process and later choices were silently ignored.
+    const swiftshader = await createDevice({ adapter: "swiftshader" });
+    const lavapipe = await createDevice({ adapter: "lavapipe" });
+    try {
+      expect(swiftshader.describe()).toMatch(/swiftshader/i);
+      expect(swiftshader.caps.icd).toMatch(/vk_swiftshader_icd\.json$/);
+      expect(lavapipe.describe()).toMatch(/llvmpipe/);
+      expect(lavapipe.caps.icd).toMatch(/lvp_icd/);
+    } finally {
+      swiftshader.destroy();
+      lavapipe.destroy();
+    }
+  });
+});
