@@ -24,6 +24,8 @@ struct Params {
   eps: f32,
   // SERIAL_REDUCE: the number of blocks (threads past it return).
   blocks: u32,
+  // Always 0. XORed into the float zero point's bits so the compiler cannot fold (mn + s·mid) − s·mid back to mn.
+  opaque_zero: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -148,7 +150,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   // int4_weight_only: no preserve_zero; the zero point lives in the float domain.
   let mid = f32((params.qmax + params.qmin + 1) / 2);
   scale = max(div_rn(mx - mn, qrange), params.eps);
-  zp = mn + scale * mid;
+  // torchao rounds zp = mn + scale·mid and then min_val = zp − scale·mid in f32; folded to mn (as fast-math
+  // compilers do), codes within ~2e-6 of a .5 tie would round the other way.
+  zp = bitcast<f32>(bitcast<u32>(mn + scale * mid) ^ params.opaque_zero);
   min_val = zp - scale * mid;
 #else
   // preserve_zero: the range always holds 0.

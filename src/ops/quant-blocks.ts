@@ -93,7 +93,7 @@ async function quantizeBlocksGpu(gpu: Gpu, op: string, x: Tensor, rows: number, 
   gpu.dispatch(
     k,
     { x, codes, scales, zeros: zeroPoints },
-    { cols, group_size: groupSize, groups_per_row: groups, words_per_row: words, qmin: spec.qmin, qmax: spec.qmax, eps: spec.eps, blocks },
+    { cols, group_size: groupSize, groups_per_row: groups, words_per_row: words, qmin: spec.qmin, qmax: spec.qmax, eps: spec.eps, blocks, opaque_zero: 0 },
     // One workgroup per block, or (serial) one thread per block.
     gridFor(gpu, blocks, reduce === "serial" ? QUANT_WG_SIZE.serial : 1),
   );

@@ -29,7 +29,10 @@ export function validateQSchedSpec(spec: QSchedSpec): void {
     requireFinite("s", [spec.s]);
     return;
   }
-  if (spec.scheme !== "explicit") throw new Error(`Q-Sched: scheme must be "linear" or "explicit", found ${String((spec as { scheme: unknown }).scheme)}`);
+  if (spec.scheme !== "explicit") {
+    const hint = (spec as { scheme?: unknown }).scheme === undefined && "m" in spec ? ` (the pipeline's { m, s } is { scheme: "linear", m, s } here)` : "";
+    throw new Error(`Q-Sched: scheme must be "linear" or "explicit", found ${String((spec as { scheme: unknown }).scheme)}${hint}`);
+  }
   requireFinite("modelCoeff", spec.modelCoeff);
   requireFinite("sampleCoeff", spec.sampleCoeff);
   if (spec.modelCoeff.length !== spec.sampleCoeff.length || spec.modelCoeff.length === 0) {

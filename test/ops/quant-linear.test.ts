@@ -95,6 +95,34 @@ describe("quant formats: GPU decode and GPU quantizer agree with src/quant bit f
     });
   }
 
+  it("W4A16: quantizeWeightOnGpu rounds near-.5 ties as torchao, through min_val = (mn + 8·scale) − 8·scale in f32", async () => {
+    // Groups with a minimum ≥ 0 whose values sit within a few ulps of code ties: there min_val ≠ mn, and a compiler
+    // that folds (mn + 8s) − 8s to mn flipped ~17 % of these codes (session 18 review; 0 flips since).
+    const gpu = await testGpu();
+    const f = QUANT_FORMATS.W4A16;
+    const [n, k] = [256, 32];
+    const wv = new Float32Array(n * k);
+    const unit = seededFloats(3 * n, 29, 0, 1);
+    for (let r = 0; r < n; r++) {
+      const range = Math.fround(2 ** (Math.floor(unit[3 * r]! * 8) - 4) * (1 + Math.floor(unit[3 * r + 1]! * 64) / 64));
+      const mn = Math.fround(unit[3 * r + 2]! * range * 0.5);
+      wv[r * k] = mn;
+      wv[r * k + 1] = Math.fround(mn + range);
+      for (let i = 2; i < k; i++) wv[r * k + i] = Math.fround(mn + (((i % 15) + 0.5) * range) / 15);
+    }
+    const cpu = packWeight(f, quantizeWeight(wv, n, k, f, 32));
+    const w = gpu.upload(wv, [n, k]);
+    for (const reduce of REDUCTIONS) {
+      const qw = await quantizeWeightOnGpu(gpu, w, f, 32, { reduce });
+      const words = (await gpu.download(qw.codes)) as Uint32Array;
+      let flips = 0;
+      for (let i = 0; i < words.length; i++) if (words[i] !== cpu.words[i]) flips++;
+      expect(flips, `reduce=${reduce ?? "auto"}: words differing from the CPU (torchao) codes`).toBe(0);
+      disposeQuantizedWeight(qw);
+    }
+    w.dispose();
+  });
+
   for (const scheme of ["W8A8", "W4A8"] as const) {
     it(`${scheme}: quantizeActivationsPerToken equals the CPU per-token quantizer`, async () => {
       const gpu = await testGpu();
