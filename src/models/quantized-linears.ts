@@ -102,7 +102,12 @@ export function quantizedLoader(
         out.skipped.push({ module, reason: d.reason });
         return false;
       }
-      const q = quantizeWeight(source.f32(full), d.n, d.k, format, format.defaultGroupSize === "per-channel" ? "per-channel" : d.groupSize);
+      let q: ReturnType<typeof quantizeWeight>;
+      try {
+        q = quantizeWeight(source.f32(full), d.n, d.k, format, format.defaultGroupSize === "per-channel" ? "per-channel" : d.groupSize);
+      } catch (e) {
+        throw new Error(`quantizing "${full}" to ${format.scheme}: ${(e as Error).message}`, { cause: e });
+      }
       out.add(module, shape, packWeight(format, q));
       return true;
     },

@@ -8,7 +8,7 @@ import { OpInputError } from "../gpu/errors.ts";
 import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { f16BitsToF32, f32ToF16Bits } from "../util/float16.ts";
-import { wordsPerRow, type QuantFormat } from "../quant/formats.ts";
+import { weightGroupSizeProblem, wordsPerRow, type QuantFormat } from "../quant/formats.ts";
 import type { PackedWeight } from "../quant/packing.ts";
 
 /**
@@ -68,8 +68,9 @@ export interface UploadQuantizedOptions {
 
 /** Uploads a CPU-packed weight (src/quant/packing.ts) as it is (scales converted to f16 if asked). */
 export function uploadQuantizedWeight(gpu: Gpu, p: PackedWeight, label = "qweight", opts: UploadQuantizedOptions = {}): QuantizedWeight {
+  const groupProblem = weightGroupSizeProblem(p.format, p.k, p.groupSize);
+  if (groupProblem) throw new OpInputError("uploadQuantizedWeight", groupProblem);
   const groups = p.k / p.groupSize;
-  if (!Number.isInteger(groups)) throw new OpInputError("uploadQuantizedWeight", `K = ${p.k} is not a multiple of the group size ${p.groupSize}`);
   if (p.scales.length !== p.n * groups) throw new OpInputError("uploadQuantizedWeight", `scales must be [${p.n}, ${groups}], got ${p.scales.length} values`);
   const dtype = p.format.weight.bits === 4 ? "i4x8" : "i8x4";
   // f16 halves the scale bytes; a tensor whose values would overflow it keeps f32 (the kernels take either).

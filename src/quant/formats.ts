@@ -153,6 +153,19 @@ export function resolveGroupSize(f: QuantFormat, k: number, groupSize: number | 
   return groupSize;
 }
 
+/**
+ * Whether a stored weight's group size is one its format produces: K itself for the per-channel formats (one scale
+ * per output row), an allowed group size dividing K for the grouped ones. The int8 kernels read one scale per row, so a
+ * W8A8 weight with groups would run with the wrong scales; the message says what was expected.
+ */
+export function weightGroupSizeProblem(f: QuantFormat, k: number, groupSize: number): string | null {
+  if (f.allowedGroupSizes.includes("per-channel")) {
+    return groupSize === k ? null : `${f.scheme} weights have one scale per output row (group size = K = ${k}), found group size ${groupSize}`;
+  }
+  if (!f.allowedGroupSizes.includes(groupSize)) return `${f.scheme} group size ${groupSize} is not one of ${f.allowedGroupSizes.join(", ")}`;
+  return k % groupSize === 0 ? null : `${f.scheme}: K = ${k} is not a multiple of the group size ${groupSize}`;
+}
+
 /** u32 words per packed row of K codes. */
 export function wordsPerRow(f: QuantFormat, k: number): number {
   return f.weight.bits === 4 ? Math.ceil(k / INT4_CODES_PER_WORD) : Math.ceil(k / INT8_CODES_PER_WORD);

@@ -6,12 +6,15 @@
  */
 import { dequantizeBlocks, quantizeActivations } from "./quantize.ts";
 import { unpackWeight, type PackedWeight } from "./packing.ts";
+import { weightGroupSizeProblem } from "./formats.ts";
 
 const f32 = Math.fround;
 
 /** x [M, K] float32, weight packed [N, K], bias [N] or null → y [M, N] float32. */
 export function quantizedLinearReference(x: Float32Array, weight: PackedWeight, bias: Float32Array | null): Float32Array {
   const { n, k, format } = weight;
+  const groupProblem = weightGroupSizeProblem(format, k, weight.groupSize);
+  if (groupProblem) throw new Error(`quantizedLinearReference: ${groupProblem}`);
   if (x.length % k !== 0) throw new Error(`quantizedLinearReference: x has ${x.length} values, not a multiple of K = ${k}`);
   if (bias && bias.length !== n) throw new Error(`quantizedLinearReference: bias has ${bias.length} values, expected N = ${n}`);
   const m = x.length / k;

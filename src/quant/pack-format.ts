@@ -136,7 +136,12 @@ export function encodePlannedTensor(t: PlannedTensor, format: QuantFormat, sourc
       ? new Float32Array(sourceBytes.buffer, sourceBytes.byteOffset, sourceBytes.byteLength / 4)
       : bytesToFloat32(t.source.dtype, sourceBytes);
   const gs = format.defaultGroupSize === "per-channel" ? "per-channel" : group_size;
-  const p = packWeight(format, quantizeWeight(w, n, k, format, gs));
+  let p: PackedWeight;
+  try {
+    p = packWeight(format, quantizeWeight(w, n, k, format, gs));
+  } catch (e) {
+    throw new Error(`quantizing "${t.source.name}" to ${format.scheme}: ${(e as Error).message}`, { cause: e });
+  }
   const asBytes = (a: Uint32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   return p.zeroPoints ? [asBytes(p.words), asBytes(p.scales), asBytes(p.zeroPoints)] : [asBytes(p.words), asBytes(p.scales)];
 }
@@ -166,6 +171,9 @@ export function parsePackMetadata(meta: Record<string, string>, where: string): 
   const groupSize = gsText === "per-channel" ? "per-channel" : Number(gsText);
   if (groupSize !== "per-channel" && !(Number.isInteger(groupSize) && groupSize > 0)) {
     throw new Error(`${where}: qsched_group_size "${gsText}" is not a positive integer or "per-channel"`);
+  }
+  if (!QUANT_FORMATS[scheme].allowedGroupSizes.includes(groupSize)) {
+    throw new Error(`${where}: qsched_group_size ${gsText} is not one of ${scheme}'s (${QUANT_FORMATS[scheme].allowedGroupSizes.join(", ")})`);
   }
   let layout: unknown;
   try {
@@ -237,6 +245,11 @@ export function indexPackTensors(info: PackInfo, format: QuantFormat, entries: r
     if (l.shape[0] !== l.n || k !== l.k) {
       throw new Error(`${where}: "${name}" has shape [${l.shape}] but its layout says n = ${l.n}, k = ${l.k}`);
     }
+    // Every weight of a pack is grouped as the pack says (K itself for per-channel schemes).
+    const expected = info.groupSize === "per-channel" ? l.k : info.groupSize;
+    if (l.group_size !== expected) {
+      throw new Error(`${where}: "${name}" has group_size ${l.group_size}, but this ${info.scheme} pack's qsched_group_size ${info.groupSize} means ${expected} for K = ${l.k}`);
+    }
   }
   const byCodes = new Map(Object.entries(info.layout).map(([name, l]) => [l.codes, name]));
   const names: string[] = [];
@@ -263,7 +276,7 @@ export function packedFromBytes(
     // Copy so the typed array is aligned and owned (file slices can start at any byte).
     return t.bytes.slice().buffer;
   };
-  return {
+  const packed: PackedWeight = {
     format,
     n: l.n,
     k: l.k,
@@ -272,4 +285,14 @@ export function packedFromBytes(
     scales: new Float32Array(want(l.scales, "F32", [l.n, groups])),
     zeroPoints: l.zero_points ? new Float32Array(want(l.zero_points, "F32", [l.n, groups])) : null,
   };
+  // The quantizers clamp every scale to at least eps: a smaller, negative or non-finite one is damage, which would
+  // otherwise run as a plausible-looking wrong (or NaN) layer.
+  const eps = format.weight.eps;
+  const badScale = packed.scales.findIndex((v) => !(v >= eps && v < Infinity));
+  if (badScale >= 0) {
+    throw new Error(`pack tensor "${l.scales}" of "${name}": scale ${packed.scales[badScale]} at row ${Math.floor(badScale / groups)}, group ${badScale % groups} is not a finite number ≥ ${eps} (the quantizer's eps)`);
+  }
+  const badZero = packed.zeroPoints?.findIndex((v) => !Number.isFinite(v)) ?? -1;
+  if (badZero >= 0) throw new Error(`pack tensor "${l.zero_points}" of "${name}": zero point ${packed.zeroPoints![badZero]} at row ${Math.floor(badZero / groups)} is not finite`);
+  return packed;
 }

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { goldenFolders, fullGoldenDir } from "../helpers/golden.ts";
 import { loadQuantCases } from "./golden-cases.ts";
-import { formatForFixtureScheme } from "../../src/quant/formats.ts";
+import { formatForFixtureScheme, QUANT_FORMATS } from "../../src/quant/formats.ts";
+import { quantizedLinearReference } from "../../src/quant/linear.ts";
+import { uploadQuantizedWeight } from "../../src/ops/quant-weight.ts";
 import { dequantizePacked } from "../../src/quant/packing.ts";
 import { openPack, readPack, tensorFileSource, writePack, type TensorSource } from "../../src/quant/pack.ts";
 import { planPack } from "../../src/quant/pack-format.ts";
@@ -161,6 +163,66 @@ describe("pack reader errors", () => {
     const edited = packWithEditedLayout();
     expect(() => readPack(edited((l) => void (l["l.bias"] = { ...l["l.weight"]! })))).toThrow(/"l.bias" is both a stored tensor and a quantized weight/);
     expect(() => readPack(edited((l) => void (l["l.other"] = { ...l["l.weight"]! })))).toThrow(/tensor "l.weight.qcodes" is claimed twice/);
+  });
+
+  it("refuses group sizes its scheme does not produce: the int8 kernels read one scale per row (a grouped W8A8 weight ran 95 % wrong)", () => {
+    const edited = packWithEditedLayout();
+    expect(() => readPack(edited((l) => void (l["l.weight"]!.group_size = 16)))).toThrow(/"l\.weight" has group_size 16, but this W4A8 pack's qsched_group_size 32 means 32 for K = 32/);
+    // A W8A8 pack: per-channel, so a layout's group_size must be K.
+    const dir = tmp();
+    const w8 = join(dir, "w8a8.safetensors");
+    writePack(w8, memorySource({ "l.weight": { shape: [2, 64], data: Float32Array.from({ length: 128 }, (_, i) => Math.sin(i)) } }), {
+      scheme: "W8A8", policy: parsePolicy("torchao"), sourceModel: "m", component: "c",
+    });
+    const file = openTensorFile(w8);
+    const meta = { ...file.metadata };
+    const tensors = Object.fromEntries(file.entries.map((e) => [e.name, { dtype: e.dtype, shape: [...e.shape], data: file.read(e.name) }]));
+    file.close();
+    const layout = JSON.parse(meta.qsched_layout!) as Record<string, Record<string, unknown>>;
+    layout["l.weight"]!.group_size = 32;
+    tensors["l.weight.qscales"] = { dtype: "F32", shape: [2, 2], data: new Uint8Array(new Float32Array([0.01, 0.01, 0.01, 0.01]).buffer) };
+    const grouped = join(dir, "grouped.safetensors");
+    writeFileSync(grouped, encodeSafetensors(tensors, { ...meta, qsched_layout: JSON.stringify(layout) }));
+    expect(() => readPack(grouped)).toThrow(/"l\.weight" has group_size 32, but this W8A8 pack's qsched_group_size per-channel means 64 for K = 64/);
+    const wrongMeta = join(dir, "meta.safetensors");
+    writeFileSync(wrongMeta, encodeSafetensors(tensors, { ...meta, qsched_group_size: "32", qsched_layout: JSON.stringify(layout) }));
+    expect(() => readPack(wrongMeta)).toThrow(/qsched_group_size 32 is not one of W8A8's \(per-channel\)/);
+    // The same weight handed to the op or the CPU reference directly.
+    const packed = { format: QUANT_FORMATS.W8A8, n: 2, k: 64, groupSize: 32, words: new Uint32Array(32), scales: new Float32Array(4).fill(0.01), zeroPoints: null };
+    expect(() => uploadQuantizedWeight(undefined as never, packed)).toThrow(/W8A8 weights have one scale per output row \(group size = K = 64\), found group size 32/);
+    expect(() => quantizedLinearReference(new Float32Array(64), packed, null)).toThrow(/found group size 32/);
+  });
+
+  it("a NaN weight is refused naming the tensor", () => {
+    const data = new Float32Array(64).fill(0.5);
+    data[37] = NaN;
+    const out = join(tmp(), "nan.safetensors");
+    expect(() => writePack(out, memorySource({ "blocks.0.to_q.weight": { shape: [2, 32], data } }), { scheme: "W4A8", policy: parsePolicy("all"), sourceModel: "m", component: "c" }))
+      .toThrow(/quantizing "blocks\.0\.to_q\.weight" to W4A8: .*row 1, group 0 .*NaN/);
+  });
+
+  it("refuses damaged scales and zero points instead of running a wrong layer", () => {
+    const dir = tmp();
+    const good = join(dir, "w4a16.safetensors");
+    writePack(good, memorySource({ "l.weight": { shape: [2, 32], data: Float32Array.from({ length: 64 }, (_, i) => Math.cos(i)) } }), {
+      scheme: "W4A16", policy: parsePolicy("all"), sourceModel: "m", component: "c", groupSize: 32,
+    });
+    const file = openTensorFile(good);
+    const meta = { ...file.metadata };
+    const tensors = Object.fromEntries(file.entries.map((e) => [e.name, { dtype: e.dtype, shape: [...e.shape], data: file.read(e.name) }]));
+    file.close();
+    expect(readPack(good).quantized.size).toBe(1);
+    const withValue = (tensor: string, v: number) => {
+      const data = new Float32Array(tensors[tensor]!.data.slice().buffer);
+      data[1] = v;
+      const p = join(dir, `bad-${Math.random().toString(36).slice(2)}.safetensors`);
+      writeFileSync(p, encodeSafetensors({ ...tensors, [tensor]: { ...tensors[tensor]!, data: new Uint8Array(data.buffer) } }, meta));
+      return p;
+    };
+    for (const v of [0, -0.5, NaN, Infinity]) {
+      expect(() => readPack(withValue("l.weight.qscales", v)), `scale ${v}`).toThrow(new RegExp(`"l\\.weight\\.qscales" of "l\\.weight": scale ${v} at row 1, group 0 is not a finite number ≥ 9\\.99999`));
+    }
+    expect(() => readPack(withValue("l.weight.qzeros", NaN))).toThrow(/zero point NaN at row 1 is not finite/);
   });
 
   it("reads float tensors named like Object.prototype members", () => {
