@@ -24,7 +24,8 @@ struct Params {
   eps: f32,
   // SERIAL_REDUCE: the number of blocks (threads past it return).
   blocks: u32,
-  // Always 0. XORed into the float zero point's bits so the compiler cannot fold (mn + s·mid) − s·mid back to mn.
+  // Always 0: a run-time value the compiler cannot see through (keeps (mn + s·mid) − s·mid from folding to mn, and
+  // lets the shader build a NaN, which WGSL refuses as a constant).
   opaque_zero: u32,
 }
 
@@ -40,6 +41,8 @@ struct Params {
 #else
 var<workgroup> red_min: array<f32, WG_SIZE>;
 var<workgroup> red_max: array<f32, WG_SIZE>;
+// Set when any element of the block is NaN or ±∞ (zero-initialised, like all workgroup memory).
+var<workgroup> red_nonfinite: atomic<u32>;
 #endif
 #endif
 
@@ -117,19 +120,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let start = row * params.cols + g * params.group_size;
   var mn = 3.4028234e38;
   var mx = -3.4028234e38;
+  // NaN and ±∞ are told by their exponent bits (min/max may skip a NaN, and `v != v` may be folded away).
+  var nonfinite = 0u;
   for (var i = lid; i < params.group_size; i = i + BLOCK_THREADS) {
     let v = f32(x[start + i]);
     mn = min(mn, v);
     mx = max(mx, v);
+    nonfinite = nonfinite | u32((bitcast<u32>(v) & 0x7F800000u) == 0x7F800000u);
   }
 #if SUBGROUP_REDUCE
   mn = subgroupMin(mn);
   mx = subgroupMax(mx);
+  nonfinite = subgroupOr(nonfinite);
 #else
 #if SERIAL_REDUCE
 #else
   red_min[lid] = mn;
   red_max[lid] = mx;
+  if (nonfinite != 0u) { atomicOr(&red_nonfinite, 1u); }
   workgroupBarrier();
   for (var s = WG_SIZE / 2u; s > 0u; s = s / 2u) {
     if (lid < s) {
@@ -140,6 +148,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   mn = red_min[0];
   mx = red_max[0];
+  nonfinite = atomicLoad(&red_nonfinite);
 #endif
 #endif
   let qrange = f32(params.qmax - params.qmin);
@@ -165,6 +174,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   zp = f32(clamp(params.qmin - i32(round(div_rn(mn, scale))), params.qmin, params.qmax));
 #endif
 #endif
+  // A block with NaN or ±∞ has no scale: NaN, so every product with it is NaN, as torch's float path would give
+  // (the codes are then meaningless). Finite-looking output from a NaN input would hide the fault.
+  // (A NaN constant is refused by WGSL; the uniform zero makes it a run-time value.)
+  if (nonfinite != 0u) { scale = bitcast<f32>(0x7FC00000u | params.opaque_zero); }
   let inv_scale = div_rn(1.0, scale);
   if (lid == 0u) {
     scales[block_id] = scale;

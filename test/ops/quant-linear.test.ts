@@ -148,6 +148,32 @@ describe("quant formats: GPU decode and GPU quantizer agree with src/quant bit f
   }
 });
 
+describe("NaN and ±∞ in activations of W8A8 / W4A8 linears", () => {
+  it("make their rows NaN on every int kernel (torch's float path gives NaN or ∞ there; before, a NaN acted as 0)", async () => {
+    const gpu = await testGpu();
+    for (const scheme of ["W8A8", "W4A8"] as const) {
+      const f = QUANT_FORMATS[scheme];
+      const [n, k] = [9, 64];
+      const packed = packWeight(f, quantizeWeight(seededFloats(n * k, 5, -1, 1), n, k, f, f.weight.bits === 4 ? 32 : "per-channel"));
+      const qw = uploadQuantizedWeight(gpu, packed);
+      const xv = seededFloats(4 * k, 6, -2, 2);
+      xv[k + 7] = NaN; // row 1
+      xv[2 * k + 40] = Infinity; // row 2
+      xv[3 * k] = -Infinity; // row 3
+      const x = gpu.upload(xv, [4, k]);
+      const clean = quantizedLinearReference(xv.slice(0, k), packed, null);
+      for (const intKernel of await intLinearKernelsFor(gpu, qw)) {
+        const y = await gpu.read(await linear(gpu, x, qw, null, { intKernel }));
+        const what = `${scheme} ${intKernel}`;
+        expect(relativeMaxError(y.slice(0, n), clean), `${what}: the clean row`).toBeLessThanOrEqual(QUANT_Y_TOL);
+        for (const row of [1, 2, 3]) expect(Array.from(y.slice(row * n, (row + 1) * n)).every(Number.isNaN), `${what}: row ${row} all NaN`).toBe(true);
+      }
+      x.dispose();
+      disposeQuantizedWeight(qw);
+    }
+  });
+});
+
 describe("quantized linear vs the CPU reference (src/quant/linear.ts) on awkward shapes", () => {
   for (const scheme of SCHEMES) {
     it(`${scheme}: M = 1, 13, batched; every kernel variant or int kernel`, async () => {
