@@ -19,11 +19,14 @@ import type { GeneratedImage } from "./types.ts";
 export interface PreviewDecoder {
   readonly kind: "taesd" | "vae";
   decode(latents: Tensor): Promise<Tensor>;
+  /** TAESD: bytes of its widest activation for [batch, ·, h, w] latents (checked against the binding limit first). */
+  widestActivationBytes?(batch: number, h: number, w: number): number;
   dispose(): void;
 }
 
 /** A TAESD/TAESDXL folder (config.json + weights at its root, e.g. madebyollin/taesd) as preview decoder. */
-export async function loadTaesdPreview(gpu: Gpu, source: PipelineSource): Promise<PreviewDecoder> {
+/** `dtype`: the pipeline's (diffusers runs an AutoencoderTiny in the pipeline's dtype); f16 halves its activations. */
+export async function loadTaesdPreview(gpu: Gpu, source: PipelineSource, dtype: "f32" | "f16" = "f32"): Promise<PreviewDecoder> {
   const src = await resolveSource(source);
   const comp = await loadComponent(src, "");
   if (comp.config._class_name !== "AutoencoderTiny") {
@@ -32,8 +35,8 @@ export async function loadTaesdPreview(gpu: Gpu, source: PipelineSource): Promis
   }
   // Diffusers' AutoencoderTiny keeps the decoder under "decoder."; standalone taesd files too.
   // Streamed: one tensor on the CPU at a time (the encoder's tensors are never read).
-  const model = await TaesdDecoder.loadStreaming(gpu, streamComponent(comp), comp.config).finally(comp.close);
-  return { kind: "taesd", decode: (z) => model.decode(z), dispose: () => model.dispose() };
+  const model = await TaesdDecoder.loadStreaming(gpu, streamComponent(comp), comp.config, { dtype }).finally(comp.close);
+  return { kind: "taesd", decode: (z) => model.decode(z), widestActivationBytes: (b, h, w) => model.widestActivationBytes(b, h, w), dispose: () => model.dispose() };
 }
 
 /** The pipeline's own VAE as preview decoder (not owned: dispose() is a no-op). */

@@ -200,7 +200,9 @@ export class QSchedPipeline {
     if (this.disposed) throw new Error("generate(): the pipeline was disposed");
     checkGenerateKeys(options);
     options.signal?.throwIfAborted();
-    const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, this.vae.sliceChannels, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize, this.defaultSize);
+    // The VAE's size limit only applies where the VAE decodes: the final image, or previews without a TAESD.
+    const usesVae = (options.decoder ?? "vae") === "vae" || (options.preview === true && !this.taesd);
+    const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, usesVae ? this.vae.sliceChannels : 0, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize, this.defaultSize);
     return this.guarded("generate()", () => this.generateChecked(options, o), options.signal);
   }
 
@@ -240,6 +242,7 @@ export class QSchedPipeline {
     if (decoder !== "vae" && decoder !== "taesd") throw new Error(`generate: decoder must be "vae" or "taesd", got ${JSON.stringify(decoder)}`);
     if (decoder === "taesd" && !this.taesd) throw new Error('generate: decoder "taesd" needs a TAESD: call loadPreviewDecoder(source) first');
     const gpu = this.gpu;
+    this.checkTaesdFits(o, decoder === "taesd" || (options.preview === true && this.taesd !== null));
     const peak0 = gpu.pool.live;
     gpu.pool.peakLive = gpu.pool.live;
     const scheduler = newScheduler(this.opened);
@@ -322,7 +325,7 @@ export class QSchedPipeline {
     if (this.disposed) throw new Error("loadPreviewDecoder(): the pipeline was disposed");
     // Queued like generate(): a running generation may be decoding with the TAESD this replaces.
     return this.guarded("loadPreviewDecoder()", async () => {
-      const decoder = await loadTaesdPreview(this.gpu, source);
+      const decoder = await loadTaesdPreview(this.gpu, source, this.unet.dtype);
       this.taesd?.dispose();
       this.taesd = decoder;
     });
@@ -331,6 +334,21 @@ export class QSchedPipeline {
   /** Which decoder `generate({ preview: true })` uses. */
   get previewDecoderKind(): "taesd" | "vae" {
     return this.taesd ? "taesd" : "vae";
+  }
+
+  /**
+   * A TAESD decode (final or preview) of this call's size must fit one storage binding: checked before any work,
+   * instead of failing after the whole denoising loop.
+   */
+  private checkTaesdFits(o: CheckedGenerate, usesTaesd: boolean): void {
+    const bytes = usesTaesd ? this.taesd?.widestActivationBytes?.(o.prompts.length, ...latentSizeFor(o.height, o.width)) : undefined;
+    const max = this.gpu.ctx.caps.limits.maxStorageBufferBindingSize;
+    if (bytes === undefined || bytes <= max) return;
+    const mib = (n: number) => (n / 2 ** 20).toFixed(0);
+    throw new Error(
+      `generate: a TAESD decode of batch ${o.prompts.length} at ${o.width}×${o.height} needs ${mib(bytes)} MiB activations, over this adapter's maxStorageBufferBindingSize of ${mib(max)} MiB; ` +
+        `load the pipeline with dtype "f16" (halves them), decode with the VAE (decoder: "vae", previews off), or use a smaller batch or size`,
+    );
   }
 
   /** A step's x0 prediction (UNet-space latents) → RGBA8 images. */

@@ -87,6 +87,15 @@ describe("UNet2DConditionModel, torchao-quantized linears", () => {
   }
 });
 
+describe("the feed-forward in row blocks (how SD at 1024² fits a 128 MiB binding)", () => {
+  const folder = foldersFor("tiny-sd-turbo", "activations").at(-1)!;
+  it(`matches diffusers with the GEGLU projection cut into blocks of a few rows (${folder.label})`, async () => {
+    // 8 KiB: a block holds 8 KiB / (8·C·4 B) rows (C = 32 here: 8 rows), so every transformer block runs in many blocks.
+    const results = await runUnetActivations(gpu, folder.dir, "activations", FLOAT_TOL[folder.label], { testVariants: { feedForwardBindingBytes: 8192 } });
+    expectAllOk(results);
+  });
+});
+
 describe("discriminating checks: wrong variants fail the same comparison", () => {
   const folder = foldersFor("tiny-sd-turbo", "activations").at(-1)!;
   const tol = FLOAT_TOL[folder.label];

@@ -111,6 +111,21 @@ describe("groupNorm vs float64", () => {
     ctx.destroy();
   });
 
+  it("large groups keep their precision: 2M values per group, centred away from 0 (a VAE group at 512²–1024²)", async () => {
+    // One running f32 sum per thread over ~260k values lost ~1e-4 relative here (session 18 review: 5.4e-4 on an SDXL
+    // 1024² VAE group); summing in blocks keeps it near f32 rounding.
+    const gpu = await testGpu();
+    const shape = [1, 8, 512, 512];
+    const n = 8 * 512 * 512;
+    const xs = seededFloats(n, 41, 18, 22);
+    const gs = seededFloats(8, 42, 0.5, 1.5);
+    const bs = seededFloats(8, 43, -0.5, 0.5);
+    const [x, gamma, beta] = [gpu.upload(xs, shape), gpu.upload(gs, [8]), gpu.upload(bs, [8])];
+    const y = await groupNorm(gpu, x, gamma, beta, { groups: 1, eps: 1e-6 });
+    expect(relativeMaxError(await gpu.read(y), groupNormRef(xs, shape, gs, bs, 1, 1e-6, false))).toBeLessThanOrEqual(NORM_TOL);
+    for (const t of [x, gamma, beta, y]) t.dispose();
+  });
+
   it("f16 storage when the adapter has shader-f16", async () => {
     const gpu = await testGpu();
     if (!gpu.ctx.caps.f16) {

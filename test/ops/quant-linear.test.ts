@@ -163,7 +163,8 @@ describe("NaN and ±∞ in activations of W8A8 / W4A8 linears", () => {
       const x = gpu.upload(xv, [4, k]);
       const clean = quantizedLinearReference(xv.slice(0, k), packed, null);
       for (const intKernel of await intLinearKernelsFor(gpu, qw)) {
-        const y = await gpu.read(await linear(gpu, x, qw, null, { intKernel }));
+        const opts: QuantizedLinearOptions = { intKernel };
+        const y = await gpu.read(await linear(gpu, x, qw, null, opts));
         const what = `${scheme} ${intKernel}`;
         expect(relativeMaxError(y.slice(0, n), clean), `${what}: the clean row`).toBeLessThanOrEqual(QUANT_Y_TOL);
         for (const row of [1, 2, 3]) expect(Array.from(y.slice(row * n, (row + 1) * n)).every(Number.isNaN), `${what}: row ${row} all NaN`).toBe(true);

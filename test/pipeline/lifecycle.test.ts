@@ -195,6 +195,31 @@ describe("per-step previews", () => {
   });
 });
 
+describe("a TAESD decode over the binding limit", () => {
+  it("is refused before any work, naming the size and the way out (before, it failed after the whole denoising loop)", async () => {
+    const taesdDir = join(goldenFolders("tiny-taesd")[0]!.dir, "taesd"); // 8 channels
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    const limits = pipe.gpu.ctx.caps.limits;
+    const saved = limits.maxStorageBufferBindingSize;
+    try {
+      await pipe.loadPreviewDecoder(taesdDir);
+      // Widest TAESD activation at 64×64: 8 channels × 64 × 64 × 4 B = 128 KiB; pretend the adapter binds 4 bytes less.
+      limits.maxStorageBufferBindingSize = 8 * 64 * 64 * 4 - 4;
+      let steps = 0;
+      const args = { prompt: PROMPT, seed: 1, steps: 2, guidanceScale: 2, onStep: () => void steps++ };
+      const message = /a TAESD decode of batch 1 at 64×64 needs 0 MiB activations, over this adapter's maxStorageBufferBindingSize .*dtype "f16"/;
+      await expect(pipe.generate({ ...args, decoder: "taesd" })).rejects.toThrow(message);
+      await expect(pipe.generate({ ...args, decoder: "taesd", preview: true })).rejects.toThrow(message);
+      expect(steps).toBe(0);
+      // The VAE's own limit stands where the VAE decodes.
+      await expect(pipe.generate({ ...args, preview: true })).rejects.toThrow(/needs 0 MiB VAE activation slices/);
+    } finally {
+      limits.maxStorageBufferBindingSize = saved;
+      pipe.dispose();
+    }
+  });
+});
+
 describe("final decode with TAESD (generate({ decoder: \"taesd\" }))", () => {
   it("equals TAESD applied to the final latents, differs from the VAE's image, and needs a loaded TAESD", async () => {
     const taesdDir = join(goldenFolders("tiny-taesd")[0]!.dir, "taesd");
@@ -260,7 +285,7 @@ describe("long prompts", () => {
       expect(warn).not.toHaveBeenCalled();
       const long = await gen(`${head} blue square zebra`);
       expect(warn).toHaveBeenCalledTimes(1);
-      expect(String(warn.mock.calls[0]![0])).toMatch(/truncated.*77 tokens.*"blue square zebra"/);
+      expect(String(warn.mock.calls[0]![0])).toMatch(/truncated because CLIP can only handle sequences up to 77 tokens \(80 given\): blue square zebra$/);
       expect(long.equals(cut)).toBe(true); // the dropped words do not reach the text encoder
     } finally {
       warn.mockRestore();

@@ -121,6 +121,15 @@ export class TaesdDecoder {
    * Latents [B, 4, h, w] → image [B, 3, 8h, 8w] in [-1, 1], in z's dtype (converted to the model's dtype
    * on the way in, back on the way out). `z` is not disposed.
    */
+  /**
+   * Bytes of the widest activation a decode of [batch, ·, h, w] latents makes: the widest stage's channels at the
+   * full image size (an upper bound; TAESD's last stages are 64 channels at full size). It must fit one binding.
+   */
+  widestActivationBytes(batch: number, h: number, w: number): number {
+    const scale = 2 ** (this.config.decoderChannels.length - 1);
+    return batch * Math.max(...this.config.decoderChannels) * h * scale * w * scale * (this.dtype === "f16" ? 2 : 4);
+  }
+
   async decode(z: Tensor): Promise<Tensor> {
     const { gpu, config: cfg } = this;
     if (z.rank !== 4 || z.shape[1] !== cfg.latentChannels) throw new Error(`TAESD decode: latents must be [B, ${cfg.latentChannels}, h, w], got [${z.shape.join(", ")}]`);

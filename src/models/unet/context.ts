@@ -34,6 +34,11 @@ export interface UnetTestVariants {
    * embedding in half precision would (ours: float64 on the CPU, whatever the model dtype).
    */
   timeProjArgumentsF16?: boolean;
+  /**
+   * Not a wrong variant: a binding limit (bytes) for the feed-forward's row blocks in place of the adapter's, so the
+   * tiny test models take the path SD at 1024² takes; the activations must still match.
+   */
+  feedForwardBindingBytes?: number;
 }
 
 export interface UnetContext {

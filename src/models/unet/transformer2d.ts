@@ -9,6 +9,8 @@ import { geglu } from "../../ops/geglu.ts";
 import { linear } from "../../ops/linear.ts";
 import { layerNorm } from "../../ops/norms.ts";
 import { nchwToTokens, tokensToNchw } from "../../ops/transpose.ts";
+import { joinRows, rowBlocks, rowsOf } from "../../ops/row-blocks.ts";
+import { storageBytes } from "../../gpu/dtype.ts";
 import { convLayer, groupNormLayer, linearLayer, pointwiseConvOnTokens, weight, type UnetContext } from "./context.ts";
 
 /** Transformer2DModel's own GroupNorm eps (hard-coded in diffusers, not the config's norm_eps). */
@@ -38,9 +40,30 @@ async function attentionLayer(ctx: UnetContext, module: string, normed: Tensor, 
   return out;
 }
 
-/** GEGLU feed-forward ff.net.0.proj → h·gelu(gate) → ff.net.2, plus the residual. */
+/**
+ * GEGLU feed-forward ff.net.0.proj → h·gelu(gate) → ff.net.2, plus the residual. Its projection h holds 8·C values per
+ * token, the UNet's widest tensor (SD at 1024² in f32: 16384 × 2560 × 4 B = 160 MiB, over a 128 MiB binding limit),
+ * so where it would not fit one binding the tokens go through in row blocks, which gives the same values.
+ */
 async function feedForward(ctx: UnetContext, module: string, normed: Tensor, residual: Tensor): Promise<Tensor> {
-  const c = residual.shape[2]!;
+  const [b, l, c] = residual.shape as [number, number, number];
+  const elem = storageBytes([1], normed.dtype);
+  const blocks = rowBlocks(ctx.gpu, b * l, 2 * FF_MULT * c * elem, c * elem, ctx.variants.feedForwardBindingBytes);
+  if (blocks.length === 1) return feedForwardRows(ctx, module, normed, residual);
+  const flatNormed = normed.view([b * l, c]);
+  const flatResidual = residual.view([b * l, c]);
+  const parts: Tensor[] = [];
+  try {
+    for (const { start, count } of blocks) parts.push(await feedForwardRows(ctx, module, rowsOf(flatNormed, start, count), rowsOf(flatResidual, start, count)));
+  } catch (e) {
+    for (const p of parts) p.dispose();
+    throw e;
+  }
+  return (await joinRows(ctx.gpu, parts)).reshape([b, l, c]);
+}
+
+async function feedForwardRows(ctx: UnetContext, module: string, normed: Tensor, residual: Tensor): Promise<Tensor> {
+  const c = residual.shape[residual.rank - 1]!;
   const inner = FF_MULT * c;
   let gated: Tensor;
   if (ctx.variants.feedForwardGelu === "tanh") {
