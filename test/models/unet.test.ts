@@ -94,6 +94,11 @@ describe("the feed-forward in row blocks (how SD at 1024² fits a 128 MiB bindin
     const results = await runUnetActivations(gpu, folder.dir, "activations", FLOAT_TOL[folder.label], { testVariants: { feedForwardBindingBytes: 8192 } });
     expectAllOk(results);
   });
+  const quantFolder = foldersFor("tiny-sd-turbo", "activations-w4a8").at(-1)!;
+  it(`and with W4A8 linears (per-token quantization of each block's rows) (${quantFolder.label})`, async () => {
+    const results = await runUnetActivations(gpu, quantFolder.dir, "activations-w4a8", undefined, { testVariants: { feedForwardBindingBytes: 8192 } });
+    expectAllOk(results);
+  });
 });
 
 describe("discriminating checks: wrong variants fail the same comparison", () => {
