@@ -12,7 +12,7 @@ import { fastDefaultBudget, fastMinBudget, REFERENCE_GRID_POINTS } from "../../s
 import { DEFAULT_BOX } from "../../src/calibration/search/types.ts";
 import { stepsOrGuidanceProblem } from "../../src/pipeline/generate-options.ts";
 import type { QuantScheme } from "../../src/pipeline/types.ts";
-import type { CalibrateMessage, CalibrateRequest } from "./calibrate-protocol.ts";
+import type { CalibrateMessage, CalibrateModel, CalibrateRequest } from "./calibrate-protocol.ts";
 import { numberField, urlField } from "./fields.ts";
 
 interface CalibrationState {
@@ -92,11 +92,17 @@ function readBudget(search: "fast" | "grid", prompts: number): { budget?: number
   return { budget };
 }
 
+/** The picked folder, as the main page loads it (it wins over the URL there too), or null when none is picked. */
+function pickedModel(): CalibrateModel | null {
+  const files = Array.from($<HTMLInputElement>("model-files").files ?? []);
+  if (!files.length) return null;
+  const paths = files.map((f) => f.webkitRelativePath || f.name);
+  const folder = paths[0]!.includes("/") ? paths[0]!.split("/")[0] : "selected files";
+  return { files, paths, label: `picked folder ${folder}` };
+}
+
 /** The request for the settings on screen, or the reason there is none (checked before the worker loads anything). */
 function readRequest(): CalibrateRequest {
-  if ($<HTMLInputElement>("model-files").files?.length) {
-    throw new Error(`calibration loads the model from the Model URL, not a picked folder: serve the folder and give its URL ("use the URL" drops the pick)`);
-  }
   const count = promptCount();
   const search = $<HTMLSelectElement>("cal-search").value as "fast" | "grid";
   const budget = readBudget(search, count);
@@ -108,7 +114,7 @@ function readRequest(): CalibrateRequest {
   if (problem) throw new Error(problem);
   return {
     type: "start",
-    modelUrl: trimSlash(urlField("model-url", "Model URL")),
+    model: pickedModel() ?? { url: trimSlash(urlField("model-url", "Model URL")) },
     clipUrl: trimSlash(urlField("cal-clip", "CLIP scorer URL")),
     quant: $<HTMLSelectElement>("quant").value as QuantScheme,
     steps,

@@ -2,10 +2,16 @@
 import type { LandscapePoint } from "../../src/calibration/calibrate.ts";
 import type { QuantScheme } from "../../src/pipeline/types.ts";
 
+/**
+ * The pipeline to calibrate: a folder URL (absolute), or a folder the user picked. A File posted to a worker keeps
+ * its bytes and name but not its webkitRelativePath, so the picked files travel with their relative paths.
+ */
+export type CalibrateModel = { url: string } | { files: File[]; paths: string[]; label: string };
+
 export interface CalibrateRequest {
   type: "start";
-  /** Pipeline folder URL (absolute) and the CLIP scorer folder URL; the scorer borrows the pipeline's text tower. */
-  modelUrl: string;
+  /** The pipeline, and the CLIP scorer folder URL; the scorer borrows the pipeline's text tower. */
+  model: CalibrateModel;
   clipUrl: string;
   quant: QuantScheme;
   steps: number;

@@ -7,6 +7,7 @@ import { calibrate } from "../../src/calibration/calibrate.ts";
 import { loadClipScorer } from "../../src/calibration/clip-scorer.ts";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
 import { serializeCoefficientFile } from "../../src/scheduler/coefficient-file.ts";
+import { fileListSource } from "../../src/weights/sources/file-list-source.ts";
 import type { CalibrateMessage, CalibrateRequest } from "./calibrate-protocol.ts";
 
 const post = (m: CalibrateMessage) => (self as unknown as Worker).postMessage(m);
@@ -14,15 +15,17 @@ const post = (m: CalibrateMessage) => (self as unknown as Worker).postMessage(m)
 async function run(req: CalibrateRequest): Promise<void> {
   const t0 = performance.now();
   post({ type: "status", text: `loading ${req.quant} pipeline…` });
-  const pipe = await QSchedPipeline.fromPretrained(req.modelUrl, { quant: req.quant });
+  const model = "url" in req.model ? req.model.url : fileListSource(req.model.files, req.model.label, req.model.paths);
+  const modelName = typeof model === "string" ? model : model.label;
+  const pipe = await QSchedPipeline.fromPretrained(model, { quant: req.quant });
   try {
     post({ type: "status", text: "loading CLIP scorer…" });
-    const scorer = await loadClipScorer(pipe.gpu, req.clipUrl, req.modelUrl);
+    const scorer = await loadClipScorer(pipe.gpu, req.clipUrl, { textTowerFolder: model });
     try {
       post({ type: "status", text: `calibrating on ${pipe.gpu.ctx.describe()}…` });
       const t1 = performance.now();
       const result = await calibrate({
-        model: req.modelUrl,
+        model: modelName,
         scheme: req.quant,
         steps: req.steps,
         prompts: req.prompts,

@@ -21,8 +21,11 @@ import { loadComponent } from "../weights/diffusers/component.ts";
 import type { WeightSource as FileSource } from "../weights/sources/types.ts";
 
 export interface ClipScorerOptions {
-  /** Pipeline folder (or its text_encoder folder) whose text encoder is the scorer's text tower, when the scorer has none. */
-  textTowerFolder?: string;
+  /**
+   * Pipeline folder (or its text_encoder folder) whose text encoder is the scorer's text tower, when the scorer has
+   * none: a path or URL, or an opened source (a picked folder).
+   */
+  textTowerFolder?: string | FileSource;
   /**
    * Quantize the towers' linears at load ("none" or unset: float). A packed scorer's scheme is its own: leave
    * this unset (or equal to the pack's); another value is an error.
@@ -90,11 +93,12 @@ async function streamFloat(src: FileSource, component: string, label: string, on
  * Where the text tower and tokenizer come from when the scorer lacks them: `folder` is either a pipeline folder
  * (its `text_encoder/` and `tokenizer/`) or a text_encoder folder (tokenizer beside it in `../tokenizer`).
  */
-async function textTowerFrom(folder: string, onProgress?: (p: LoadProgress) => void) {
+async function textTowerFrom(folder: string | FileSource, onProgress?: (p: LoadProgress) => void) {
   const src = await resolveSource(folder);
   if (await src.exists("text_encoder/config.json")) {
     return { ...(await streamFloat(src, "text_encoder", "text_encoder", onProgress)), tokenizerCandidates: [[src, "tokenizer"], [src, "text_encoder"]] as [FileSource, string][] };
   }
+  if (typeof folder !== "string") throw new Error(`CLIP scorer: ${src.label} has no text_encoder/ to lend the scorer its text tower`);
   const parent = await resolveSource(parentOf(folder));
   return { ...(await streamFloat(src, "", "text_encoder", onProgress)), tokenizerCandidates: [[src, ""], [parent, "tokenizer"]] as [FileSource, string][] };
 }

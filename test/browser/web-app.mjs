@@ -9,7 +9,8 @@
 //    prompt, 1 finalist on the second) in the page's worker; checks that the field's minimum is the one
 //    `qsched-gpu calibrate --budget` enforces (one image fewer is refused by both, with a message), progress messages
 //    in images, the heatmap canvas, that (m, s) equals what `qsched-gpu calibrate` chooses in Node for the same
-//    settings, the download, "apply", and cancel.
+//    settings, the download, "apply", the same calibration from a picked folder (files with webkitRelativePath, as a
+//    folder pick gives them), and cancel.
 //    With budget 7 the answer is the one finalist, the screened candidate with the best surrogate mean.
 //    The Node calibration runs on SwiftShader too (QSCHED_ADAPTER=swiftshader loads Chromium's own Vulkan driver), so
 //    both run the same kernels with the same arithmetic and every candidate's JAQ must agree (measured: identical).
@@ -18,7 +19,7 @@
 //    cross-adapter numerics are checked by the generation comparison above and the golden tests on each adapter.
 import { fileURLToPath } from "node:url";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { launchChromium } from "../../scripts/chromium.mjs";
@@ -52,6 +53,14 @@ function nodeCalibration(prompts, budget = cal.budget) {
   // The journal has one line per scored chunk in search order: the candidates Node chose, with their JAQ.
   file.chunks = readFileSync(journal, "utf8").trim().split("\n").slice(1).map((l) => JSON.parse(l));
   return file;
+}
+
+/** Paths of every file under `dir`, relative to it, with "/" separators. */
+function filesUnder(dir, prefix = "") {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) => {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    return e.isDirectory() ? filesUnder(dir, rel) : [rel];
+  });
 }
 
 /** The CLI's refusal of a budget (it checks before loading anything); "" when it accepted it. */
@@ -221,6 +230,36 @@ try {
   await page.click("#cal-apply");
   const applied = await page.evaluate(() => document.getElementById("qsched").value);
   check("apply sets the Q-Sched control", res && applied === `${res.m}, ${res.s}`, `#qsched = "${applied}"`);
+
+  // A picked folder calibrates too: the same toy, as files the page holds the way a folder pick gives them (with
+  // webkitRelativePath), must give the URL calibration's candidates, JAQs and (m, s).
+  const picked = await page.evaluate(async (files) => {
+    const dt = new DataTransfer();
+    for (const rel of files) {
+      const blob = await (await fetch(`/models/toy-shapes/${rel}`)).blob();
+      const f = new File([blob], rel.split("/").pop());
+      Object.defineProperty(f, "webkitRelativePath", { value: `toy-shapes/${rel}` });
+      dt.items.add(f);
+    }
+    const input = document.getElementById("model-files");
+    input.files = dt.files;
+    input.dispatchEvent(new Event("change"));
+    return { count: input.files.length, first: input.files[0]?.webkitRelativePath ?? "" };
+  }, filesUnder(join(root, "models/toy-shapes")));
+  const tPick = Date.now();
+  await page.click("#calibrate");
+  while ((await page.evaluate(() => window.__qschedCalibration?.state ?? "running")) === "running") {
+    if (Date.now() - tPick > 10 * 60_000) throw new Error("picked-folder calibration did not finish in 10 min");
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const pickedState = await page.evaluate(() => ({ ...window.__qschedCalibration, request: { model: window.__qschedCalibration.request.model.label ?? window.__qschedCalibration.request.model.url } }));
+  const samePoints = pickedState.points.length === state.points.length && pickedState.points.every((p, i) => p.m === state.points[i].m && p.s === state.points[i].s && p.prompts === state.points[i].prompts && (p.failed ? state.points[i].failed : p.jaq === state.points[i].jaq));
+  check(
+    "a picked folder calibrates in the worker like the same model by URL",
+    pickedState.state === "done" && pickedState.request.model === "picked folder toy-shapes" && samePoints && pickedState.result?.m === res?.m && pickedState.result?.s === res?.s,
+    `${picked.count} files (${picked.first}, …) → ${pickedState.state}${pickedState.error ? `: ${pickedState.error}` : ""} in ${((Date.now() - tPick) / 1000).toFixed(0)} s, ${pickedState.points.length} points, (${pickedState.result?.m}, ${pickedState.result?.s}) vs URL (${res?.m}, ${res?.s})`,
+  );
+  await page.click("#model-files-clear");
 
   // Cancel: start again, cancel once the worker is loading; no message may arrive afterwards.
   await page.click("#calibrate");

@@ -6,11 +6,14 @@ import { checkRelativePath, type WeightSource } from "./types.ts";
  * A checkpoint picked in the browser as a folder (`<input type=file webkitdirectory>`) or dropped
  * files. Files are found by `webkitRelativePath` ("sd-turbo/unet/config.json"); when every path
  * starts with the same folder name (the folder the user picked), that first part is dropped so
- * paths match the checkpoint layout. Files without a relative path are found by name.
+ * paths match the checkpoint layout. Files without a relative path are found by name. `paths`, when given, are the
+ * files' relative paths (one per file) in place of their webkitRelativePath.
  */
-export function fileListSource(files: ArrayLike<File> | Iterable<File>, label = "selected files"): WeightSource {
+export function fileListSource(files: ArrayLike<File> | Iterable<File>, label = "selected files", paths?: readonly string[]): WeightSource {
   const list = Array.from(files as ArrayLike<File>);
-  const rel = list.map((f) => (f.webkitRelativePath || f.name).replace(/\\/g, "/"));
+  if (paths && paths.length !== list.length) throw new Error(`fileListSource: ${paths.length} paths for ${list.length} files`);
+  // `paths` stand in for webkitRelativePath where it is lost: a File posted to a worker keeps only its name.
+  const rel = list.map((f, i) => (paths?.[i] || f.webkitRelativePath || f.name).replace(/\\/g, "/"));
   const firsts = new Set(rel.map((p) => (p.includes("/") ? p.split("/")[0] : "")));
   const strip = firsts.size === 1 && !firsts.has("") && list.length > 0;
   const byPath = new Map<string, File>();
