@@ -138,6 +138,15 @@ describe("diffusers layout loader on a make-random folder", () => {
     const fromFiles = await pipe.load("vae");
     const fromDisk = readSafetensorsFileSync(join(root, "vae/diffusion_pytorch_model.safetensors"));
     for (const [name, t] of fromFiles.tensors) expect(Buffer.from(await t.read()).equals(Buffer.from(fromDisk.bytes(name))), name).toBe(true);
+    // Posted to a worker, a File keeps its name only: the relative paths travel beside the files.
+    const bare = files.map((f) => new File([f], f.name));
+    // Without paths, the components' config.json files cannot be told apart: refused, not the last one taken.
+    const byName = fileListSource(bare, "posted");
+    await expect(byName.readText("unet/config.json")).rejects.toThrow(/no file "unet\/config.json"/);
+    await expect(byName.readText("config.json")).rejects.toThrow(/several selected files are "config.json": pick the model's folder/);
+    const posted = await openPipeline(fileListSource(bare, "posted", rels.map((r) => `my-sd-turbo/${r}`)));
+    expect(posted.weightComponents).toEqual(["text_encoder", "unet", "vae"]);
+    expect(() => fileListSource(bare, "posted", rels.slice(1))).toThrow(new RegExp(`${rels.length - 1} paths for ${rels.length} files`));
   });
 });
 

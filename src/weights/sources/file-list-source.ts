@@ -17,12 +17,18 @@ export function fileListSource(files: ArrayLike<File> | Iterable<File>, label = 
   const firsts = new Set(rel.map((p) => (p.includes("/") ? p.split("/")[0] : "")));
   const strip = firsts.size === 1 && !firsts.has("") && list.length > 0;
   const byPath = new Map<string, File>();
+  // Several files under one path (files picked one by one have names only: every component's config.json) cannot be
+  // told apart; reading one of them is an error rather than a silent pick of the last.
+  const ambiguous = new Set<string>();
   list.forEach((f, i) => {
     const p = strip ? rel[i]!.slice(rel[i]!.indexOf("/") + 1) : rel[i]!;
+    if (byPath.has(p)) ambiguous.add(p);
     byPath.set(p, f);
   });
   const find = (path: string): File => {
-    const f = byPath.get(checkRelativePath(path, label));
+    const key = checkRelativePath(path, label);
+    if (ambiguous.has(key)) throw new WeightsLoadError(`several selected files are "${path}": pick the model's folder, so their paths tell them apart`, label);
+    const f = byPath.get(key);
     if (!f) throw new WeightsLoadError(`no file "${path}" among the ${byPath.size} selected`, label);
     return f;
   };
