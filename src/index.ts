@@ -16,4 +16,10 @@ export type { QSchedSource } from "./pipeline/qsched-auto.ts";
 export type { FromPretrainedOptions, GenerateOptions, GenerateResult, GeneratedImage, QuantScheme, QSchedOption, StepEvent, LoadProgress, DecodeProgress } from "./pipeline/types.ts";
 export { encodePng, upscaleNearest, toImageData } from "./pipeline/png.ts";
 export { toyModelLocation } from "./pipeline/toy-model.ts";
+/** Sources to pass to fromPretrained where a plain URL or FileList is not enough (headers, a cache, picked paths). */
+export { urlSource, type UrlSourceOptions } from "./weights/sources/url-source.ts";
+export { fileListSource } from "./weights/sources/file-list-source.ts";
+export { cacheStorageCache } from "./weights/sources/cache-storage.ts";
+export type { WeightsCache } from "./weights/sources/cache.ts";
+export type { WeightSource } from "./weights/sources/types.ts";
 export { recordPlan, Plan } from "./graph/plan.ts";

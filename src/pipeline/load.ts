@@ -18,8 +18,13 @@ import type { LoadProgress } from "./types.ts";
 /** Where a pipeline comes from: a URL, a Node folder path, or files the user picked in a browser. */
 export type PipelineSource = string | ArrayLike<File> | WeightSource;
 
-export async function resolveSource(source: PipelineSource): Promise<WeightSource> {
-  if (typeof source === "string") return /^https?:\/\//.test(source) ? urlSource(source) : folderSource(source);
+/**
+ * The source behind a string, FileList or source. A string is a URL when it starts with http(s)://; else a folder
+ * path in Node, and in a browser a URL relative to the page (as fetch() would resolve it). `signal` cancels the
+ * URL source's requests, a transfer in progress included.
+ */
+export async function resolveSource(source: PipelineSource, opts: { signal?: AbortSignal } = {}): Promise<WeightSource> {
+  if (typeof source === "string") return /^https?:\/\//i.test(source) ? urlSource(source, { signal: opts.signal }) : folderSource(source, { signal: opts.signal });
   if ("readText" in (source as WeightSource)) return source as WeightSource;
   return fileListSource(source as ArrayLike<File>);
 }
@@ -46,15 +51,24 @@ async function readJson(source: WeightSource, path: string): Promise<Record<stri
  * Reads model_index.json, the scheduler config, the tokenizers and the components' configs (small files only), and
  * checks that the components fit together (component-configs.ts) before any weight is read.
  */
-export async function openPipelineFolder(src: WeightSource): Promise<OpenedPipeline> {
+export async function openPipelineFolder(src: WeightSource, signal?: AbortSignal): Promise<OpenedPipeline> {
+  // Between files too: a source without a signal of its own (a folder, picked files) still stops at the next file.
+  const check = () => signal?.throwIfAborted();
+  check();
   const index = await readModelIndex(src);
   const kind = pipelineKindOf(index, src.label);
+  check();
   const schedulerConfig = await readJson(src, "scheduler/scheduler_config.json");
+  check();
   const tokenizers = [await loadTokenizerFolder(src, "tokenizer")];
+  check();
   if (kind === "sdxl") tokenizers.push(await loadTokenizerFolder(src, "tokenizer_2"));
   const textEncoders = kind === "sdxl" ? ["text_encoder", "text_encoder_2"] : ["text_encoder"];
   const configs: Record<string, Record<string, unknown>> = {};
-  for (const name of ["unet", ...textEncoders, "vae"]) configs[name] = await readComponentConfig(src, name);
+  for (const name of ["unet", ...textEncoders, "vae"]) {
+    check();
+    configs[name] = await readComponentConfig(src, name);
+  }
   const locate = (path: string) => src.locate(path);
   checkComponentConfigs(kind, { unet: configs.unet!, textEncoders: textEncoders.map((t) => configs[t]!), vae: configs.vae! }, locate);
   tokenizers.forEach((t, i) => checkTokenizerFitsEncoder(t, configs[textEncoders[i]!]!, { tokenizer: i === 0 ? "tokenizer" : "tokenizer_2", encoder: textEncoders[i]! }, locate));

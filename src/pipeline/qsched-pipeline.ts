@@ -103,7 +103,8 @@ export class QSchedPipeline {
 
   /** fromPretrained's loading, once its options are checked and its turn on the Gpu has come. */
   private static async load(gpu: Gpu, source: PipelineSource, opts: FromPretrainedOptions, dtype: "f32" | "f16", qsched: QSchedSpec | null): Promise<QSchedPipeline> {
-    const opened = await openPipelineFolder(await resolveSource(source));
+    opts.signal?.throwIfAborted();
+    const opened = await openPipelineFolder(await resolveSource(source, { signal: opts.signal }), opts.signal);
     const live0 = gpu.pool.live;
     const loaded: { dispose(): void }[] = [];
     try {

@@ -27,9 +27,15 @@ export function toyModelLocation(): string {
   return new URL("../../models/toy-shapes/", import.meta.url).href;
 }
 
-/** Browsers have no folders: load from a URL or a FileList instead. */
-export async function folderSource(path: string): Promise<never> {
-  throw new Error(`"${path}" is not a URL; in a browser, load a model from a URL or from files the user picked (FileList)`);
+/**
+ * Browsers have no folders: a path is a URL relative to the page (or worker), as fetch() would read it
+ * ("./models/x/", "/models/x/").
+ */
+export async function folderSource(path: string, opts: { signal?: AbortSignal } = {}) {
+  const base = (globalThis as { document?: { baseURI?: string } }).document?.baseURI ?? (globalThis as { location?: { href?: string } }).location?.href;
+  if (!base) throw new Error(`"${path}" is not a URL; in a browser, load a model from a URL or from files the user picked (FileList)`);
+  const { urlSource } = await import("../weights/sources/url-source.ts");
+  return urlSource(new URL(path, base).href, { signal: opts.signal });
 }
 
 /** zlib deflate (PNG IDAT) with the browser's CompressionStream. */

@@ -142,8 +142,8 @@ export function toyModelLocation(): string {
   throw new Error(`the embedded toy-shapes model (models/toy-shapes) is not above ${fileURLToPath(import.meta.url)}: this copy of qsched-gpu was installed or bundled without it`);
 }
 
-/** A local diffusers folder as a checkpoint source (Node only). */
-export async function folderSource(path: string) {
+/** A local diffusers folder as a checkpoint source (Node only; files are read in one go, so no signal is needed). */
+export async function folderSource(path: string, _opts: { signal?: AbortSignal } = {}) {
   const { nodeFolderSource } = await import("../weights/sources/node-folder-source.ts");
   return nodeFolderSource(path);
 }

@@ -14,6 +14,7 @@ import type { StepEvent } from "../../src/pipeline/types.ts";
 import { componentSource, readJson } from "../../src/verify/pipeline/component-source.ts";
 import { goldenFolders, REPO_ROOT } from "../helpers/golden.ts";
 import { fractionOff } from "../helpers/images.ts";
+import { startRangeServer } from "../weights/helpers/range-server.ts";
 
 const TOY = join(REPO_ROOT, "models/toy-shapes");
 const PROMPT = "a red circle on a blue background";
@@ -124,6 +125,34 @@ describe("GPU memory comes back", () => {
       expect(gpu.pool.held).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("an aborted load from a URL", () => {
+  it("sends no request when the signal is already aborted, and stops a transfer in progress", async () => {
+    const server = await startRangeServer(TOY);
+    try {
+      const gpu = await Gpu.create();
+      const live = gpu.pool.live;
+      const ac = new AbortController();
+      ac.abort();
+      await expect(QSchedPipeline.fromPretrained(server.url, { gpu, signal: ac.signal })).rejects.toMatchObject({ name: "AbortError" });
+      expect(server.requests).toEqual([]); // before: every config, vocab and merges file was still fetched
+
+      // Slow chunks (4 KiB every 50 ms, 80 KB/s): vocab.json (1.6 MB) alone takes 20 s, the token table over a minute.
+      server.chunkBytes = 4096;
+      server.chunkDelayMs = 50;
+      const slow = new AbortController();
+      const t0 = performance.now();
+      const load = QSchedPipeline.fromPretrained(server.url, { gpu, signal: slow.signal });
+      setTimeout(() => slow.abort(), 1500);
+      await expect(load).rejects.toMatchObject({ name: "AbortError" });
+      const ms = performance.now() - t0;
+      expect(ms, "rejected during the transfer, not after it").toBeLessThan(6000);
+      expect(gpu.pool.live).toBe(live);
+    } finally {
+      await server.close();
     }
   });
 });

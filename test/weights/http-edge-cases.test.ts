@@ -59,8 +59,9 @@ describe("paths named by an index stay inside the checkpoint", () => {
 
 describe("HTTP byte source", () => {
   it("refuses to read a tensor after the file changed on the server, instead of returning another layout's bytes", async () => {
-    // A probe of 16 bytes holds only the length prefix, so the header and each tensor take a Range request.
-    const src = await openHttpByteSource(`${server.url}m.safetensors`, { probeBytes: 16 });
+    // A probe of 16 bytes holds only the length prefix, so (without read-ahead) the header and each tensor take a Range
+    // request.
+    const src = await openHttpByteSource(`${server.url}m.safetensors`, { probeBytes: 16, readAheadBytes: 0 });
     const file = await openSafetensors(src, "m");
     const grown = encodeSafetensors({ pad: { dtype: "F32", shape: [24], data: new Float32Array(24) }, ...{ a: { dtype: "F32", shape: [4], data: new Float32Array(4) } } });
     server.files.set("m.safetensors", grown);
@@ -68,7 +69,7 @@ describe("HTTP byte source", () => {
   });
 
   it("also when the replacement has the same size: its ETag differs", async () => {
-    const src = await openHttpByteSource(`${server.url}m.safetensors`, { probeBytes: 16 });
+    const src = await openHttpByteSource(`${server.url}m.safetensors`, { probeBytes: 16, readAheadBytes: 0 });
     const file = await openSafetensors(src, "m");
     server.files.set("m.safetensors", smallCheckpoint(2)); // same layout and size, other values
     await expect(file.tensors.get("a")!.read()).rejects.toThrow(/changed on the server since its header was read \(its ETag is now "\w+", was "\w+"\)/);
@@ -93,6 +94,21 @@ describe("HTTP byte source", () => {
   it("a connection cut mid-body is an error naming the URL", async () => {
     server.mode = { range: true, contentLength: true, gzip: false, truncateTo: 4 };
     await expect(openHttpByteSource(`${server.url}m.safetensors`, { probeBytes: 64 })).rejects.toThrow(/m\.safetensors: (connection lost after \d+ bytes|request failed)/);
+  });
+});
+
+describe("a host that answers unknown paths with its web page (single-page-app fallback)", () => {
+  it("makes optional files absent and names the HTML page where a file was needed", async () => {
+    server.mode = { range: true, contentLength: true, gzip: false, htmlFallback: true };
+    try {
+      const source = urlSource(server.url);
+      expect(await source.exists("m.safetensors")).toBe(true);
+      expect(await source.exists("tokenizer/added_tokens.json")).toBe(false); // before: true, then "Unexpected token '<'"
+      await expect(source.readText("model_index.json")).rejects.toThrow(/model_index\.json: the server sent an HTML page, not the file/);
+      await expect(source.open("unet/diffusion_pytorch_model.safetensors")).rejects.toThrow(/the server sent an HTML page, not the file/);
+    } finally {
+      server.mode = { range: true, contentLength: true, gzip: false };
+    }
   });
 });
 

@@ -86,7 +86,8 @@ describe("URL source with progress and a cache", () => {
   it("loads lazily with progress per file and overall", async () => {
     const events: LoadProgress[] = [];
     server.bytesSent = 0;
-    const source = urlSource(server.url, { probeBytes: PROBE, onProgress: (p) => events.push({ ...p }) });
+    // No read-ahead here, so that only the headers and the tensor read travel.
+    const source = urlSource(server.url, { probeBytes: PROBE, readAheadBytes: 0, onProgress: (p) => events.push({ ...p }) });
     const pipe = await openPipeline(source);
     expect(pipe.weightComponents).toEqual(["text_encoder", "unet", "vae"]);
     const comp = await pipe.load("vae");
@@ -100,6 +101,28 @@ describe("URL source with progress and a cache", () => {
     // Only headers and one tensor travelled, not the whole file.
     expect(fileEvents.at(-1)!.fileBytesDone).toBeLessThan(fileEvents.at(-1)!.fileBytesTotal);
     expect(source.progress.bytesDone).toBe(server.bytesSent);
+  });
+
+  it("reads ahead: a component's tensors, read in file order, take a few Range requests, not one each", async () => {
+    const readAll = async (readAheadBytes?: number) => {
+      const pipe = await openPipeline(urlSource(server.url, { probeBytes: PROBE, readAheadBytes }));
+      const comp = await pipe.load("unet");
+      server.requests.length = 0;
+      const values: Uint8Array[] = [];
+      for (const t of comp.tensors.values()) values.push(await t.read());
+      await comp.close();
+      return { values, requests: server.requests.filter((r) => r.includes("unet/")).length, tensors: comp.tensors.size };
+    };
+    const each = await readAll(0);
+    const ahead = await readAll(); // default window (16 MiB): the whole small test UNet after the header
+    expect(each.requests).toBeGreaterThanOrEqual(each.tensors - 1); // one per tensor past the first bytes
+    expect(ahead.requests).toBeLessThanOrEqual(2);
+    expect(ahead.values.length).toBe(each.values.length);
+    ahead.values.forEach((v, i) => expect(Buffer.from(v).equals(Buffer.from(each.values[i]!)), `tensor ${i}`).toBe(true));
+    // A window smaller than the file: bytes still exact across window edges.
+    const small = await readAll(3000);
+    small.values.forEach((v, i) => expect(Buffer.from(v).equals(Buffer.from(each.values[i]!)), `tensor ${i}, 3000-byte windows`).toBe(true));
+    expect(small.requests).toBeLessThan(each.requests);
   });
 
   it("downloads once into the cache; a second load fetches zero bytes and reads the same data", async () => {

@@ -18,6 +18,8 @@ export interface UrlSourceOptions {
   onProgress?: ProgressListener;
   /** Size of the first Range request per file (see HTTP_PROBE_BYTES). */
   probeBytes?: number;
+  /** Least bytes per later Range request, read ahead for the next tensors (see HTTP_READ_AHEAD_BYTES; 0: none). */
+  readAheadBytes?: number;
 }
 
 /** Configs, indexes and vocabularies are small; a larger "text" body is a wrong URL (an HTML page, a weights file). */
@@ -43,6 +45,7 @@ export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): Weig
     headers: options.headers,
     onBytes: (n) => progress.add(url, n),
     probeBytes: options.probeBytes,
+    readAheadBytes: options.readAheadBytes,
   });
 
   /** Downloads `url` whole into the cache (or returns the cached copy). */
@@ -78,7 +81,8 @@ export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): Weig
         res = await fetchNamingUrl(doFetch, url, { headers: { ...options.headers, Range: "bytes=0-0" }, signal: options.signal });
         await res.body?.cancel();
       }
-      if (res.ok) return true;
+      // A single-page-app host answers every unknown path with its index page (200, text/html): not the file.
+      if (res.ok) return !servesHtmlFor(res, url);
       if (res.status === 404 || res.status === 410) return false;
       throw new WeightsLoadError(`HTTP ${res.status} while checking whether the file exists`, url);
     },
@@ -96,6 +100,10 @@ export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): Weig
       if (!res.ok) {
         await res.body?.cancel();
         throw new WeightsLoadError(`HTTP ${res.status} ${res.statusText}`.trim(), url);
+      }
+      if (servesHtmlFor(res, url)) {
+        await res.body?.cancel();
+        throw new WeightsLoadError(HTML_INSTEAD, url);
       }
       const onBytes = (n: number) => progress.add(url, n);
       const length = statedBodyLength(res);
@@ -115,6 +123,14 @@ export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): Weig
       return src;
     },
   };
+}
+
+const HTML_INSTEAD =
+  "the server sent an HTML page, not the file (a missing file behind a single-page-app fallback, or a page URL such as the Hub's .../tree/main/ where .../resolve/main/ serves the files)";
+
+/** A checkpoint has no HTML files: an HTML answer for one of its paths is a web page standing in for a missing file. */
+function servesHtmlFor(res: Response, url: string): boolean {
+  return /^\s*text\/html/i.test(res.headers.get("content-type") ?? "") && !/\.html?$/i.test(new URL(url).pathname);
 }
 
 /** The base URL as the URL parser writes it, so every located file's URL starts with it. */

@@ -13,6 +13,8 @@ export interface ServerMode {
   gzip: boolean;
   /** Cut the connection after this many body bytes. */
   truncateTo?: number;
+  /** Answer unknown paths with a 200 HTML page, as single-page-app hosts do, instead of 404. */
+  htmlFallback?: boolean;
 }
 
 export interface MemoryServer {
@@ -38,7 +40,8 @@ export async function startMemoryServer(files: Record<string, Uint8Array> = {}):
     state.requests.push(`${req.method} /${path} ${req.headers.range ?? ""}`.trim());
     const file = state.files.get(path);
     if (!file) {
-      res.writeHead(404).end();
+      if (state.mode.htmlFallback) res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end("<!doctype html><title>app</title>");
+      else res.writeHead(404).end();
       return;
     }
     const { mode } = state;
