@@ -43,6 +43,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let d3 = patch_row(plane, row0 + 3, col0);
   let t = array<vec4<f32>, 4>(times_b(d0 - d2), times_b(d1 + d2), times_b(d2 - d1), times_b(d1 - d3));
   for (var r = 0u; r < 4u; r = r + 1u) {
-    for (var s = 0u; s < 4u; s = s + 1u) { v[(4u * r + s) * params.count + i] = elem(t[r][s]); }
+    // Stored ×¼ (U is stored ×4, so every product U·V is unchanged, exactly: powers of two): an entry of Bᵀ d B sums
+    // up to 4 inputs, so in f16 an input above 65504 / 4 overflowed V to ∞ where the conv's output is finite.
+    for (var s = 0u; s < 4u; s = s + 1u) { v[(4u * r + s) * params.count + i] = elem(0.25 * t[r][s]); }
   }
 }

@@ -24,6 +24,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var r = 0u; r < 4u; r = r + 1u) {
     let a = t[r];
     let row = vec4<f32>(a.x, 0.5 * (a.x + a.y + a.z), 0.5 * (a.x - a.y + a.z), a.z);
-    for (var s = 0u; s < 4u; s = s + 1u) { u[(4u * r + s) * params.count + i] = elem(row[s]); }
+    // ×4, as V is stored ×¼ (see winograd_input.wgsl): |U| ≤ 9·max|g| stays far from f16's limit.
+    for (var s = 0u; s < 4u; s = s + 1u) { u[(4u * r + s) * params.count + i] = elem(4.0 * row[s]); }
   }
 }

@@ -72,6 +72,24 @@ describe("conv2d by Winograd F(2×2, 3×3)", () => {
     });
   }
 
+  it("f16: inputs past 65504 / 4 (a VAE up block's residual stream) stay finite: V is stored ×¼, U ×4", async () => {
+    // Bᵀ d B sums up to 4 inputs: an upsampled pixel (nearest 2×) gives exactly 4·x in V's centre plane, so inputs of
+    // 20 000 overflowed f16 V to ∞ and every output with it, though the conv's outputs stay in the thousands.
+    const gpu = await testGpu();
+    if (!gpu.ctx.caps.f16) return;
+    const s: Shape = { n: 1, cin: 8, h: 12, w: 10, cout: 6 };
+    // Channel 0 a smooth field near 20 000 (V's centre plane is then ≈ 4 × 20 000), the others ±100.
+    const xs = Float32Array.from(seededFloats(s.cin * s.h * s.w, 91), (v, i) => Math.round(i < s.h * s.w ? 20000 + 200 * v : 100 * v));
+    const ws = Float32Array.from(seededFloats(s.cout * s.cin * 9, 92, -1, 1), (v) => Math.fround(v * 256) / 256 / 32);
+    const x = gpu.upload(xs, [s.n, s.cin, s.h, s.w], "f16");
+    const w = gpu.upload(ws, [s.cout, s.cin, 3, 3], "f16");
+    const y = await conv2d(gpu, x, w, null, { stride: 1, padding: 1, kernel: "winograd" });
+    const got = await gpu.read(y);
+    expect(got.every(Number.isFinite), "every output finite").toBe(true);
+    expect(relativeMaxError(got, conv3x3Ref(await gpu.read(x), ws, null, s))).toBeLessThanOrEqual(4e-3);
+    for (const t of [x, w, y]) t.dispose();
+  });
+
   // V and M in bands of tiles and U in chunks of output channels where they exceed one binding (the VAE's 512² stage,
   // SD's 2560 → 1280 weights): simulated with the binding limit the ops read lowered to 1100 or 2000 bytes (4 or 5
   // tiles a band: 16 × 4 or 6 channels × 4 B per tile); x, y and the weight still fit. The second shape's bands cross
