@@ -31,6 +31,9 @@ export class BufferPool {
   held = 0;
   peakLive = 0;
 
+  /** Run before any buffer is destroyed: submits work still encoded that may use it (set by Gpu). */
+  beforeDestroy: () => void = () => {};
+
   constructor(private readonly ctx: GpuContext) {}
 
   /**
@@ -80,6 +83,11 @@ export class BufferPool {
     const size = this.sizes.get(buf);
     if (size === undefined) throw new Error("BufferPool.release: buffer was not acquired from this pool");
     this.live -= size;
+    if (this.arena?.pinned.has(buf)) {
+      // A constant the recording plan reads at every replay: never reused while it records; the plan's scratch after.
+      this.arena.pinnedFree.push(buf);
+      return;
+    }
     const lists = this.arena?.owned.has(buf) ? this.arena.free : this.free;
     let list = lists.get(size);
     if (!list) lists.set(size, (list = []));
@@ -93,15 +101,20 @@ export class BufferPool {
    */
   beginArena(): void {
     if (this.arena) throw new Error("BufferPool: arenas do not nest (a plan is already recording)");
-    this.arena = { owned: new Set(), free: new Map() };
+    this.arena = { owned: new Set(), free: new Map(), pinned: new Set(), pinnedFree: [] };
   }
 
-  /** Ends the arena; returns the buffers it owns that are not live (the plan's scratch). */
+  /** Keeps an arena buffer out of reuse while the plan records (it holds data uploaded once, read at every replay). */
+  pin(buf: GPUBuffer): void {
+    this.arena?.pinned.add(buf);
+  }
+
+  /** Ends the arena; returns the buffers it owns that are not live (the plan's scratch, pinned constants included). */
   endArena(): { owned: GPUBuffer[]; scratch: GPUBuffer[] } {
     const a = this.arena;
     if (!a) throw new Error("BufferPool: no arena to end");
     this.arena = undefined;
-    const scratch = [...a.free.values()].flat();
+    const scratch = [...a.free.values()].flat().concat(a.pinnedFree);
     return { owned: [...a.owned], scratch };
   }
 
@@ -126,6 +139,7 @@ export class BufferPool {
    * sizes no longer in use (an app that moved from 1024² to 512²) stop adding up without bound.
    */
   trimUnused(keepBytes: number): void {
+    this.beforeDestroy();
     let free = 0;
     for (const [size, list] of this.free) free += size * list.length;
     const idle = [...this.free.keys()].filter((size) => this.lastUse.get(size) !== this.period).sort((a, b) => b - a);
@@ -142,6 +156,7 @@ export class BufferPool {
 
   /** Destroys cached free buffers (live ones stay). */
   trim(): void {
+    this.beforeDestroy();
     for (const [size, list] of this.free) {
       for (const b of list) {
         b.destroy();
@@ -155,4 +170,7 @@ export class BufferPool {
 interface Arena {
   owned: Set<GPUBuffer>;
   free: Map<number, GPUBuffer[]>;
+  /** Buffers uploaded while recording (see pin), and those of them released since. */
+  pinned: Set<GPUBuffer>;
+  pinnedFree: GPUBuffer[];
 }

@@ -8,6 +8,7 @@ import { BufferPool } from "./pool.ts";
 import { Profiler, type KernelTime } from "./profiler.ts";
 import { Tensor, checkBindingSize, checkBufferSize, checkHostLength, decodeHost, encodeHost, type HostData } from "./tensor.ts";
 import { packUniforms } from "./uniforms.ts";
+import { asyncMarker } from "#platform";
 
 const UNIFORM_CHUNK = 64 * 1024;
 /** Cached bind groups kept before the cache starts over (a UNet step binds a few hundred distinct sets). */
@@ -63,9 +64,13 @@ export class Gpu {
   dispatches = 0;
   /** The tail of the exclusive() queue. */
   private exclusiveTail: Promise<void> = Promise.resolve();
+  /** Tells code inside an exclusive() call (where the platform can: Node). */
+  private readonly insideExclusive = asyncMarker();
 
   constructor(readonly ctx: GpuContext) {
     this.pool = new BufferPool(ctx);
+    // Trimming destroys cached buffers; work still encoded here may use them (a just-disposed tensor's buffer).
+    this.pool.beforeDestroy = () => this.flush();
     this.kernels = new KernelRegistry(ctx);
   }
 
@@ -84,10 +89,16 @@ export class Gpu {
    * across awaits (the plan recorder and the pool's arena while a plan records, the open command encoder), so two
    * pipeline calls interleaving on one Gpu would record each other's dispatches and allocations: top-level entry
    * points (a pipeline's load, generate, preview-decoder load) queue here instead. Not re-entrant: `fn` must not
-   * call `exclusive` itself.
+   * call `exclusive` itself (in Node such a call is refused; in browsers it would wait forever).
    */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.exclusiveTail.then(fn);
+    // Called from inside a running exclusive call (a generate() awaited in the same pipeline's onStep): it would wait
+    // for the call it runs in, forever, and every later call behind it. Node can tell; browsers cannot.
+    if (this.insideExclusive?.active()) {
+      return Promise.reject(new Error("Gpu.exclusive: called from inside a running call on the same Gpu (e.g. generate() awaited in this pipeline's own onStep/trace callback), which would wait for itself; call it after the running call returns"));
+    }
+    const marker = this.insideExclusive;
+    const run = this.exclusiveTail.then(() => (marker ? marker.run(fn) : fn()));
     this.exclusiveTail = run.then(
       () => undefined,
       () => undefined,
@@ -129,6 +140,9 @@ export class Gpu {
     this.poisonOutputs = poison;
     const bytes = encodeHost(data, dtype, numel(shape));
     this.device.queue.writeBuffer(t.buffer, t.byteOffset, bytes, 0, Math.min(bytes.byteLength, t.byteLength));
+    // Uploaded while a plan records (a constant such as gatherRows' indices): a replay does not upload again, so the
+    // buffer must keep these bytes for the plan's life instead of being reused by a later intermediate.
+    if (this.recorder) this.pool.pin(t.buffer);
     return t;
   }
 
@@ -160,6 +174,7 @@ export class Gpu {
 
   /** Flushes pending work and reads a tensor back (floats as Float32Array, f16 widened). */
   async download(t: Tensor): Promise<Float32Array | Int32Array | Uint32Array> {
+    t.binding(); // a disposed tensor's buffer may hold another tensor by now
     this.flush();
     const size = Math.ceil(t.byteLength / 4) * 4;
     const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "readback" });
@@ -341,6 +356,7 @@ export class Gpu {
       throw new Error(`copy: destination must match the source, got ${src.dtype} [${src.shape}] → ${dst.dtype} [${dst.shape}]`);
     }
     if (this.recorder) throw new Error("copy: not recordable in a plan (copies sit outside compute passes)");
+    checkCopyBuffers("copy", src, dst);
     this.flush();
     const encoder = this.device.createCommandEncoder({ label: "copy" });
     // Buffer copies need 4-byte multiples; tensors occupy at least 4 bytes, rounded up.
@@ -357,6 +373,7 @@ export class Gpu {
   copyRegions(src: Tensor, dst: Tensor, regions: readonly { src: number; dst: number; count: number }[]): void {
     if (src.dtype !== dst.dtype) throw new Error(`copyRegions: destination must be ${src.dtype} like the source, got ${dst.dtype}`);
     if (this.recorder) throw new Error("copyRegions: not recordable in a plan (copies sit outside compute passes)");
+    checkCopyBuffers("copyRegions", src, dst);
     const bytes = src.byteLength / Math.max(src.numel, 1);
     this.flush();
     const encoder = this.device.createCommandEncoder({ label: "copy regions" });
@@ -375,6 +392,9 @@ export class Gpu {
   /** Overwrites a tensor's contents from the host (plan inputs between runs). */
   write(t: Tensor, data: HostData): void {
     checkHostLength(t.shape, t.dtype, data);
+    t.binding(); // a disposed tensor's buffer may hold another tensor by now
+    // A replay would not write again: per-call data goes into plan inputs with write() before run().
+    if (this.recorder) throw new Error("write: not recordable in a plan (write plan inputs before plan.run())");
     this.flush(); // see upload()
     const bytes = encodeHost(data, t.dtype, t.numel);
     this.device.queue.writeBuffer(t.buffer, t.byteOffset, bytes, 0, Math.min(bytes.byteLength, t.byteLength));
@@ -428,4 +448,11 @@ export class Gpu {
     this.uniformCursor += Math.ceil(data.byteLength / align) * align;
     return { buffer: chunk, offset, size: data.byteLength };
   }
+}
+
+/** Buffer copies need two live tensors in two buffers (WebGPU refuses a copy within one buffer, and the device dies). */
+function checkCopyBuffers(op: string, src: Tensor, dst: Tensor): void {
+  src.binding();
+  dst.binding();
+  if (src.buffer === dst.buffer) throw new Error(`${op}: source and destination share one GPU buffer (a tensor and its own view); copy through a new tensor`);
 }

@@ -18,7 +18,14 @@ export class Tensor {
     readonly byteOffset = 0,
     readonly byteLength = storageBytes(shape, dtype),
     private readonly pool?: BufferPool,
+    /** The tensor a view was made of: a view is dead when its base is (its buffer may hold another tensor by then). */
+    private readonly base?: Tensor,
   ) {}
+
+  /** Whether disposing this tensor returns its buffer to the pool (false for views and imported buffers). */
+  get ownsBuffer(): boolean {
+    return this.pool !== undefined && !this.disposed;
+  }
 
   get numel(): number {
     return numel(this.shape);
@@ -29,12 +36,22 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
+    return this.disposed || (this.base?.bufferGone ?? false);
+  }
+
+  /** Set by reshape(): the tensor that took this one's buffer over. */
+  private movedTo?: Tensor;
+
+  /** Whether the bytes this tensor names were given up: by its owner's dispose (following reshapes and views). */
+  private get bufferGone(): boolean {
+    if (this.movedTo) return this.movedTo.bufferGone;
+    if (this.base) return this.base.bufferGone;
     return this.disposed;
   }
 
-  /** The binding a bind group needs for this tensor. */
+  /** The binding a bind group needs for this tensor (throws once it or the tensor it views was disposed). */
   binding(): GPUBufferBinding {
-    if (this.disposed) throw new Error(`tensor [${this.shape}] ${this.dtype} used after dispose()`);
+    if (this.isDisposed) throw new Error(`tensor [${this.shape}] ${this.dtype} used after dispose()${this.disposed ? "" : " of the tensor it views"}`);
     return { buffer: this.buffer, offset: this.byteOffset, size: this.byteLength };
   }
 
@@ -45,14 +62,15 @@ export class Tensor {
   view(shape: readonly number[]): Tensor {
     const n = shape.reduce((a, b) => a * b, 1);
     if (n !== this.numel) throw new Error(`view: shape [${shape}] has ${n} elements, tensor ${this} has ${this.numel}`);
-    return new Tensor([...shape], this.dtype, this.binding().buffer, this.byteOffset, this.byteLength);
+    return new Tensor([...shape], this.dtype, this.binding().buffer, this.byteOffset, this.byteLength, undefined, this);
   }
 
   /** The same buffer under another shape, taking over ownership (this tensor must not be used after). */
   reshape(shape: readonly number[]): Tensor {
     const v = this.view(shape);
-    const moved = new Tensor(v.shape, this.dtype, this.buffer, this.byteOffset, this.byteLength, this.pool);
+    const moved = new Tensor(v.shape, this.dtype, this.buffer, this.byteOffset, this.byteLength, this.pool, this.base);
     this.disposed = true; // ownership moved: disposing the old handle must not release the buffer
+    this.movedTo = moved; // views made of the old handle live as long as the new one
     return moved;
   }
 

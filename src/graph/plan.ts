@@ -1,5 +1,5 @@
 import type { Gpu, RecordedDispatch } from "../gpu/runtime.ts";
-import type { Tensor } from "../gpu/tensor.ts";
+import { Tensor } from "../gpu/tensor.ts";
 
 /**
  * A static graph recorded once and replayed many times (every denoising step): the flat list of
@@ -29,6 +29,8 @@ export class Plan<Out> {
   /** Records all dispatches into one pass of the current encoder; submitted on the next flush/read. */
   run(): void {
     if (this.disposed) throw new Error("Plan.run(): the plan was disposed");
+    // Its dispatches go straight to the queue: inside another plan's recording they would not be part of it.
+    if (this.gpu.recorder) throw new Error("Plan.run(): not while another plan records (plans do not nest)");
     this.gpu.flush();
     const encoder = this.gpu.device.createCommandEncoder({ label: "plan" });
     const pass = encoder.beginComputePass({ label: "plan" });
@@ -47,6 +49,9 @@ export class Plan<Out> {
    * NaN/Inf with the module scope and kernel that produced it. Slow; for diagnosis only.
    */
   async runCheckingFinite(): Promise<void> {
+    if (this.disposed) throw new Error("Plan.runCheckingFinite(): the plan was disposed");
+    if (this.gpu.recorder) throw new Error("Plan.runCheckingFinite(): not while another plan records (plans do not nest)");
+    this.gpu.flush(); // eager work encoded before must run first, as in run()
     for (const [i, d] of this.dispatches.entries()) {
       const encoder = this.gpu.device.createCommandEncoder();
       const pass = encoder.beginComputePass();
@@ -55,9 +60,12 @@ export class Plan<Out> {
       pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
       pass.end();
       this.gpu.device.queue.submit([encoder.finish()]);
+      this.gpu.ctx.check(`plan dispatch ${i} (${d.label})`);
       for (const t of d.outputs) {
         if (t.dtype !== "f32" && t.dtype !== "f16") continue;
-        const v = await this.gpu.read(t);
+        // The recorded tensor was disposed while recording (the arena shares its buffer by liveness); right after the
+        // dispatch that wrote it, the buffer holds exactly its values: read them through a fresh handle.
+        const v = await this.gpu.read(new Tensor(t.shape, t.dtype, t.buffer, t.byteOffset, t.byteLength));
         const bad = v.findIndex((x) => !Number.isFinite(x));
         if (bad >= 0) {
           throw new Error(`non-finite value ${v[bad]} at element ${bad} of ${t}, written by dispatch ${i} (${d.label}) in module "${d.scope || "(top)"}"`);
@@ -70,9 +78,10 @@ export class Plan<Out> {
     if (this.disposed) return;
     this.disposed = true;
     for (const b of this.uniformBuffers) b.destroy();
-    // Outputs and scratch go back to the shared pool once the plan can no longer replay.
-    const outputs = collectTensors(this.outputs);
-    for (const t of outputs) t.dispose();
+    // Outputs and scratch go back to the shared pool once the plan can no longer replay. An output that is not the
+    // plan's own (an input the recorded function returned) stays with its owner.
+    const own = new Set(this.owned);
+    for (const t of collectTensors(this.outputs)) if (own.has(t.buffer)) t.dispose();
     this.gpu.pool.releaseScratch(this.scratch);
     void this.owned;
   }

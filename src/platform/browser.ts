@@ -11,6 +11,11 @@ export async function platformGpu(_choice?: NodeAdapterChoice): Promise<{ gpu: G
 
 export const platformName = "browser";
 
+/** Browsers have no async context to tell a nested call from a queued one (see the Node version). */
+export function asyncMarker(): { run<T>(fn: () => T): T; active(): boolean } | null {
+  return null;
+}
+
 /** Shader text bundled at build time by esbuild (scripts/build.mjs embeds shaders/**.wgsl). */
 export function readShaderText(file: string): string {
   const text = shaderFiles[file];

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -110,6 +111,12 @@ export async function platformGpu(choice?: NodeAdapterChoice): Promise<PlatformG
 }
 
 export const platformName = "node";
+
+/** Marks code running inside a call (Gpu.exclusive), across its awaits; null where the platform cannot (browsers). */
+export function asyncMarker(): { run<T>(fn: () => T): T; active(): boolean } | null {
+  const store = new AsyncLocalStorage<true>();
+  return { run: (fn) => store.run(true, fn), active: () => store.getStore() === true };
+}
 
 let shaderRoot: string | undefined;
 

@@ -101,3 +101,76 @@ describe("plan recording and replay", () => {
     x.dispose();
   });
 });
+
+describe("plans and buffers under unusual but legal use (session 18 review)", () => {
+  it("a constant uploaded while recording (gatherRows' indices) keeps its bytes for every replay", async () => {
+    const { gatherRows } = await import("../../src/ops/gather.ts");
+    const gpu = await testGpu();
+    const [rows, width, idx] = [8, 16, [3, 1, 7, 0]];
+    const table = gpu.upload(seeded(rows * width, 1), [rows, width]);
+    const plan = await recordPlan(gpu, async () => {
+      const g = await gatherRows(gpu, table, idx); // uploads its index tensor and disposes it
+      const s = await scale(gpu, g, 2, 0); // before: took the index's buffer, so replays gathered with garbage
+      g.dispose();
+      const t = await scale(gpu, s, 1, 5);
+      s.dispose();
+      return t;
+    });
+    const values = seeded(rows * width, 2);
+    gpu.write(table, values);
+    plan.run();
+    const want = idx.flatMap((r) => Array.from({ length: width }, (_, c) => Math.fround(Math.fround(2 * values[r * width + c]!) + 5)));
+    expect(Array.from(await gpu.read(plan.outputs))).toEqual(want);
+    plan.dispose();
+    table.dispose();
+  });
+
+  it("refuses what a replay would not repeat or what would kill the device, with a message", async () => {
+    const gpu = await testGpu();
+    const x = gpu.upload(seeded(64, 3), [64]);
+    // A write or another plan's run inside a recording: a replay would skip them.
+    const inner = await recordPlan(gpu, async () => scale(gpu, x, 2, 0));
+    await expect(recordPlan(gpu, async () => (gpu.write(x, seeded(64, 4)), scale(gpu, x, 1, 0)))).rejects.toThrow(/write: not recordable in a plan/);
+    await expect(recordPlan(gpu, async () => (inner.run(), scale(gpu, x, 1, 0)))).rejects.toThrow(/Plan.run\(\): not while another plan records/);
+    // A copy within one buffer (WebGPU refuses it and the device would be lost).
+    expect(() => gpu.copy(x, x.view([64]))).toThrow(/source and destination share one GPU buffer/);
+    // Disposed tensors and views of them: their buffers may hold other tensors by now.
+    const dead = gpu.upload(seeded(64, 5), [64]);
+    const view = dead.view([8, 8]);
+    dead.dispose();
+    await expect(gpu.read(dead)).rejects.toThrow(/used after dispose/);
+    expect(() => gpu.write(dead, seeded(64, 6))).toThrow(/used after dispose/);
+    expect(() => gpu.copy(x, dead)).toThrow(/used after dispose/);
+    await expect(scale(gpu, view, 2, 0)).rejects.toThrow(/used after dispose\(\) of the tensor it views/);
+    // A view of a reshaped tensor lives as long as the tensor that took the buffer over.
+    const a = gpu.upload(seeded(64, 7), [64]);
+    const av = a.view([2, 32]);
+    const b = a.reshape([4, 16]);
+    expect(Array.from(await gpu.read(av))).toEqual(Array.from(await gpu.read(b)));
+    b.dispose();
+    expect(av.isDisposed).toBe(true);
+    // The device is still fine.
+    expect(Array.from(await gpu.read(await scale(gpu, x, 1, 1)))).toEqual(Array.from(seeded(64, 3), (v) => Math.fround(v + 1)));
+    await expect(inner.runCheckingFinite()).resolves.toBeUndefined();
+    inner.dispose();
+    await expect(inner.runCheckingFinite()).rejects.toThrow(/disposed/);
+    x.dispose();
+  });
+
+  it("a plan that returns its input leaves it to its owner; trimming with work still encoded keeps the device", async () => {
+    const gpu = await testGpu();
+    const x = gpu.upload(seeded(32, 8), [32]);
+    const plan = await recordPlan(gpu, async () => ({ x, y: await scale(gpu, x, 3, 0) }));
+    plan.dispose();
+    expect(x.isDisposed).toBe(false);
+    expect(Array.from(await gpu.read(x))).toEqual(Array.from(seeded(32, 8)));
+    // A dispatch encoded, not yet submitted, whose output is disposed at once: trim() destroys cached buffers, so it
+    // must submit first (before: "used in submit while destroyed", and the device was lost).
+    const y = await scale(gpu, x, 2, 0);
+    y.dispose();
+    gpu.pool.trim();
+    gpu.pool.trimUnused(0);
+    expect(Array.from(await gpu.read(await scale(gpu, x, 1, 0)))).toEqual(Array.from(seeded(32, 8)));
+    x.dispose();
+  });
+});

@@ -129,6 +129,29 @@ describe("GPU memory comes back", () => {
   });
 });
 
+describe("a generate() awaited inside the same pipeline's onStep", () => {
+  it("is refused (Node) instead of waiting for itself forever, and the pipeline keeps working", async () => {
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    try {
+      let inner: unknown;
+      const outer = await pipe.generate({
+        prompt: PROMPT,
+        seed: 2,
+        steps: 1,
+        onStep: async () => {
+          inner = await pipe.generate({ prompt: PROMPT, seed: 3, steps: 1 }).catch((e: Error) => e);
+        },
+      });
+      expect(outer.images).toHaveLength(1);
+      expect(String(inner)).toMatch(/called from inside a running call on the same Gpu .* which would wait for itself/);
+      // Not in a callback: queued and run as usual.
+      expect((await pipe.generate({ prompt: PROMPT, seed: 3, steps: 1 })).images).toHaveLength(1);
+    } finally {
+      pipe.dispose();
+    }
+  });
+});
+
 describe("an aborted load from a URL", () => {
   it("sends no request when the signal is already aborted, and stops a transfer in progress", async () => {
     const server = await startRangeServer(TOY);
