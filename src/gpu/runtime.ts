@@ -44,6 +44,14 @@ const POISON_WORD: Record<DType, number> = { f32: 0x7fc00000, f16: 0x7e007e00, i
  * reused 64 KiB chunks; each dispatch's slice is written with `queue.writeBuffer`, which the queue
  * orders before the submit that uses it, so chunks are safely reused after every flush.
  */
+/**
+ * The Gpu with an open (unsubmitted) command encoder on each device. Several Gpus may share a device (pipelines and a
+ * CLIP scorer do by default); each encodes into its own encoder, and submission order is queue order. At most one of
+ * them keeps an encoder open: a Gpu that starts encoding, or flushes, submits the other's first, so work runs in the
+ * order it was encoded across Gpus (before, a Gpu could read another's result before that was submitted).
+ */
+const openEncoders = new WeakMap<GpuContext, Gpu>();
+
 export class Gpu {
   readonly pool: BufferPool;
   readonly kernels: KernelRegistry;
@@ -268,14 +276,30 @@ export class Gpu {
 
   /** Submits everything recorded so far. */
   flush(): void {
+    // Another Gpu on this device with work still encoded goes first: what it encoded came before whatever this one
+    // does next (a read-back, an upload, a dispatch reading its result).
+    const other = openEncoders.get(this.ctx);
+    if (other && other !== this) other.flush();
     this.pass?.end();
     this.pass = undefined;
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = undefined;
     }
+    if (openEncoders.get(this.ctx) === this) openEncoders.delete(this.ctx);
     this.uniformCursor = 0;
     this.ctx.check("submit");
+  }
+
+  /** This Gpu's command encoder, opened after submitting any other Gpu's on the device (see openEncoders). */
+  private openEncoder(): GPUCommandEncoder {
+    if (!this.encoder) {
+      const other = openEncoders.get(this.ctx);
+      if (other && other !== this) other.flush();
+      this.encoder = this.device.createCommandEncoder();
+      openEncoders.set(this.ctx, this);
+    }
+    return this.encoder;
   }
 
   /** Waits until the GPU has finished all submitted work. */
@@ -304,15 +328,14 @@ export class Gpu {
 
   private passFor(label: string): GPUComputePassEncoder {
     if (this.profiler) {
-      this.encoder ??= this.device.createCommandEncoder();
+      const encoder = this.openEncoder();
       this.pass?.end();
       const timestampWrites = this.profiler.passTimestamps(label);
-      this.pass = this.encoder.beginComputePass(timestampWrites ? { timestampWrites, label } : { label });
+      this.pass = encoder.beginComputePass(timestampWrites ? { timestampWrites, label } : { label });
       this.cpuStart = performance.now();
       return this.pass;
     }
-    this.encoder ??= this.device.createCommandEncoder();
-    this.pass ??= this.encoder.beginComputePass();
+    this.pass ??= this.openEncoder().beginComputePass();
     return this.pass;
   }
 
@@ -326,6 +349,7 @@ export class Gpu {
       // Without timestamps each dispatch is submitted alone and timed until the queue drains.
       this.device.queue.submit([this.encoder!.finish()]);
       this.encoder = undefined;
+      if (openEncoders.get(this.ctx) === this) openEncoders.delete(this.ctx);
       const start = this.cpuStart;
       const prof = this.profiler!;
       this.pendingCpu.push(this.device.queue.onSubmittedWorkDone().then(() => prof.recordCpu(label, performance.now() - start)));

@@ -174,3 +174,17 @@ describe("plans and buffers under unusual but legal use (session 18 review)", ()
     x.dispose();
   });
 });
+
+describe("two Gpus on one device (pipelines and a CLIP scorer share the device by default)", () => {
+  it("run work in the order it was encoded: one reads the other's result that is still unsubmitted", async () => {
+    const { Gpu } = await import("../../src/gpu/runtime.ts");
+    const gpu = await testGpu();
+    const other = new Gpu(gpu.ctx);
+    const values = seeded(256, 11);
+    const x = gpu.upload(values, [256]);
+    const y = await scale(gpu, x, 2, 0); // encoded on gpu, not submitted
+    const z = await scale(other, y, 1, 0); // before: other submitted first and read y's old bytes (NaN poison or 0)
+    expect(Array.from(await other.read(z))).toEqual(Array.from(values, (v) => Math.fround(2 * v)));
+    for (const t of [x, y, z]) t.dispose();
+  });
+});
