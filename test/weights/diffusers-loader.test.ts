@@ -144,6 +144,9 @@ describe("diffusers layout loader on a make-random folder", () => {
     const byName = fileListSource(bare, "posted");
     await expect(byName.readText("unet/config.json")).rejects.toThrow(/no file "unet\/config.json"/);
     await expect(byName.readText("config.json")).rejects.toThrow(/several selected files are "config.json": pick the model's folder/);
+    // The folder above the model picked: the message names the folder to pick.
+    const above = fileListSource(bare, "models", rels.map((r) => `models/my-sd-turbo/${r}`));
+    await expect(above.readText("model_index.json")).rejects.toThrow(/no file "model_index.json" among the \d+ selected; it is at "my-sd-turbo\/model_index.json": pick the folder "my-sd-turbo" itself/);
     const posted = await openPipeline(fileListSource(bare, "posted", rels.map((r) => `my-sd-turbo/${r}`)));
     expect(posted.weightComponents).toEqual(["text_encoder", "unet", "vae"]);
     expect(() => fileListSource(bare, "posted", rels.slice(1))).toThrow(new RegExp(`${rels.length - 1} paths for ${rels.length} files`));

@@ -29,7 +29,12 @@ export function fileListSource(files: ArrayLike<File> | Iterable<File>, label = 
     const key = checkRelativePath(path, label);
     if (ambiguous.has(key)) throw new WeightsLoadError(`several selected files are "${path}": pick the model's folder, so their paths tell them apart`, label);
     const f = byPath.get(key);
-    if (!f) throw new WeightsLoadError(`no file "${path}" among the ${byPath.size} selected`, label);
+    if (!f) {
+      // A pick one level too high (the folder above the model): name the folder to pick instead.
+      const deeper = [...byPath.keys()].find((p) => p.endsWith(`/${key}`));
+      const hint = deeper ? `; it is at "${deeper}": pick the folder "${deeper.slice(0, -key.length - 1)}" itself` : byPath.size === 0 ? " (a folder of symbolic links, such as a Hugging Face cache snapshot, gives the browser no files: download with --local-dir)" : "";
+      throw new WeightsLoadError(`no file "${path}" among the ${byPath.size} selected${hint}`, label);
+    }
     return f;
   };
   return {
