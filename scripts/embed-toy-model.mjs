@@ -75,8 +75,19 @@ function copyTree(from, to) {
   }
 }
 
+const EMBEDDED_LAYOUT_NOTE = `> **This copy** (\`models/toy-shapes/\` of qsched-gpu, made by \`scripts/embed-toy-model.mjs\`) is laid out for loading,
+> not as the folders below: the pipeline sits at this folder's root (\`model_index.json\`, \`unet/\`, \`vae/\`,
+> \`text_encoder/\`, \`tokenizer/\`, \`scheduler/\`; weights in diffusers shards), \`clip-scorer/\` holds the CLIP's vision
+> tower and projections only (\`config.json\`, \`preprocessor_config.json\`; the scorer borrows the pipeline's text
+> encoder and tokenizer, which are the CLIP's), and \`landscapes/\` is as below. \`samples/\` and the training tools are
+> not copied (16.4 MB in all). The text below is the reference set's card, unchanged.
+
+`;
+
 copyTree(join(src, "pipeline"), dst);
-copyFileSync(join(src, "README.md"), join(dst, "MODEL_CARD.md"));
+// The reference set's card, after a note on how this copy is laid out (its table describes the reference folders).
+const [title, ...rest] = readFileSync(join(src, "README.md"), "utf8").split("\n");
+writeFileSync(join(dst, "MODEL_CARD.md"), [title, "", EMBEDDED_LAYOUT_NOTE.trimEnd(), ...rest].join("\n"));
 const clipDst = join(dst, "clip-scorer");
 mkdirSync(clipDst, { recursive: true });
 for (const f of ["config.json", "preprocessor_config.json"]) copyFileSync(join(src, "clip", f), join(clipDst, f));

@@ -63,8 +63,9 @@ export interface GenerateOptions {
   eta?: number;
   signal?: AbortSignal;
   /**
-   * After each denoising step (awaited). It runs inside the call, which holds the pipeline's Gpu: starting another
-   * generate() on the same Gpu from here and awaiting it would wait forever (the new call queues behind this one).
+   * After each denoising step (awaited). It runs inside the call, which holds the pipeline's Gpu: another generate()
+   * on the same Gpu started from here is refused in Node, and in browsers, awaited, would wait forever (it queues
+   * behind this call).
    */
   onStep?: (e: StepEvent) => void | Promise<void>;
   /**
