@@ -58,7 +58,7 @@ export async function openPipelineFolder(src: WeightSource, signal?: AbortSignal
   const index = await readModelIndex(src);
   const kind = pipelineKindOf(index, src.label);
   check();
-  const schedulerConfig = await readJson(src, "scheduler/scheduler_config.json");
+  const schedulerConfig = sdPipelineSchedulerConfig(kind, await readJson(src, "scheduler/scheduler_config.json"));
   check();
   const tokenizers = [await loadTokenizerFolder(src, "tokenizer")];
   check();
@@ -104,6 +104,23 @@ export async function openComponent(src: WeightSource, name: string, onProgress?
     },
   };
 }
+
+/**
+ * diffusers' StableDiffusionPipeline rewrites an "outdated" scheduler config when it is built: steps_offset becomes 1
+ * (a missing key counts as the class default, 0) and clip_sample false, for every class that has those keys. It
+ * changes "leading" timesteps (Euler at 4 steps: 751, 501, 251, 1 instead of 750, 500, 250, 0). The LCM and SDXL
+ * pipelines do not do this.
+ */
+export function sdPipelineSchedulerConfig(kind: PipelineKind, config: Record<string, unknown>): Record<string, unknown> {
+  if (kind !== "sd") return config;
+  const out = { ...config };
+  if (STEPS_OFFSET_CLASSES.has(String(config._class_name)) && out.steps_offset !== 1) out.steps_offset = 1;
+  if (out.clip_sample === true) out.clip_sample = false;
+  return out;
+}
+
+/** Our scheduler classes whose diffusers constructor takes steps_offset (flow-match's does not). */
+const STEPS_OFFSET_CLASSES = new Set(["EulerDiscreteScheduler", "EulerAncestralDiscreteScheduler", "LCMScheduler", "TCDScheduler"]);
 
 export function newScheduler(p: OpenedPipeline): AnyScheduler {
   return createScheduler(p.schedulerConfig);

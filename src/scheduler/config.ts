@@ -26,6 +26,12 @@ const SIBLING_SCHEDULER_KEYS = new Set([
   "interpolation_type", "use_karras_sigmas", "sigma_min", "sigma_max", "timestep_type", "final_sigmas_type",
   "skip_prk_steps", "variance_type", "solver_order", "algorithm_type", "solver_type", "lower_order_final",
   "shift", "use_dynamic_shifting", "base_shift", "max_shift", "base_image_seq_len", "max_image_seq_len",
+  // The rest of the 0.30.3 schedulers' constructor keys (DPM-Solver, UniPC, DEIS, SASolver, EDM, consistency,
+  // VQ-Diffusion, amused, ...): written by those classes into configs a user swaps from, and ignored by ours as by diffusers.
+  "alpha_cum_end", "alpha_cum_start", "clip_denoised", "correct_steps", "corrector_order", "disable_corrector", "eta",
+  "euler_at_final", "gamma_cum_end", "gamma_cum_start", "lambda_min_clipped", "mask_token_id", "masking_schedule",
+  "noise_sampler_seed", "num_vec_classes", "predict_x0", "predictor_order", "rho", "s", "s_noise", "sampling_eps", "scaler",
+  "sigma_data", "sigma_schedule", "snr", "snr_shift_scale", "solver_p", "tau_func", "use_lu_lambdas",
 ]);
 
 function describe(v: unknown): string {

@@ -14,8 +14,11 @@ export interface ConsistencyConfig extends BetaScheduleConfig {
   timestep_scaling: number;
 }
 
-/** The v0.30.3 constructor keys LCMScheduler and TCDScheduler share (same signature and defaults). */
-export function consistencyKeySpecs(): ClassKeySpecs {
+/**
+ * The v0.30.3 constructor keys LCMScheduler and TCDScheduler share (same signature and defaults). TCD's step never
+ * reads `thresholding` (LCM's does), so there it is inert.
+ */
+export function consistencyKeySpecs(cls: string): ClassKeySpecs {
   return {
     ...betaKeys({ beta_start: 0.00085, beta_end: 0.012, beta_schedule: "scaled_linear" }),
     original_inference_steps: { type: "number", default: 50, integer: true, min: 1 },
@@ -24,7 +27,10 @@ export function consistencyKeySpecs(): ClassKeySpecs {
     set_alpha_to_one: { type: "boolean", default: true },
     steps_offset: { type: "inert", default: 0, why: "not read by set_timesteps or step" },
     prediction_type: { type: "enum", values: ["epsilon", "sample", "v_prediction"], default: "epsilon" },
-    thresholding: { type: "only", value: false, default: false, why: "dynamic thresholding is not implemented" },
+    thresholding:
+      cls === "TCDScheduler"
+        ? { type: "inert", default: false, why: "TCDScheduler.step never reads it" }
+        : { type: "only", value: false, default: false, why: "dynamic thresholding is not implemented" },
     dynamic_thresholding_ratio: { type: "inert", default: 0.995, why: "only read when thresholding is true" },
     sample_max_value: { type: "inert", default: 1.0, why: "only read when thresholding is true" },
     timestep_spacing: { type: "inert", default: "leading", why: "not read by this class's set_timesteps" },
@@ -63,7 +69,7 @@ export abstract class ConsistencySchedulerBase extends SchedulerBase {
   /** `cls` is passed in because subclass fields (className) are not set yet while this runs. */
   constructor(cls: SchedulerClassName, rawConfig: Record<string, unknown>) {
     super();
-    this.config = resolveConfig(cls, consistencyKeySpecs(), rawConfig) as unknown as ConsistencyConfig;
+    this.config = resolveConfig(cls, consistencyKeySpecs(cls), rawConfig) as unknown as ConsistencyConfig;
     this.alphasCumprod = computeNoiseTables(this.config).alphasCumprod;
   }
 

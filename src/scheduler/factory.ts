@@ -24,23 +24,25 @@ const CONSTRUCTORS: Record<SchedulerClassName, new (config: Record<string, unkno
 export const SCHEDULER_CLASS_NAMES = Object.keys(CONSTRUCTORS) as SchedulerClassName[];
 
 /**
- * Builds the scheduler a diffusers `scheduler_config.json` describes, picked by its `_class_name` (or by
- * `className` when the config has none). Optional Q-Sched coefficients are attached before any `setTimesteps`.
+ * Builds the scheduler a diffusers `scheduler_config.json` describes, picked by `className` when given (another
+ * class's config works, as diffusers' `X.from_config(config)`; keys of other 0.30.3 schedulers are ignored), else by
+ * its `_class_name`. Optional Q-Sched coefficients are attached before any `setTimesteps`.
  */
 export function createScheduler(
   config: Record<string, unknown>,
   opts: { className?: SchedulerClassName; qsched?: QSchedSpec } = {},
 ): AnyScheduler {
-  const name = (config._class_name ?? opts.className) as string | undefined;
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new Error(`createScheduler: config must be a scheduler_config.json object, found ${JSON.stringify(config)}`);
+  }
+  // className wins over the config's own class: diffusers' X.from_config(other_scheduler.config) idiom.
+  const name = (opts.className ?? config._class_name) as string | undefined;
   if (name === undefined) {
     throw new Error(`createScheduler: config has no "_class_name"; pass { className } (one of ${SCHEDULER_CLASS_NAMES.join(", ")})`);
   }
-  if (opts.className !== undefined && config._class_name !== undefined && opts.className !== config._class_name) {
-    throw new Error(`createScheduler: config _class_name is "${String(config._class_name)}" but className "${opts.className}" was asked for`);
-  }
   const Ctor = CONSTRUCTORS[name as SchedulerClassName];
   if (!Ctor) throw new Error(`createScheduler: unsupported scheduler class "${name}"; supported: ${SCHEDULER_CLASS_NAMES.join(", ")}`);
-  const scheduler = new Ctor(config);
+  const scheduler = new Ctor({ ...config, _class_name: name });
   if (opts.qsched) scheduler.setQSched(opts.qsched);
   return scheduler;
 }

@@ -146,6 +146,9 @@ export abstract class SchedulerBase {
     }
     if (!opts.generator) return null;
     const shape = opts.shape ?? [numel];
+    // Noise of another size would be misapplied (NaN past its end) or would advance the generator by other counts.
+    const count = shape.reduce((a, d) => a * d, 1);
+    if (count !== numel) throw new Error(`${this.className}.step: shape [${shape.join(", ")}] holds ${count} values, the sample has ${numel}`);
     return randnTensor(shape, opts.generator);
   }
 
