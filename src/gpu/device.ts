@@ -64,13 +64,17 @@ export class GpuContext {
     readonly device: GPUDevice,
     readonly caps: GpuCapabilities,
   ) {
+    const onError = (ev: Event) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.failure ??= new GpuDeviceError(`uncaptured WebGPU ${err.constructor?.name ?? "error"}: ${err.message}`);
+    };
+    device.addEventListener("uncapturederror", onError);
     device.lost.then((info) => {
       this.lost = true;
       if (info.reason !== "destroyed") this.failure ??= new GpuDeviceError(`WebGPU device lost (${info.reason}): ${info.message}`);
-    });
-    device.addEventListener("uncapturederror", (ev) => {
-      const err = (ev as GPUUncapturedErrorEvent).error;
-      this.failure ??= new GpuDeviceError(`uncaptured WebGPU ${err.constructor?.name ?? "error"}: ${err.message}`);
+      // The listener holds this context and so the device: Dawn's Node binding keeps listeners strongly, and a
+      // destroyed or lost device (with its driver threads) was never collected.
+      device.removeEventListener("uncapturederror", onError);
     });
   }
 

@@ -12,6 +12,7 @@ import { checkGenerateOptions, type CheckedGenerate } from "./generate-options.t
 import { checkFromPretrainedKeys, checkGenerateKeys } from "./option-keys.ts";
 import type { PipelineKind } from "./kind.ts";
 import { newScheduler, openComponent, openPipelineFolder, resolveSource, type OpenedPipeline, type PipelineSource } from "./load.ts";
+import type { AnyScheduler } from "../scheduler/factory.ts";
 import { loadUnet } from "./load-unet.ts";
 import { loadTextEncoder, loadVaeDecoder } from "./model-adapters.ts";
 import type { ImageDecoderPort } from "./ports.ts";
@@ -46,6 +47,24 @@ const CACHE_KEEP_BYTES = 64 * 2 ** 20;
  * then `await pipe.generate({ prompt, seed })`. The pipeline type comes from model_index.json. A packed
  * pipeline folder (`weights-tools pack-pipeline`) loads its UNet from the pack's codes, in the pack's scheme.
  */
+/** Callbacks waiting on each signal's abort: one listener per signal, however many calls share it. */
+const abortWaiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `cb` when `signal` aborts; returns the function that stops waiting. An app may pass one signal to many queued
+ * calls: a listener each made Node warn of a leak past 10 ("MaxListenersExceededWarning"), though none leaked.
+ */
+function onAbort(signal: AbortSignal, cb: () => void): () => void {
+  let waiting = abortWaiters.get(signal);
+  if (!waiting) {
+    const set = new Set<() => void>();
+    abortWaiters.set(signal, (waiting = set));
+    signal.addEventListener("abort", () => [...set].forEach((f) => f()), { once: true });
+  }
+  waiting.add(cb);
+  return () => void waiting.delete(cb);
+}
+
 export class QSchedPipeline {
   private disposed = false;
   /** Set once the buffers are freed (dispose() while nothing runs, or when the last running call ends). */
@@ -204,7 +223,11 @@ export class QSchedPipeline {
     // The VAE's size limit only applies where the VAE decodes: the final image, or previews without a TAESD.
     const usesVae = (options.decoder ?? "vae") === "vae" || (options.preview === true && !this.taesd);
     const o: CheckedGenerate = checkGenerateOptions(options, this.kind, this.unet.config.inChannels, usesVae ? this.vae.sliceChannels : 0, this.gpu.ctx.caps.limits.maxStorageBufferBindingSize, this.defaultSize);
-    return this.guarded("generate()", () => this.generateChecked(options, o), options.signal);
+    // The scheduler and its Q-Sched coefficients as they are now: a queued call gives the image it was asked for,
+    // even if setQSched() or setSchedulerClass() is called before its turn.
+    const scheduler = newScheduler(this.opened);
+    scheduler.setQSched(this.qschedFor(o.steps));
+    return this.guarded("generate()", () => this.generateChecked(options, o, scheduler), options.signal);
   }
 
   /**
@@ -229,15 +252,14 @@ export class QSchedPipeline {
     // Aborted while still queued: reject now rather than after the calls ahead of it (its turn then ends at once).
     // Once started, the call itself stops between steps and rejects after freeing what it made.
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
+      const stop = onAbort(signal, () => {
         if (!started) reject(signal.reason ?? new DOMException("This operation was aborted", "AbortError"));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      run.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+      });
+      run.then(resolve, reject).finally(stop);
     });
   }
 
-  private async generateChecked(options: GenerateOptions, o: CheckedGenerate): Promise<GenerateResult> {
+  private async generateChecked(options: GenerateOptions, o: CheckedGenerate, scheduler: AnyScheduler): Promise<GenerateResult> {
     const t0 = performance.now();
     const decoder = options.decoder ?? "vae";
     if (decoder !== "vae" && decoder !== "taesd") throw new Error(`generate: decoder must be "vae" or "taesd", got ${JSON.stringify(decoder)}`);
@@ -246,8 +268,6 @@ export class QSchedPipeline {
     this.checkTaesdFits(o, decoder === "taesd" || (options.preview === true && this.taesd !== null));
     const peak0 = gpu.pool.live;
     gpu.pool.peakLive = gpu.pool.live;
-    const scheduler = newScheduler(this.opened);
-    scheduler.setQSched(this.qschedFor(o.steps));
     scheduler.setTimesteps(o.steps);
     const [h, w] = latentSizeFor(o.height, o.width);
     const batch = o.prompts.length;

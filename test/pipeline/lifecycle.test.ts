@@ -129,6 +129,45 @@ describe("GPU memory comes back", () => {
   });
 });
 
+describe("a queued generate()", () => {
+  it("uses the Q-Sched coefficients set when it was called, not those set before its turn", async () => {
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    try {
+      const args = { prompt: PROMPT, seed: 5, steps: 2 };
+      const plain = (await pipe.generate(args)).images[0]!.data;
+      const running = pipe.generate({ ...args, seed: 6 });
+      const queued = pipe.generate(args); // asked for without Q-Sched
+      pipe.setQSched({ m: 0.7, s: 1.2 }); // before its turn
+      await running;
+      expect(Array.from((await queued).images[0]!.data)).toEqual(Array.from(plain));
+      expect(Array.from((await pipe.generate(args)).images[0]!.data)).not.toEqual(Array.from(plain)); // now it applies
+    } finally {
+      pipe.dispose();
+    }
+  });
+});
+
+describe("one AbortSignal shared by many queued calls", () => {
+  it("takes one listener (no MaxListenersExceededWarning) and aborts them all", async () => {
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(w.name);
+    process.on("warning", onWarning);
+    try {
+      const ac = new AbortController();
+      const calls = Array.from({ length: 15 }, (_, i) => pipe.generate({ prompt: PROMPT, seed: i, steps: 1, signal: ac.signal }).then(() => "done", (e: Error) => e.name));
+      ac.abort();
+      const outcomes = await Promise.all(calls);
+      expect(outcomes.filter((o) => o === "AbortError").length).toBeGreaterThanOrEqual(14); // the first may finish
+      await new Promise((r) => setTimeout(r, 10)); // warnings are emitted on the next tick
+      expect(warnings).not.toContain("MaxListenersExceededWarning");
+    } finally {
+      process.off("warning", onWarning);
+      pipe.dispose();
+    }
+  });
+});
+
 describe("a generate() awaited inside the same pipeline's onStep", () => {
   it("is refused (Node) instead of waiting for itself forever, and the pipeline keeps working", async () => {
     const pipe = await QSchedPipeline.fromPretrained(TOY);
