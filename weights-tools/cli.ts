@@ -1,3 +1,4 @@
+import { exitAfterOutput } from "../src/util/exit-after-output.ts";
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { INSPECT_USAGE, run as runInspect } from "./commands/inspect.ts";
@@ -59,10 +60,10 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   removeTemporariesOnInterrupt(); // Ctrl-C leaves no .partial file or folder behind
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitAfterOutput(code),
     (e) => {
       console.error(`weights-tools: ${(e as Error).stack ?? e}`);
-      process.exit(1);
+      exitAfterOutput(1);
     },
   );
 }

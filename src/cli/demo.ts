@@ -4,6 +4,7 @@
  * A packed pipeline folder (`weights-tools pack-pipeline`) brings its own scheme; `--qsched auto` uses
  * the folder's qsched.json when it was calibrated for the scheme loaded.
  */
+import { exitAfterOutput } from "../util/exit-after-output.ts";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { writeFileWhole } from "./write-file.ts";
 import { dirname, resolve } from "node:path";
@@ -178,9 +179,9 @@ async function main(argv: string[]): Promise<number> {
 
 removeTemporariesOnInterrupt(); // Ctrl-C leaves no .partial file behind
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (e) => {
     console.error(`demo: ${(e as Error).message}`);
-    process.exit(1);
+    exitAfterOutput(1);
   },
 );

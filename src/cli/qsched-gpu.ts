@@ -1,3 +1,4 @@
+import { exitAfterOutput } from "../util/exit-after-output.ts";
 import { toyModelLocation } from "#platform";
 import type { ImageScorer } from "../calibration/image-scorer.ts";
 import type { ScorerRequest } from "./calibrate.ts";
@@ -113,4 +114,4 @@ async function main(argv: string[]): Promise<number> {
 }
 
 removeTemporariesOnInterrupt(); // Ctrl-C leaves no .partial file behind
-main(process.argv.slice(2)).then((code) => process.exit(code));
+main(process.argv.slice(2)).then((code) => exitAfterOutput(code));

@@ -3,6 +3,7 @@
  * a time by offset. File discovery is the weights layer's (`findWeightFiles`); this only opens them.
  */
 import { join } from "node:path";
+import { shardIndexProblem } from "../weights/diffusers/component.ts";
 import { findWeightFiles } from "../weights/diffusers/weight-files.ts";
 import { nodeFolderSource } from "../weights/sources/node-folder-source.ts";
 import type { TensorSource } from "./pack.ts";
@@ -26,13 +27,23 @@ export async function openComponentSource(folder: string, component: string, var
     throw e;
   }
   const owner = new Map<string, TensorFileReader>();
+  const shardOf = new Map<string, string>();
   const specs: TensorSource["specs"] = [];
-  for (const r of readers) {
-    for (const e of r.entries) {
-      if (owner.has(e.name)) throw new Error(`${component}: tensor "${e.name}" is in both ${owner.get(e.name)!.path} and ${r.path}`);
-      owner.set(e.name, r);
-      specs.push({ name: e.name, dtype: e.dtype, shape: [...e.shape] });
-    }
+  try {
+    readers.forEach((r, i) => {
+      for (const e of r.entries) {
+        if (owner.has(e.name)) throw new Error(`${component}: tensor "${e.name}" is in both ${owner.get(e.name)!.path} and ${r.path}`);
+        owner.set(e.name, r);
+        shardOf.set(e.name, files[i]!);
+        specs.push({ name: e.name, dtype: e.dtype, shape: [...e.shape] });
+      }
+    });
+    // The loader's own checks of a shard index: a pack must not silently drop or take in a tensor the index disagrees on.
+    const problem = found.kind === "sharded" ? shardIndexProblem(found.weightMap, shardOf) : null;
+    if (problem) throw new Error(`${join(folder, found.kind === "sharded" ? found.indexFile : "")}: ${problem}`);
+  } catch (e) {
+    for (const r of readers) r.close();
+    throw e;
   }
   return {
     files,

@@ -99,3 +99,52 @@ describe("weights-tools pack-pipeline", () => {
     expect(existsSync(join(TOY, "packed"))).toBe(false);
   });
 });
+
+describe("weights-tools with sources and outputs users give (session 18 review)", () => {
+  it("pack-pipeline through a symlinked source writes a real copy and never touches or deletes the source", async () => {
+    const { cpSync, lstatSync, symlinkSync } = await import("node:fs");
+    const real = join(dir, "real-src");
+    cpSync(TOY, real, { recursive: true });
+    const link = join(dir, "link-src");
+    symlinkSync(real, link);
+    const before = readdirSync(join(real, "unet")).sort();
+    const out = join(dir, "from-link");
+    expect(await main(["pack-pipeline", link, "--scheme", "w8a8", "--out", out, "--quiet"])).toBe(0);
+    expect(lstatSync(out).isSymbolicLink()).toBe(false); // before: a link to the source, with the pack written into it
+    expect(readdirSync(join(real, "unet")).sort()).toEqual(before);
+    // --out naming the source (through its link) is refused even with --force: before, --force deleted the source.
+    expect(await main(["pack-pipeline", link, "--scheme", "w8a8", "--out", real, "--force", "--quiet"])).toBe(1);
+    expect(lines.join("\n")).toMatch(/must lie outside the source folder/);
+    expect(readdirSync(join(real, "unet")).sort()).toEqual(before);
+  });
+
+  it("quantize refuses to write over a source weight file, and over an existing file without --force", async () => {
+    const { cpSync, statSync } = await import("node:fs");
+    const src = join(dir, "quant-src");
+    cpSync(TOY, src, { recursive: true });
+    const shards = readdirSync(join(src, "unet")).filter((f) => f.endsWith(".safetensors"));
+    const target = join(src, "unet", shards[0]!);
+    const size = statSync(target).size;
+    expect(await main(["quantize", src, "--component", "unet", "--scheme", "w8a8", "--out", target])).toBe(1);
+    expect(lines.join("\n")).toMatch(/is one of the source's weight files/);
+    expect(statSync(target).size).toBe(size);
+    const out = join(dir, "unet-w8a8.safetensors");
+    writeFileSync(out, "keep me");
+    expect(await main(["quantize", src, "--component", "unet", "--scheme", "w8a8", "--out", out])).toBe(1);
+    expect(readFileSync(out, "utf8")).toBe("keep me");
+    expect(await main(["quantize", src, "--component", "unet", "--scheme", "w8a8", "--out", out, "--force"])).toBe(0);
+    expect(readPack(out).quantized.size).toBeGreaterThan(0);
+  });
+
+  it("quantize checks a shard index as the loader does: a tensor the index lists but no shard holds is an error", async () => {
+    const { cpSync } = await import("node:fs");
+    const src = join(dir, "bad-index");
+    cpSync(TOY, src, { recursive: true });
+    const indexPath = join(src, "unet", readdirSync(join(src, "unet")).find((f) => f.endsWith(".index.json"))!);
+    const index = JSON.parse(readFileSync(indexPath, "utf8")) as { weight_map: Record<string, string> };
+    index.weight_map["extra.weight"] = Object.values(index.weight_map)[0]!;
+    writeFileSync(indexPath, JSON.stringify(index));
+    expect(await main(["quantize", src, "--component", "unet", "--scheme", "w8a8", "--out", join(dir, "bad.safetensors")])).toBe(1);
+    expect(lines.join("\n")).toMatch(/1 tensor\(s\) in weight_map are in no shard: extra\.weight/);
+  });
+});

@@ -44,7 +44,9 @@ const isUrl = (s: string) => /^https?:\/\//i.test(s);
 
 /** Reads the headers behind `target` into one summary per component. */
 export async function inspectTarget(target: string, variant?: string): Promise<ComponentSummary[]> {
-  if (target.endsWith(".safetensors") && (isUrl(target) || statSync(target).isFile())) {
+  // A file URL may carry a query (the Hub's "?download=true", presigned links): look at its path.
+  const path = isUrl(target) ? new URL(target).pathname : target;
+  if (path.endsWith(".safetensors") && (isUrl(target) || statSync(target).isFile())) {
     const src: ByteSource = isUrl(target) ? await openHttpByteSource(target) : await openNodeFileByteSource(target);
     try {
       const st = await openSafetensors(src, target);

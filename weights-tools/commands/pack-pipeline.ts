@@ -7,7 +7,7 @@
  * config.json, which loadClipScorer loads. Everything is written to a temporary
  * folder next to --out and renamed into place at the end, so --out is never left half-written.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { QUANT_FORMATS, checkGroupSize, parseSchemeId } from "../../src/quant/formats.ts";
 import { openComponentSource } from "../../src/quant/component-source.ts";
@@ -75,6 +75,24 @@ function parseArgs(args: string[]): PackPipelineArgs {
   };
 }
 
+/** Adds the owner's write (and, for folders, search) permission through a tree copied from a read-only source. */
+function makeWritable(path: string): void {
+  const st = lstatSync(path);
+  if (st.isSymbolicLink()) return;
+  chmodSync(path, st.mode | (st.isDirectory() ? 0o700 : 0o600));
+  if (st.isDirectory()) for (const name of readdirSync(path)) makeWritable(join(path, name));
+}
+
+/** Removes a temporary tree; a failure to clean up is reported, not thrown over the error that got us here. */
+function removeQuietly(path: string): void {
+  try {
+    if (existsSync(path)) makeWritable(path);
+    rmSync(path, { recursive: true, force: true });
+  } catch (e) {
+    console.error(`weights-tools pack-pipeline: could not remove the temporary folder ${path}: ${(e as Error).message}`);
+  }
+}
+
 /** Files of `component` ("" = the folder's root) the pack replaces: float weights of every variant, shard indexes, PyTorch pickles. */
 function isWeightFile(rel: string, component: string): boolean {
   const parts = rel.split(sep);
@@ -117,8 +135,10 @@ export async function run(args: string[]): Promise<number> {
     return 2;
   }
   const started = performance.now();
-  const src = resolve(a.folder);
-  const out = resolve(a.out);
+  // Real paths: a source given through a symlink (or an --out that is one) must not escape the checks below; before,
+  // --out became a link to the source and --force deleted the source.
+  const src = existsSync(a.folder) ? realpathSync(a.folder) : resolve(a.folder);
+  const out = existsSync(a.out) ? realpathSync(a.out) : join(existsSync(dirname(resolve(a.out))) ? realpathSync(dirname(resolve(a.out))) : dirname(resolve(a.out)), basename(resolve(a.out)));
   let tmp: string | undefined;
   let forgetTmp = () => {};
   try {
@@ -144,7 +164,10 @@ export async function run(args: string[]): Promise<number> {
     tmp = join(dirname(out), `.${basename(out)}.partial-${process.pid}-${Date.now().toString(36)}`);
     forgetTmp = removeOnInterrupt(tmp);
     // Everything but the packed component's float weights, as it is (a packed folder keeps tokenizers, VAE, …).
-    cpSync(src, tmp, { recursive: true, filter: (p) => !isWeightFile(relative(src, p), target.component) });
+    // dereference: a Hugging Face cache snapshot is a folder of links into the cache's blobs; the pack must hold the
+    // files themselves. Then owner-writable: a read-only source's modes would make the pack unwritable.
+    cpSync(src, tmp, { recursive: true, dereference: true, filter: (p) => !isWeightFile(relative(src, p), target.component) });
+    makeWritable(tmp);
     if (qschedText !== undefined) writeFileSync(join(tmp, COEFFICIENT_FILE), qschedText);
 
     const comp = await openComponentSource(src, target.component, a.variant);
@@ -190,7 +213,7 @@ export async function run(args: string[]): Promise<number> {
     console.error(`weights-tools pack-pipeline: ${(e as Error).message}`);
     return 1;
   } finally {
-    if (tmp) rmSync(tmp, { recursive: true, force: true }); // never leave a partial folder behind
+    if (tmp) removeQuietly(tmp); // never leave a partial folder behind
     forgetTmp();
   }
 }

@@ -4,7 +4,7 @@
  * Streams the component tensor by tensor (read one, quantize it, write it) into a qsched pack.
  */
 import { basename, dirname, resolve } from "node:path";
-import { mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, statSync } from "node:fs";
 import { QUANT_FORMATS, checkGroupSize, parseSchemeId } from "../../src/quant/formats.ts";
 import { DEFAULT_KEEP_FLOAT, parsePolicy } from "../../src/quant/policy.ts";
 import { writePack } from "../../src/quant/pack.ts";
@@ -15,7 +15,8 @@ export const USAGE = `usage: weights-tools quantize <diffusers-folder> --compone
   [--group-size N|per-channel] default: the scheme's (W4A8 32, W4A16 128, 8-bit weights per-channel)
   [--keep-float REGEX]        (policy all, repeatable) names kept float; default ${DEFAULT_KEEP_FLOAT.join(" ")}
   [--variant fp16]            read <stem>.fp16.safetensors
-  [--source-model ID]         recorded in the pack (default: the folder name)`;
+  [--source-model ID]         recorded in the pack (default: the folder name)
+  [--force]                   replace an existing --out file (never one of the source's weight files)`;
 
 interface QuantizeArgs {
   folder: string;
@@ -27,16 +28,19 @@ interface QuantizeArgs {
   keepFloat: string[];
   variant?: string;
   sourceModel?: string;
+  force: boolean;
 }
 
 function parseArgs(args: string[]): QuantizeArgs {
   const positional: string[] = [];
   const opts: Record<string, string> = {};
   const keepFloat: string[] = [];
+  let force = false;
   const known = ["--component", "--scheme", "--out", "--policy", "--group-size", "--keep-float", "--variant", "--source-model"];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (!a.startsWith("--")) positional.push(a);
+    if (a === "--force") force = true;
+    else if (!a.startsWith("--")) positional.push(a);
     else if (!known.includes(a)) throw new Error(`unknown option ${a}`);
     else if (i + 1 >= args.length) throw new Error(`${a} expects a value`);
     else if (a === "--keep-float") keepFloat.push(args[++i]!);
@@ -60,7 +64,23 @@ function parseArgs(args: string[]): QuantizeArgs {
     keepFloat: keepFloat.length ? keepFloat : DEFAULT_KEEP_FLOAT,
     variant: opts["--variant"],
     sourceModel: opts["--source-model"],
+    force,
   };
+}
+
+/**
+ * Where the pack may be written: never over one of the source's weight files (it would replace the float weights with
+ * the pack under their name), never over something that is not a regular file (a device, a folder), and over an
+ * existing file only with --force.
+ */
+function checkOutPath(out: string, folder: string, sourceFiles: readonly string[], force: boolean): void {
+  if (!existsSync(out)) return;
+  const real = realpathSync(out);
+  if (sourceFiles.some((f) => existsSync(resolve(folder, f)) && realpathSync(resolve(folder, f)) === real)) {
+    throw new Error(`--out ${out} is one of the source's weight files; write the pack elsewhere`);
+  }
+  if (!statSync(real).isFile()) throw new Error(`--out ${out} exists and is not a regular file`);
+  if (!force) throw new Error(`--out ${out} exists; pass --force to replace it`);
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -84,6 +104,12 @@ export async function run(args: string[]): Promise<number> {
     const scheme = parseSchemeId(a.scheme);
     const policy = parsePolicy(a.policy, a.keepFloat);
     const comp = await openComponentSource(a.folder, a.component, a.variant);
+    try {
+      checkOutPath(a.out, a.folder, comp.files, a.force);
+    } catch (e) {
+      comp.close();
+      throw e;
+    }
     mkdirSync(dirname(resolve(a.out)), { recursive: true });
     let quantized = 0;
     let kept = 0;

@@ -81,13 +81,23 @@ export async function loadComponent(source: WeightSource, component: string, opt
 }
 
 function checkShardsAgainstIndex(weights: Extract<WeightFiles, { kind: "sharded" }>, tensors: Map<string, LazyTensor>, files: string[], source: WeightSource): void {
-  const where = source.locate(weights.indexFile);
   const fileOf = new Map<string, string>(); // locate(file) → relative file
   for (const f of files) fileOf.set(source.locate(f), f);
-  const notInShards = [...weights.weightMap.keys()].filter((n) => !tensors.has(n));
-  if (notInShards.length) throw new WeightsLoadError(`${notInShards.length} tensor(s) in weight_map are in no shard: ${listNames(notInShards)}`, where);
-  const unlisted = [...tensors.keys()].filter((n) => !weights.weightMap.has(n));
-  if (unlisted.length) throw new WeightsLoadError(`${unlisted.length} shard tensor(s) missing from weight_map: ${listNames(unlisted)}`, where);
-  const misplaced = [...tensors.values()].filter((t) => fileOf.get(t.file) !== weights.weightMap.get(t.name)).map((t) => t.name);
-  if (misplaced.length) throw new WeightsLoadError(`${misplaced.length} tensor(s) are not in the shard weight_map names: ${listNames(misplaced)}`, where);
+  const shardOf = new Map([...tensors.values()].map((t) => [t.name, fileOf.get(t.file) ?? t.file]));
+  const problem = shardIndexProblem(weights.weightMap, shardOf);
+  if (problem) throw new WeightsLoadError(problem, source.locate(weights.indexFile));
+}
+
+/**
+ * What is wrong between a shard index's weight_map and the tensors the shards hold (`shardOf`: tensor → relative shard
+ * file), or null: every listed tensor in a shard, every shard tensor listed, each in the shard the map names.
+ */
+export function shardIndexProblem(weightMap: ReadonlyMap<string, string>, shardOf: ReadonlyMap<string, string>): string | null {
+  const notInShards = [...weightMap.keys()].filter((n) => !shardOf.has(n));
+  if (notInShards.length) return `${notInShards.length} tensor(s) in weight_map are in no shard: ${listNames(notInShards)}`;
+  const unlisted = [...shardOf.keys()].filter((n) => !weightMap.has(n));
+  if (unlisted.length) return `${unlisted.length} shard tensor(s) missing from weight_map: ${listNames(unlisted)}`;
+  const misplaced = [...shardOf].filter(([n, f]) => f !== weightMap.get(n)).map(([n]) => n);
+  if (misplaced.length) return `${misplaced.length} tensor(s) are not in the shard weight_map names: ${listNames(misplaced)}`;
+  return null;
 }
