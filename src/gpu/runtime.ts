@@ -52,6 +52,17 @@ const POISON_WORD: Record<DType, number> = { f32: 0x7fc00000, f16: 0x7e007e00, i
  */
 const openEncoders = new WeakMap<GpuContext, Gpu>();
 
+/**
+ * Compiled kernels belong to the device, not to a Gpu: every pipeline loaded on the shared device (each with a Gpu of
+ * its own) reuses them instead of compiling its ~24 kernels again at every load.
+ */
+const registries = new WeakMap<GpuContext, KernelRegistry>();
+function registryFor(ctx: GpuContext): KernelRegistry {
+  let r = registries.get(ctx);
+  if (!r) registries.set(ctx, (r = new KernelRegistry(ctx)));
+  return r;
+}
+
 export class Gpu {
   readonly pool: BufferPool;
   readonly kernels: KernelRegistry;
@@ -79,7 +90,7 @@ export class Gpu {
     this.pool = new BufferPool(ctx);
     // Trimming destroys cached buffers; work still encoded here may use them (a just-disposed tensor's buffer).
     this.pool.beforeDestroy = () => this.flush();
-    this.kernels = new KernelRegistry(ctx);
+    this.kernels = registryFor(ctx);
   }
 
   static async create(options?: DeviceOptions): Promise<Gpu> {

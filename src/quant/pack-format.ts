@@ -94,7 +94,7 @@ export function planPack(
   for (const s of sources) {
     const d = QUANTIZABLE_SOURCE_DTYPES.includes(s.dtype)
       ? decideTensor(s.name, s.shape, format, groupSize, opts.policy)
-      : ({ quantize: false, reason: `dtype ${s.dtype} is not a float` } as const);
+      : ({ quantize: false, reason: `dtype ${s.dtype}: only F32, F16 and BF16 weights are quantized` } as const);
     if (!d.quantize) {
       if (s.name.endsWith(".weight") && s.shape.length >= 2) skipped.set(s.name, d.reason);
       tensors.push({ kind: "float", source: s });

@@ -42,6 +42,8 @@ export function decideTensor(
   policy: QuantPolicy,
 ): PolicyDecision {
   if (!name.endsWith(".weight")) return { quantize: false, reason: "not a .weight" };
+  // An empty weight has nothing to quantize, and a pack's layout needs positive sizes.
+  if (shape.some((d) => d === 0)) return { quantize: false, reason: `shape [${shape.join(", ")}] has no values` };
   if (policy.id === "torchao") {
     if (shape.length !== 2) return { quantize: false, reason: `${shape.length}-D, torchao quantizes nn.Linear (2-D) only` };
     if (EMBEDDING_TABLE.test(name)) return { quantize: false, reason: "embedding table, not nn.Linear" };
