@@ -73,9 +73,9 @@ export abstract class ConsistencySchedulerBase extends SchedulerBase {
     this.alphasCumprod = computeNoiseTables(this.config).alphasCumprod;
   }
 
-  setTimesteps(steps: number): void {
+  setTimesteps(steps: number, ...unsupported: unknown[]): void {
     const { num_train_timesteps: numTrain, original_inference_steps: orig } = this.config;
-    this.checkSteps(steps, numTrain);
+    this.checkSteps(steps, numTrain, unsupported);
     this.commitTimesteps(consistencyTimesteps(this.className, steps, numTrain, orig));
   }
 

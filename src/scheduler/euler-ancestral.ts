@@ -37,9 +37,9 @@ export class EulerAncestralDiscreteScheduler extends EulerSchedulerBase<EulerAnc
     super("EulerAncestralDiscreteScheduler", eulerAncestralKeySpecs(), rawConfig);
   }
 
-  setTimesteps(steps: number): void {
+  setTimesteps(steps: number, ...unsupported: unknown[]): void {
     const c = this.config;
-    this.checkSteps(steps, c.num_train_timesteps);
+    this.checkSteps(steps, c.num_train_timesteps, unsupported);
     const timesteps = eulerTimesteps(c.timestep_spacing, steps, c.num_train_timesteps, c.steps_offset);
     this.sigmaTable = interpolatedSigmas(timesteps, trainingSigmas(this.alphasCumprod), 0);
     this.commitTimesteps(Array.from(timesteps), steps);

@@ -39,9 +39,9 @@ export class EulerDiscreteScheduler extends EulerSchedulerBase<EulerConfig> impl
     }
   }
 
-  setTimesteps(steps: number): void {
+  setTimesteps(steps: number, ...unsupported: unknown[]): void {
     const c = this.config;
-    this.checkSteps(steps, c.num_train_timesteps);
+    this.checkSteps(steps, c.num_train_timesteps, unsupported);
     const timesteps = eulerTimesteps(c.timestep_spacing, steps, c.num_train_timesteps, c.steps_offset);
     const train = trainingSigmas(this.alphasCumprod);
     const last = c.final_sigmas_type === "zero" ? 0 : train[0]!;

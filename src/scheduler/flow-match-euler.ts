@@ -62,9 +62,11 @@ export class FlowMatchEulerDiscreteScheduler extends SchedulerBase implements Di
    * `set_timesteps(steps)`, or with `sigmas` the pipeline's explicit schedule (FluxPipeline passes
    * `fluxPipelineSigmas(steps)`). The shift is applied in float64 (numpy) before the float32 cast.
    */
-  setTimesteps(steps: number, opts: { sigmas?: ArrayLike<number> } = {}): void {
+  setTimesteps(steps: number, opts: { sigmas?: ArrayLike<number> } = {}, ...unsupported: unknown[]): void {
     const { num_train_timesteps: n, shift } = this.config;
-    this.checkSteps(steps, n);
+    this.checkSteps(steps, n, unsupported);
+    const unknown = Object.keys(opts ?? {}).filter((k) => k !== "sigmas");
+    if (unknown.length) throw new Error(`${this.className}.setTimesteps: options other than sigmas are not supported, found ${unknown.join(", ")}`);
     let base: Float64Array;
     if (opts.sigmas) {
       if (opts.sigmas.length !== steps) throw new Error(`${this.className}.setTimesteps: ${opts.sigmas.length} sigmas given for ${steps} steps`);

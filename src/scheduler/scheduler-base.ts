@@ -77,8 +77,14 @@ export abstract class SchedulerBase {
     this.begin = index;
   }
 
-  /** Shared checks of `setTimesteps(steps)`. */
-  protected checkSteps(steps: number, numTrainTimesteps: number): void {
+  /**
+   * Shared checks of `setTimesteps(steps)`. `extra`: arguments past the ones a class takes (diffusers' `timesteps=`,
+   * `sigmas=` custom schedules, which only flow-match's `sigmas` has here): refused rather than ignored.
+   */
+  protected checkSteps(steps: number, numTrainTimesteps: number, extra: readonly unknown[] = []): void {
+    if (extra.some((a) => a !== undefined)) {
+      throw new Error(`${this.className}.setTimesteps: takes only the step count${this.className === "FlowMatchEulerDiscreteScheduler" ? " and { sigmas }" : ""}; custom timesteps or sigmas are not supported, found ${JSON.stringify(extra)}`);
+    }
     if (!Number.isInteger(steps) || steps < 1 || steps > numTrainTimesteps) {
       throw new Error(`${this.className}.setTimesteps: steps must be an integer in [1, ${numTrainTimesteps}] (num_train_timesteps), got ${steps}`);
     }

@@ -53,4 +53,13 @@ describe("scheduler configs from elsewhere", () => {
     expect(() => s.step(x, s.timesteps[0]!, x, { generator: new TorchGenerator(0), shape: [2, 2] })).toThrow(/shape \[2, 2\] holds 4 values, the sample has 8/);
     expect(() => s.step(x, s.timesteps[0]!, x, { generator: new TorchGenerator(0), shape: [2, 4] })).not.toThrow();
   });
+
+  it("custom schedules diffusers' set_timesteps takes (timesteps=, sigmas=) are refused, not ignored", async () => {
+    const { EulerDiscreteScheduler, FlowMatchEulerDiscreteScheduler } = await import("../../src/scheduler/index.ts");
+    const euler = new EulerDiscreteScheduler({}) as unknown as { setTimesteps(n: number, o?: unknown): void };
+    expect(() => euler.setTimesteps(4, { sigmas: [1, 0.5, 0.2, 0.1] })).toThrow(/takes only the step count; custom timesteps or sigmas are not supported/);
+    const flow = new FlowMatchEulerDiscreteScheduler({}) as unknown as { setTimesteps(n: number, o?: unknown): void };
+    expect(() => flow.setTimesteps(4, { timesteps: [999, 750, 500, 250] })).toThrow(/options other than sigmas are not supported, found timesteps/);
+    expect(() => flow.setTimesteps(4, { sigmas: [1, 0.75, 0.5, 0.25] })).not.toThrow();
+  });
 });
