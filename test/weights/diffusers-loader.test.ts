@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../weights-tools/cli.ts";
@@ -192,5 +192,22 @@ describe("diffusers layout loader on the reference pipelines", () => {
     expect(r.unexpected).toEqual([]);
     expect(unet.tensors.size).toBeGreaterThan(100);
     await unet.close();
+  });
+});
+
+describe("a component without safetensors weights", () => {
+  it("names what is there instead: fp16 weights (use the variant) or a PyTorch pickle (not read)", async () => {
+    const { findWeightFiles } = await import("../../src/weights/diffusers/weight-files.ts");
+    const d = mkdtempSync(join(tmpdir(), "qsched-noweights-"));
+    try {
+      mkdirSync(join(d, "unet"));
+      writeFileSync(join(d, "unet/diffusion_pytorch_model.bin"), "x");
+      mkdirSync(join(d, "vae"));
+      writeFileSync(join(d, "vae/diffusion_pytorch_model.fp16.safetensors"), "x");
+      await expect(findWeightFiles(nodeFolderSource(d), "unet")).rejects.toThrow(/there is diffusion_pytorch_model\.bin, a PyTorch pickle, which is not read/);
+      await expect(findWeightFiles(nodeFolderSource(d), "vae")).rejects.toThrow(/there are fp16 weights: pass variant "fp16"/);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });

@@ -71,8 +71,20 @@ export async function findWeightFiles(source: WeightSource, component: string, v
       return { kind: "sharded", indexFile: path, ...parsed };
     }
   }
+  // Say what is there instead, where it explains the miss: another variant, or only PyTorch pickles.
+  let hint = "";
+  if (!variant && (await source.exists(join(component, weightFileCandidates("fp16").single[0]!)))) hint = `; there are fp16 weights: pass variant "fp16" (--variant fp16)`;
+  else {
+    const v = variant ? `.${variant}` : "";
+    for (const bin of [`diffusion_pytorch_model${v}.bin`, `pytorch_model${v}.bin`]) {
+      if (await source.exists(join(component, bin))) {
+        hint = `; there is ${bin}, a PyTorch pickle, which is not read (pickles can run code): convert it to safetensors`;
+        break;
+      }
+    }
+  }
   throw new WeightsLoadError(
-    `no weights${variant ? ` for variant "${variant}"` : ""}: looked for ${[...single, ...index].join(", ")}`,
+    `no weights${variant ? ` for variant "${variant}"` : ""}: looked for ${[...single, ...index].join(", ")}${hint}`,
     locateFolder(source, component),
   );
 }
