@@ -31,6 +31,9 @@ export class BufferPool {
   held = 0;
   peakLive = 0;
 
+  /** Set when the pool's only user is gone: released buffers are destroyed instead of cached. */
+  destroyOnRelease = false;
+
   /** Run before any buffer is destroyed: submits work still encoded that may use it (set by Gpu). */
   beforeDestroy: () => void = () => {};
 
@@ -86,6 +89,12 @@ export class BufferPool {
     if (this.arena?.pinned.has(buf)) {
       // A constant the recording plan reads at every replay: never reused while it records; the plan's scratch after.
       this.arena.pinnedFree.push(buf);
+      return;
+    }
+    if (this.destroyOnRelease && !this.arena) {
+      this.beforeDestroy();
+      buf.destroy();
+      this.held -= size;
       return;
     }
     const lists = this.arena?.owned.has(buf) ? this.arena.free : this.free;

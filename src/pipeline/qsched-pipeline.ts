@@ -47,6 +47,9 @@ const CACHE_KEEP_BYTES = 64 * 2 ** 20;
  * then `await pipe.generate({ prompt, seed })`. The pipeline type comes from model_index.json. A packed
  * pipeline folder (`weights-tools pack-pipeline`) loads its UNet from the pack's codes, in the pack's scheme.
  */
+/** Gpus fromPretrained created for its pipeline alone (no `gpu` option): their pool can be drained at dispose(). */
+const gpusMadeForOnePipeline = new WeakSet<Gpu>();
+
 /** Callbacks waiting on each signal's abort: one listener per signal, however many calls share it. */
 const abortWaiters = new WeakMap<AbortSignal, Set<() => void>>();
 
@@ -112,6 +115,7 @@ export class QSchedPipeline {
     // "auto" is resolved once the scheme is known (after the UNet); other values are checked now.
     const qsched = opts.qsched === "auto" ? null : resolveQSchedOption(opts.qsched, (m) => console.warn(m));
     const gpu = opts.gpu ?? (await Gpu.create({ adapter: opts.adapter }));
+    if (!opts.gpu) gpusMadeForOnePipeline.add(gpu);
     if (dtype === "f16" && !gpu.ctx.caps.f16) {
       throw new Error(`fromPretrained: dtype "f16" needs the WebGPU feature shader-f16, which this adapter (${gpu.ctx.describe()}) does not have; use dtype "f32"`);
     }
@@ -424,5 +428,8 @@ export class QSchedPipeline {
     this.vae.dispose();
     this.taesd?.dispose();
     this.gpu.pool.trim();
+    // A Gpu this pipeline made is nobody else's: tensors handed out earlier (keepRgba images) and given back after
+    // dispose() go straight to the driver instead of into a cache no one will use again.
+    if (gpusMadeForOnePipeline.has(this.gpu)) this.gpu.pool.destroyOnRelease = true;
   }
 }

@@ -129,6 +129,17 @@ describe("GPU memory comes back", () => {
   });
 });
 
+describe("a keepRgba image given back after dispose()", () => {
+  it("leaves nothing held by the pipeline's own Gpu (it went into a cache no one would use)", async () => {
+    const pipe = await QSchedPipeline.fromPretrained(TOY);
+    const { rgba } = await pipe.generate({ prompt: PROMPT, seed: 1, steps: 1, keepRgba: true });
+    pipe.dispose();
+    rgba!.dispose();
+    expect(pipe.gpu.pool.live).toBe(0);
+    expect(pipe.gpu.pool.held).toBe(0); // before: the image's 64 KiB stayed cached for good
+  });
+});
+
 describe("a queued generate()", () => {
   it("uses the Q-Sched coefficients set when it was called, not those set before its turn", async () => {
     const pipe = await QSchedPipeline.fromPretrained(TOY);
