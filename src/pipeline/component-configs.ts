@@ -61,4 +61,15 @@ export function checkComponentConfigs(kind: PipelineKind, c: ComponentConfigs, l
   if (kind === "sdxl" && c.vae.latents_mean != null && c.vae.latents_std != null) {
     throw new Error(`${locate("vae/config.json")}: latents_mean / latents_std (${JSON.stringify(c.vae.latents_mean)} / ${JSON.stringify(c.vae.latents_std)}) are not supported yet; only VAEs decoded as latents / scaling_factor are`);
   }
+
+  // diffusers' SD and LCM pipelines pass the tokenizer's attention mask to a text encoder whose config asks for it
+  // (padding then stops being attended to); we encode without one, which would give another conditioning.
+  if (kind !== "sdxl" && c.textEncoders[0]?.use_attention_mask === true) {
+    throw new Error(`${locate("text_encoder/config.json")}: use_attention_mask true (the pipeline masks padding tokens in the text encoder) is not supported`);
+  }
+  // An LCM UNet (guidance embedding) under the SD or SDXL pipeline: diffusers feeds it timestep_cond there and skips
+  // CFG; we do that for LatentConsistencyModelPipeline folders only.
+  if (kind !== "lcm" && typeof c.unet.time_cond_proj_dim === "number") {
+    throw new Error(`${locate(unetFile)}: time_cond_proj_dim ${c.unet.time_cond_proj_dim} (an LCM UNet's guidance embedding) under model_index's non-LCM pipeline is not supported; an LCM model's model_index names LatentConsistencyModelPipeline`);
+  }
 }

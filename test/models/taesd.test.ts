@@ -66,3 +66,13 @@ describe("taesd pieces", () => {
     await expect(dec.decode(gpu.upload(new Float32Array(3 * 4), [1, 3, 2, 2]))).rejects.toThrow("TAESD decode: latents must be [B, 4, h, w], got [1, 3, 2, 2]");
   });
 });
+
+describe("TAESD configs", () => {
+  it("refuses a scaling_factor or shift_factor the pipeline would apply and we do not", async () => {
+    const { parseTaesdConfig } = await import("../../src/models/taesd/taesd.ts");
+    const base = { block_out_channels: [8, 8, 8, 8], num_decoder_blocks: [3, 3, 3, 1] };
+    expect(() => parseTaesdConfig({ ...base, scaling_factor: 1.0, shift_factor: 0.0 })).not.toThrow();
+    expect(() => parseTaesdConfig({ ...base, scaling_factor: 1.5305 })).toThrow(/scaling_factor 1.5305 .* not supported/);
+    expect(() => parseTaesdConfig({ ...base, shift_factor: 0.0609 })).toThrow(/shift_factor 0.0609 are not supported/);
+  });
+});

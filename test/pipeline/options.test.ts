@@ -154,6 +154,18 @@ describe("component configs are checked against each other before any weight is 
     expect(() => parseUnetConfig({ ...unet, downsample_padding: 0 })).toThrow(/downsample_padding=0 is not supported \(expected 1\)/);
   });
 
+  it("refuses what diffusers' pipelines would compute differently: use_attention_mask text encoders (SD/LCM), an LCM UNet under a non-LCM pipeline", () => {
+    const sd = () => ({ unet: { cross_attention_dim: 1024, in_channels: 4, out_channels: 4 } as Record<string, unknown>, textEncoders: [{ hidden_size: 1024 } as Record<string, unknown>], vae: { latent_channels: 4 } });
+    const masked = sd();
+    masked.textEncoders[0]!.use_attention_mask = true;
+    expect(() => checkComponentConfigs("sd", masked, at)).toThrow(/text_encoder\/config.json: use_attention_mask true .* is not supported/);
+    expect(() => checkComponentConfigs("sd", { ...masked, textEncoders: [{ hidden_size: 1024, use_attention_mask: false }] }, at)).not.toThrow();
+    const lcmUnet = sd();
+    lcmUnet.unet.time_cond_proj_dim = 256;
+    expect(() => checkComponentConfigs("sd", lcmUnet, at)).toThrow(/time_cond_proj_dim 256 .* under model_index's non-LCM pipeline is not supported/);
+    expect(() => checkComponentConfigs("lcm", lcmUnet, at)).not.toThrow();
+  });
+
   it("takes the pad token from tokenizer_config.json when special_tokens_map.json is missing", async () => {
     const dir = mkdtempSync(join(tmpdir(), "qsched-pad-"));
     try {

@@ -31,6 +31,10 @@ export function parseTaesdConfig(raw: Record<string, unknown>): TaesdConfig {
   const act = raw.act_fn ?? "relu";
   if (act !== "relu") throw new Error(`TAESD config: act_fn ${JSON.stringify(act)} is not supported (expected "relu")`);
   if ((raw.upsample_fn ?? "nearest") !== "nearest") throw new Error(`TAESD config: upsample_fn ${JSON.stringify(raw.upsample_fn)} is not supported (expected "nearest")`);
+  // The pipeline decodes latents / scaling_factor (+ shift): TAESD and TAESDXL use 1 and 0, which is all we apply.
+  if ((raw.scaling_factor ?? 1) !== 1 || (raw.shift_factor ?? 0) !== 0) {
+    throw new Error(`TAESD config: scaling_factor ${JSON.stringify(raw.scaling_factor)} / shift_factor ${JSON.stringify(raw.shift_factor ?? 0)} are not supported (expected 1 and 0, as TAESD and TAESDXL have)`);
+  }
   const factor = raw.upsampling_scaling_factor ?? 2;
   if (factor !== 2) throw new Error(`TAESD config: upsampling_scaling_factor ${JSON.stringify(factor)} is not supported (expected 2)`);
   const cfg = {

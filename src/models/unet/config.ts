@@ -82,7 +82,7 @@ function perBlock(raw: Raw, key: string, blocks: number, fallback?: number): num
 /** Parses and validates a UNet2DConditionModel config.json object. */
 export function parseUnetConfig(raw: Raw): UnetConfig {
   if (raw._class_name !== undefined && raw._class_name !== "UNet2DConditionModel") fail("_class_name", raw._class_name, '"UNet2DConditionModel"');
-  requireDefault(raw, "act_fn", ["silu"]);
+  requireDefault(raw, "act_fn", ["silu", "swish"]); // diffusers' get_activation: "swish" is silu
   requireDefault(raw, "center_input_sample", [false]);
   requireDefault(raw, "only_cross_attention", [false]);
   requireDefault(raw, "mid_block_only_cross_attention", [null, false]);

@@ -28,7 +28,7 @@ export function parseVaeConfig(raw: Record<string, unknown>): VaeConfig {
     throw new Error(`VAE config: "block_out_channels" must be a list of numbers, found ${JSON.stringify(blocks)}`);
   }
   const act = raw.act_fn ?? "silu";
-  if (act !== "silu") throw new Error(`VAE config: act_fn ${JSON.stringify(act)} is not supported (expected "silu")`);
+  if (act !== "silu" && act !== "swish") throw new Error(`VAE config: act_fn ${JSON.stringify(act)} is not supported (expected "silu")`);
   const ups = raw.up_block_types;
   if (Array.isArray(ups) && ups.some((t) => t !== "UpDecoderBlock2D")) throw new Error(`VAE config: up_block_types ${JSON.stringify(ups)} are not supported (expected UpDecoderBlock2D)`);
   if (Array.isArray(ups) && ups.length !== blocks.length) throw new Error(`VAE config: ${ups.length} up_block_types but ${blocks.length} block_out_channels`);
