@@ -11,7 +11,7 @@
  */
 import type { Gpu } from "../gpu/runtime.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { tokenizePrompts } from "../models/clip-text/prompt.ts";
+import { torchmetricsTextBatch } from "../tokenizer/torchmetrics-batch.ts";
 import { CLIP_MEAN, CLIP_STD } from "../models/clip-vision/preprocess.ts";
 import { clipPreprocess } from "../ops/clip-preprocess.ts";
 import type { QuantScheme } from "../pipeline/types.ts";
@@ -62,6 +62,17 @@ async function processorSizes(src: FileSource): Promise<ClipProcessorSettings> {
   const defaults = { mean: [...CLIP_MEAN], std: [...CLIP_STD] };
   if (!(await src.exists("preprocessor_config.json"))) return { shortestEdge: 224, crop: 224, ...defaults };
   const p = await readJson(src, "preprocessor_config.json");
+  // What the GPU preprocessing does (CLIPImageProcessor's defaults): anything else is refused, not ignored.
+  const unsupported = (key: string, ok: boolean) => {
+    if (!ok) throw new Error(`CLIP scorer: preprocessor_config.json ${key} ${JSON.stringify(p[key])} is not supported (bicubic resize of the shortest edge, center crop, rescale by 1/255)`);
+  };
+  unsupported("do_resize", p.do_resize === undefined || p.do_resize === true);
+  unsupported("do_center_crop", p.do_center_crop === undefined || p.do_center_crop === true);
+  unsupported("do_rescale", p.do_rescale === undefined || p.do_rescale === true);
+  unsupported("do_normalize", p.do_normalize === undefined || p.do_normalize === true);
+  unsupported("resample", p.resample === undefined || p.resample === 3);
+  unsupported("rescale_factor", p.rescale_factor === undefined || Math.abs((p.rescale_factor as number) - 1 / 255) < 1e-12);
+  unsupported("size", p.size === undefined || typeof p.size === "number" || (typeof p.size === "object" && p.size !== null && "shortest_edge" in p.size));
   const size = p.size as { shortest_edge?: number } | number | undefined;
   const crop = p.crop_size as { height?: number; width?: number } | number | undefined;
   const shortestEdge = typeof size === "number" ? size : (size?.shortest_edge ?? 224);
@@ -96,6 +107,13 @@ function rgbaTensor(gpu: Gpu, img: CandidateImage): { t: Tensor; owned: boolean 
     return { t: img.rgba, owned: false };
   }
   const d = img.data;
+  if (!(Number.isInteger(img.width) && img.width > 0 && Number.isInteger(img.height) && img.height > 0)) {
+    throw new Error(`CLIP scorer: image size must be positive integers, found ${img.width}×${img.height}`);
+  }
+  // Exactly RGBA8: RGB bytes (3 per pixel) would be read as other pixels, a view past its end as neighbours' bytes.
+  if (d.length !== img.width * img.height * 4) {
+    throw new Error(`CLIP scorer: a ${img.width}×${img.height} image needs ${img.width * img.height * 4} RGBA bytes, found ${d.length}`);
+  }
   // RGBA bytes are the little-endian u32 words the kernel unpacks (R in the low byte).
   const words = d.byteOffset % 4 === 0 ? new Uint32Array(d.buffer, d.byteOffset, img.width * img.height) : new Uint32Array(Uint8Array.from(d).buffer);
   return { t: gpu.upload(words, [1, img.height, img.width], "u32", "clip_rgba8"), owned: true };
@@ -172,10 +190,13 @@ export async function loadClipScorer(gpu: Gpu, clipSource: PipelineSource, textT
       return out;
     },
     async embedTexts(texts) {
-      const ids = tokenizePrompts(tokenizer, texts, { maxLength });
       const out: Float32Array[] = [];
-      for (let i0 = 0; i0 < ids.length; i0 += TEXT_BATCH) {
-        const rows = ids.slice(i0, i0 + TEXT_BATCH);
+      for (let i0 = 0; i0 < texts.length; i0 += TEXT_BATCH) {
+        // As torchmetrics' CLIPScore tokenizes (the scores oracle): no truncation, then the ids cut to the first
+        // max_position_embeddings, so a prompt longer than that loses its EOS and pools at BOS, like every other such
+        // prompt. (The diffusion pipelines keep the EOS, as diffusers does; scores follow their reference instead.)
+        const b = torchmetricsTextBatch(tokenizer, texts.slice(i0, i0 + TEXT_BATCH), maxLength);
+        const rows = Array.from({ length: b.batch }, (_, i) => Array.from(b.inputIds.subarray(i * b.length, (i + 1) * b.length)));
         const r = await text.forward(rows);
         const flat = await gpu.read(r.textEmbeds!);
         r.dispose();

@@ -118,7 +118,9 @@ export function setScoresOf(pairScores: readonly number[], clipIqaValues: readon
 
 /** Config indices ordered best first (descending value); ties keep the lower index first. */
 export function rankDescending(values: readonly number[]): number[] {
-  return values.map((_, i) => i).sort((a, b) => (values[b] as number) - (values[a] as number) || a - b);
+  // NaN last (a comparator that returns NaN would leave the order of the finite values undefined).
+  const nan = (i: number) => (Number.isNaN(values[i]) ? 1 : 0);
+  return values.map((_, i) => i).sort((a, b) => nan(a) - nan(b) || (nan(a) ? 0 : (values[b] as number) - (values[a] as number)) || a - b);
 }
 
 /** Scores of one calibration config. */

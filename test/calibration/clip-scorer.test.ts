@@ -12,6 +12,7 @@ import { JaqEvaluator } from "../../src/calibration/image-scorer.ts";
 import { QSchedPipeline } from "../../src/pipeline/qsched-pipeline.ts";
 import { testGpu } from "../helpers/gpu.ts";
 import { discTestImage } from "../helpers/images.ts";
+import { fullGoldenDir } from "../helpers/golden.ts";
 
 const TOY = join(import.meta.dirname, "..", "..", "models", "toy-shapes");
 const SCORER = join(TOY, "clip-scorer");
@@ -108,5 +109,68 @@ describe("loadClipScorer", () => {
   it("a scorer folder without a text tower and no tower to borrow fails naming the fix", async () => {
     const gpu = await testGpu();
     await expect(loadClipScorer(gpu, SCORER)).rejects.toThrow(/no text tower.*pipeline folder/);
+  });
+});
+
+describe("texts longer than 77 tokens", () => {
+  // The full oracle's tiny CLIP (the shipped subset's has no text tower); CI always has it.
+  const full = fullGoldenDir();
+  console.log(`[golden] scorer long prompts: full oracle ${full ? "RUNS" : "NOT available (set QSCHED_GOLDEN)"}`);
+  it.runIf(full !== null)("embed as the scores oracle's torchmetrics does: cut to 77 ids, EOS lost, pooled at BOS (before: CLIPScore 5.19, oracle 15.96)", async () => {
+    const { cpSync, mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const golden = full!;
+    const { parseSafetensorsBytes } = await import("../../src/weights/safetensors/memory.ts");
+    // The golden tiny CLIP with the CLIP tokenizer beside it, as a scorer folder.
+    const dir = mkdtempSync(join(tmpdir(), "qsched-clip-long-"));
+    for (const f of ["config.json", "model.safetensors"]) cpSync(join(golden, "clip", f), join(dir, f));
+    for (const f of ["vocab.json", "merges.txt"]) cpSync(join(golden, "tokenizer", f), join(dir, f));
+    const gpu = await testGpu();
+    const scorer = await loadClipScorer(gpu, dir);
+    try {
+      const st = parseSafetensorsBytes(new Uint8Array(readFileSync(join(golden, "scores", "scores.safetensors"))), "scores");
+      const prompts = JSON.parse(st.metadata.long_prompts!) as string[];
+      const embeds = await scorer.embedTexts(prompts);
+      const want = st.f32("long_text_embeds_normalized");
+      const d = want.length / prompts.length;
+      embeds.forEach((e, i) => {
+        const n = Math.hypot(...e);
+        expect(maxAbsDiff(Array.from(e, (v) => v / n), want.subarray(i * d, (i + 1) * d)), `prompt ${i}`).toBeLessThan(1e-5);
+      });
+      // Every prompt past 77 tokens pools at BOS, so two different ones embed alike (the oracle's behaviour).
+      const [a, b] = await scorer.embedTexts([prompts[1]! + " And a dog.", "Something else first. " + prompts[1]!]);
+      expect(maxAbsDiff(a!, b!)).toBe(0);
+    } finally {
+      scorer.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("scorer inputs", () => {
+  it("refuses image bytes that are not RGBA8 of the stated size, and preprocessing settings it does not implement", async () => {
+    const { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const gpu = await testGpu();
+    const scorer = await loadClipScorer(gpu, SCORER, TOY);
+    try {
+      const rgb = { width: 8, height: 8, data: new Uint8ClampedArray(8 * 8 * 3) };
+      await expect(scorer.embedImages([rgb])).rejects.toThrow(/a 8×8 image needs 256 RGBA bytes, found 192/);
+      await expect(scorer.embedImages([{ width: 2.5, height: 8, data: new Uint8ClampedArray(80) }])).rejects.toThrow(/image size must be positive integers, found 2.5×8/);
+    } finally {
+      scorer.dispose();
+    }
+    const dir = mkdtempSync(join(tmpdir(), "qsched-clip-pp-"));
+    try {
+      cpSync(SCORER, dir, { recursive: true });
+      const path = join(dir, "preprocessor_config.json");
+      const config = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+      writeFileSync(path, JSON.stringify({ ...config, do_center_crop: false }));
+      await expect(loadClipScorer(gpu, dir, TOY)).rejects.toThrow(/do_center_crop false is not supported/);
+      writeFileSync(path, JSON.stringify({ ...config, resample: 2 }));
+      await expect(loadClipScorer(gpu, dir, TOY)).rejects.toThrow(/resample 2 is not supported/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

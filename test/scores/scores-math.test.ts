@@ -60,6 +60,7 @@ describe("CLIP-IQA and JAQ", () => {
     expect(jaq(0, 1)).toBe(-Infinity);
     expect(rankDescending([1, 3, -Infinity, 2])).toEqual([1, 3, 0, 2]);
     expect(rankDescending([1, 1, 0])).toEqual([0, 1, 2]);
+    expect(rankDescending([1, NaN, 3, 2, NaN, 5])).toEqual([5, 2, 3, 0, 1, 4]); // NaN last, the rest in order
   });
 });
 
