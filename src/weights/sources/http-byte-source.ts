@@ -63,13 +63,22 @@ export function advertisedBodyLength(res: Response): number | undefined {
 
 /** In a browser, whether `url` is on another origin than the page (or worker) making the request. */
 function crossOrigin(url: string): boolean {
+  // Pages and workers have a location; Node has none (and no CORS).
   const here = (globalThis as { location?: { origin?: string } }).location?.origin;
-  if (!here || typeof (globalThis as { document?: unknown; importScripts?: unknown }).document === "undefined" && typeof (globalThis as { importScripts?: unknown }).importScripts === "undefined") return false;
+  if (!here) return false;
   try {
     return new URL(url).origin !== here;
   } catch {
     return false;
   }
+}
+
+export const HTML_INSTEAD_OF_FILE =
+  "the server sent an HTML page, not the file (a missing file behind a single-page-app fallback, or a page URL such as the Hub's .../tree/main/ where .../resolve/main/ serves the files)";
+
+/** A checkpoint has no HTML files: an HTML answer for one of its paths is a web page standing in for a missing file. */
+export function servesHtmlFor(res: Response, url: string): boolean {
+  return /^\s*text\/html/i.test(res.headers.get("content-type") ?? "") && !/\.html?$/i.test(new URL(url).pathname);
 }
 
 /** Why a browser may see a cross-origin response without a header the server sent: CORS hides it unless exposed. */
@@ -184,9 +193,9 @@ export async function openHttpByteSource(url: string, options: HttpReadOptions =
   // (Compared without a weak "W/" prefix, which a proxy may add or drop for the same bytes.)
   const entityTag = (r: Response) => r.headers.get("etag")?.replace(/^W\//, "") ?? null;
   const etag = entityTag(res);
-  if (res.ok && /^\s*text\/html/i.test(res.headers.get("content-type") ?? "")) {
+  if (res.ok && servesHtmlFor(res, url)) {
     await res.body?.cancel();
-    throw new WeightsLoadError("the server sent an HTML page, not the file (a missing file behind a single-page-app fallback, or a page URL instead of the file's)", url);
+    throw new WeightsLoadError(HTML_INSTEAD_OF_FILE, url);
   }
   if (res.status === 206) {
     const cr = parseContentRange(res.headers.get("content-range"));

@@ -1,7 +1,7 @@
 import type { ByteSource } from "../safetensors/byte-source.ts";
 import { WeightsLoadError } from "../errors.ts";
 import { countingStream, type WeightsCache } from "./cache.ts";
-import { fetchNamingUrl, openHttpByteSource, readBodyExactly, readBodyUpTo, statedBodyLength, type HttpReadOptions } from "./http-byte-source.ts";
+import { fetchNamingUrl, HTML_INSTEAD_OF_FILE, openHttpByteSource, servesHtmlFor, readBodyExactly, readBodyUpTo, statedBodyLength, type HttpReadOptions } from "./http-byte-source.ts";
 import { ProgressTracker, type ProgressListener } from "./progress.ts";
 import { checkRelativePath, type WeightSource } from "./types.ts";
 
@@ -103,7 +103,7 @@ export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): Weig
       }
       if (servesHtmlFor(res, url)) {
         await res.body?.cancel();
-        throw new WeightsLoadError(HTML_INSTEAD, url);
+        throw new WeightsLoadError(HTML_INSTEAD_OF_FILE, url);
       }
       const onBytes = (n: number) => progress.add(url, n);
       const length = statedBodyLength(res);
@@ -123,14 +123,6 @@ export function urlSource(baseUrl: string, options: UrlSourceOptions = {}): Weig
       return src;
     },
   };
-}
-
-const HTML_INSTEAD =
-  "the server sent an HTML page, not the file (a missing file behind a single-page-app fallback, or a page URL such as the Hub's .../tree/main/ where .../resolve/main/ serves the files)";
-
-/** A checkpoint has no HTML files: an HTML answer for one of its paths is a web page standing in for a missing file. */
-function servesHtmlFor(res: Response, url: string): boolean {
-  return /^\s*text\/html/i.test(res.headers.get("content-type") ?? "") && !/\.html?$/i.test(new URL(url).pathname);
 }
 
 /** The base URL as the URL parser writes it, so every located file's URL starts with it. */
