@@ -75,6 +75,14 @@ function parseArgs(args: string[]): PackPipelineArgs {
   };
 }
 
+/** `p` with symlinks resolved, as far up as it exists (an --out not made yet: its parent's real path + its name). */
+function realPath(p: string): string {
+  const abs = resolve(p);
+  if (existsSync(abs)) return realpathSync(abs);
+  const parent = dirname(abs);
+  return parent === abs ? abs : join(realPath(parent), basename(abs));
+}
+
 /** Adds the owner's write (and, for folders, search) permission through a tree copied from a read-only source. */
 function makeWritable(path: string): void {
   const st = lstatSync(path);
@@ -137,8 +145,8 @@ export async function run(args: string[]): Promise<number> {
   const started = performance.now();
   // Real paths: a source given through a symlink (or an --out that is one) must not escape the checks below; before,
   // --out became a link to the source and --force deleted the source.
-  const src = existsSync(a.folder) ? realpathSync(a.folder) : resolve(a.folder);
-  const out = existsSync(a.out) ? realpathSync(a.out) : join(existsSync(dirname(resolve(a.out))) ? realpathSync(dirname(resolve(a.out))) : dirname(resolve(a.out)), basename(resolve(a.out)));
+  const src = realPath(a.folder);
+  const out = realPath(a.out);
   let tmp: string | undefined;
   let forgetTmp = () => {};
   try {
